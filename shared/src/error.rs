@@ -1,0 +1,123 @@
+//! The domain's error type: what went wrong in words a caller can act on. HTTP functions
+//! map it to `application/problem+json` in one place; consumers map it to retry or poison.
+
+use crate::ports::{QueueError, TableError};
+
+/// A problem with one field of a request, named as the caller spelled it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// The request is well-formed but some fields are wrong (422).
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// The request cannot be read at all: bad JSON, wrong content type (400).
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request clashes with what is stored (409), optionally naming the field.
+    #[error("conflict: {detail}")]
+    Conflict {
+        field: Option<String>,
+        detail: String,
+    },
+    /// A dependency failed in a way worth retrying (503).
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupt data; details go to the log, not the caller.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl std::fmt::Display) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Whether a consumer should try the message again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AppError::Unavailable(_))
+    }
+}
+
+impl From<TableError> for AppError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::Throttled
+            | TableError::Unavailable(_)
+            | TableError::TransactionConflict => AppError::Unavailable(e.to_string()),
+            TableError::ConditionFailed | TableError::TransactionCancelled { .. } => {
+                AppError::Conflict {
+                    field: None,
+                    detail: "the record changed while this request was processed".into(),
+                }
+            }
+            TableError::Invalid(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<QueueError> for AppError {
+    fn from(e: QueueError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// Collects field errors so a request reports all of its problems at once.
+#[derive(Default, Debug)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn push(&mut self, field: &str, message: impl std::fmt::Display) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// Records the error of `result` under `field` and gives back its value if it had one.
+    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(field, e);
+                None
+            }
+        }
+    }
+
+    /// A required field: records "is required" when absent.
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.push(field, "is required");
+        }
+        value
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
+    }
+}

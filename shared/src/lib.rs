@@ -1,0 +1,22 @@
+//! Upline's domain crate: pure. Money and rates, programs, campaigns, partners, links,
+//! click ids, conversions, the commission engine, queue messages, the ports the outside
+//! world must provide, the entity mapping above the Table port, and the use cases that
+//! every function runs over those ports. No AWS SDK, no HTTP server, no filesystem.
+
+pub mod campaign;
+pub mod click_id;
+pub mod clock;
+pub mod commission;
+pub mod error;
+pub mod ids;
+pub mod messages;
+pub mod money;
+pub mod partner;
+pub mod ports;
+pub mod postback_auth;
+pub mod program;
+pub mod store;
+pub mod tracking;
+pub mod emails;
+pub mod services;
+pub mod usecases;

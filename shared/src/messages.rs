@@ -1,0 +1,146 @@
+//! Queue messages: one versioned envelope (type, version, id, time, correlation id,
+//! payload) shared by every producer and consumer, and the typed payloads it carries.
+//!
+//! A consumer that cannot decode an envelope, or meets a type or version it does not
+//! know, treats the message as poison: retrying could never help.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::tracking::Click;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub version: u32,
+    /// Unique per message; consumers that must act once use it (or a business key).
+    pub id: String,
+    pub time: Timestamp,
+    /// Carried from the request that caused the work through every later stage.
+    pub correlation_id: String,
+    pub payload: serde_json::Value,
+}
+
+/// What the stages tell each other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A redirect happened; the click recorder stores it and counts it.
+    ClickRecorded(Click),
+    /// A conversion was stored; the payout stage computes its commission lines.
+    ConversionRecorded { conversion_id: String },
+    /// An email is due; the email stage renders and sends it once.
+    EmailRequested(EmailRequest),
+}
+
+/// An email to a partner about one event. `email_id` is the idempotency key: the email
+/// stage sends each id at most once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailRequest {
+    pub email_id: String,
+    pub partner_id: String,
+    pub template: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not an envelope: {0}")]
+    NotAnEnvelope(String),
+    #[error("unknown message type {kind} v{version}")]
+    UnknownType { kind: String, version: u32 },
+    #[error("bad payload for {kind}: {reason}")]
+    BadPayload { kind: String, reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConversionRecordedV1 {
+    conversion_id: String,
+}
+
+impl Message {
+    fn kind(&self) -> &'static str {
+        match self {
+            Message::ClickRecorded(_) => "click.recorded",
+            Message::ConversionRecorded { .. } => "conversion.recorded",
+            Message::EmailRequested(_) => "email.requested",
+        }
+    }
+
+    /// Wraps the message in an envelope and serialises it.
+    pub fn encode(&self, id: &str, time: Timestamp, correlation_id: &str) -> String {
+        let payload = match self {
+            Message::ClickRecorded(c) => serde_json::to_value(c),
+            Message::ConversionRecorded { conversion_id } => {
+                serde_json::to_value(ConversionRecordedV1 {
+                    conversion_id: conversion_id.clone(),
+                })
+            }
+            Message::EmailRequested(e) => serde_json::to_value(e),
+        }
+        .expect("message payloads are plain data");
+        let envelope = Envelope {
+            kind: self.kind().to_string(),
+            version: 1,
+            id: id.to_string(),
+            time,
+            correlation_id: correlation_id.to_string(),
+            payload,
+        };
+        serde_json::to_string(&envelope).expect("envelopes are plain data")
+    }
+
+    /// Reads an envelope and its payload.
+    pub fn decode(body: &str) -> Result<(Envelope, Message), DecodeError> {
+        let envelope: Envelope =
+            serde_json::from_str(body).map_err(|e| DecodeError::NotAnEnvelope(e.to_string()))?;
+        let bad = |e: serde_json::Error| DecodeError::BadPayload {
+            kind: envelope.kind.clone(),
+            reason: e.to_string(),
+        };
+        let payload = envelope.payload.clone();
+        let message = match (envelope.kind.as_str(), envelope.version) {
+            ("click.recorded", 1) => Message::ClickRecorded(serde_json::from_value(payload).map_err(bad)?),
+            ("conversion.recorded", 1) => {
+                let v: ConversionRecordedV1 = serde_json::from_value(payload).map_err(bad)?;
+                Message::ConversionRecorded {
+                    conversion_id: v.conversion_id,
+                }
+            }
+            ("email.requested", 1) => Message::EmailRequested(serde_json::from_value(payload).map_err(bad)?),
+            (kind, version) => {
+                return Err(DecodeError::UnknownType {
+                    kind: kind.to_string(),
+                    version,
+                });
+            }
+        };
+        Ok((envelope, message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_the_envelope() {
+        let m = Message::ConversionRecorded {
+            conversion_id: "c-1".into(),
+        };
+        let body = m.encode("m-1", Timestamp(5), "corr-1");
+        let (env, back) = Message::decode(&body).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(env.correlation_id, "corr-1");
+        assert_eq!(env.kind, "conversion.recorded");
+    }
+
+    #[test]
+    fn unknown_types_and_versions_are_reported_not_guessed() {
+        let body = r#"{"type":"conversion.recorded","version":9,"id":"x","time":1,"correlation_id":"c","payload":{}}"#;
+        assert!(matches!(Message::decode(body), Err(DecodeError::UnknownType { version: 9, .. })));
+        assert!(matches!(Message::decode("not json"), Err(DecodeError::NotAnEnvelope(_))));
+        let body = r#"{"type":"conversion.recorded","version":1,"id":"x","time":1,"correlation_id":"c","payload":{"x":1}}"#;
+        assert!(matches!(Message::decode(body), Err(DecodeError::BadPayload { .. })));
+    }
+}

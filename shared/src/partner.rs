@@ -1,0 +1,134 @@
+//! Partners: who promotes the program, what kind of partner they are, where they stand,
+//! and who recruited them (their upline).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    pub status: PartnerStatus,
+    /// The partner who recruited this one; the first step of the upline.
+    pub recruited_by: Option<String>,
+    /// The code others give as `referred_by` to join under this partner.
+    pub referral_code: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerKind {
+    Affiliate,
+    Referral,
+    Influencer,
+    Reseller,
+    IntroducingBroker,
+}
+
+impl PartnerKind {
+    pub const ALL: [PartnerKind; 5] = [
+        PartnerKind::Affiliate,
+        PartnerKind::Referral,
+        PartnerKind::Influencer,
+        PartnerKind::Reseller,
+        PartnerKind::IntroducingBroker,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PartnerKind::Affiliate => "affiliate",
+            PartnerKind::Referral => "referral",
+            PartnerKind::Influencer => "influencer",
+            PartnerKind::Reseller => "reseller",
+            PartnerKind::IntroducingBroker => "introducing_broker",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        PartnerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<_> = PartnerKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("must be one of {}, got {text:?}", names.join(", "))
+            })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Suspended,
+}
+
+impl PartnerStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PartnerStatus::Pending => "pending",
+            PartnerStatus::Approved => "approved",
+            PartnerStatus::Rejected => "rejected",
+            PartnerStatus::Suspended => "suspended",
+        }
+    }
+}
+
+impl fmt::Display for PartnerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A light check of an email address: one `@`, a dotted domain, no spaces. Deliverability
+/// is proven by the application email, not by a regular expression.
+pub fn parse_email(text: &str) -> Result<String, String> {
+    let email = text.trim().to_ascii_lowercase();
+    let ok = email.len() <= 254
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+    if ok {
+        Ok(email)
+    } else {
+        Err(format!("{text:?} is not an email address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_normalised_and_checked() {
+        assert_eq!(parse_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in ["", "ann", "ann@", "@x.com", "ann@x", "a b@x.com", "a@b@c.com", "a@.com"] {
+            assert!(parse_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn partner_kinds_parse_from_their_api_names() {
+        assert_eq!(
+            PartnerKind::parse("introducing_broker"),
+            Ok(PartnerKind::IntroducingBroker)
+        );
+        assert!(PartnerKind::parse("Affiliate").unwrap_err().contains("must be one of"));
+    }
+}

@@ -1,0 +1,149 @@
+//! The partner program's settings: its currency, hold period and the multi-level (upline)
+//! plan that decides what recruiters earn on their downline's conversions.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::money::{Currency, Percent};
+
+/// The most upline levels a program may pay.
+pub const MAX_UPLINE_DEPTH: u8 = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub currency: Currency,
+    /// Days a commission stays pending (refunds, chargebacks) before it can be approved.
+    pub hold_days: u32,
+    pub upline: UplinePlan,
+    /// Authenticates storefront postbacks. Stored, never shown again after it is set.
+    pub postback_secret: String,
+    pub updated_at: Timestamp,
+}
+
+/// What upline partners earn: how many levels, at which rates, on which base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UplinePlan {
+    /// 0 turns multi-level commissions off.
+    pub depth: u8,
+    pub rates: LevelRates,
+    pub base: UplineBase,
+}
+
+impl UplinePlan {
+    pub fn off() -> Self {
+        UplinePlan {
+            depth: 0,
+            rates: LevelRates::Explicit(vec![]),
+            base: UplineBase::DirectCommission,
+        }
+    }
+
+    /// The rate for `level` (1 = the converting partner's recruiter); zero past the depth.
+    pub fn rate_for_level(&self, level: u8) -> Percent {
+        if level == 0 || level > self.depth {
+            return Percent::ZERO;
+        }
+        self.rates.rate_for_level(level)
+    }
+}
+
+/// How per-level rates are given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LevelRates {
+    /// Level 1 earns the first, level 2 the second, …; missing levels earn nothing.
+    Explicit(Vec<Percent>),
+    /// Level 1 earns `first`; each further level `step` percentage points less, never below 0.
+    FixedStep { first: Percent, step: Percent },
+    /// Level 1 earns `first`; each further level earns `factor` times the level above
+    /// (`factor` between 0 and 1), kept exact and rounded only on the money.
+    Factor { first: Percent, factor: Decimal },
+}
+
+impl LevelRates {
+    fn rate_for_level(&self, level: u8) -> Percent {
+        let k = u32::from(level - 1);
+        match self {
+            LevelRates::Explicit(rates) => rates
+                .get(k as usize)
+                .copied()
+                .unwrap_or(Percent::ZERO),
+            LevelRates::FixedStep { first, step } => {
+                let r = first.as_decimal() - step.as_decimal() * Decimal::from(k);
+                Percent::new(r.max(Decimal::ZERO)).unwrap_or(Percent::ZERO)
+            }
+            LevelRates::Factor { first, factor } => {
+                let mut r = first.as_decimal();
+                for _ in 0..k {
+                    r *= *factor;
+                }
+                // Keep 6 places so repeated factors cannot exceed Percent's precision.
+                let r = r.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero);
+                Percent::new(r).unwrap_or(Percent::ZERO)
+            }
+        }
+    }
+}
+
+/// What an upline rate is a percentage of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UplineBase {
+    /// The converting partner's commission (the usual "override" model).
+    DirectCommission,
+    /// The sale amount itself.
+    Sale,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Percent {
+        Percent::parse(s).unwrap()
+    }
+
+    #[test]
+    fn fixed_step_rates_decrease_and_stop_at_zero() {
+        let plan = UplinePlan {
+            depth: 5,
+            rates: LevelRates::FixedStep {
+                first: p("10"),
+                step: p("4"),
+            },
+            base: UplineBase::Sale,
+        };
+        let rates: Vec<_> = (1..=6).map(|l| plan.rate_for_level(l)).collect();
+        assert_eq!(rates, vec![p("10"), p("6"), p("2"), p("0"), p("0"), p("0")]);
+    }
+
+    #[test]
+    fn factor_rates_multiply_per_level() {
+        let plan = UplinePlan {
+            depth: 3,
+            rates: LevelRates::Factor {
+                first: p("8"),
+                factor: Decimal::new(5, 1),
+            },
+            base: UplineBase::Sale,
+        };
+        assert_eq!(plan.rate_for_level(1), p("8"));
+        assert_eq!(plan.rate_for_level(2), p("4"));
+        assert_eq!(plan.rate_for_level(3), p("2"));
+        assert_eq!(plan.rate_for_level(4), p("0"));
+    }
+
+    #[test]
+    fn explicit_rates_beyond_the_list_are_zero() {
+        let plan = UplinePlan {
+            depth: 3,
+            rates: LevelRates::Explicit(vec![p("5"), p("2")]),
+            base: UplineBase::Sale,
+        };
+        assert_eq!(plan.rate_for_level(2), p("2"));
+        assert_eq!(plan.rate_for_level(3), p("0"));
+        assert_eq!(plan.rate_for_level(0), p("0"));
+    }
+}

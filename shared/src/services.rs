@@ -1,0 +1,74 @@
+//! The bundle of ports and deployment settings a use case runs over. Every function builds
+//! one at start (from AWS clients or embedded adapters) and passes it to its router or
+//! handler; nothing in the domain knows which adapters are behind it.
+
+use std::sync::Arc;
+
+use crate::click_id::ClickSecret;
+use crate::clock::{Clock, Timestamp};
+use crate::error::AppError;
+use crate::ids::Ids;
+use crate::messages::Message;
+use crate::ports::{Queue, QueueName, Table};
+use crate::store::Store;
+
+/// Settings of one deployment of Upline (not of the program, which lives in the table).
+#[derive(Debug)]
+pub struct Deployment {
+    pub click_secret: ClickSecret,
+    /// Where tracking links are served, e.g. `https://go.example.com`; no trailing slash.
+    pub public_base_url: String,
+}
+
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    pub deployment: Arc<Deployment>,
+}
+
+impl Services {
+    pub fn new(
+        table: Arc<dyn Table>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn Ids>,
+        deployment: Deployment,
+    ) -> Self {
+        Services {
+            store: Store::new(table),
+            queue,
+            clock,
+            ids,
+            deployment: Arc::new(deployment),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn new_id(&self) -> String {
+        self.ids.new_id(self.clock.now())
+    }
+
+    /// Sends messages, each in its own envelope carrying `correlation_id`.
+    pub async fn publish(
+        &self,
+        queue: QueueName,
+        messages: &[Message],
+        correlation_id: &str,
+    ) -> Result<(), AppError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let bodies = messages
+            .iter()
+            .map(|m| m.encode(&self.ids.new_id(now), now, correlation_id))
+            .collect();
+        Ok(self.queue.send(queue, bodies).await?)
+    }
+}

@@ -1,0 +1,495 @@
+//! The single-table data model: every entity's key, its index entries and its mapping to
+//! and from a Table item, written once, above the Table port. `docs/data-model.md` lists
+//! the same keys with the access pattern each serves.
+//!
+//! Entities are stored as a JSON `body` attribute plus the few top-level attributes that
+//! conditions, counters, indexes and TTL need. Keys are upper-case prefixes joined by `#`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::campaign::Campaign;
+use crate::clock::{Day, Timestamp};
+use crate::commission::CommissionLine;
+use crate::error::AppError;
+use crate::ids::Principal;
+use crate::partner::Partner;
+use crate::ports::{
+    Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+};
+use crate::program::Program;
+use crate::tracking::{Click, Conversion, Link};
+
+/// How long raw click records are kept (the TTL); counters keep the totals for good.
+pub const CLICK_RETENTION_DAYS: i64 = 90;
+
+/// Key construction, in one place.
+pub mod keys {
+    use super::*;
+
+    pub fn program() -> Key {
+        Key::new("PROGRAM", "SETTINGS")
+    }
+    pub fn campaign(id: &str) -> Key {
+        Key::new("PROGRAM", format!("CAMPAIGN#{id}"))
+    }
+    pub fn partner(id: &str) -> Key {
+        Key::new(format!("PARTNER#{id}"), "PROFILE")
+    }
+    pub fn partner_email(email: &str) -> Key {
+        Key::new(format!("EMAIL#{email}"), "EMAIL")
+    }
+    pub fn referral_code(code: &str) -> Key {
+        Key::new(format!("REFCODE#{code}"), "REFCODE")
+    }
+    pub fn api_key(hash: &str) -> Key {
+        Key::new(format!("APIKEY#{hash}"), "APIKEY")
+    }
+    pub fn link(code: &str) -> Key {
+        Key::new(format!("LINK#{code}"), "LINK")
+    }
+    pub fn link_of(partner_id: &str, campaign_id: &str) -> Key {
+        Key::new(format!("LINKOF#{partner_id}#{campaign_id}"), "LINKOF")
+    }
+    pub fn click(click_id: &str) -> Key {
+        Key::new(format!("CLICK#{click_id}"), "CLICK")
+    }
+    pub fn conversion(id: &str) -> Key {
+        Key::new(format!("CONVERSION#{id}"), "CONVERSION")
+    }
+    pub fn order(campaign_id: &str, order_id: &str) -> Key {
+        Key::new(format!("ORDER#{campaign_id}#{order_id}"), "ORDER")
+    }
+    pub fn line(conversion_id: &str, level: u8) -> Key {
+        Key::new(format!("CONVERSION#{conversion_id}"), format!("LINE#{level:02}"))
+    }
+    pub fn stats(day: Day, campaign_id: &str, partner_id: &str) -> Key {
+        Key::new(format!("STATS#{day}"), format!("{campaign_id}#{partner_id}"))
+    }
+    pub fn email_sent(email_id: &str) -> Key {
+        Key::new(format!("EMAILSENT#{email_id}"), "EMAILSENT")
+    }
+    pub fn deployment_secrets() -> Key {
+        Key::new("DEPLOYMENT", "SECRETS")
+    }
+
+    /// Index partitions.
+    pub fn partners_listing() -> String {
+        "PARTNERS".into()
+    }
+    pub fn partner_links(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#LINKS")
+    }
+    pub fn partner_lines(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#LINES")
+    }
+    pub fn partner_conversions(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#CONVERSIONS")
+    }
+    pub fn partner_stats(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#STATS")
+    }
+    pub fn conversions_on(day: Day) -> String {
+        format!("CONVERSIONS#{day}")
+    }
+    pub fn lines_on(day: Day) -> String {
+        format!("LINES#{day}")
+    }
+
+    /// A sort key that orders by time, then by id: 13 zero-padded digits of milliseconds.
+    pub fn time_ordered(at: Timestamp, id: &str) -> String {
+        format!("{:013}#{id}", at.millis().max(0))
+    }
+}
+
+/// Counter attributes of a stats item.
+pub mod counters {
+    pub const CLICKS: &str = "clicks";
+    pub const CONVERSIONS: &str = "conversions";
+    pub const REVENUE: &str = "revenue_minor";
+    pub const COMMISSION: &str = "commission_minor";
+}
+
+/// One (day, campaign, partner) row of counters.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct StatsRow {
+    pub day: String,
+    pub campaign_id: String,
+    pub partner_id: String,
+    pub clicks: i64,
+    pub conversions: i64,
+    pub revenue_minor: i64,
+    pub commission_minor: i64,
+}
+
+/// Serialises an entity into an item under `key`.
+pub fn encode<T: Serialize>(key: Key, entity: &T) -> Item {
+    let body = serde_json::to_string(entity).expect("entities are plain data");
+    Item::new(key).with("body", body)
+}
+
+/// Reads an entity back from its item's body.
+pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, AppError> {
+    let body = item
+        .s("body")
+        .ok_or_else(|| AppError::Internal(format!("item {:?} has no body", item.key)))?;
+    serde_json::from_str(body)
+        .map_err(|e| AppError::Internal(format!("item {:?} does not decode: {e}", item.key)))
+}
+
+/// Typed access to the table for every entity of the domain.
+#[derive(Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+}
+
+impl Store {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Store { table }
+    }
+
+    pub fn table(&self) -> &Arc<dyn Table> {
+        &self.table
+    }
+
+    async fn get_entity<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, AppError> {
+        match self.table.get(key).await? {
+            Some(item) => Ok(Some(decode(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every item of an index partition, following pages (for small partitions only).
+    async fn query_all(
+        &self,
+        index: Index,
+        partition: &str,
+        condition: &SortKeyCondition,
+    ) -> Result<Vec<Item>, AppError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .table
+                .query(index, partition, condition, true, 500, cursor.as_deref())
+                .await?;
+            out.extend(page.items);
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Pages through several partitions in the order given, as one list: how time-bucketed
+    /// listings (one partition per day) are read newest first. The cursor names the
+    /// partition it stopped in and the table's cursor within it.
+    pub async fn query_buckets(
+        &self,
+        index: Index,
+        partitions: &[String],
+        forward: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page, AppError> {
+        let (mut at, mut inner) = match cursor {
+            Some(c) => decode_bucket_cursor(c)?,
+            None => (0, None),
+        };
+        let mut items = Vec::new();
+        while at < partitions.len() && items.len() < limit {
+            let page = self
+                .table
+                .query(
+                    index,
+                    &partitions[at],
+                    &SortKeyCondition::All,
+                    forward,
+                    limit - items.len(),
+                    inner.as_deref(),
+                )
+                .await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => inner = Some(next),
+                None => {
+                    at += 1;
+                    inner = None;
+                }
+            }
+        }
+        let next = (at < partitions.len()).then(|| encode_bucket_cursor(at, inner.as_deref()));
+        Ok(Page { items, next })
+    }
+
+    // ----- program and campaigns
+
+    pub async fn program(&self) -> Result<Option<Program>, AppError> {
+        self.get_entity(&keys::program()).await
+    }
+
+    pub async fn put_program(&self, program: &Program) -> Result<(), AppError> {
+        Ok(self
+            .table
+            .put(encode(keys::program(), program), Condition::None)
+            .await?)
+    }
+
+    pub async fn campaign(&self, id: &str) -> Result<Option<Campaign>, AppError> {
+        self.get_entity(&keys::campaign(id)).await
+    }
+
+    pub async fn put_campaign(&self, campaign: &Campaign) -> Result<(), AppError> {
+        Ok(self
+            .table
+            .put(encode(keys::campaign(&campaign.id), campaign), Condition::None)
+            .await?)
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, AppError> {
+        self.query_all(
+            Index::Primary,
+            "PROGRAM",
+            &SortKeyCondition::BeginsWith("CAMPAIGN#".into()),
+        )
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+    }
+
+    // ----- partners and keys
+
+    pub async fn partner(&self, id: &str) -> Result<Option<Partner>, AppError> {
+        self.get_entity(&keys::partner(id)).await
+    }
+
+    /// The put of a partner profile with its listing index entry and status attribute.
+    pub fn partner_put(partner: &Partner, condition: Condition) -> TxOp {
+        let item = encode(keys::partner(&partner.id), partner)
+            .with("status", partner.status.as_str())
+            .with("gsi2pk", keys::partners_listing())
+            .with("gsi2sk", keys::time_ordered(partner.created_at, &partner.id));
+        TxOp::Put(item, condition)
+    }
+
+    pub fn unique_marker(key: Key, owner: &str) -> TxOp {
+        TxOp::Put(Item::new(key).with("owner", owner), Condition::NotExists)
+    }
+
+    pub async fn partner_id_by_referral_code(&self, code: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::referral_code(code))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub async fn partner_id_by_email(&self, email: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::partner_email(email))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub async fn partners(&self, limit: usize, cursor: Option<&str>) -> Result<(Vec<Partner>, Option<String>), AppError> {
+        let page = self
+            .table
+            .query(Index::Gsi2, &keys::partners_listing(), &SortKeyCondition::All, false, limit, cursor)
+            .await?;
+        let partners = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+        Ok((partners, page.next))
+    }
+
+    pub fn api_key_put(hash: &str, principal: &Principal) -> TxOp {
+        TxOp::Put(encode(keys::api_key(hash), principal), Condition::NotExists)
+    }
+
+    pub async fn principal(&self, key_hash: &str) -> Result<Option<Principal>, AppError> {
+        self.get_entity(&keys::api_key(key_hash)).await
+    }
+
+    // ----- links and clicks
+
+    pub async fn link(&self, code: &str) -> Result<Option<Link>, AppError> {
+        self.get_entity(&keys::link(code)).await
+    }
+
+    pub fn link_put(link: &Link) -> TxOp {
+        let item = encode(keys::link(&link.code), link)
+            .with("gsi1pk", keys::partner_links(&link.partner_id))
+            .with("gsi1sk", format!("{}#{}", link.campaign_id, link.code));
+        TxOp::Put(item, Condition::NotExists)
+    }
+
+    pub async fn link_code_for(&self, partner_id: &str, campaign_id: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::link_of(partner_id, campaign_id))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub async fn links_of(&self, partner_id: &str) -> Result<Vec<Link>, AppError> {
+        self.query_all(Index::Gsi1, &keys::partner_links(partner_id), &SortKeyCondition::All)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// A raw click record, kept for [`CLICK_RETENTION_DAYS`]; its existence is what makes
+    /// counting a redelivered click a no-op.
+    pub fn click_put(click: &Click) -> TxOp {
+        let ttl = click.at.plus_days(CLICK_RETENTION_DAYS).secs();
+        TxOp::Put(
+            encode(keys::click(&click.click_id), click).with("ttl", ttl),
+            Condition::NotExists,
+        )
+    }
+
+    pub async fn click(&self, click_id: &str) -> Result<Option<Click>, AppError> {
+        self.get_entity(&keys::click(click_id)).await
+    }
+
+    // ----- conversions and lines
+
+    pub async fn conversion(&self, id: &str) -> Result<Option<Conversion>, AppError> {
+        self.get_entity(&keys::conversion(id)).await
+    }
+
+    pub fn conversion_put(conversion: &Conversion, condition: Condition) -> TxOp {
+        let sk = keys::time_ordered(conversion.created_at, &conversion.id);
+        let item = encode(keys::conversion(&conversion.id), conversion)
+            .with("status", conversion.status.as_str())
+            .with("gsi1pk", keys::partner_conversions(&conversion.partner_id))
+            .with("gsi1sk", sk.clone())
+            .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
+            .with("gsi2sk", sk);
+        TxOp::Put(item, condition)
+    }
+
+    pub async fn conversion_id_for_order(&self, campaign_id: &str, order_id: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::order(campaign_id, order_id))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub fn line_put(line: &CommissionLine) -> TxOp {
+        let sk = keys::time_ordered(line.created_at, &line.id);
+        let item = encode(keys::line(&line.conversion_id, line.level), line)
+            .with("status", line.status.as_str())
+            .with("gsi1pk", keys::partner_lines(&line.partner_id))
+            .with("gsi1sk", sk.clone())
+            .with("gsi2pk", keys::lines_on(line.created_at.day()))
+            .with("gsi2sk", sk);
+        TxOp::Put(item, Condition::NotExists)
+    }
+
+    pub async fn lines_of_conversion(&self, conversion_id: &str) -> Result<Vec<CommissionLine>, AppError> {
+        self.query_all(
+            Index::Primary,
+            &keys::conversion(conversion_id).pk,
+            &SortKeyCondition::BeginsWith("LINE#".into()),
+        )
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+    }
+
+    pub async fn lines_of_partner(&self, partner_id: &str, limit: usize, cursor: Option<&str>) -> Result<(Vec<CommissionLine>, Option<String>), AppError> {
+        let page = self
+            .table
+            .query(Index::Gsi1, &keys::partner_lines(partner_id), &SortKeyCondition::All, false, limit, cursor)
+            .await?;
+        Ok((page.items.iter().map(decode).collect::<Result<_, _>>()?, page.next))
+    }
+
+    // ----- counters
+
+    /// Adds to the counters of one (day, campaign, partner) row, creating it if needed.
+    pub fn stats_add(day: Day, campaign_id: &str, partner_id: &str, deltas: &[(&str, i64)]) -> TxOp {
+        let mut update = Update::default()
+            .set("day", day.to_string())
+            .set("campaign_id", campaign_id)
+            .set("partner_id", partner_id)
+            .set("gsi1pk", keys::partner_stats(partner_id))
+            .set("gsi1sk", format!("{day}#{campaign_id}"));
+        for (name, delta) in deltas {
+            update = update.add(name, *delta);
+        }
+        TxOp::Update(keys::stats(day, campaign_id, partner_id), update, Condition::None)
+    }
+
+    /// Every counter row of the given days.
+    pub async fn stats_on_days(&self, days: &[Day]) -> Result<Vec<StatsRow>, AppError> {
+        let mut rows = Vec::new();
+        for day in days {
+            let items = self
+                .query_all(Index::Primary, &format!("STATS#{day}"), &SortKeyCondition::All)
+                .await?;
+            rows.extend(items.iter().map(stats_row));
+        }
+        Ok(rows)
+    }
+
+    /// A partner's counter rows between two days, inclusive.
+    pub async fn stats_of_partner(&self, partner_id: &str, from: Day, to: Day) -> Result<Vec<StatsRow>, AppError> {
+        let range = SortKeyCondition::Between(format!("{from}#"), format!("{to}#\u{10ffff}"));
+        let items = self
+            .query_all(Index::Gsi1, &keys::partner_stats(partner_id), &range)
+            .await?;
+        Ok(items.iter().map(stats_row).collect())
+    }
+}
+
+fn stats_row(item: &Item) -> StatsRow {
+    let s = |n: &str| item.s(n).unwrap_or_default().to_string();
+    let n = |n: &str| item.n(n).unwrap_or(0);
+    StatsRow {
+        day: s("day"),
+        campaign_id: s("campaign_id"),
+        partner_id: s("partner_id"),
+        clicks: n(counters::CLICKS),
+        conversions: n(counters::CONVERSIONS),
+        revenue_minor: n(counters::REVENUE),
+        commission_minor: n(counters::COMMISSION),
+    }
+}
+
+fn encode_bucket_cursor(at: usize, inner: Option<&str>) -> String {
+    let mut m = BTreeMap::new();
+    m.insert("b", serde_json::json!(at));
+    if let Some(i) = inner {
+        m.insert("c", serde_json::json!(i));
+    }
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&m).expect("plain data"))
+}
+
+fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppError> {
+    let bad = || AppError::field("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let at = v.get("b").and_then(|b| b.as_u64()).ok_or_else(bad)? as usize;
+    let inner = v.get("c").and_then(|c| c.as_str()).map(str::to_string);
+    Ok((at, inner))
+}
+
+/// Whether a table error is the cancellation of a transaction by one of its conditions.
+pub fn cancelled_by_condition(e: &TableError) -> bool {
+    matches!(e, TableError::TransactionCancelled { .. } | TableError::ConditionFailed)
+}
+
+/// The value of an attribute as a string, for building conditions.
+pub fn status_is(status: &str) -> Condition {
+    Condition::AttrEquals("status".into(), Attr::S(status.to_string()))
+}

@@ -1,0 +1,92 @@
+//! Tracking records: links (a short code per partner × campaign), clicks as the redirect
+//! reports them, and conversions as storefronts report them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::money::Currency;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub code: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub created_at: Timestamp,
+}
+
+/// A click as the redirect saw it. Carries no IP address, only a keyed hash of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Click {
+    pub click_id: String,
+    pub link_code: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub at: Timestamp,
+    pub ip_hash: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversion {
+    pub id: String,
+    pub campaign_id: String,
+    pub order_id: String,
+    pub partner_id: String,
+    pub link_code: String,
+    pub click_id: String,
+    pub clicked_at: Timestamp,
+    /// The sale amount in minor units of `currency`.
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// The kind of event: `sale` unless the postback says otherwise.
+    pub event: String,
+    pub status: ConversionStatus,
+    pub created_at: Timestamp,
+}
+
+/// Where a conversion is in the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionStatus {
+    /// Stored; commission lines not computed yet.
+    Recorded,
+    /// Commission lines written.
+    Commissioned,
+}
+
+impl ConversionStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConversionStatus::Recorded => "recorded",
+            ConversionStatus::Commissioned => "commissioned",
+        }
+    }
+}
+
+/// Order ids are what storefronts dedupe on, so they are kept verbatim but bounded.
+pub fn parse_order_id(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if t.len() > 128 {
+        return Err("must be at most 128 characters".into());
+    }
+    if t.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_string())
+}
+
+/// Event names are short identifiers: `sale`, `lead`, `signup`, `first_deposit`.
+pub fn parse_event(text: &str) -> Result<String, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let ok = !t.is_empty()
+        && t.len() <= 40
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(t)
+    } else {
+        Err(format!("must be a short name such as sale or lead, got {text:?}"))
+    }
+}

@@ -1,0 +1,490 @@
+//! What the operator does through the admin API: set the program up, define campaigns,
+//! approve partners (issuing their API key), create tracking links, mint admin keys.
+
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::{Campaign, CampaignStatus, Terms, parse_allowed_domain, parse_destination};
+use crate::error::{AppError, FieldErrors};
+use crate::ids::{NewApiKey, Principal, base32, new_api_key};
+use crate::messages::{EmailRequest, Message};
+use crate::money::{Currency, Money, Percent};
+use crate::partner::{Partner, PartnerStatus};
+use crate::ports::{QueueName, TableError};
+use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, UplineBase, UplinePlan};
+use crate::services::Services;
+use crate::store::{Store, keys, status_is};
+use crate::tracking::Link;
+use crate::usecases::input::DecimalText;
+
+/// Shortest postback secret an operator may set.
+pub const MIN_POSTBACK_SECRET_LEN: usize = 24;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramRequest {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub hold_days: Option<i64>,
+    pub upline: Option<UplineRequest>,
+    pub postback_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UplineRequest {
+    pub depth: Option<i64>,
+    pub base: Option<String>,
+    pub level_percents: Option<Vec<DecimalText>>,
+    pub first_level_percent: Option<DecimalText>,
+    pub decrement_percent: Option<DecimalText>,
+    pub decay_factor: Option<DecimalText>,
+}
+
+/// The program as the admin API shows it: never the postback secret, except once, in the
+/// response to the request that created or changed it.
+#[derive(Debug, Serialize)]
+pub struct ProgramView {
+    pub name: String,
+    pub currency: Currency,
+    pub hold_days: u32,
+    pub upline: UplinePlan,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postback_secret: Option<String>,
+}
+
+impl ProgramView {
+    pub fn of(p: &Program, reveal_secret: bool) -> Self {
+        ProgramView {
+            name: p.name.clone(),
+            currency: p.currency,
+            hold_days: p.hold_days,
+            upline: p.upline.clone(),
+            updated_at: p.updated_at.to_rfc3339(),
+            postback_secret: reveal_secret.then(|| p.postback_secret.clone()),
+        }
+    }
+}
+
+fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplinePlan> {
+    let depth = req.depth.unwrap_or(0);
+    if !(0..=i64::from(MAX_UPLINE_DEPTH)).contains(&depth) {
+        errors.push("upline.depth", format!("must be between 0 and {MAX_UPLINE_DEPTH}"));
+        return None;
+    }
+    let base = match req.base.as_deref().unwrap_or("direct_commission") {
+        "direct_commission" => UplineBase::DirectCommission,
+        "sale" => UplineBase::Sale,
+        other => {
+            errors.push(
+                "upline.base",
+                format!("must be direct_commission or sale, got {other:?}"),
+            );
+            return None;
+        }
+    };
+    let pct = |field: &str, v: &DecimalText, errors: &mut FieldErrors| {
+        errors.take(field, Percent::parse(&v.0))
+    };
+    let rates = match (&req.level_percents, &req.first_level_percent) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                "upline.level_percents",
+                "give either level_percents or first_level_percent, not both",
+            );
+            return None;
+        }
+        (Some(list), None) => {
+            let mut rates = Vec::new();
+            for (i, v) in list.iter().enumerate() {
+                rates.push(pct(&format!("upline.level_percents[{i}]"), v, errors)?);
+            }
+            LevelRates::Explicit(rates)
+        }
+        (None, Some(first)) => {
+            let first = pct("upline.first_level_percent", first, errors)?;
+            match (&req.decrement_percent, &req.decay_factor) {
+                (Some(_), Some(_)) => {
+                    errors.push(
+                        "upline.decay_factor",
+                        "give either decrement_percent or decay_factor, not both",
+                    );
+                    return None;
+                }
+                (Some(step), None) => LevelRates::FixedStep {
+                    first,
+                    step: pct("upline.decrement_percent", step, errors)?,
+                },
+                (None, Some(f)) => {
+                    let factor = f.0.parse::<rust_decimal::Decimal>().ok().filter(|f| {
+                        *f >= rust_decimal::Decimal::ZERO && *f <= rust_decimal::Decimal::ONE
+                    });
+                    match factor {
+                        Some(factor) => LevelRates::Factor { first, factor },
+                        None => {
+                            errors.push("upline.decay_factor", "must be a decimal between 0 and 1");
+                            return None;
+                        }
+                    }
+                }
+                (None, None) => LevelRates::FixedStep {
+                    first,
+                    step: Percent::ZERO,
+                },
+            }
+        }
+        (None, None) if depth == 0 => LevelRates::Explicit(vec![]),
+        (None, None) => {
+            errors.push(
+                "upline.level_percents",
+                "a depth above 0 needs level_percents or first_level_percent",
+            );
+            return None;
+        }
+    };
+    Some(UplinePlan {
+        depth: depth as u8,
+        rates,
+        base,
+    })
+}
+
+/// Creates or replaces the program settings. The currency is fixed once set, because
+/// stored amounts are in it. A new program gets a generated postback secret unless one is
+/// given; the response reveals the secret only when this request set it.
+pub async fn put_program(
+    services: &Services,
+    req: ProgramRequest,
+) -> Result<(ProgramView, bool), AppError> {
+    let existing = services.store.program().await?;
+    let mut errors = FieldErrors::default();
+    let name = errors.required("name", req.name);
+    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+    let currency = errors
+        .required("currency", req.currency)
+        .and_then(|c| errors.take("currency", Currency::from_code(&c)));
+    let hold_days = match req.hold_days {
+        None => Some(30),
+        Some(d) if (0..=365).contains(&d) => Some(d as u32),
+        Some(_) => {
+            errors.push("hold_days", "must be between 0 and 365");
+            None
+        }
+    };
+    let upline = match &req.upline {
+        None => Some(UplinePlan::off()),
+        Some(u) => parse_upline(u, &mut errors),
+    };
+    if let Some(secret) = &req.postback_secret
+        && secret.trim().len() < MIN_POSTBACK_SECRET_LEN
+    {
+        errors.push(
+            "postback_secret",
+            format!("must be at least {MIN_POSTBACK_SECRET_LEN} characters"),
+        );
+    }
+    if let (Some(old), Some(new)) = (&existing, currency)
+        && old.currency != new
+    {
+        errors.push(
+            "currency",
+            format!("is {} and cannot change once the program is set up", old.currency),
+        );
+    }
+    errors.into_result()?;
+    let (Some(name), Some(currency), Some(hold_days), Some(upline)) =
+        (name, currency, hold_days, upline)
+    else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let (postback_secret, secret_set_now) = match (req.postback_secret, &existing) {
+        (Some(s), _) => (s.trim().to_string(), true),
+        (None, Some(old)) => (old.postback_secret.clone(), false),
+        (None, None) => (
+            format!("whsec_{}", base32(&services.ids.random_bytes(24))),
+            true,
+        ),
+    };
+    let program = Program {
+        name,
+        currency,
+        hold_days,
+        upline,
+        postback_secret,
+        updated_at: services.now(),
+    };
+    services.store.put_program(&program).await?;
+    Ok((ProgramView::of(&program, secret_set_now), existing.is_none()))
+}
+
+pub async fn require_program(store: &Store) -> Result<Program, AppError> {
+    store.program().await?.ok_or_else(|| AppError::Conflict {
+        field: None,
+        detail: "the program is not set up yet: PUT /v1/admin/program first".into(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRequest {
+    pub name: Option<String>,
+    pub destination_url: Option<String>,
+    pub allowed_domains: Option<Vec<String>>,
+    pub terms: Option<TermsRequest>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TermsRequest {
+    /// Fixed amount per conversion, in the program currency, e.g. "25.00".
+    pub cpa: Option<DecimalText>,
+    pub revenue_share_percent: Option<DecimalText>,
+}
+
+/// Ids chosen by operators appear in URLs and keys: keep them plain.
+pub fn parse_slug(field: &str, text: &str) -> Result<String, AppError> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(AppError::field(
+            field,
+            "must be 1 to 64 characters of a-z, 0-9, - and _",
+        ))
+    }
+}
+
+/// Creates or replaces a campaign under the id the operator chose.
+pub async fn put_campaign(
+    services: &Services,
+    id: &str,
+    req: CampaignRequest,
+) -> Result<(Campaign, bool), AppError> {
+    let id = parse_slug("id", id)?;
+    let program = require_program(&services.store).await?;
+    let existing = services.store.campaign(&id).await?;
+    let mut errors = FieldErrors::default();
+    let name = errors.required("name", req.name);
+    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+    let destination = errors
+        .required("destination_url", req.destination_url)
+        .and_then(|d| errors.take("destination_url", parse_destination(&d)));
+    let mut allowed_domains = Vec::new();
+    for (i, d) in req.allowed_domains.unwrap_or_default().iter().enumerate() {
+        if let Some(d) = errors.take(&format!("allowed_domains[{i}]"), parse_allowed_domain(d)) {
+            allowed_domains.push(d);
+        }
+    }
+    let t = req.terms.unwrap_or_default();
+    let cpa_minor = t.cpa.as_ref().and_then(|c| {
+        let m = errors.take("terms.cpa", Money::parse(&c.0, program.currency))?;
+        if m.is_negative() {
+            errors.push("terms.cpa", "must not be negative");
+            return None;
+        }
+        Some(m.minor())
+    });
+    let revenue_share = t
+        .revenue_share_percent
+        .as_ref()
+        .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
+    let status = match req.status.as_deref() {
+        None | Some("active") => CampaignStatus::Active,
+        Some("paused") => CampaignStatus::Paused,
+        Some(other) => {
+            errors.push("status", format!("must be active or paused, got {other:?}"));
+            CampaignStatus::Active
+        }
+    };
+    errors.into_result()?;
+    let (Some(name), Some(destination)) = (name, destination) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let now = services.now();
+    let campaign = Campaign {
+        id,
+        name,
+        destination_url: destination.to_string(),
+        allowed_domains,
+        terms: Terms {
+            cpa_minor,
+            revenue_share,
+        },
+        status,
+        created_at: existing.as_ref().map_or(now, |c| c.created_at),
+        updated_at: now,
+    };
+    services.store.put_campaign(&campaign).await?;
+    Ok((campaign, existing.is_none()))
+}
+
+/// Approves a pending partner and issues their API key (shown once, stored hashed).
+pub async fn approve_partner(
+    services: &Services,
+    partner_id: &str,
+    correlation_id: &str,
+) -> Result<(Partner, NewApiKey), AppError> {
+    let program = require_program(&services.store).await?;
+    let mut partner = services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Pending {
+        return Err(AppError::Conflict {
+            field: Some("status".into()),
+            detail: format!("the partner is {}, only pending partners can be approved", partner.status),
+        });
+    }
+    let key = new_api_key(services.ids.as_ref(), "partner");
+    partner.status = PartnerStatus::Approved;
+    partner.updated_at = services.now();
+    let ops = vec![
+        Store::partner_put(&partner, status_is(PartnerStatus::Pending.as_str())),
+        Store::api_key_put(
+            &key.hash,
+            &Principal::Partner {
+                partner_id: partner.id.clone(),
+            },
+        ),
+    ];
+    services.store.table().transact(ops).await.map_err(|e| match e {
+        TableError::TransactionCancelled { .. } => AppError::Conflict {
+            field: Some("status".into()),
+            detail: "the partner changed while being approved; reload and try again".into(),
+        },
+        other => other.into(),
+    })?;
+    let email = Message::EmailRequested(EmailRequest {
+        email_id: format!("partner-approved:{}", partner.id),
+        partner_id: partner.id.clone(),
+        template: "partner_approved".into(),
+        data: serde_json::json!({
+            "program_name": program.name,
+            "referral_code": partner.referral_code,
+        }),
+    });
+    if let Err(e) = services.publish(QueueName::Emails, &[email], correlation_id).await {
+        // The approval stands; the email is the part that can be resent.
+        tracing::warn!(partner_id = %partner.id, error = %e, "approval email not queued");
+    }
+    Ok((partner, key))
+}
+
+/// Stores an admin key under `name` and returns it; used to bootstrap a deployment.
+pub async fn create_admin_key(services: &Services, name: &str, secret: Option<&str>) -> Result<NewApiKey, AppError> {
+    let key = match secret {
+        Some(s) => NewApiKey {
+            secret: s.to_string(),
+            hash: crate::ids::hash_api_key(s),
+        },
+        None => new_api_key(services.ids.as_ref(), "admin"),
+    };
+    let principal = Principal::Admin {
+        name: name.to_string(),
+    };
+    match services
+        .store
+        .table()
+        .transact(vec![Store::api_key_put(&key.hash, &principal)])
+        .await
+    {
+        // The same key given again (a restart with the same --admin-key) is fine.
+        Ok(()) | Err(TableError::TransactionCancelled { .. }) => Ok(key),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub partner_id: Option<String>,
+    pub campaign_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub code: String,
+    pub url: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub created_at: String,
+}
+
+impl LinkView {
+    pub fn of(link: &Link, base_url: &str) -> Self {
+        LinkView {
+            code: link.code.clone(),
+            url: format!("{base_url}/r/{}", link.code),
+            partner_id: link.partner_id.clone(),
+            campaign_id: link.campaign_id.clone(),
+            created_at: link.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The tracking link of a partner for a campaign, created on first request; one per pair.
+pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link, bool), AppError> {
+    let mut errors = FieldErrors::default();
+    let partner_id = errors.required("partner_id", req.partner_id);
+    let campaign_id = errors.required("campaign_id", req.campaign_id);
+    errors.into_result()?;
+    let (Some(partner_id), Some(campaign_id)) = (partner_id, campaign_id) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let store = &services.store;
+    let partner = store
+        .partner(&partner_id)
+        .await?
+        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Approved {
+        return Err(AppError::field(
+            "partner_id",
+            format!("the partner is {}; links are for approved partners", partner.status),
+        ));
+    }
+    if store.campaign(&campaign_id).await?.is_none() {
+        return Err(AppError::field("campaign_id", format!("no campaign {campaign_id}")));
+    }
+    for _ in 0..5 {
+        if let Some(code) = store.link_code_for(&partner_id, &campaign_id).await? {
+            let link = store
+                .link(&code)
+                .await?
+                .ok_or_else(|| AppError::Internal(format!("link {code} missing")))?;
+            return Ok((link, false));
+        }
+        let link = Link {
+            code: base32(&services.ids.random_bytes(5)),
+            partner_id: partner_id.clone(),
+            campaign_id: campaign_id.clone(),
+            created_at: services.now(),
+        };
+        let ops = vec![
+            Store::link_put(&link),
+            Store::unique_marker(keys::link_of(&partner_id, &campaign_id), &link.code),
+        ];
+        match store.table().transact(ops).await {
+            Ok(()) => return Ok((link, true)),
+            // A code collision or a concurrent create: look again, then retry with a new code.
+            Err(TableError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Unavailable("could not allocate a link code; try again".into()))
+}
+
+/// Display names: trimmed, 1 to 120 characters.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 120 {
+        Err("must be 1 to 120 characters".into())
+    } else {
+        Ok(t.to_string())
+    }
+}

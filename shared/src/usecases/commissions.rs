@@ -1,0 +1,186 @@
+//! The payout stage's first job: turn a recorded conversion into commission lines — the
+//! converting partner's and one per paid upline level — written with the conversion's
+//! status change and the counters in one transaction, then announce them by email.
+//!
+//! Idempotent on the conversion: a redelivered message finds the conversion commissioned
+//! (or the transaction cancelled by the lines' conditions) and only re-queues the emails,
+//! whose ids are stable so the email stage sends each once.
+
+use std::collections::BTreeMap;
+
+use crate::commission::{CommissionLine, LineStatus, compute_lines, display_amount, line_id};
+use crate::error::AppError;
+use crate::messages::{EmailRequest, Message};
+use crate::money::Money;
+use crate::partner::PartnerStatus;
+use crate::ports::{QueueName, TableError, TxOp};
+use crate::program::Program;
+use crate::services::Services;
+use crate::store::{Store, counters, status_is};
+use crate::tracking::{Conversion, ConversionStatus};
+use crate::usecases::admin::require_program;
+
+/// The recruiters above `partner_id`, nearest first, up to `depth` levels. A recruiter who
+/// is not approved forfeits their level (the level earns nothing; the chain continues).
+/// Returns one entry per level: the recruiter's id, or `None` when forfeited.
+pub async fn upline_of(services: &Services, partner_id: &str, depth: u8) -> Result<Vec<Option<String>>, AppError> {
+    let mut chain = Vec::new();
+    let mut seen = vec![partner_id.to_string()];
+    let mut current = services.store.partner(partner_id).await?;
+    while chain.len() < usize::from(depth) {
+        let Some(recruiter_id) = current.as_ref().and_then(|p| p.recruited_by.clone()) else {
+            break;
+        };
+        if seen.contains(&recruiter_id) {
+            // Signup makes cycles impossible; if data says otherwise, stop rather than loop.
+            tracing::error!(partner_id, recruiter_id, "recruitment cycle found; upline cut");
+            break;
+        }
+        seen.push(recruiter_id.clone());
+        let recruiter = services.store.partner(&recruiter_id).await?;
+        let eligible = recruiter
+            .as_ref()
+            .is_some_and(|r| r.status == PartnerStatus::Approved);
+        chain.push(eligible.then_some(recruiter_id));
+        current = recruiter;
+    }
+    Ok(chain)
+}
+
+/// Computes and stores the lines of one conversion. Returns the lines as stored.
+pub async fn commission_conversion(
+    services: &Services,
+    conversion_id: &str,
+    correlation_id: &str,
+) -> Result<Vec<CommissionLine>, AppError> {
+    let store = &services.store;
+    let conversion = store
+        .conversion(conversion_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("conversion {conversion_id}")))?;
+    let program = require_program(store).await?;
+    if conversion.status == ConversionStatus::Commissioned {
+        let lines = store.lines_of_conversion(conversion_id).await?;
+        announce(services, &program, &conversion, &lines, correlation_id).await?;
+        return Ok(lines);
+    }
+    let campaign = store
+        .campaign(&conversion.campaign_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("campaign {}", conversion.campaign_id)))?;
+
+    let levels = upline_of(services, &conversion.partner_id, program.upline.depth).await?;
+    // The engine pays levels in order; a forfeited level keeps its place with no earner.
+    let placeholder = "\u{0}forfeited";
+    let upline: Vec<String> = levels
+        .iter()
+        .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
+        .collect();
+    let sale = Money::from_minor(conversion.amount_minor, conversion.currency);
+    let drafts = compute_lines(sale, &campaign.terms, &program.upline, &conversion.partner_id, &upline);
+    let now = services.now();
+    let hold_until = now.plus_days(i64::from(program.hold_days));
+    let lines: Vec<CommissionLine> = drafts
+        .into_iter()
+        .filter(|d| d.partner_id != placeholder)
+        .map(|d| CommissionLine {
+            id: line_id(&conversion.id, d.level),
+            conversion_id: conversion.id.clone(),
+            partner_id: d.partner_id,
+            campaign_id: conversion.campaign_id.clone(),
+            level: d.level,
+            amount_minor: d.amount.minor(),
+            currency: d.amount.currency(),
+            status: LineStatus::Pending,
+            hold_until,
+            explanation: d.explanation,
+            created_at: now,
+        })
+        .collect();
+
+    let mut commissioned = conversion.clone();
+    commissioned.status = ConversionStatus::Commissioned;
+    let mut ops = vec![Store::conversion_put(
+        &commissioned,
+        status_is(ConversionStatus::Recorded.as_str()),
+    )];
+    ops.extend(lines.iter().map(Store::line_put));
+    ops.extend(counter_updates(&conversion, &lines));
+    match store.table().transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { .. }) => {
+            // Another delivery of this message got there first; its lines stand.
+            let stored = store.lines_of_conversion(conversion_id).await?;
+            if stored.is_empty() {
+                return Err(AppError::Unavailable(format!(
+                    "conversion {conversion_id} changed while being commissioned"
+                )));
+            }
+            announce(services, &program, &conversion, &stored, correlation_id).await?;
+            return Ok(stored);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    announce(services, &program, &conversion, &lines, correlation_id).await?;
+    Ok(lines)
+}
+
+/// Counter deltas: the converting partner gets the conversion and its revenue; every
+/// earning partner gets their commission. One update per (day, campaign, partner).
+fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxOp> {
+    let mut per_partner: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
+    per_partner.entry(&conversion.partner_id).or_default().extend([
+        (counters::CONVERSIONS, 1),
+        (counters::REVENUE, conversion.amount_minor),
+    ]);
+    for line in lines {
+        per_partner
+            .entry(&line.partner_id)
+            .or_default()
+            .push((counters::COMMISSION, line.amount_minor));
+    }
+    per_partner
+        .into_iter()
+        .map(|(partner, deltas)| {
+            let mut merged: BTreeMap<&str, i64> = BTreeMap::new();
+            for (name, d) in deltas {
+                *merged.entry(name).or_default() += d;
+            }
+            let merged: Vec<_> = merged.into_iter().collect();
+            Store::stats_add(conversion.created_at.day(), &conversion.campaign_id, partner, &merged)
+        })
+        .collect()
+}
+
+async fn announce(
+    services: &Services,
+    program: &Program,
+    conversion: &Conversion,
+    lines: &[CommissionLine],
+    correlation_id: &str,
+) -> Result<(), AppError> {
+    let campaign_name = services
+        .store
+        .campaign(&conversion.campaign_id)
+        .await?
+        .map_or_else(|| conversion.campaign_id.clone(), |c| c.name);
+    let emails: Vec<Message> = lines
+        .iter()
+        .map(|line| {
+            Message::EmailRequested(EmailRequest {
+                email_id: format!("commission:{}", line.id),
+                partner_id: line.partner_id.clone(),
+                template: "commission_earned".into(),
+                data: serde_json::json!({
+                    "program_name": program.name,
+                    "campaign_name": campaign_name,
+                    "conversion_id": conversion.id,
+                    "amount": display_amount(line.amount_minor, line.currency),
+                    "level": line.level,
+                    "summary": line.explanation.summary,
+                }),
+            })
+        })
+        .collect();
+    services.publish(QueueName::Emails, &emails, correlation_id).await
+}

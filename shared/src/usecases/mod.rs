@@ -1,0 +1,13 @@
+//! Use cases: what the platform does, over the ports. HTTP routers and queue handlers in
+//! `functions/` parse their input, call one of these, and render the result; the local
+//! host and the Lambdas run exactly this code.
+
+pub mod admin;
+pub mod auth;
+pub mod commissions;
+pub mod emails;
+pub mod input;
+pub mod postback;
+pub mod reports;
+pub mod signup;
+pub mod tracking;

@@ -1,0 +1,217 @@
+//! Storefront postbacks: a sale (or other event) reported server to server becomes a
+//! conversion, stored exactly once per campaign and order id, then handed to the payout
+//! stage. The answer is 2xx only once the conversion is durably stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::click_id::{self, ClickIdError};
+use crate::error::{AppError, FieldErrors};
+use crate::messages::Message;
+use crate::money::{Currency, Money, format_minor};
+use crate::ports::{Condition, QueueName, TableError};
+use crate::services::Services;
+use crate::store::{Store, keys};
+use crate::tracking::{Conversion, ConversionStatus, parse_event, parse_order_id};
+use crate::usecases::admin::require_program;
+use crate::usecases::input::{DecimalText, IdText};
+
+/// Unknown fields are ignored: storefronts send what their platform sends.
+#[derive(Debug, Deserialize)]
+pub struct PostbackRequest {
+    pub click_id: Option<String>,
+    pub order_id: Option<IdText>,
+    pub amount: Option<DecimalText>,
+    pub currency: Option<String>,
+    pub event: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct PostbackOutcome {
+    pub conversion: Conversion,
+    /// False when this postback repeated one already recorded.
+    pub created: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConversionView {
+    pub id: String,
+    pub campaign_id: String,
+    pub order_id: String,
+    pub partner_id: String,
+    pub link_code: String,
+    pub click_id: String,
+    pub clicked_at: String,
+    pub amount: String,
+    pub currency: Currency,
+    pub event: String,
+    pub status: ConversionStatus,
+    pub created_at: String,
+}
+
+impl ConversionView {
+    pub fn of(c: &Conversion) -> Self {
+        ConversionView {
+            id: c.id.clone(),
+            campaign_id: c.campaign_id.clone(),
+            order_id: c.order_id.clone(),
+            partner_id: c.partner_id.clone(),
+            link_code: c.link_code.clone(),
+            click_id: c.click_id.clone(),
+            clicked_at: c.clicked_at.to_rfc3339(),
+            amount: format_minor(c.amount_minor, c.currency),
+            currency: c.currency,
+            event: c.event.clone(),
+            status: c.status,
+            created_at: c.created_at.to_rfc3339(),
+        }
+    }
+}
+
+pub async fn record_postback(
+    services: &Services,
+    req: PostbackRequest,
+    correlation_id: &str,
+) -> Result<PostbackOutcome, AppError> {
+    let program = require_program(&services.store).await?;
+    let mut errors = FieldErrors::default();
+    let claims = errors.required("click_id", req.click_id).and_then(|id| {
+        let result = click_id::verify(&services.deployment.click_secret, &id).map(|c| (id, c));
+        errors.take(
+            "click_id",
+            result.map_err(|e| match e {
+                ClickIdError::Malformed => "is not a click id issued by this program".to_string(),
+                ClickIdError::BadSignature => {
+                    "was altered or forged: its signature does not match".to_string()
+                }
+            }),
+        )
+    });
+    let order_id = errors.required("order_id", req.order_id);
+    let order_id = order_id.and_then(|o| errors.take("order_id", parse_order_id(&o.0)));
+    let currency = errors.required("currency", req.currency);
+    let currency = currency.and_then(|c| errors.take("currency", Currency::from_code(&c)));
+    if let Some(c) = currency
+        && c != program.currency
+    {
+        errors.push(
+            "currency",
+            format!("is {c} but the program pays in {}, and no exchange rate is configured", program.currency),
+        );
+    }
+    let amount = errors.required("amount", req.amount);
+    let amount = match (amount, currency) {
+        (Some(a), Some(c)) => errors.take("amount", Money::parse(&a.0, c)).and_then(|m| {
+            if m.is_negative() {
+                errors.push("amount", "must not be negative; report refunds as refunds");
+                None
+            } else {
+                Some(m)
+            }
+        }),
+        _ => None,
+    };
+    let event = match req.event {
+        None => Some("sale".to_string()),
+        Some(e) => errors.take("event", parse_event(&e)),
+    };
+    errors.into_result()?;
+    let (Some((click_id, claims)), Some(order_id), Some(amount), Some(event)) =
+        (claims, order_id, amount, event)
+    else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let link = services.store.link(&claims.link_code).await?.ok_or_else(|| {
+        AppError::field(
+            "click_id",
+            format!("names link {}, which does not exist", claims.link_code),
+        )
+    })?;
+
+    // A repeat (refresh, retry, back button) answers with the conversion already stored.
+    if let Some(existing) = replay(services, &link.campaign_id, &order_id, amount, correlation_id).await? {
+        return Ok(existing);
+    }
+    let now = services.now();
+    let conversion = Conversion {
+        id: services.new_id(),
+        campaign_id: link.campaign_id.clone(),
+        order_id: order_id.clone(),
+        partner_id: link.partner_id.clone(),
+        link_code: link.code.clone(),
+        click_id,
+        clicked_at: claims.clicked_at,
+        amount_minor: amount.minor(),
+        currency: amount.currency(),
+        event,
+        status: ConversionStatus::Recorded,
+        created_at: now,
+    };
+    let ops = vec![
+        Store::unique_marker(keys::order(&conversion.campaign_id, &order_id), &conversion.id),
+        Store::conversion_put(&conversion, Condition::NotExists),
+    ];
+    match services.store.table().transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { .. }) => {
+            // A concurrent identical postback stored it first.
+            return replay(services, &link.campaign_id, &order_id, amount, correlation_id)
+                .await?
+                .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    hand_to_payout(services, &conversion, correlation_id).await?;
+    Ok(PostbackOutcome {
+        conversion,
+        created: true,
+    })
+}
+
+/// The stored conversion for this order, if any. Handing it to payout again is harmless
+/// (payout is idempotent) and heals a postback whose first hand-off failed.
+async fn replay(
+    services: &Services,
+    campaign_id: &str,
+    order_id: &str,
+    amount: Money,
+    correlation_id: &str,
+) -> Result<Option<PostbackOutcome>, AppError> {
+    let Some(id) = services.store.conversion_id_for_order(campaign_id, order_id).await? else {
+        return Ok(None);
+    };
+    let conversion = services
+        .store
+        .conversion(&id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("order marker names missing conversion {id}")))?;
+    if conversion.amount_minor != amount.minor() || conversion.currency != amount.currency() {
+        return Err(AppError::Conflict {
+            field: Some("order_id".into()),
+            detail: format!(
+                "order {order_id} was already recorded with amount {} {}; a changed amount needs a refund or adjustment, not a second postback",
+                format_minor(conversion.amount_minor, conversion.currency),
+                conversion.currency
+            ),
+        });
+    }
+    if conversion.status == ConversionStatus::Recorded {
+        hand_to_payout(services, &conversion, correlation_id).await?;
+    }
+    Ok(Some(PostbackOutcome {
+        conversion,
+        created: false,
+    }))
+}
+
+async fn hand_to_payout(services: &Services, conversion: &Conversion, correlation_id: &str) -> Result<(), AppError> {
+    let message = Message::ConversionRecorded {
+        conversion_id: conversion.id.clone(),
+    };
+    services
+        .publish(QueueName::Conversions, &[message], correlation_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(conversion_id = %conversion.id, error = %e, "conversion stored but not queued; a retried postback re-queues it");
+            AppError::Unavailable("the conversion is stored but could not be queued; send the postback again".into())
+        })
+}

@@ -1,0 +1,125 @@
+//! Public partner signup: an applicant becomes a pending partner, optionally under the
+//! recruiter whose referral code they give, and is emailed that the application arrived.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, FieldErrors};
+use crate::ids::base32;
+use crate::messages::{EmailRequest, Message};
+use crate::partner::{Partner, PartnerKind, PartnerStatus, parse_email};
+use crate::ports::{Condition, QueueName, TableError};
+use crate::services::Services;
+use crate::store::{Store, keys};
+use crate::usecases::admin::{parse_name, require_program};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub referred_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartnerView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: PartnerKind,
+    pub status: PartnerStatus,
+    pub referral_code: String,
+    pub recruited_by: Option<String>,
+    pub created_at: String,
+}
+
+impl PartnerView {
+    pub fn of(p: &Partner) -> Self {
+        PartnerView {
+            id: p.id.clone(),
+            email: p.email.clone(),
+            name: p.name.clone(),
+            kind: p.kind,
+            status: p.status,
+            referral_code: p.referral_code.clone(),
+            recruited_by: p.recruited_by.clone(),
+            created_at: p.created_at.to_rfc3339(),
+        }
+    }
+}
+
+pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &str) -> Result<Partner, AppError> {
+    let program = require_program(&services.store).await?;
+    let mut errors = FieldErrors::default();
+    let email = errors.required("email", req.email);
+    let email = email.and_then(|e| errors.take("email", parse_email(&e)));
+    let name = errors.required("name", req.name);
+    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+    let kind = errors.required("type", req.kind);
+    let kind = kind.and_then(|k| errors.take("type", PartnerKind::parse(&k)));
+    let mut recruited_by = None;
+    if let Some(code) = req.referred_by.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        match services.store.partner_id_by_referral_code(&code.to_ascii_lowercase()).await? {
+            Some(id) => recruited_by = Some(id),
+            None => errors.push("referred_by", format!("no partner has the referral code {code:?}")),
+        }
+    }
+    if let Some(e) = &email
+        && services.store.partner_id_by_email(e).await?.is_some()
+    {
+        errors.push("email", "a partner with this email already exists");
+    }
+    errors.into_result()?;
+    let (Some(email), Some(name), Some(kind)) = (email, name, kind) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let now = services.now();
+    let mut partner = Partner {
+        id: services.new_id(),
+        email,
+        name,
+        kind,
+        status: PartnerStatus::Pending,
+        recruited_by,
+        referral_code: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut stored = false;
+    for _ in 0..5 {
+        partner.referral_code = base32(&services.ids.random_bytes(5));
+        let ops = vec![
+            Store::partner_put(&partner, Condition::NotExists),
+            Store::unique_marker(keys::partner_email(&partner.email), &partner.id),
+            Store::unique_marker(keys::referral_code(&partner.referral_code), &partner.id),
+        ];
+        match services.store.table().transact(ops).await {
+            Ok(()) => {
+                stored = true;
+                break;
+            }
+            Err(TableError::TransactionCancelled { failed }) if failed.get(1) == Some(&true) => {
+                // Another signup with this email won the race.
+                return Err(AppError::field("email", "a partner with this email already exists"));
+            }
+            // A referral code collision: draw another.
+            Err(TableError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !stored {
+        return Err(AppError::Unavailable("could not allocate a referral code; try again".into()));
+    }
+    let email = Message::EmailRequested(EmailRequest {
+        email_id: format!("application-received:{}", partner.id),
+        partner_id: partner.id.clone(),
+        template: "application_received".into(),
+        data: serde_json::json!({ "program_name": program.name }),
+    });
+    if let Err(e) = services.publish(QueueName::Emails, &[email], correlation_id).await {
+        tracing::warn!(partner_id = %partner.id, error = %e, "application email not queued");
+    }
+    Ok(partner)
+}
