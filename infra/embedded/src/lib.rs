@@ -1,1 +1,88 @@
-//! placeholder
+//! Embedded adapters: Upline's ports on the local machine, with no AWS account and no
+//! Docker. One redb file holds the table and the queues ([`EmbeddedStore`] implements
+//! both the Table and the Queue ports); emails land as `.eml` files in an outbox folder
+//! ([`OutboxMailer`]).
+//!
+//! redb was chosen because it is pure Rust (nothing to install), ACID with a crash-safe
+//! copy-on-write B-tree, has a stable file format, and offers ordered range scans over
+//! composite keys — exactly the shape of a DynamoDB table and its indexes.
+
+mod outbox;
+mod queue;
+mod table;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use upline_domain::clock::Clock;
+use upline_domain::ports::{QueueName, TableError};
+
+pub use outbox::OutboxMailer;
+
+/// How many times a message is received before it goes to the dead-letter area, unless
+/// configured otherwise (SQS's `maxReceiveCount`).
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+
+/// A redb database serving the Table and Queue ports. Cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: redb::Database,
+    clock: Arc<dyn Clock>,
+    max_receives: u32,
+    /// Woken on every send, so idle consumers react at once instead of polling.
+    arrivals: [Notify; 3],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the store at {path}: {reason}")]
+    Open { path: String, reason: String },
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store file at `path`.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>, max_receives: u32) -> Result<Self, OpenError> {
+        let db = redb::Database::create(path).map_err(|e| OpenError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(EmbeddedStore {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                max_receives,
+                arrivals: [Notify::new(), Notify::new(), Notify::new()],
+            }),
+        })
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, TableError> {
+        self.inner.db.begin_write().map_err(table::storage)
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, TableError> {
+        use redb::ReadableDatabase;
+        self.inner.db.begin_read().map_err(table::storage)
+    }
+
+    fn arrivals(&self, queue: QueueName) -> &Notify {
+        let i = QueueName::ALL.iter().position(|q| *q == queue).expect("listed");
+        &self.inner.arrivals[i]
+    }
+
+    /// Runs redb's synchronous work off the async executor's threads.
+    async fn blocking<T: Send + 'static, E: From<TableError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&EmbeddedStore) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| E::from(TableError::Unavailable(format!("store task failed: {e}"))))?
+    }
+}

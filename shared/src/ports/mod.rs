@@ -12,3 +12,11 @@ pub use queue::{
 pub use table::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
+
+/// A store that backs a queue (the embedded adapter keeps both in one file) reports its
+/// failures as the queue being unavailable.
+impl From<TableError> for QueueError {
+    fn from(e: TableError) -> Self {
+        QueueError::Unavailable(e.to_string())
+    }
+}
