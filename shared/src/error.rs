@@ -56,6 +56,17 @@ impl AppError {
     pub fn is_transient(&self) -> bool {
         matches!(self, AppError::Unavailable(_))
     }
+
+    /// What a queue consumer does with a message that failed with this error: retry what
+    /// time can fix (an unavailable dependency, a race, a program not set up yet), drop as
+    /// poison what it cannot (missing records, bad data).
+    pub fn delivery_outcome(&self) -> crate::ports::DeliveryOutcome {
+        use crate::ports::DeliveryOutcome;
+        match self {
+            AppError::Unavailable(_) | AppError::Conflict { .. } => DeliveryOutcome::Retry,
+            _ => DeliveryOutcome::Poison,
+        }
+    }
 }
 
 impl From<TableError> for AppError {

@@ -119,6 +119,31 @@ impl Message {
     }
 }
 
+/// Decodes a delivery for a consumer that takes one kind of message (`pick` returns its
+/// payload). Anything else is poison: logged with the message id, never retried.
+pub fn decode_for<T>(
+    message_id: &str,
+    body: &str,
+    pick: impl FnOnce(Message) -> Option<T>,
+) -> Result<(Envelope, T), crate::ports::DeliveryOutcome> {
+    match Message::decode(body) {
+        Ok((envelope, message)) => {
+            let kind = envelope.kind.clone();
+            match pick(message) {
+                Some(payload) => Ok((envelope, payload)),
+                None => {
+                    tracing::error!(message_id, kind = %kind, "message of the wrong type for this queue; dropped");
+                    Err(crate::ports::DeliveryOutcome::Poison)
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(message_id, error = %e, "undecodable message; dropped");
+            Err(crate::ports::DeliveryOutcome::Poison)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,233 @@
-//! placeholder
+//! The API function: the operator's admin API (`/v1/admin/*`, admin key) and the partner
+//! area (`/v1/me/*`, partner key). Every route parses, calls one use case, renders.
+
+mod views;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use upline_domain::error::AppError;
+use upline_domain::ports::Index;
+use upline_domain::services::Services;
+use upline_domain::store::{decode, keys};
+use upline_domain::tracking::Conversion;
+use upline_domain::usecases::admin::{
+    self, CampaignRequest, LinkRequest, LinkView, ProgramRequest, ProgramView, require_program,
+};
+use upline_domain::usecases::auth::{require_admin, require_partner};
+use upline_domain::usecases::postback::ConversionView;
+use upline_domain::usecases::reports::{self, GroupBy, days, parse_range};
+use upline_domain::usecases::signup::PartnerView;
+use upline_http::{ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit};
+
+use crate::views::{CampaignView, LineView};
+
+type Params = Query<HashMap<String, String>>;
+
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .route("/v1/admin/program", get(get_program).put(put_program))
+        .route("/v1/admin/campaigns", get(list_campaigns))
+        .route("/v1/admin/campaigns/{id}", put(put_campaign))
+        .route("/v1/admin/partners", get(list_partners))
+        .route("/v1/admin/partners/{id}/approve", post(approve_partner))
+        .route("/v1/admin/links", post(create_link))
+        .route("/v1/admin/conversions", get(list_conversions))
+        .route("/v1/admin/commissions", get(list_commissions))
+        .route("/v1/admin/reports", get(program_report))
+        .route("/v1/me", get(me))
+        .route("/v1/me/links", get(my_links))
+        .route("/v1/me/commissions", get(my_commissions))
+        .route("/v1/me/stats", get(my_stats))
+        .with_state(services)
+}
+
+async fn admin(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
+    Ok(require_admin(&services.store, bearer(headers)).await?)
+}
+
+async fn partner(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
+    Ok(require_partner(&services.store, bearer(headers)).await?)
+}
+
+fn created_or_ok(created: bool) -> StatusCode {
+    if created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+async fn get_program(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let program = s
+        .store
+        .program()
+        .await?
+        .ok_or_else(|| AppError::NotFound("the program is not set up yet".into()))?;
+    Ok(json(StatusCode::OK, &ProgramView::of(&program, false)))
+}
+
+async fn put_program(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ProgramRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let (view, created) = admin::put_program(&s, req).await?;
+    tracing::info!(admin = %who, created, "program settings saved");
+    Ok(json(created_or_ok(created), &view))
+}
+
+async fn list_campaigns(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let program = require_program(&s.store).await?;
+    let items: Vec<_> = s
+        .store
+        .campaigns()
+        .await?
+        .iter()
+        .map(|c| CampaignView::of(c, program.currency))
+        .collect();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }))
+}
+
+async fn put_campaign(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CampaignRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let (campaign, created) = admin::put_campaign(&s, &id, req).await?;
+    let program = require_program(&s.store).await?;
+    tracing::info!(admin = %who, campaign_id = %campaign.id, created, "campaign saved");
+    Ok(json(created_or_ok(created), &CampaignView::of(&campaign, program.currency)))
+}
+
+async fn list_partners(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (partners, next) = s.store.partners(limit, q.get("cursor").map(String::as_str)).await?;
+    let items: Vec<_> = partners.iter().map(PartnerView::of).collect();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor: next }))
+}
+
+#[derive(serde::Serialize)]
+struct Approved {
+    partner: PartnerView,
+    /// Shown once: only its hash is stored.
+    api_key: String,
+}
+
+async fn approve_partner(State(s): State<Services>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let correlation = correlation_id(&headers, || s.new_id());
+    let (partner, key) = admin::approve_partner(&s, &id, &correlation).await?;
+    tracing::info!(admin = %who, partner_id = %partner.id, "partner approved");
+    Ok(json(
+        StatusCode::OK,
+        &Approved {
+            partner: PartnerView::of(&partner),
+            api_key: key.secret,
+        },
+    ))
+}
+
+async fn create_link(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<LinkRequest>,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let (link, created) = admin::create_link(&s, req).await?;
+    Ok(json(created_or_ok(created), &LinkView::of(&link, &s.deployment.public_base_url)))
+}
+
+/// Newest-first listing over one index partition per day.
+async fn by_day<T: serde::Serialize>(
+    s: &Services,
+    q: &HashMap<String, String>,
+    partition: fn(upline_domain::clock::Day) -> String,
+    render: impl Fn(&upline_domain::ports::Item) -> Result<T, AppError>,
+) -> ApiResult<Response> {
+    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let partitions: Vec<String> = days(from, to).into_iter().rev().map(partition).collect();
+    let page = s
+        .store
+        .query_buckets(Index::Gsi2, &partitions, false, limit, q.get("cursor").map(String::as_str))
+        .await?;
+    let items = page.items.iter().map(render).collect::<Result<Vec<_>, _>>()?;
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor: page.next }))
+}
+
+async fn list_conversions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    by_day(&s, &q, keys::conversions_on, |item| {
+        decode::<Conversion>(item).map(|c| ConversionView::of(&c))
+    })
+    .await
+}
+
+async fn list_commissions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    if let Some(conversion_id) = q.get("conversion_id") {
+        let items: Vec<_> = s.store.lines_of_conversion(conversion_id).await?.iter().map(LineView::of).collect();
+        return Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }));
+    }
+    by_day(&s, &q, keys::lines_on, |item| decode(item).map(|l| LineView::of(&l))).await
+}
+
+fn group_by(q: &HashMap<String, String>, default: GroupBy) -> ApiResult<GroupBy> {
+    match q.get("group_by") {
+        None => Ok(default),
+        Some(g) => GroupBy::parse(g).map_err(|e| ApiError(AppError::field("group_by", e))),
+    }
+}
+
+async fn program_report(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let program = require_program(&s.store).await?;
+    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
+    let report = reports::program_report(&s.store, from, to, group_by(&q, GroupBy::Day)?, program.currency).await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+async fn me(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let p = s
+        .store
+        .partner(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("partner".into()))?;
+    Ok(json(StatusCode::OK, &PartnerView::of(&p)))
+}
+
+async fn my_links(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let items: Vec<_> = s
+        .store
+        .links_of(&id)
+        .await?
+        .iter()
+        .map(|l| LinkView::of(l, &s.deployment.public_base_url))
+        .collect();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }))
+}
+
+async fn my_commissions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (lines, next) = s.store.lines_of_partner(&id, limit, q.get("cursor").map(String::as_str)).await?;
+    let items: Vec<_> = lines.iter().map(LineView::of).collect();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor: next }))
+}
+
+async fn my_stats(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let program = require_program(&s.store).await?;
+    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
+    let report = reports::partner_report(&s.store, &id, from, to, group_by(&q, GroupBy::Day)?, program.currency).await?;
+    Ok(json(StatusCode::OK, &report))
+}

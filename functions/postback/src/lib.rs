@@ -1,1 +1,83 @@
-//! placeholder
+//! The postback function: `POST /v1/postbacks` from storefronts. Authenticates with the
+//! program's postback secret (HMAC signature or bearer), then records the conversion once
+//! per campaign and order id. 201 for a new conversion, 200 with the same id for a repeat,
+//! and a problem document naming the field for anything wrong — logged for the operator
+//! too, because a silent postback failure is the most common way programs lose sales.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use serde::Serialize;
+use upline_domain::error::AppError;
+use upline_domain::postback_auth;
+use upline_domain::services::Services;
+use upline_domain::usecases::admin::require_program;
+use upline_domain::usecases::input::parse_json;
+use upline_domain::usecases::postback::{ConversionView, PostbackRequest, record_postback};
+use upline_http::{ApiError, bearer, correlation_id, json, read_json_bytes};
+
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .route("/v1/postbacks", post(postback))
+        .with_state(services)
+}
+
+#[derive(Serialize)]
+struct PostbackResponse {
+    conversion_id: String,
+    /// False when this postback repeated one already recorded.
+    created: bool,
+    conversion: ConversionView,
+}
+
+async fn postback(State(services): State<Services>, req: Request) -> Result<Response, ApiError> {
+    let (body, headers) = read_json_bytes(req, &()).await?;
+    let correlation = correlation_id(&headers, || services.new_id());
+    let result = async {
+        let program = require_program(&services.store).await?;
+        let signature = headers.get("upline-signature").and_then(|v| v.to_str().ok());
+        let bearer_token = if headers.contains_key(header::AUTHORIZATION) {
+            Some(bearer(&headers).unwrap_or_default())
+        } else {
+            None
+        };
+        postback_auth::authenticate(&program.postback_secret, signature, bearer_token, &body, services.now())
+            .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        let request: PostbackRequest = parse_json(&body)?;
+        record_postback(&services, request, &correlation).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            let c = &outcome.conversion;
+            tracing::info!(conversion_id = %c.id, campaign_id = %c.campaign_id, created = outcome.created, correlation_id = %correlation, "postback accepted");
+            let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok(json(
+                status,
+                &PostbackResponse {
+                    conversion_id: c.id.clone(),
+                    created: outcome.created,
+                    conversion: ConversionView::of(c),
+                },
+            ))
+        }
+        Err(e) => {
+            // The operator's log says exactly why a storefront's postback was refused.
+            tracing::warn!(reason = %describe(&e), correlation_id = %correlation, "postback refused");
+            Err(ApiError(e))
+        }
+    }
+}
+
+fn describe(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(fields) => fields
+            .iter()
+            .map(|f| format!("{} {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}

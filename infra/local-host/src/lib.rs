@@ -1,1 +1,213 @@
-//! placeholder
+//! The local host: the whole platform in one process on the embedded store. It serves
+//! every route of every HTTP function on one address and runs every queue consumer in the
+//! background, composing the same function libraries the Lambdas run. State lives in a
+//! data folder (the redb file and the email outbox) and survives restarts.
+
+pub mod consumers;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use upline_domain::click_id::ClickSecret;
+use upline_domain::clock::{Clock, SystemClock};
+use upline_domain::ids::{Ids, RandomIds};
+use upline_domain::ports::{Condition, Item, QueueName, TableError};
+use upline_domain::services::{Deployment, Services};
+use upline_domain::store::keys;
+use upline_domain::usecases::admin::create_admin_key;
+use upline_embedded::{DEFAULT_MAX_RECEIVES, EmbeddedStore, OutboxMailer};
+
+pub use demo::DemoProgram;
+
+use crate::consumers::ConsumerSettings;
+
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Seed the demo program when the store is new.
+    pub seed_demo: bool,
+    /// Use this admin key instead of generating one on first start.
+    pub admin_key: Option<String>,
+    /// Base URL of tracking links; defaults to `http://<bound address>`.
+    pub public_base_url: Option<String>,
+    pub mail_from: String,
+}
+
+impl HostConfig {
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        HostConfig {
+            addr,
+            data_dir,
+            seed_demo: true,
+            admin_key: None,
+            public_base_url: None,
+            mail_from: "Upline <partners@upline.local>".into(),
+        }
+    }
+}
+
+/// What a first start created and can show only once.
+#[derive(Debug, Default)]
+pub struct FirstStart {
+    /// The generated admin key (absent when one was configured or on later starts).
+    pub admin_key: Option<String>,
+    pub demo: Option<DemoProgram>,
+}
+
+pub struct RunningHost {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub outbox: PathBuf,
+    pub first_start: FirstStart,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Open(#[from] upline_embedded::OpenError),
+    #[error("cannot use the data folder {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("setting up the store failed: {0}")]
+    Setup(String),
+}
+
+/// The deployment's click secret, made on first start and kept in the store.
+async fn click_secret(store: &EmbeddedStore, ids: &dyn Ids) -> Result<(ClickSecret, bool), HostError> {
+    use upline_domain::ports::Table;
+    let setup = |e: TableError| HostError::Setup(e.to_string());
+    let key = keys::deployment_secrets();
+    let fresh = hex::encode(ids.random_bytes(32));
+    let first = match store
+        .put(Item::new(key.clone()).with("click_secret", fresh), Condition::NotExists)
+        .await
+    {
+        Ok(()) => true,
+        Err(TableError::ConditionFailed) => false,
+        Err(e) => return Err(setup(e)),
+    };
+    let item = store.get(&key).await.map_err(setup)?.ok_or_else(|| HostError::Setup("secrets vanished".into()))?;
+    let bytes = item
+        .s("click_secret")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| HostError::Setup("stored click secret is unreadable".into()))?;
+    let secret = ClickSecret::new(bytes).map_err(|e| HostError::Setup(e.into()))?;
+    Ok((secret, first))
+}
+
+/// Every HTTP route of every function, on one router.
+pub fn router(services: &Services) -> Router {
+    Router::new()
+        .merge(upline_redirect::router(upline_redirect::state(services.clone())))
+        .merge(upline_postback::router(services.clone()))
+        .merge(upline_signup::router(services.clone()))
+        .merge(upline_api::router(services.clone()))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(upline_http::not_found)
+}
+
+/// Starts the host; returns once it is listening.
+pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| HostError::DataDir(config.data_dir.display().to_string(), e))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn Ids> = Arc::new(RandomIds);
+    let store = EmbeddedStore::open(&config.data_dir.join("upline.redb"), clock.clone(), DEFAULT_MAX_RECEIVES)?;
+    let outbox = config.data_dir.join("outbox");
+    let mailer = Arc::new(
+        OutboxMailer::new(outbox.clone(), config.mail_from.clone())
+            .map_err(|e| HostError::DataDir(outbox.display().to_string(), e))?,
+    );
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| HostError::Bind(config.addr, e))?;
+    let addr = listener.local_addr().map_err(|e| HostError::Bind(config.addr, e))?;
+    let base_url = config
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+
+    let (secret, first) = click_secret(&store, ids.as_ref()).await?;
+    let services = Services::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        clock,
+        ids,
+        Deployment {
+            click_secret: secret,
+            public_base_url: base_url.clone(),
+        },
+    );
+    let mut first_start = FirstStart::default();
+    let setup = |e: upline_domain::error::AppError| HostError::Setup(e.to_string());
+    match (&config.admin_key, first) {
+        (Some(k), _) => {
+            create_admin_key(&services, "local", Some(k)).await.map_err(setup)?;
+        }
+        (None, true) => {
+            let key = create_admin_key(&services, "local", None).await.map_err(setup)?;
+            first_start.admin_key = Some(key.secret);
+        }
+        (None, false) => {}
+    }
+    if first && config.seed_demo {
+        first_start.demo = Some(demo::seed(&services).await.map_err(setup)?);
+    }
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let consumer: Arc<dyn upline_domain::ports::QueueConsumer> = Arc::new(store.clone());
+    let handlers: [(QueueName, Arc<dyn upline_domain::ports::MessageHandler>, usize); 3] = [
+        // Clicks come in bulk: bigger batches mean fewer counter writes.
+        (QueueName::Clicks, Arc::new(upline_clicks::ClickRecorder::new(services.store.clone())), 50),
+        (QueueName::Conversions, Arc::new(upline_payout::CommissionCalculator::new(services.clone())), 10),
+        (QueueName::Emails, Arc::new(upline_email::EmailSender::new(services.store.clone(), mailer)), 10),
+    ];
+    for (queue, handler, batch_size) in handlers {
+        let settings = ConsumerSettings {
+            batch_size,
+            ..ConsumerSettings::default()
+        };
+        tasks.push(tokio::spawn(consumers::run(consumer.clone(), queue, handler, settings, stop_rx.clone())));
+    }
+    let app = router(&services);
+    let mut server_stop = stop_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    }));
+    Ok(RunningHost {
+        addr,
+        base_url,
+        outbox,
+        first_start,
+        stop,
+        tasks,
+    })
+}
+
+impl RunningHost {
+    /// Stops serving and consuming, waits for in-flight work, and closes the store.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The demo program seeded on a new store: one campaign and three partners in a referral
+//! chain (Cleo recruited Bo, Bo recruited Ada), each approved with a link — created
+//! through the same use cases the API runs, so the demo is a real program.
+
+use upline_domain::error::AppError;
+use upline_domain::services::Services;
+use upline_domain::usecases::admin::{
+    self, CampaignRequest, LinkRequest, ProgramRequest, TermsRequest, UplineRequest,
+};
+use upline_domain::usecases::input::DecimalText;
+use upline_domain::usecases::signup::{SignupRequest, signup};
+
+#[derive(Debug, Clone)]
+pub struct DemoPartner {
+    pub name: String,
+    pub id: String,
+    pub api_key: String,
+    pub referral_code: String,
+    pub link_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoProgram {
+    pub postback_secret: String,
+    pub campaign_id: String,
+    /// Recruiter first: Cleo, then Bo, then Ada.
+    pub partners: Vec<DemoPartner>,
+}
+
+fn dec(s: &str) -> Option<DecimalText> {
+    Some(DecimalText(s.to_string()))
+}
+
+pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
+    let (program, _) = admin::put_program(
+        services,
+        ProgramRequest {
+            name: Some("Demo Outfitters".into()),
+            currency: Some("USD".into()),
+            hold_days: Some(30),
+            upline: Some(UplineRequest {
+                depth: Some(2),
+                base: Some("direct_commission".into()),
+                level_percents: None,
+                first_level_percent: dec("50"),
+                decrement_percent: dec("25"),
+                decay_factor: None,
+            }),
+            postback_secret: None,
+        },
+    )
+    .await?;
+    let (campaign, _) = admin::put_campaign(
+        services,
+        "spring-sale",
+        CampaignRequest {
+            name: Some("Spring sale".into()),
+            destination_url: Some("https://shop.example.com/spring?utm_source=upline".into()),
+            allowed_domains: Some(vec!["shop.example.com".into()]),
+            terms: Some(TermsRequest {
+                cpa: None,
+                revenue_share_percent: dec("10"),
+            }),
+            status: None,
+        },
+    )
+    .await?;
+    let mut partners = Vec::new();
+    let mut referred_by: Option<String> = None;
+    for (name, email, kind) in [
+        ("Cleo", "cleo@example.com", "introducing_broker"),
+        ("Bo", "bo@example.com", "influencer"),
+        ("Ada", "ada@example.com", "affiliate"),
+    ] {
+        let partner = signup(
+            services,
+            SignupRequest {
+                email: Some(email.into()),
+                name: Some(name.into()),
+                kind: Some(kind.into()),
+                referred_by: referred_by.clone(),
+            },
+            "demo-seed",
+        )
+        .await?;
+        let (partner, key) = admin::approve_partner(services, &partner.id, "demo-seed").await?;
+        let (link, _) = admin::create_link(
+            services,
+            LinkRequest {
+                partner_id: Some(partner.id.clone()),
+                campaign_id: Some(campaign.id.clone()),
+            },
+        )
+        .await?;
+        referred_by = Some(partner.referral_code.clone());
+        partners.push(DemoPartner {
+            name: name.into(),
+            id: partner.id,
+            api_key: key.secret,
+            referral_code: partner.referral_code,
+            link_url: format!("{}/r/{}", services.deployment.public_base_url, link.code),
+        });
+    }
+    Ok(DemoProgram {
+        postback_secret: program.postback_secret.unwrap_or_default(),
+        campaign_id: campaign.id,
+        partners,
+    })
+}
