@@ -288,7 +288,7 @@ mod tests {
         };
         let plan = UplinePlan {
             depth: 5,
-            rates: LevelRates::Explicit(vec![p("10"); 5]),
+            rates: LevelRates::Explicit { levels: vec![p("10"); 5] },
             base: UplineBase::Sale,
         };
         let lines = compute_lines(usd(10_000), &terms, &plan, "a", &chain(2));
@@ -299,7 +299,7 @@ mod tests {
     fn arb_plan() -> impl Strategy<Value = UplinePlan> {
         let pct = (0u32..=100_000).prop_map(|n| Percent::new(Decimal::new(i64::from(n), 3)).unwrap());
         let rates = prop_oneof![
-            proptest::collection::vec(pct.clone(), 0..12).prop_map(LevelRates::Explicit),
+            proptest::collection::vec(pct.clone(), 0..12).prop_map(|levels| LevelRates::Explicit { levels }),
             (pct.clone(), pct.clone()).prop_map(|(first, step)| LevelRates::FixedStep { first, step }),
             (pct, 0u32..=100).prop_map(|(first, f)| LevelRates::Factor {
                 first,

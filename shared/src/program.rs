@@ -35,7 +35,7 @@ impl UplinePlan {
     pub fn off() -> Self {
         UplinePlan {
             depth: 0,
-            rates: LevelRates::Explicit(vec![]),
+            rates: LevelRates::Explicit { levels: vec![] },
             base: UplineBase::DirectCommission,
         }
     }
@@ -54,7 +54,7 @@ impl UplinePlan {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LevelRates {
     /// Level 1 earns the first, level 2 the second, …; missing levels earn nothing.
-    Explicit(Vec<Percent>),
+    Explicit { levels: Vec<Percent> },
     /// Level 1 earns `first`; each further level `step` percentage points less, never below 0.
     FixedStep { first: Percent, step: Percent },
     /// Level 1 earns `first`; each further level earns `factor` times the level above
@@ -66,7 +66,7 @@ impl LevelRates {
     fn rate_for_level(&self, level: u8) -> Percent {
         let k = u32::from(level - 1);
         match self {
-            LevelRates::Explicit(rates) => rates
+            LevelRates::Explicit { levels } => levels
                 .get(k as usize)
                 .copied()
                 .unwrap_or(Percent::ZERO),
@@ -139,7 +139,7 @@ mod tests {
     fn explicit_rates_beyond_the_list_are_zero() {
         let plan = UplinePlan {
             depth: 3,
-            rates: LevelRates::Explicit(vec![p("5"), p("2")]),
+            rates: LevelRates::Explicit { levels: vec![p("5"), p("2")] },
             base: UplineBase::Sale,
         };
         assert_eq!(plan.rate_for_level(2), p("2"));

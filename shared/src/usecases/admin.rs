@@ -99,7 +99,7 @@ fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplineP
             for (i, v) in list.iter().enumerate() {
                 rates.push(pct(&format!("upline.level_percents[{i}]"), v, errors)?);
             }
-            LevelRates::Explicit(rates)
+            LevelRates::Explicit { levels: rates }
         }
         (None, Some(first)) => {
             let first = pct("upline.first_level_percent", first, errors)?;
@@ -133,7 +133,7 @@ fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplineP
                 },
             }
         }
-        (None, None) if depth == 0 => LevelRates::Explicit(vec![]),
+        (None, None) if depth == 0 => LevelRates::Explicit { levels: vec![] },
         (None, None) => {
             errors.push(
                 "upline.level_percents",

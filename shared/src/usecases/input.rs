@@ -51,8 +51,11 @@ impl<'de> Deserialize<'de> for IdText {
 /// Parses a JSON request body into `T`, naming the field on a type error.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::error::AppError> {
     use crate::error::AppError;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::Malformed("the request body is empty; send a JSON object".into()));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(AppError::Malformed("the request body is empty; send a JSON object".into())),
+        // serde would read a struct from an array too; requests are objects.
+        Some(b'{') => {}
+        Some(_) => return Err(AppError::Malformed("the body must be a JSON object".into())),
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {

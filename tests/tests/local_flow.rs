@@ -1,0 +1,257 @@
+//! End to end on the local host: a partner program set up through the admin API, a
+//! referral chain of three partners, a click, a postback, and the commission lines,
+//! emails, reports and partner stats that follow — then all of it again after a restart.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use upline_tests::host::{TestHost, eventually};
+
+struct Program {
+    postback_secret: String,
+    /// Partner ids and keys, recruiter first: C, B, A.
+    partners: Vec<(String, String)>,
+    link_code: String,
+}
+
+async fn set_up(h: &TestHost) -> Program {
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30,
+                "upline": {"depth": 2, "base": "direct_commission", "first_level_percent": "50", "decrement_percent": "25"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let postback_secret = r.body["postback_secret"].as_str().unwrap().to_string();
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/campaigns/spring",
+            Some(json!({"name": "Spring", "destination_url": "https://shop.example.com/landing?src=aff",
+                "terms": {"revenue_share_percent": "10"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let mut partners = Vec::new();
+    let mut referred_by = Value::Null;
+    for (name, email) in [("C", "c@example.com"), ("B", "b@example.com"), ("A", "a@example.com")] {
+        let body = json!({"email": email, "name": name, "type": "affiliate", "referred_by": referred_by});
+        let r = h.call(Method::POST, "/v1/partners", None, Some(&body.to_string())).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.body["status"], "pending");
+        let id = r.body["id"].as_str().unwrap().to_string();
+        referred_by = r.body["referral_code"].clone();
+        let r = h.admin(Method::POST, &format!("/v1/admin/partners/{id}/approve"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["partner"]["status"], "approved");
+        partners.push((id, r.body["api_key"].as_str().unwrap().to_string()));
+    }
+    let r = h
+        .admin(Method::POST, "/v1/admin/links", Some(json!({"partner_id": partners[2].0, "campaign_id": "spring"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let link_code = r.body["code"].as_str().unwrap().to_string();
+    assert_eq!(r.body["url"], format!("{}/r/{link_code}", h.base));
+    Program {
+        postback_secret,
+        partners,
+        link_code,
+    }
+}
+
+async fn click(h: &TestHost, code: &str) -> String {
+    let r = h.call(Method::GET, &format!("/r/{code}"), None, None).await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let location = r.headers["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("https://shop.example.com/landing?src=aff&click_id="), "{location}");
+    location.split("click_id=").nth(1).unwrap().to_string()
+}
+
+async fn postback(h: &TestHost, secret: &str, body: &Value) -> (StatusCode, Value) {
+    let r = h.call(Method::POST, "/v1/postbacks", Some(secret), Some(&body.to_string())).await;
+    (r.status, r.body)
+}
+
+/// (partner id, level, amount) of a conversion's lines, by level.
+async fn lines(h: &TestHost, conversion_id: &str) -> Vec<(String, u64, String)> {
+    let r = h.admin(Method::GET, &format!("/v1/admin/commissions?conversion_id={conversion_id}"), None).await;
+    let mut out: Vec<_> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["partner_id"].as_str().unwrap().to_string(),
+                l["level"].as_u64().unwrap(),
+                l["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort_by_key(|l| l.1);
+    out
+}
+
+async fn report_totals(h: &TestHost) -> Value {
+    h.admin(Method::GET, "/v1/admin/reports?group_by=partner", None).await.body["totals"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start(dir.path()).await;
+    let p = set_up(&h).await;
+    let (c, b, a) = (&p.partners[0], &p.partners[1], &p.partners[2]);
+
+    let click_id = click(&h, &p.link_code).await;
+    let sale = json!({"click_id": click_id, "order_id": "o-1", "amount": "100.00", "currency": "USD"});
+    let (status, first) = postback(&h, &p.postback_secret, &sale).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let conversion_id = first["conversion_id"].as_str().unwrap().to_string();
+    assert_eq!(first["conversion"]["partner_id"], a.0.as_str());
+
+    let (status, again) = postback(&h, &p.postback_secret, &sale).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["conversion_id"], conversion_id.as_str());
+    assert_eq!(again["created"], false);
+
+    let expected = vec![
+        (a.0.clone(), 0, "10.00".to_string()),
+        (b.0.clone(), 1, "5.00".to_string()),
+        (c.0.clone(), 2, "2.50".to_string()),
+    ];
+    let got = eventually("three commission lines", || async {
+        let l = lines(&h, &conversion_id).await;
+        (l.len() == 3).then_some(l)
+    })
+    .await;
+    assert_eq!(got, expected);
+
+    // Every line's explanation says how it was reached.
+    let r = h.call(Method::GET, "/v1/me/commissions", Some(&b.1), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "B sees only B's line");
+    assert_eq!(
+        items[0]["explanation"]["summary"],
+        "Level 1 upline: 50% of the direct commission 10.00 USD = 5.00 USD"
+    );
+
+    let totals = eventually("a counted click", || async {
+        let t = report_totals(&h).await;
+        (t["clicks"] == 1).then_some(t)
+    })
+    .await;
+    assert_eq!(totals["conversions"], 1);
+    assert_eq!(totals["revenue"], "100.00");
+    assert_eq!(totals["commission"], "17.50");
+    let stats = h.call(Method::GET, "/v1/me/stats", Some(&a.1), None).await;
+    assert_eq!(stats.body["totals"]["clicks"], 1);
+    assert_eq!(stats.body["totals"]["conversions"], 1);
+    assert_eq!(stats.body["totals"]["commission"], "10.00");
+
+    let emails = eventually("three commission emails", || async {
+        let e = h.outbox("commission_");
+        (e.len() == 3).then_some(e)
+    })
+    .await;
+    assert_eq!(emails, (0..3).map(|l| format!("commission_{conversion_id}_{l}.eml")).collect::<Vec<_>>());
+    assert_eq!(h.outbox("application-received_").len(), 3);
+    assert_eq!(h.outbox("partner-approved_").len(), 3);
+    let eml = std::fs::read_to_string(h.host.outbox.join(&emails[0])).unwrap();
+    assert!(eml.contains("To: a@example.com"));
+    assert!(eml.contains("Subject: You earned 10.00 USD with Acme"));
+
+    // The replayed postback added nothing, however long the consumers run.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(lines(&h, &conversion_id).await.len(), 3);
+    let convs = h.admin(Method::GET, "/v1/admin/conversions", None).await;
+    assert_eq!(convs.body["items"].as_array().unwrap().len(), 1);
+
+    let h = h.restart().await;
+    assert_eq!(lines(&h, &conversion_id).await, expected);
+    let totals = report_totals(&h).await;
+    assert_eq!((totals["clicks"].clone(), totals["conversions"].clone()), (json!(1), json!(1)));
+    let me = h.call(Method::GET, "/v1/me", Some(&a.1), None).await;
+    assert_eq!(me.status, StatusCode::OK, "partner keys survive a restart");
+    assert_eq!(me.body["id"], a.0.as_str());
+    let (status, after) = postback(&h, &p.postback_secret, &sale).await;
+    assert_eq!(status, StatusCode::OK, "the order is still known after a restart");
+    assert_eq!(after["conversion_id"], conversion_id.as_str());
+    // A click id issued before the restart still verifies: the secret is kept.
+    let second = json!({"click_id": click_id, "order_id": "o-2", "amount": "20.00", "currency": "USD"});
+    assert_eq!(postback(&h, &p.postback_secret, &second).await.0, StatusCode::CREATED);
+    assert_eq!(h.outbox("commission_").len() >= 3, true);
+    h.host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_concurrent_identical_postbacks_make_one_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start(dir.path()).await;
+    let p = set_up(&h).await;
+    let click_id = click(&h, &p.link_code).await;
+    let sale = json!({"click_id": click_id, "order_id": "race-1", "amount": "55.55", "currency": "USD"});
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let client = h.client.clone();
+        let url = format!("{}/v1/postbacks", h.base);
+        let (secret, body) = (p.postback_secret.clone(), sale.to_string());
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(secret)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            (status, v["conversion_id"].as_str().unwrap().to_string())
+        }));
+    }
+    let mut created = 0;
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (status, id) = t.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+        ids.insert(id);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+    let id = ids.into_iter().next().unwrap();
+    eventually("lines", || async { (lines(&h, &id).await.len() == 3).then_some(()) }).await;
+    let convs = h.admin(Method::GET, "/v1/admin/conversions", None).await;
+    assert_eq!(convs.body["items"].as_array().unwrap().len(), 1);
+    h.host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start(dir.path()).await;
+    let p = set_up(&h).await;
+    let click_id = click(&h, &p.link_code).await;
+    let body = json!({"click_id": click_id, "order_id": 981, "amount": 12.5, "currency": "usd"}).to_string();
+    let send = |t: i64| {
+        let sig = upline_domain::postback_auth::sign(&p.postback_secret, t, body.as_bytes());
+        h.client
+            .post(format!("{}/v1/postbacks", h.base))
+            .header("upline-signature", format!("t={t},v1={sig}"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let stale = send(now - 3600).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+    let r = send(now).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["conversion"]["order_id"], "981", "numeric order ids are kept as text");
+    assert_eq!(v["conversion"]["amount"], "12.50", "numeric amounts are read exactly");
+    h.host.stop().await;
+}
