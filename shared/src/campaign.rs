@@ -63,7 +63,9 @@ pub fn parse_allowed_domain(text: &str) -> Result<String, String> {
     if ok {
         Ok(host)
     } else {
-        Err(format!("{text:?} is not a host name such as shop.example.com"))
+        Err(format!(
+            "{text:?} is not a host name such as shop.example.com"
+        ))
     }
 }
 
@@ -135,7 +137,10 @@ mod tests {
 
     #[test]
     fn allowed_domains_are_bare_hosts() {
-        assert_eq!(parse_allowed_domain("Shop.Example.com.").unwrap(), "shop.example.com");
+        assert_eq!(
+            parse_allowed_domain("Shop.Example.com.").unwrap(),
+            "shop.example.com"
+        );
         assert!(parse_allowed_domain("https://x.com").is_err());
         assert!(parse_allowed_domain("x..com").is_err());
     }

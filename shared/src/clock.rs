@@ -81,7 +81,13 @@ impl fmt::Display for Day {
         let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1)
             .expect("the epoch is a valid date");
         match epoch.checked_add(time::Duration::days(i64::from(self.0))) {
-            Some(d) => write!(f, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+            Some(d) => write!(
+                f,
+                "{:04}-{:02}-{:02}",
+                d.year(),
+                u8::from(d.month()),
+                d.day()
+            ),
             None => write!(f, "day{}", self.0),
         }
     }

@@ -106,9 +106,11 @@ pub fn compute_lines(
             continue;
         }
         let (base, rule, what) = match plan.base {
-            UplineBase::DirectCommission => {
-                (direct_amount, Rule::UplineOfCommission, "the direct commission")
-            }
+            UplineBase::DirectCommission => (
+                direct_amount,
+                Rule::UplineOfCommission,
+                "the direct commission",
+            ),
             UplineBase::Sale => (sale, Rule::UplineOfSale, "the sale"),
         };
         let amount = base.percent(rate);
@@ -275,7 +277,12 @@ mod tests {
             for line in &lines[1..] {
                 // Level k earns (11 - k) % of the 100.00 CPA.
                 let expected = (11 - i64::from(line.level)) * 100;
-                assert_eq!(line.amount.minor(), expected, "depth {depth} level {}", line.level);
+                assert_eq!(
+                    line.amount.minor(),
+                    expected,
+                    "depth {depth} level {}",
+                    line.level
+                );
             }
         }
     }
@@ -288,7 +295,9 @@ mod tests {
         };
         let plan = UplinePlan {
             depth: 5,
-            rates: LevelRates::Explicit { levels: vec![p("10"); 5] },
+            rates: LevelRates::Explicit {
+                levels: vec![p("10"); 5],
+            },
             base: UplineBase::Sale,
         };
         let lines = compute_lines(usd(10_000), &terms, &plan, "a", &chain(2));
@@ -297,10 +306,13 @@ mod tests {
     }
 
     fn arb_plan() -> impl Strategy<Value = UplinePlan> {
-        let pct = (0u32..=100_000).prop_map(|n| Percent::new(Decimal::new(i64::from(n), 3)).unwrap());
+        let pct =
+            (0u32..=100_000).prop_map(|n| Percent::new(Decimal::new(i64::from(n), 3)).unwrap());
         let rates = prop_oneof![
-            proptest::collection::vec(pct.clone(), 0..12).prop_map(|levels| LevelRates::Explicit { levels }),
-            (pct.clone(), pct.clone()).prop_map(|(first, step)| LevelRates::FixedStep { first, step }),
+            proptest::collection::vec(pct.clone(), 0..12)
+                .prop_map(|levels| LevelRates::Explicit { levels }),
+            (pct.clone(), pct.clone())
+                .prop_map(|(first, step)| LevelRates::FixedStep { first, step }),
             (pct, 0u32..=100).prop_map(|(first, f)| LevelRates::Factor {
                 first,
                 factor: Decimal::new(i64::from(f), 2)

@@ -102,7 +102,11 @@ impl FieldErrors {
     }
 
     /// Records the error of `result` under `field` and gives back its value if it had one.
-    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn take<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

@@ -97,7 +97,9 @@ pub struct NewApiKey {
 impl fmt::Debug for NewApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The secret never reaches a log through Debug.
-        f.debug_struct("NewApiKey").field("hash", &self.hash).finish()
+        f.debug_struct("NewApiKey")
+            .field("hash", &self.hash)
+            .finish()
     }
 }
 

@@ -100,14 +100,18 @@ impl Message {
         };
         let payload = envelope.payload.clone();
         let message = match (envelope.kind.as_str(), envelope.version) {
-            ("click.recorded", 1) => Message::ClickRecorded(serde_json::from_value(payload).map_err(bad)?),
+            ("click.recorded", 1) => {
+                Message::ClickRecorded(serde_json::from_value(payload).map_err(bad)?)
+            }
             ("conversion.recorded", 1) => {
                 let v: ConversionRecordedV1 = serde_json::from_value(payload).map_err(bad)?;
                 Message::ConversionRecorded {
                     conversion_id: v.conversion_id,
                 }
             }
-            ("email.requested", 1) => Message::EmailRequested(serde_json::from_value(payload).map_err(bad)?),
+            ("email.requested", 1) => {
+                Message::EmailRequested(serde_json::from_value(payload).map_err(bad)?)
+            }
             (kind, version) => {
                 return Err(DecodeError::UnknownType {
                     kind: kind.to_string(),
@@ -163,9 +167,18 @@ mod tests {
     #[test]
     fn unknown_types_and_versions_are_reported_not_guessed() {
         let body = r#"{"type":"conversion.recorded","version":9,"id":"x","time":1,"correlation_id":"c","payload":{}}"#;
-        assert!(matches!(Message::decode(body), Err(DecodeError::UnknownType { version: 9, .. })));
-        assert!(matches!(Message::decode("not json"), Err(DecodeError::NotAnEnvelope(_))));
+        assert!(matches!(
+            Message::decode(body),
+            Err(DecodeError::UnknownType { version: 9, .. })
+        ));
+        assert!(matches!(
+            Message::decode("not json"),
+            Err(DecodeError::NotAnEnvelope(_))
+        ));
         let body = r#"{"type":"conversion.recorded","version":1,"id":"x","time":1,"correlation_id":"c","payload":{"x":1}}"#;
-        assert!(matches!(Message::decode(body), Err(DecodeError::BadPayload { .. })));
+        assert!(matches!(
+            Message::decode(body),
+            Err(DecodeError::BadPayload { .. })
+        ));
     }
 }

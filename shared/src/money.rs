@@ -252,7 +252,12 @@ impl Money {
 impl fmt::Display for Money {
     /// Renders with exactly the currency's decimal places: `100.00 USD`, `500 JPY`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", format_minor(self.minor, self.currency), self.currency)
+        write!(
+            f,
+            "{} {}",
+            format_minor(self.minor, self.currency),
+            self.currency
+        )
     }
 }
 
@@ -312,7 +317,11 @@ impl Percent {
     pub fn parse(text: &str) -> Result<Self, PercentError> {
         let t = text.trim();
         // Exponent notation and signs other than a leading minus are not percentages people write.
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        {
             return Err(PercentError::NotADecimal(text.to_string()));
         }
         let value =
@@ -351,6 +360,36 @@ impl<'de> Deserialize<'de> for Percent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_amount_survives_formatting_and_parsing(minor: i64, which in 0usize..200) {
+            let currencies: Vec<Currency> = Currency::all().collect();
+            let c = currencies[which % currencies.len()];
+            let text = format_minor(minor, c);
+            prop_assert_eq!(Money::parse(&text, c).unwrap().minor(), minor);
+        }
+
+        #[test]
+        fn rounding_is_within_half_a_unit_and_ties_go_to_even(units in -1_000_000_000i64..1_000_000_000, frac in 0u32..10_000) {
+            let exact = Decimal::from(units) + Decimal::new(i64::from(frac), 4);
+            let r = round_minor(exact);
+            let diff = (Decimal::from(r) - exact).abs();
+            prop_assert!(diff <= Decimal::new(5, 1));
+            if diff == Decimal::new(5, 1) {
+                prop_assert_eq!(r % 2, 0);
+            }
+        }
+
+        #[test]
+        fn a_percent_of_money_never_exceeds_the_money(minor in 0i64..1_000_000_000_000, bp in 0u32..=10_000) {
+            let rate = Percent::new(Decimal::new(i64::from(bp), 2)).unwrap();
+            let usd = Currency::from_code("USD").unwrap();
+            let part = Money::from_minor(minor, usd).percent(rate).minor();
+            prop_assert!((0..=minor).contains(&part));
+        }
+    }
 
     fn usd() -> Currency {
         Currency::from_code("USD").unwrap()
@@ -398,7 +437,9 @@ mod tests {
 
     #[test]
     fn non_decimal_text_is_rejected() {
-        for bad in ["", "abc", "1e3", "1.", ".", "1,00", "1.2.3", "0x10", "--1", " - 1"] {
+        for bad in [
+            "", "abc", "1e3", "1.", ".", "1,00", "1.2.3", "0x10", "--1", " - 1",
+        ] {
             assert!(Money::parse(bad, usd()).is_err(), "{bad:?} accepted");
         }
         assert_eq!(
@@ -442,7 +483,13 @@ mod tests {
     fn amounts_format_with_the_currencys_decimal_places() {
         assert_eq!(Money::from_minor(12_345, usd()).to_string(), "123.45 USD");
         assert_eq!(format_minor(-5, usd()), "-0.05");
-        assert_eq!(format_minor(7, Currency::from_code("BHD").unwrap()), "0.007");
-        assert_eq!(format_minor(500, Currency::from_code("JPY").unwrap()), "500");
+        assert_eq!(
+            format_minor(7, Currency::from_code("BHD").unwrap()),
+            "0.007"
+        );
+        assert_eq!(
+            format_minor(500, Currency::from_code("JPY").unwrap()),
+            "500"
+        );
     }
 }

@@ -118,7 +118,16 @@ mod tests {
     #[test]
     fn email_addresses_are_normalised_and_checked() {
         assert_eq!(parse_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@x.com", "ann@x", "a b@x.com", "a@b@c.com", "a@.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "ann@x",
+            "a b@x.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -129,6 +138,10 @@ mod tests {
             PartnerKind::parse("introducing_broker"),
             Ok(PartnerKind::IntroducingBroker)
         );
-        assert!(PartnerKind::parse("Affiliate").unwrap_err().contains("must be one of"));
+        assert!(
+            PartnerKind::parse("Affiliate")
+                .unwrap_err()
+                .contains("must be one of")
+        );
     }
 }

@@ -96,7 +96,10 @@ mod tests {
     fn a_correct_signature_is_accepted() {
         let body = br#"{"order_id":"o-1"}"#;
         let header = format!("t={},v1={}", NOW.secs(), sign("s3cret", NOW.secs(), body));
-        assert_eq!(authenticate("s3cret", Some(&header), None, body, NOW), Ok(()));
+        assert_eq!(
+            authenticate("s3cret", Some(&header), None, body, NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -120,7 +123,10 @@ mod tests {
 
     #[test]
     fn bearer_secret_must_match_exactly() {
-        assert_eq!(authenticate("s3cret", None, Some("s3cret"), b"", NOW), Ok(()));
+        assert_eq!(
+            authenticate("s3cret", None, Some("s3cret"), b"", NOW),
+            Ok(())
+        );
         assert_eq!(
             authenticate("s3cret", None, Some("s3cre"), b"", NOW),
             Err(PostbackAuthError::WrongSecret)

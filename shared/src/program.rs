@@ -66,10 +66,9 @@ impl LevelRates {
     fn rate_for_level(&self, level: u8) -> Percent {
         let k = u32::from(level - 1);
         match self {
-            LevelRates::Explicit { levels } => levels
-                .get(k as usize)
-                .copied()
-                .unwrap_or(Percent::ZERO),
+            LevelRates::Explicit { levels } => {
+                levels.get(k as usize).copied().unwrap_or(Percent::ZERO)
+            }
             LevelRates::FixedStep { first, step } => {
                 let r = first.as_decimal() - step.as_decimal() * Decimal::from(k);
                 Percent::new(r.max(Decimal::ZERO)).unwrap_or(Percent::ZERO)
@@ -139,7 +138,9 @@ mod tests {
     fn explicit_rates_beyond_the_list_are_zero() {
         let plan = UplinePlan {
             depth: 3,
-            rates: LevelRates::Explicit { levels: vec![p("5"), p("2")] },
+            rates: LevelRates::Explicit {
+                levels: vec![p("5"), p("2")],
+            },
             base: UplineBase::Sale,
         };
         assert_eq!(plan.rate_for_level(2), p("2"));

@@ -66,10 +66,16 @@ pub mod keys {
         Key::new(format!("ORDER#{campaign_id}#{order_id}"), "ORDER")
     }
     pub fn line(conversion_id: &str, level: u8) -> Key {
-        Key::new(format!("CONVERSION#{conversion_id}"), format!("LINE#{level:02}"))
+        Key::new(
+            format!("CONVERSION#{conversion_id}"),
+            format!("LINE#{level:02}"),
+        )
     }
     pub fn stats(day: Day, campaign_id: &str, partner_id: &str) -> Key {
-        Key::new(format!("STATS#{day}"), format!("{campaign_id}#{partner_id}"))
+        Key::new(
+            format!("STATS#{day}"),
+            format!("{campaign_id}#{partner_id}"),
+        )
     }
     pub fn email_sent(email_id: &str) -> Key {
         Key::new(format!("EMAILSENT#{email_id}"), "EMAILSENT")
@@ -247,7 +253,10 @@ impl Store {
     pub async fn put_campaign(&self, campaign: &Campaign) -> Result<(), AppError> {
         Ok(self
             .table
-            .put(encode(keys::campaign(&campaign.id), campaign), Condition::None)
+            .put(
+                encode(keys::campaign(&campaign.id), campaign),
+                Condition::None,
+            )
             .await?)
     }
 
@@ -274,7 +283,10 @@ impl Store {
         let item = encode(keys::partner(&partner.id), partner)
             .with("status", partner.status.as_str())
             .with("gsi2pk", keys::partners_listing())
-            .with("gsi2sk", keys::time_ordered(partner.created_at, &partner.id));
+            .with(
+                "gsi2sk",
+                keys::time_ordered(partner.created_at, &partner.id),
+            );
         TxOp::Put(item, condition)
     }
 
@@ -282,7 +294,10 @@ impl Store {
         TxOp::Put(Item::new(key).with("owner", owner), Condition::NotExists)
     }
 
-    pub async fn partner_id_by_referral_code(&self, code: &str) -> Result<Option<String>, AppError> {
+    pub async fn partner_id_by_referral_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<String>, AppError> {
         Ok(self
             .table
             .get(&keys::referral_code(code))
@@ -298,10 +313,21 @@ impl Store {
             .and_then(|i| i.s("owner").map(str::to_string)))
     }
 
-    pub async fn partners(&self, limit: usize, cursor: Option<&str>) -> Result<(Vec<Partner>, Option<String>), AppError> {
+    pub async fn partners(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Partner>, Option<String>), AppError> {
         let page = self
             .table
-            .query(Index::Gsi2, &keys::partners_listing(), &SortKeyCondition::All, false, limit, cursor)
+            .query(
+                Index::Gsi2,
+                &keys::partners_listing(),
+                &SortKeyCondition::All,
+                false,
+                limit,
+                cursor,
+            )
             .await?;
         let partners = page.items.iter().map(decode).collect::<Result<_, _>>()?;
         Ok((partners, page.next))
@@ -328,7 +354,11 @@ impl Store {
         TxOp::Put(item, Condition::NotExists)
     }
 
-    pub async fn link_code_for(&self, partner_id: &str, campaign_id: &str) -> Result<Option<String>, AppError> {
+    pub async fn link_code_for(
+        &self,
+        partner_id: &str,
+        campaign_id: &str,
+    ) -> Result<Option<String>, AppError> {
         Ok(self
             .table
             .get(&keys::link_of(partner_id, campaign_id))
@@ -337,11 +367,15 @@ impl Store {
     }
 
     pub async fn links_of(&self, partner_id: &str) -> Result<Vec<Link>, AppError> {
-        self.query_all(Index::Gsi1, &keys::partner_links(partner_id), &SortKeyCondition::All)
-            .await?
-            .iter()
-            .map(decode)
-            .collect()
+        self.query_all(
+            Index::Gsi1,
+            &keys::partner_links(partner_id),
+            &SortKeyCondition::All,
+        )
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
     }
 
     /// A raw click record, kept for [`CLICK_RETENTION_DAYS`]; its existence is what makes
@@ -375,7 +409,11 @@ impl Store {
         TxOp::Put(item, condition)
     }
 
-    pub async fn conversion_id_for_order(&self, campaign_id: &str, order_id: &str) -> Result<Option<String>, AppError> {
+    pub async fn conversion_id_for_order(
+        &self,
+        campaign_id: &str,
+        order_id: &str,
+    ) -> Result<Option<String>, AppError> {
         Ok(self
             .table
             .get(&keys::order(campaign_id, order_id))
@@ -394,7 +432,10 @@ impl Store {
         TxOp::Put(item, Condition::NotExists)
     }
 
-    pub async fn lines_of_conversion(&self, conversion_id: &str) -> Result<Vec<CommissionLine>, AppError> {
+    pub async fn lines_of_conversion(
+        &self,
+        conversion_id: &str,
+    ) -> Result<Vec<CommissionLine>, AppError> {
         self.query_all(
             Index::Primary,
             &keys::conversion(conversion_id).pk,
@@ -406,18 +447,38 @@ impl Store {
         .collect()
     }
 
-    pub async fn lines_of_partner(&self, partner_id: &str, limit: usize, cursor: Option<&str>) -> Result<(Vec<CommissionLine>, Option<String>), AppError> {
+    pub async fn lines_of_partner(
+        &self,
+        partner_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CommissionLine>, Option<String>), AppError> {
         let page = self
             .table
-            .query(Index::Gsi1, &keys::partner_lines(partner_id), &SortKeyCondition::All, false, limit, cursor)
+            .query(
+                Index::Gsi1,
+                &keys::partner_lines(partner_id),
+                &SortKeyCondition::All,
+                false,
+                limit,
+                cursor,
+            )
             .await?;
-        Ok((page.items.iter().map(decode).collect::<Result<_, _>>()?, page.next))
+        Ok((
+            page.items.iter().map(decode).collect::<Result<_, _>>()?,
+            page.next,
+        ))
     }
 
     // ----- counters
 
     /// Adds to the counters of one (day, campaign, partner) row, creating it if needed.
-    pub fn stats_add(day: Day, campaign_id: &str, partner_id: &str, deltas: &[(&str, i64)]) -> TxOp {
+    pub fn stats_add(
+        day: Day,
+        campaign_id: &str,
+        partner_id: &str,
+        deltas: &[(&str, i64)],
+    ) -> TxOp {
         let mut update = Update::default()
             .set("day", day.to_string())
             .set("campaign_id", campaign_id)
@@ -427,7 +488,11 @@ impl Store {
         for (name, delta) in deltas {
             update = update.add(name, *delta);
         }
-        TxOp::Update(keys::stats(day, campaign_id, partner_id), update, Condition::None)
+        TxOp::Update(
+            keys::stats(day, campaign_id, partner_id),
+            update,
+            Condition::None,
+        )
     }
 
     /// Every counter row of the given days.
@@ -435,7 +500,11 @@ impl Store {
         let mut rows = Vec::new();
         for day in days {
             let items = self
-                .query_all(Index::Primary, &format!("STATS#{day}"), &SortKeyCondition::All)
+                .query_all(
+                    Index::Primary,
+                    &format!("STATS#{day}"),
+                    &SortKeyCondition::All,
+                )
                 .await?;
             rows.extend(items.iter().map(stats_row));
         }
@@ -443,7 +512,12 @@ impl Store {
     }
 
     /// A partner's counter rows between two days, inclusive.
-    pub async fn stats_of_partner(&self, partner_id: &str, from: Day, to: Day) -> Result<Vec<StatsRow>, AppError> {
+    pub async fn stats_of_partner(
+        &self,
+        partner_id: &str,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<StatsRow>, AppError> {
         let range = SortKeyCondition::Between(format!("{from}#"), format!("{to}#\u{10ffff}"));
         let items = self
             .query_all(Index::Gsi1, &keys::partner_stats(partner_id), &range)
@@ -486,7 +560,10 @@ fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppErro
 
 /// Whether a table error is the cancellation of a transaction by one of its conditions.
 pub fn cancelled_by_condition(e: &TableError) -> bool {
-    matches!(e, TableError::TransactionCancelled { .. } | TableError::ConditionFailed)
+    matches!(
+        e,
+        TableError::TransactionCancelled { .. } | TableError::ConditionFailed
+    )
 }
 
 /// The value of an attribute as a string, for building conditions.

@@ -83,10 +83,13 @@ pub fn parse_event(text: &str) -> Result<String, String> {
     let t = text.trim().to_ascii_lowercase();
     let ok = !t.is_empty()
         && t.len() <= 40
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(t)
     } else {
-        Err(format!("must be a short name such as sale or lead, got {text:?}"))
+        Err(format!(
+            "must be a short name such as sale or lead, got {text:?}"
+        ))
     }
 }

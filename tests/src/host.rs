@@ -54,25 +54,39 @@ impl TestHost {
         TestHost::start(&dir).await
     }
 
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let resp = req.send().await.expect("the host answers");
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string());
-        self.call(method, path, Some(ADMIN_KEY), body.as_deref()).await
+        self.call(method, path, Some(ADMIN_KEY), body.as_deref())
+            .await
     }
 
     /// Emails in the outbox whose file name starts with `prefix`.

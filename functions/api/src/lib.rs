@@ -22,7 +22,9 @@ use upline_domain::usecases::auth::{require_admin, require_partner};
 use upline_domain::usecases::postback::ConversionView;
 use upline_domain::usecases::reports::{self, GroupBy, days, parse_range};
 use upline_domain::usecases::signup::PartnerView;
-use upline_http::{ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit};
+use upline_http::{
+    ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit,
+};
 
 use crate::views::{CampaignView, LineView};
 
@@ -55,7 +57,11 @@ async fn partner(services: &Services, headers: &HeaderMap) -> ApiResult<String> 
 }
 
 fn created_or_ok(created: bool) -> StatusCode {
-    if created { StatusCode::CREATED } else { StatusCode::OK }
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
 async fn get_program(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
@@ -89,7 +95,13 @@ async fn list_campaigns(State(s): State<Services>, headers: HeaderMap) -> ApiRes
         .iter()
         .map(|c| CampaignView::of(c, program.currency))
         .collect();
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }))
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: None,
+        },
+    ))
 }
 
 async fn put_campaign(
@@ -102,15 +114,31 @@ async fn put_campaign(
     let (campaign, created) = admin::put_campaign(&s, &id, req).await?;
     let program = require_program(&s.store).await?;
     tracing::info!(admin = %who, campaign_id = %campaign.id, created, "campaign saved");
-    Ok(json(created_or_ok(created), &CampaignView::of(&campaign, program.currency)))
+    Ok(json(
+        created_or_ok(created),
+        &CampaignView::of(&campaign, program.currency),
+    ))
 }
 
-async fn list_partners(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn list_partners(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     admin(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (partners, next) = s.store.partners(limit, q.get("cursor").map(String::as_str)).await?;
+    let (partners, next) = s
+        .store
+        .partners(limit, q.get("cursor").map(String::as_str))
+        .await?;
     let items: Vec<_> = partners.iter().map(PartnerView::of).collect();
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor: next }))
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: next,
+        },
+    ))
 }
 
 #[derive(serde::Serialize)]
@@ -120,7 +148,11 @@ struct Approved {
     api_key: String,
 }
 
-async fn approve_partner(State(s): State<Services>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+async fn approve_partner(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let correlation = correlation_id(&headers, || s.new_id());
     let (partner, key) = admin::approve_partner(&s, &id, &correlation).await?;
@@ -141,7 +173,10 @@ async fn create_link(
 ) -> ApiResult<Response> {
     admin(&s, &headers).await?;
     let (link, created) = admin::create_link(&s, req).await?;
-    Ok(json(created_or_ok(created), &LinkView::of(&link, &s.deployment.public_base_url)))
+    Ok(json(
+        created_or_ok(created),
+        &LinkView::of(&link, &s.deployment.public_base_url),
+    ))
 }
 
 /// Newest-first listing over one index partition per day.
@@ -151,18 +186,42 @@ async fn by_day<T: serde::Serialize>(
     partition: fn(upline_domain::clock::Day) -> String,
     render: impl Fn(&upline_domain::ports::Item) -> Result<T, AppError>,
 ) -> ApiResult<Response> {
-    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
+    let (from, to) = parse_range(
+        q.get("from").map(String::as_str),
+        q.get("to").map(String::as_str),
+        s.now(),
+    )?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let partitions: Vec<String> = days(from, to).into_iter().rev().map(partition).collect();
     let page = s
         .store
-        .query_buckets(Index::Gsi2, &partitions, false, limit, q.get("cursor").map(String::as_str))
+        .query_buckets(
+            Index::Gsi2,
+            &partitions,
+            false,
+            limit,
+            q.get("cursor").map(String::as_str),
+        )
         .await?;
-    let items = page.items.iter().map(render).collect::<Result<Vec<_>, _>>()?;
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor: page.next }))
+    let items = page
+        .items
+        .iter()
+        .map(render)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: page.next,
+        },
+    ))
 }
 
-async fn list_conversions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn list_conversions(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     admin(&s, &headers).await?;
     by_day(&s, &q, keys::conversions_on, |item| {
         decode::<Conversion>(item).map(|c| ConversionView::of(&c))
@@ -170,13 +229,32 @@ async fn list_conversions(State(s): State<Services>, headers: HeaderMap, Query(q
     .await
 }
 
-async fn list_commissions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn list_commissions(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     admin(&s, &headers).await?;
     if let Some(conversion_id) = q.get("conversion_id") {
-        let items: Vec<_> = s.store.lines_of_conversion(conversion_id).await?.iter().map(LineView::of).collect();
-        return Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }));
+        let items: Vec<_> = s
+            .store
+            .lines_of_conversion(conversion_id)
+            .await?
+            .iter()
+            .map(LineView::of)
+            .collect();
+        return Ok(json(
+            StatusCode::OK,
+            &Listing {
+                items,
+                next_cursor: None,
+            },
+        ));
     }
-    by_day(&s, &q, keys::lines_on, |item| decode(item).map(|l| LineView::of(&l))).await
+    by_day(&s, &q, keys::lines_on, |item| {
+        decode(item).map(|l| LineView::of(&l))
+    })
+    .await
 }
 
 fn group_by(q: &HashMap<String, String>, default: GroupBy) -> ApiResult<GroupBy> {
@@ -186,11 +264,26 @@ fn group_by(q: &HashMap<String, String>, default: GroupBy) -> ApiResult<GroupBy>
     }
 }
 
-async fn program_report(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn program_report(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     admin(&s, &headers).await?;
     let program = require_program(&s.store).await?;
-    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
-    let report = reports::program_report(&s.store, from, to, group_by(&q, GroupBy::Day)?, program.currency).await?;
+    let (from, to) = parse_range(
+        q.get("from").map(String::as_str),
+        q.get("to").map(String::as_str),
+        s.now(),
+    )?;
+    let report = reports::program_report(
+        &s.store,
+        from,
+        to,
+        group_by(&q, GroupBy::Day)?,
+        program.currency,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &report))
 }
 
@@ -213,21 +306,56 @@ async fn my_links(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Re
         .iter()
         .map(|l| LinkView::of(l, &s.deployment.public_base_url))
         .collect();
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor: None }))
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: None,
+        },
+    ))
 }
 
-async fn my_commissions(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn my_commissions(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let id = partner(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (lines, next) = s.store.lines_of_partner(&id, limit, q.get("cursor").map(String::as_str)).await?;
+    let (lines, next) = s
+        .store
+        .lines_of_partner(&id, limit, q.get("cursor").map(String::as_str))
+        .await?;
     let items: Vec<_> = lines.iter().map(LineView::of).collect();
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor: next }))
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: next,
+        },
+    ))
 }
 
-async fn my_stats(State(s): State<Services>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn my_stats(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let id = partner(&s, &headers).await?;
     let program = require_program(&s.store).await?;
-    let (from, to) = parse_range(q.get("from").map(String::as_str), q.get("to").map(String::as_str), s.now())?;
-    let report = reports::partner_report(&s.store, &id, from, to, group_by(&q, GroupBy::Day)?, program.currency).await?;
+    let (from, to) = parse_range(
+        q.get("from").map(String::as_str),
+        q.get("to").map(String::as_str),
+        s.now(),
+    )?;
+    let report = reports::partner_report(
+        &s.store,
+        &id,
+        from,
+        to,
+        group_by(&q, GroupBy::Day)?,
+        program.currency,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &report))
 }

@@ -37,7 +37,9 @@ impl MessageHandler for EmailSender {
             });
             let outcome = match decoded {
                 Ok((env, request)) => {
-                    match deliver(&self.store, self.mailer.as_ref(), &self.templates, &request).await {
+                    match deliver(&self.store, self.mailer.as_ref(), &self.templates, &request)
+                        .await
+                    {
                         Ok(result) => {
                             tracing::info!(email_id = %request.email_id, ?result, correlation_id = %env.correlation_id, "email handled");
                             DeliveryOutcome::Done

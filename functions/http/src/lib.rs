@@ -35,7 +35,13 @@ impl From<AppError> for ApiError {
     }
 }
 
-fn problem(status: StatusCode, slug: &str, title: &str, detail: String, errors: Vec<FieldError>) -> Problem {
+fn problem(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> Problem {
     Problem {
         kind: format!("https://upline.dev/problems/{slug}"),
         title: title.to_string(),
@@ -54,18 +60,51 @@ impl ApiError {
                     .map(|e| format!("{} {}", e.field, e.message))
                     .collect::<Vec<_>>()
                     .join("; ");
-                problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid-fields", "Some fields are invalid", detail, errors.clone())
+                problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-fields",
+                    "Some fields are invalid",
+                    detail,
+                    errors.clone(),
+                )
             }
-            AppError::Malformed(d) => problem(StatusCode::BAD_REQUEST, "malformed-request", "The request cannot be read", d.clone(), vec![]),
-            AppError::Unauthorized(d) => problem(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication is needed", d.clone(), vec![]),
-            AppError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", "Not allowed with these credentials", d.clone(), vec![]),
-            AppError::NotFound(d) => problem(StatusCode::NOT_FOUND, "not-found", "Not found", d.clone(), vec![]),
+            AppError::Malformed(d) => problem(
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "The request cannot be read",
+                d.clone(),
+                vec![],
+            ),
+            AppError::Unauthorized(d) => problem(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication is needed",
+                d.clone(),
+                vec![],
+            ),
+            AppError::Forbidden(d) => problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed with these credentials",
+                d.clone(),
+                vec![],
+            ),
+            AppError::NotFound(d) => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                d.clone(),
+                vec![],
+            ),
             AppError::Conflict { field, detail } => problem(
                 StatusCode::CONFLICT,
                 "conflict",
                 "The request conflicts with what is stored",
                 detail.clone(),
-                field.iter().map(|f| FieldError::new(f.clone(), detail)).collect(),
+                field
+                    .iter()
+                    .map(|f| FieldError::new(f.clone(), detail))
+                    .collect(),
             ),
             AppError::Unavailable(_) => problem(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -89,14 +128,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self.0 {
             // Internals go to the log, never to the caller.
-            AppError::Internal(m) | AppError::Unavailable(m) => tracing::error!(error = %m, "request failed"),
+            AppError::Internal(m) | AppError::Unavailable(m) => {
+                tracing::error!(error = %m, "request failed")
+            }
             other => tracing::info!(error = %other, "request refused"),
         }
         let p = self.problem();
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, serde_json::to_string(&p).expect("plain data")).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -111,8 +154,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     let body = serde_json::to_string(value).expect("plain data");
     let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -120,7 +165,9 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The caller's correlation id if it sent a sensible one, else a fresh one.
@@ -183,7 +230,10 @@ pub fn page_limit(limit: Option<&str>) -> Result<usize, ApiError> {
         None => Ok(50),
         Some(l) => match l.parse::<usize>() {
             Ok(n) if (1..=200).contains(&n) => Ok(n),
-            _ => Err(ApiError(AppError::field("limit", "must be a whole number from 1 to 200"))),
+            _ => Err(ApiError(AppError::field(
+                "limit",
+                "must be a whole number from 1 to 200",
+            ))),
         },
     }
 }

@@ -29,7 +29,9 @@ impl MessageHandler for CommissionCalculator {
             });
             let outcome = match decoded {
                 Ok((env, conversion_id)) => {
-                    match commission_conversion(&self.services, &conversion_id, &env.correlation_id).await {
+                    match commission_conversion(&self.services, &conversion_id, &env.correlation_id)
+                        .await
+                    {
                         Ok(lines) => {
                             tracing::info!(%conversion_id, lines = lines.len(), correlation_id = %env.correlation_id, "conversion commissioned");
                             DeliveryOutcome::Done

@@ -37,14 +37,22 @@ async fn postback(State(services): State<Services>, req: Request) -> Result<Resp
     let correlation = correlation_id(&headers, || services.new_id());
     let result = async {
         let program = require_program(&services.store).await?;
-        let signature = headers.get("upline-signature").and_then(|v| v.to_str().ok());
+        let signature = headers
+            .get("upline-signature")
+            .and_then(|v| v.to_str().ok());
         let bearer_token = if headers.contains_key(header::AUTHORIZATION) {
             Some(bearer(&headers).unwrap_or_default())
         } else {
             None
         };
-        postback_auth::authenticate(&program.postback_secret, signature, bearer_token, &body, services.now())
-            .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        postback_auth::authenticate(
+            &program.postback_secret,
+            signature,
+            bearer_token,
+            &body,
+            services.now(),
+        )
+        .map_err(|e| AppError::Unauthorized(e.to_string()))?;
         let request: PostbackRequest = parse_json(&body)?;
         record_postback(&services, request, &correlation).await
     }
@@ -53,7 +61,11 @@ async fn postback(State(services): State<Services>, req: Request) -> Result<Resp
         Ok(outcome) => {
             let c = &outcome.conversion;
             tracing::info!(conversion_id = %c.id, campaign_id = %c.campaign_id, created = outcome.created, correlation_id = %correlation, "postback accepted");
-            let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok(json(
                 status,
                 &PostbackResponse {

@@ -38,7 +38,11 @@ impl LinkCache {
 
     pub fn put(&self, code: &str, found: Option<ResolvedLink>) {
         let now = self.clock.now();
-        let ttl = if found.is_some() { FOUND_TTL_SECS } else { MISSING_TTL_SECS };
+        let ttl = if found.is_some() {
+            FOUND_TTL_SECS
+        } else {
+            MISSING_TTL_SECS
+        };
         let mut entries = self.entries.lock().expect("cache lock");
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (expires, _)| *expires > now);

@@ -87,13 +87,18 @@ async fn redirect(
     let Some(resolved) = resolved else {
         return Ok(not_found_page());
     };
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     let (click, landing) = new_click(services, &resolved, client_ip(&headers), user_agent)?;
     // A HEAD is a link checker, not a visitor: it learns where the link goes, uncounted.
     if method != Method::HEAD {
         let correlation_id = click.click_id.clone();
         let message = Message::ClickRecorded(click);
-        if let Err(e) = services.publish(QueueName::Clicks, &[message], &correlation_id).await {
+        if let Err(e) = services
+            .publish(QueueName::Clicks, &[message], &correlation_id)
+            .await
+        {
             let n = state.publish_failures.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::error!(error = %e, link = %code, publish_failures = n, "click not published; redirecting anyway");
         }
@@ -102,9 +107,16 @@ async fn redirect(
     let h = resp.headers_mut();
     h.insert(
         header::LOCATION,
-        HeaderValue::from_str(&landing).map_err(|e| ApiError(upline_domain::error::AppError::Internal(e.to_string())))?,
+        HeaderValue::from_str(&landing)
+            .map_err(|e| ApiError(upline_domain::error::AppError::Internal(e.to_string())))?,
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer-when-downgrade"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer-when-downgrade"),
+    );
     Ok(resp)
 }

@@ -71,7 +71,10 @@ impl EmbeddedStore {
     }
 
     fn arrivals(&self, queue: QueueName) -> &Notify {
-        let i = QueueName::ALL.iter().position(|q| *q == queue).expect("listed");
+        let i = QueueName::ALL
+            .iter()
+            .position(|q| *q == queue)
+            .expect("listed");
         &self.inner.arrivals[i]
     }
 

@@ -31,13 +31,22 @@ fn header_text(s: &str) -> String {
     if s.is_ascii() && !s.contains(['\r', '\n']) {
         s.to_string()
     } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(s.replace(['\r', '\n'], " ")))
+        format!(
+            "=?UTF-8?B?{}?=",
+            STANDARD.encode(s.replace(['\r', '\n'], " "))
+        )
     }
 }
 
 fn file_stem(key: &str) -> String {
     key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -48,16 +57,25 @@ pub fn render_eml(from: &str, email: &OutgoingEmail, date: &str, boundary: &str)
     m.push_str(&format!("To: {}\r\n", header_text(&email.to)));
     m.push_str(&format!("Subject: {}\r\n", header_text(&email.subject)));
     m.push_str(&format!("Date: {date}\r\n"));
-    m.push_str(&format!("Message-ID: <{}@upline.local>\r\n", file_stem(&email.idempotency_key)));
+    m.push_str(&format!(
+        "Message-ID: <{}@upline.local>\r\n",
+        file_stem(&email.idempotency_key)
+    ));
     if let Some(url) = &email.unsubscribe_url {
         m.push_str(&format!("List-Unsubscribe: <{url}>\r\n"));
         m.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
     }
     for (k, v) in &email.tags {
-        m.push_str(&format!("X-Upline-Tag: {}={}\r\n", header_text(k), header_text(v)));
+        m.push_str(&format!(
+            "X-Upline-Tag: {}={}\r\n",
+            header_text(k),
+            header_text(v)
+        ));
     }
     m.push_str("MIME-Version: 1.0\r\n");
-    m.push_str(&format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"));
+    m.push_str(&format!(
+        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
+    ));
     for (ctype, body) in [("text/plain", &email.text), ("text/html", &email.html)] {
         m.push_str(&format!("--{boundary}\r\n"));
         m.push_str(&format!("Content-Type: {ctype}; charset=utf-8\r\n"));
@@ -73,7 +91,10 @@ pub fn render_eml(from: &str, email: &OutgoingEmail, date: &str, boundary: &str)
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         if !email.to.contains('@') {
-            return Err(MailError::Rejected(format!("{:?} is not an address", email.to)));
+            return Err(MailError::Rejected(format!(
+                "{:?} is not an address",
+                email.to
+            )));
         }
         let date = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc2822)
@@ -118,7 +139,12 @@ mod tests {
             unsubscribe_url: Some("https://x/u".into()),
             tags: vec![],
         };
-        let eml = render_eml("Upline <noreply@upline.local>", &email, "Sat, 21 Nov 2026 10:00:00 +0000", "b1");
+        let eml = render_eml(
+            "Upline <noreply@upline.local>",
+            &email,
+            "Sat, 21 Nov 2026 10:00:00 +0000",
+            "b1",
+        );
         assert!(eml.contains("Subject: =?UTF-8?B?"));
         assert!(eml.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nline one\r\nline two"));
         assert!(eml.contains("--b1\r\nContent-Type: text/html"));

@@ -12,7 +12,8 @@ use upline_domain::ports::{Delivery, Queue, QueueConsumer, QueueError, QueueName
 use crate::EmbeddedStore;
 
 const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_messages");
-const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_dead_letters");
+const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("queue_dead_letters");
 const SEQUENCE: TableDefinition<&str, u64> = TableDefinition::new("queue_sequence");
 
 /// SQS's limit on a message body.
@@ -68,7 +69,8 @@ impl EmbeddedStore {
             match change(Some(current)) {
                 Some(next) => {
                     let bytes = serde_json::to_vec(&next).expect("plain data");
-                    t.insert((queue.as_str(), seq), bytes.as_slice()).map_err(unavailable)?;
+                    t.insert((queue.as_str(), seq), bytes.as_slice())
+                        .map_err(unavailable)?;
                 }
                 None => {
                     t.remove((queue.as_str(), seq)).map_err(unavailable)?;
@@ -103,7 +105,8 @@ impl Queue for EmbeddedStore {
                         visible_at_ms: now,
                     };
                     let bytes = serde_json::to_vec(&stored).expect("plain data");
-                    t.insert((queue.as_str(), seq), bytes.as_slice()).map_err(unavailable)?;
+                    t.insert((queue.as_str(), seq), bytes.as_slice())
+                        .map_err(unavailable)?;
                 }
                 seq_table.insert("messages", seq).map_err(unavailable)?;
             }
@@ -117,7 +120,12 @@ impl Queue for EmbeddedStore {
 
 #[async_trait]
 impl QueueConsumer for EmbeddedStore {
-    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
         let now = self.inner.clock.now().millis();
         let max_receives = self.inner.max_receives;
         self.blocking(move |s| {
@@ -167,10 +175,16 @@ impl QueueConsumer for EmbeddedStore {
 
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
         let receipt = receipt.to_string();
-        self.blocking(move |s| s.with_received(queue, &receipt, |_| None)).await
+        self.blocking(move |s| s.with_received(queue, &receipt, |_| None))
+            .await
     }
 
-    async fn release(&self, queue: QueueName, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+    async fn release(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
         let receipt = receipt.to_string();
         let visible_at_ms = self.inner.clock.now().millis() + delay.as_millis() as i64;
         self.blocking(move |s| {

@@ -21,12 +21,18 @@ pub(crate) const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::
 const GSI1: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi2");
 
-fn index_table(index: Index) -> TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()> {
+fn index_table(
+    index: Index,
+) -> TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()> {
     match index {
         Index::Gsi1 => GSI1,
         _ => GSI2,
     }
 }
+
+/// One entry of a redb range scan.
+type RangeEntry<'a, K, V> =
+    Result<(redb::AccessGuard<'a, K>, redb::AccessGuard<'a, V>), redb::StorageError>;
 
 pub(crate) fn storage(e: impl std::fmt::Display) -> TableError {
     TableError::Unavailable(e.to_string())
@@ -37,8 +43,8 @@ fn encode_attrs(item: &Item) -> Vec<u8> {
 }
 
 fn decode_item(pk: &str, sk: &str, bytes: &[u8]) -> Result<Item, TableError> {
-    let attrs: BTreeMap<String, Attr> =
-        serde_json::from_slice(bytes).map_err(|e| storage(format!("corrupt item {pk}/{sk}: {e}")))?;
+    let attrs: BTreeMap<String, Attr> = serde_json::from_slice(bytes)
+        .map_err(|e| storage(format!("corrupt item {pk}/{sk}: {e}")))?;
     Ok(Item {
         key: Key::new(pk, sk),
         attrs,
@@ -47,7 +53,9 @@ fn decode_item(pk: &str, sk: &str, bytes: &[u8]) -> Result<Item, TableError> {
 
 fn read_item(txn: &WriteTransaction, key: &Key) -> Result<Option<Item>, TableError> {
     let table = txn.open_table(ITEMS).map_err(storage)?;
-    let got = table.get((key.pk.as_str(), key.sk.as_str())).map_err(storage)?;
+    let got = table
+        .get((key.pk.as_str(), key.sk.as_str()))
+        .map_err(storage)?;
     match got {
         Some(v) => Ok(Some(decode_item(&key.pk, &key.sk, v.value())?)),
         None => Ok(None),
@@ -55,7 +63,12 @@ fn read_item(txn: &WriteTransaction, key: &Key) -> Result<Option<Item>, TableErr
 }
 
 /// Writes `new` (or removes the item when `None`), keeping both indexes in step with it.
-fn write_item(txn: &WriteTransaction, key: &Key, old: Option<&Item>, new: Option<&Item>) -> Result<(), TableError> {
+fn write_item(
+    txn: &WriteTransaction,
+    key: &Key,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), TableError> {
     for index in Index::SECONDARY {
         let old_key = old.and_then(|i| i.index_key(index));
         let new_key = new.and_then(|i| i.index_key(index));
@@ -64,21 +77,28 @@ fn write_item(txn: &WriteTransaction, key: &Key, old: Option<&Item>, new: Option
         }
         let mut t = txn.open_table(index_table(index)).map_err(storage)?;
         if let Some((g, s)) = old_key {
-            t.remove((g, s, key.pk.as_str(), key.sk.as_str())).map_err(storage)?;
+            t.remove((g, s, key.pk.as_str(), key.sk.as_str()))
+                .map_err(storage)?;
         }
         if let Some((g, s)) = new_key {
-            t.insert((g, s, key.pk.as_str(), key.sk.as_str()), ()).map_err(storage)?;
+            t.insert((g, s, key.pk.as_str(), key.sk.as_str()), ())
+                .map_err(storage)?;
         }
     }
     let mut items = txn.open_table(ITEMS).map_err(storage)?;
     match new {
         Some(item) => {
             items
-                .insert((key.pk.as_str(), key.sk.as_str()), encode_attrs(item).as_slice())
+                .insert(
+                    (key.pk.as_str(), key.sk.as_str()),
+                    encode_attrs(item).as_slice(),
+                )
                 .map_err(storage)?;
         }
         None => {
-            items.remove((key.pk.as_str(), key.sk.as_str())).map_err(storage)?;
+            items
+                .remove((key.pk.as_str(), key.sk.as_str()))
+                .map_err(storage)?;
         }
     }
     Ok(())
@@ -94,10 +114,14 @@ fn validate_item(item: &Item) -> Result<(), TableError> {
         for name in [p, s] {
             match item.attrs.get(name) {
                 Some(Attr::N(_)) => {
-                    return Err(TableError::Invalid(format!("index attribute {name} must be a string")));
+                    return Err(TableError::Invalid(format!(
+                        "index attribute {name} must be a string"
+                    )));
                 }
                 Some(Attr::S(v)) if v.is_empty() => {
-                    return Err(TableError::Invalid(format!("index attribute {name} must not be empty")));
+                    return Err(TableError::Invalid(format!(
+                        "index attribute {name} must not be empty"
+                    )));
                 }
                 _ => {}
             }
@@ -106,7 +130,11 @@ fn validate_item(item: &Item) -> Result<(), TableError> {
     Ok(())
 }
 
-fn apply(txn: &WriteTransaction, op: &TxOp, current: Option<Item>) -> Result<Option<Item>, TableError> {
+fn apply(
+    txn: &WriteTransaction,
+    op: &TxOp,
+    current: Option<Item>,
+) -> Result<Option<Item>, TableError> {
     match op {
         TxOp::Put(item, _) => {
             validate_item(item)?;
@@ -235,8 +263,10 @@ impl EmbeddedStore {
                     (Some(a), false) => Bound::Excluded((partition, a[0].as_str())),
                     _ => Bound::Excluded((next_partition.as_str(), "")),
                 };
-                let range = table.range::<(&str, &str)>((lower, upper)).map_err(storage)?;
-                let map = |e: Result<(redb::AccessGuard<(&str, &str)>, redb::AccessGuard<&[u8]>), redb::StorageError>| {
+                let range = table
+                    .range::<(&str, &str)>((lower, upper))
+                    .map_err(storage)?;
+                let map = |e: RangeEntry<'_, (&str, &str), &[u8]>| {
                     let (k, v) = e.map_err(storage)?;
                     let (pk, sk) = k.value();
                     Ok((sk.to_string(), decode_item(pk, sk, v.value())?))
@@ -246,7 +276,8 @@ impl EmbeddedStore {
                 } else {
                     page_of(range.rev().map(map), condition, false, limit)?
                 };
-                let next = more.then(|| encode_cursor(&[items.last().expect("a full page").key.sk.as_str()]));
+                let next = more
+                    .then(|| encode_cursor(&[items.last().expect("a full page").key.sk.as_str()]));
                 Ok(Page { items, next })
             }
             secondary => {
@@ -260,17 +291,21 @@ impl EmbeddedStore {
                 let start = (partition, "", "", "");
                 let end = (next_partition.as_str(), "", "", "");
                 let lower = match (&after, forward) {
-                    (Some(a), true) => Bound::Excluded((partition, a[0].as_str(), a[1].as_str(), a[2].as_str())),
+                    (Some(a), true) => {
+                        Bound::Excluded((partition, a[0].as_str(), a[1].as_str(), a[2].as_str()))
+                    }
                     _ => Bound::Included(start),
                 };
                 let upper = match (&after, forward) {
-                    (Some(a), false) => Bound::Excluded((partition, a[0].as_str(), a[1].as_str(), a[2].as_str())),
+                    (Some(a), false) => {
+                        Bound::Excluded((partition, a[0].as_str(), a[1].as_str(), a[2].as_str()))
+                    }
                     _ => Bound::Excluded(end),
                 };
                 let range = table
                     .range::<(&str, &str, &str, &str)>((lower, upper))
                     .map_err(storage)?;
-                let map = |e: Result<(redb::AccessGuard<(&str, &str, &str, &str)>, redb::AccessGuard<()>), redb::StorageError>| {
+                let map = |e: RangeEntry<'_, (&str, &str, &str, &str), ()>| {
                     let (k, _) = e.map_err(storage)?;
                     let (_, gsk, pk, sk) = k.value();
                     Ok((gsk.to_string(), (gsk.to_string(), Key::new(pk, sk))))
@@ -306,7 +341,9 @@ impl EmbeddedStore {
         }
         let mut seen = HashSet::new();
         if !ops.iter().all(|op| seen.insert(op.key().clone())) {
-            return Err(TableError::Invalid("a transaction names the same item twice".into()));
+            return Err(TableError::Invalid(
+                "a transaction names the same item twice".into(),
+            ));
         }
         let txn = self.begin_write()?;
         let mut current = Vec::with_capacity(ops.len());
@@ -345,7 +382,10 @@ impl Table for EmbeddedStore {
                 Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
                 Err(e) => return Err(storage(e)),
             };
-            match table.get((key.pk.as_str(), key.sk.as_str())).map_err(storage)? {
+            match table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(storage)?
+            {
                 Some(v) => Ok(Some(decode_item(&key.pk, &key.sk, v.value())?)),
                 None => Ok(None),
             }
@@ -362,9 +402,22 @@ impl Table for EmbeddedStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
-        let (partition, condition, cursor) = (partition.to_string(), condition.clone(), cursor.map(str::to_string));
-        self.blocking(move |s| s.query_sync(index, &partition, &condition, forward, limit, cursor.as_deref()))
-            .await
+        let (partition, condition, cursor) = (
+            partition.to_string(),
+            condition.clone(),
+            cursor.map(str::to_string),
+        );
+        self.blocking(move |s| {
+            s.query_sync(
+                index,
+                &partition,
+                &condition,
+                forward,
+                limit,
+                cursor.as_deref(),
+            )
+        })
+        .await
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
@@ -372,7 +425,12 @@ impl Table for EmbeddedStore {
             .await
     }
 
-    async fn update(&self, key: &Key, update: Update, condition: Condition) -> Result<Item, TableError> {
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Condition,
+    ) -> Result<Item, TableError> {
         let key = key.clone();
         self.blocking(move |s| {
             single(s, TxOp::Update(key, update, condition))

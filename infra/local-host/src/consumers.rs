@@ -29,7 +29,8 @@ impl Default for ConsumerSettings {
 
 /// The retry delay after the `receive_count`th failed receive: 1 s, 2 s, 4 s … up to 5 min.
 pub fn retry_delay(receive_count: u32) -> Duration {
-    Duration::from_secs(1u64 << receive_count.saturating_sub(1).min(8)).min(Duration::from_secs(300))
+    Duration::from_secs(1u64 << receive_count.saturating_sub(1).min(8))
+        .min(Duration::from_secs(300))
 }
 
 /// Consumes `queue` until `stop` turns true.
@@ -44,7 +45,10 @@ pub async fn run(
         if *stop.borrow() {
             return;
         }
-        let batch = match consumer.receive(queue, settings.batch_size, settings.visibility).await {
+        let batch = match consumer
+            .receive(queue, settings.batch_size, settings.visibility)
+            .await
+        {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(%queue, error = %e, "receive failed");
@@ -61,10 +65,16 @@ pub async fn run(
         let outcomes = handler.handle(&batch).await;
         for (delivery, outcome) in batch.iter().zip(outcomes) {
             let result = match outcome {
-                DeliveryOutcome::Done | DeliveryOutcome::Poison => consumer.ack(queue, &delivery.receipt).await,
+                DeliveryOutcome::Done | DeliveryOutcome::Poison => {
+                    consumer.ack(queue, &delivery.receipt).await
+                }
                 DeliveryOutcome::Retry => {
                     consumer
-                        .release(queue, &delivery.receipt, retry_delay(delivery.receive_count))
+                        .release(
+                            queue,
+                            &delivery.receipt,
+                            retry_delay(delivery.receive_count),
+                        )
                         .await
                 }
             };

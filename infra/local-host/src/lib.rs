@@ -83,20 +83,30 @@ pub enum HostError {
 }
 
 /// The deployment's click secret, made on first start and kept in the store.
-async fn click_secret(store: &EmbeddedStore, ids: &dyn Ids) -> Result<(ClickSecret, bool), HostError> {
+async fn click_secret(
+    store: &EmbeddedStore,
+    ids: &dyn Ids,
+) -> Result<(ClickSecret, bool), HostError> {
     use upline_domain::ports::Table;
     let setup = |e: TableError| HostError::Setup(e.to_string());
     let key = keys::deployment_secrets();
     let fresh = hex::encode(ids.random_bytes(32));
     let first = match store
-        .put(Item::new(key.clone()).with("click_secret", fresh), Condition::NotExists)
+        .put(
+            Item::new(key.clone()).with("click_secret", fresh),
+            Condition::NotExists,
+        )
         .await
     {
         Ok(()) => true,
         Err(TableError::ConditionFailed) => false,
         Err(e) => return Err(setup(e)),
     };
-    let item = store.get(&key).await.map_err(setup)?.ok_or_else(|| HostError::Setup("secrets vanished".into()))?;
+    let item = store
+        .get(&key)
+        .await
+        .map_err(setup)?
+        .ok_or_else(|| HostError::Setup("secrets vanished".into()))?;
     let bytes = item
         .s("click_secret")
         .and_then(|h| hex::decode(h).ok())
@@ -108,7 +118,9 @@ async fn click_secret(store: &EmbeddedStore, ids: &dyn Ids) -> Result<(ClickSecr
 /// Every HTTP route of every function, on one router.
 pub fn router(services: &Services) -> Router {
     Router::new()
-        .merge(upline_redirect::router(upline_redirect::state(services.clone())))
+        .merge(upline_redirect::router(upline_redirect::state(
+            services.clone(),
+        )))
         .merge(upline_postback::router(services.clone()))
         .merge(upline_signup::router(services.clone()))
         .merge(upline_api::router(services.clone()))
@@ -122,7 +134,11 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         .map_err(|e| HostError::DataDir(config.data_dir.display().to_string(), e))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn Ids> = Arc::new(RandomIds);
-    let store = EmbeddedStore::open(&config.data_dir.join("upline.redb"), clock.clone(), DEFAULT_MAX_RECEIVES)?;
+    let store = EmbeddedStore::open(
+        &config.data_dir.join("upline.redb"),
+        clock.clone(),
+        DEFAULT_MAX_RECEIVES,
+    )?;
     let outbox = config.data_dir.join("outbox");
     let mailer = Arc::new(
         OutboxMailer::new(outbox.clone(), config.mail_from.clone())
@@ -131,7 +147,9 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| HostError::Bind(config.addr, e))?;
-    let addr = listener.local_addr().map_err(|e| HostError::Bind(config.addr, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| HostError::Bind(config.addr, e))?;
     let base_url = config
         .public_base_url
         .clone()
@@ -154,10 +172,14 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
     let setup = |e: upline_domain::error::AppError| HostError::Setup(e.to_string());
     match (&config.admin_key, first) {
         (Some(k), _) => {
-            create_admin_key(&services, "local", Some(k)).await.map_err(setup)?;
+            create_admin_key(&services, "local", Some(k))
+                .await
+                .map_err(setup)?;
         }
         (None, true) => {
-            let key = create_admin_key(&services, "local", None).await.map_err(setup)?;
+            let key = create_admin_key(&services, "local", None)
+                .await
+                .map_err(setup)?;
             first_start.admin_key = Some(key.secret);
         }
         (None, false) => {}
@@ -169,18 +191,43 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let consumer: Arc<dyn upline_domain::ports::QueueConsumer> = Arc::new(store.clone());
-    let handlers: [(QueueName, Arc<dyn upline_domain::ports::MessageHandler>, usize); 3] = [
+    let handlers: [(
+        QueueName,
+        Arc<dyn upline_domain::ports::MessageHandler>,
+        usize,
+    ); 3] = [
         // Clicks come in bulk: bigger batches mean fewer counter writes.
-        (QueueName::Clicks, Arc::new(upline_clicks::ClickRecorder::new(services.store.clone())), 50),
-        (QueueName::Conversions, Arc::new(upline_payout::CommissionCalculator::new(services.clone())), 10),
-        (QueueName::Emails, Arc::new(upline_email::EmailSender::new(services.store.clone(), mailer)), 10),
+        (
+            QueueName::Clicks,
+            Arc::new(upline_clicks::ClickRecorder::new(services.store.clone())),
+            50,
+        ),
+        (
+            QueueName::Conversions,
+            Arc::new(upline_payout::CommissionCalculator::new(services.clone())),
+            10,
+        ),
+        (
+            QueueName::Emails,
+            Arc::new(upline_email::EmailSender::new(
+                services.store.clone(),
+                mailer,
+            )),
+            10,
+        ),
     ];
     for (queue, handler, batch_size) in handlers {
         let settings = ConsumerSettings {
             batch_size,
             ..ConsumerSettings::default()
         };
-        tasks.push(tokio::spawn(consumers::run(consumer.clone(), queue, handler, settings, stop_rx.clone())));
+        tasks.push(tokio::spawn(consumers::run(
+            consumer.clone(),
+            queue,
+            handler,
+            settings,
+            stop_rx.clone(),
+        )));
     }
     let app = router(&services);
     let mut server_stop = stop_rx.clone();
@@ -188,7 +235,10 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         let shutdown = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "server stopped with an error");
         }
     }));

@@ -39,16 +39,25 @@ fn config() -> Result<HostConfig, String> {
 
 fn print_welcome(host: &RunningHost) {
     let base = &host.base_url;
-    println!("Upline is running at {base}  (emails go to {})", host.outbox.display());
+    println!(
+        "Upline is running at {base}  (emails go to {})",
+        host.outbox.display()
+    );
     let first = &host.first_start;
     if let Some(key) = &first.admin_key {
         println!("\nAdmin key (shown once, keep it):\n  {key}");
     }
     if let Some(demo) = &first.demo {
-        println!("\nDemo program seeded: campaign '{}', postback secret (shown once):\n  {}", demo.campaign_id, demo.postback_secret);
+        println!(
+            "\nDemo program seeded: campaign '{}', postback secret (shown once):\n  {}",
+            demo.campaign_id, demo.postback_secret
+        );
         println!("\nPartners (recruiter first), with their partner keys and links:");
         for p in &demo.partners {
-            println!("  {:<5} key {}  link {}  referral code {}", p.name, p.api_key, p.link_url, p.referral_code);
+            println!(
+                "  {:<5} key {}  link {}  referral code {}",
+                p.name, p.api_key, p.link_url, p.referral_code
+            );
         }
         let ada = demo.partners.last().expect("three partners");
         println!("\nTry it:");

@@ -94,8 +94,12 @@ pub trait QueueConsumer: Send + Sync {
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError>;
 
     /// Makes a received message visible again after `delay`.
-    async fn release(&self, queue: QueueName, receipt: &str, delay: Duration)
-    -> Result<(), QueueError>;
+    async fn release(
+        &self,
+        queue: QueueName,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError>;
 
     /// Bodies in the dead-letter area of `queue`, oldest first, without removing them.
     async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, QueueError>;

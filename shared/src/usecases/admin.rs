@@ -69,7 +69,10 @@ impl ProgramView {
 fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplinePlan> {
     let depth = req.depth.unwrap_or(0);
     if !(0..=i64::from(MAX_UPLINE_DEPTH)).contains(&depth) {
-        errors.push("upline.depth", format!("must be between 0 and {MAX_UPLINE_DEPTH}"));
+        errors.push(
+            "upline.depth",
+            format!("must be between 0 and {MAX_UPLINE_DEPTH}"),
+        );
         return None;
     }
     let base = match req.base.as_deref().unwrap_or("direct_commission") {
@@ -188,7 +191,10 @@ pub async fn put_program(
     {
         errors.push(
             "currency",
-            format!("is {} and cannot change once the program is set up", old.currency),
+            format!(
+                "is {} and cannot change once the program is set up",
+                old.currency
+            ),
         );
     }
     errors.into_result()?;
@@ -214,7 +220,10 @@ pub async fn put_program(
         updated_at: services.now(),
     };
     services.store.put_program(&program).await?;
-    Ok((ProgramView::of(&program, secret_set_now), existing.is_none()))
+    Ok((
+        ProgramView::of(&program, secret_set_now),
+        existing.is_none(),
+    ))
 }
 
 pub async fn require_program(store: &Store) -> Result<Program, AppError> {
@@ -338,7 +347,10 @@ pub async fn approve_partner(
     if partner.status != PartnerStatus::Pending {
         return Err(AppError::Conflict {
             field: Some("status".into()),
-            detail: format!("the partner is {}, only pending partners can be approved", partner.status),
+            detail: format!(
+                "the partner is {}, only pending partners can be approved",
+                partner.status
+            ),
         });
     }
     let key = new_api_key(services.ids.as_ref(), "partner");
@@ -353,13 +365,18 @@ pub async fn approve_partner(
             },
         ),
     ];
-    services.store.table().transact(ops).await.map_err(|e| match e {
-        TableError::TransactionCancelled { .. } => AppError::Conflict {
-            field: Some("status".into()),
-            detail: "the partner changed while being approved; reload and try again".into(),
-        },
-        other => other.into(),
-    })?;
+    services
+        .store
+        .table()
+        .transact(ops)
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: Some("status".into()),
+                detail: "the partner changed while being approved; reload and try again".into(),
+            },
+            other => other.into(),
+        })?;
     let email = Message::EmailRequested(EmailRequest {
         email_id: format!("partner-approved:{}", partner.id),
         partner_id: partner.id.clone(),
@@ -369,7 +386,10 @@ pub async fn approve_partner(
             "referral_code": partner.referral_code,
         }),
     });
-    if let Err(e) = services.publish(QueueName::Emails, &[email], correlation_id).await {
+    if let Err(e) = services
+        .publish(QueueName::Emails, &[email], correlation_id)
+        .await
+    {
         // The approval stands; the email is the part that can be resent.
         tracing::warn!(partner_id = %partner.id, error = %e, "approval email not queued");
     }
@@ -377,7 +397,11 @@ pub async fn approve_partner(
 }
 
 /// Stores an admin key under `name` and returns it; used to bootstrap a deployment.
-pub async fn create_admin_key(services: &Services, name: &str, secret: Option<&str>) -> Result<NewApiKey, AppError> {
+pub async fn create_admin_key(
+    services: &Services,
+    name: &str,
+    secret: Option<&str>,
+) -> Result<NewApiKey, AppError> {
     let key = match secret {
         Some(s) => NewApiKey {
             secret: s.to_string(),
@@ -445,11 +469,17 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
     if partner.status != PartnerStatus::Approved {
         return Err(AppError::field(
             "partner_id",
-            format!("the partner is {}; links are for approved partners", partner.status),
+            format!(
+                "the partner is {}; links are for approved partners",
+                partner.status
+            ),
         ));
     }
     if store.campaign(&campaign_id).await?.is_none() {
-        return Err(AppError::field("campaign_id", format!("no campaign {campaign_id}")));
+        return Err(AppError::field(
+            "campaign_id",
+            format!("no campaign {campaign_id}"),
+        ));
     }
     for _ in 0..5 {
         if let Some(code) = store.link_code_for(&partner_id, &campaign_id).await? {
@@ -476,7 +506,9 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::Unavailable("could not allocate a link code; try again".into()))
+    Err(AppError::Unavailable(
+        "could not allocate a link code; try again".into(),
+    ))
 }
 
 /// Display names: trimmed, 1 to 120 characters.

@@ -20,13 +20,17 @@ pub async fn authenticate(store: &Store, bearer: Option<&str>) -> Result<Princip
 pub async fn require_admin(store: &Store, bearer: Option<&str>) -> Result<String, AppError> {
     match authenticate(store, bearer).await? {
         Principal::Admin { name } => Ok(name),
-        Principal::Partner { .. } => Err(AppError::Forbidden("this route needs an admin key".into())),
+        Principal::Partner { .. } => {
+            Err(AppError::Forbidden("this route needs an admin key".into()))
+        }
     }
 }
 
 pub async fn require_partner(store: &Store, bearer: Option<&str>) -> Result<String, AppError> {
     match authenticate(store, bearer).await? {
         Principal::Partner { partner_id } => Ok(partner_id),
-        Principal::Admin { .. } => Err(AppError::Forbidden("this route needs a partner key".into())),
+        Principal::Admin { .. } => {
+            Err(AppError::Forbidden("this route needs a partner key".into()))
+        }
     }
 }

@@ -23,7 +23,11 @@ use crate::usecases::admin::require_program;
 /// The recruiters above `partner_id`, nearest first, up to `depth` levels. A recruiter who
 /// is not approved forfeits their level (the level earns nothing; the chain continues).
 /// Returns one entry per level: the recruiter's id, or `None` when forfeited.
-pub async fn upline_of(services: &Services, partner_id: &str, depth: u8) -> Result<Vec<Option<String>>, AppError> {
+pub async fn upline_of(
+    services: &Services,
+    partner_id: &str,
+    depth: u8,
+) -> Result<Vec<Option<String>>, AppError> {
     let mut chain = Vec::new();
     let mut seen = vec![partner_id.to_string()];
     let mut current = services.store.partner(partner_id).await?;
@@ -33,7 +37,11 @@ pub async fn upline_of(services: &Services, partner_id: &str, depth: u8) -> Resu
         };
         if seen.contains(&recruiter_id) {
             // Signup makes cycles impossible; if data says otherwise, stop rather than loop.
-            tracing::error!(partner_id, recruiter_id, "recruitment cycle found; upline cut");
+            tracing::error!(
+                partner_id,
+                recruiter_id,
+                "recruitment cycle found; upline cut"
+            );
             break;
         }
         seen.push(recruiter_id.clone());
@@ -77,7 +85,13 @@ pub async fn commission_conversion(
         .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
         .collect();
     let sale = Money::from_minor(conversion.amount_minor, conversion.currency);
-    let drafts = compute_lines(sale, &campaign.terms, &program.upline, &conversion.partner_id, &upline);
+    let drafts = compute_lines(
+        sale,
+        &campaign.terms,
+        &program.upline,
+        &conversion.partner_id,
+        &upline,
+    );
     let now = services.now();
     let hold_until = now.plus_days(i64::from(program.hold_days));
     let lines: Vec<CommissionLine> = drafts
@@ -129,10 +143,13 @@ pub async fn commission_conversion(
 /// earning partner gets their commission. One update per (day, campaign, partner).
 fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxOp> {
     let mut per_partner: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
-    per_partner.entry(&conversion.partner_id).or_default().extend([
-        (counters::CONVERSIONS, 1),
-        (counters::REVENUE, conversion.amount_minor),
-    ]);
+    per_partner
+        .entry(&conversion.partner_id)
+        .or_default()
+        .extend([
+            (counters::CONVERSIONS, 1),
+            (counters::REVENUE, conversion.amount_minor),
+        ]);
     for line in lines {
         per_partner
             .entry(&line.partner_id)
@@ -147,7 +164,12 @@ fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxO
                 *merged.entry(name).or_default() += d;
             }
             let merged: Vec<_> = merged.into_iter().collect();
-            Store::stats_add(conversion.created_at.day(), &conversion.campaign_id, partner, &merged)
+            Store::stats_add(
+                conversion.created_at.day(),
+                &conversion.campaign_id,
+                partner,
+                &merged,
+            )
         })
         .collect()
 }
@@ -182,5 +204,7 @@ async fn announce(
             })
         })
         .collect();
-    services.publish(QueueName::Emails, &emails, correlation_id).await
+    services
+        .publish(QueueName::Emails, &emails, correlation_id)
+        .await
 }

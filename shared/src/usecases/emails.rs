@@ -35,9 +35,13 @@ pub async fn deliver(
     if let Some(obj) = data.as_object_mut() {
         obj.insert("partner_name".into(), partner.name.clone().into());
     }
-    let rendered = templates.render(&request.template, &data).map_err(|e| match e {
-        RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => AppError::Internal(e.to_string()),
-    })?;
+    let rendered = templates
+        .render(&request.template, &data)
+        .map_err(|e| match e {
+            RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => {
+                AppError::Internal(e.to_string())
+            }
+        })?;
     let email = OutgoingEmail {
         idempotency_key: request.email_id.clone(),
         to: partner.email.clone(),
@@ -61,7 +65,10 @@ pub async fn deliver(
     };
     match store
         .table()
-        .put(Item::new(marker).with("outcome", outcome), Condition::NotExists)
+        .put(
+            Item::new(marker).with("outcome", outcome),
+            Condition::NotExists,
+        )
         .await
     {
         Ok(()) | Err(TableError::ConditionFailed) => Ok(result),

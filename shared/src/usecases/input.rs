@@ -49,10 +49,16 @@ impl<'de> Deserialize<'de> for IdText {
 }
 
 /// Parses a JSON request body into `T`, naming the field on a type error.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::error::AppError> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, crate::error::AppError> {
     use crate::error::AppError;
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => return Err(AppError::Malformed("the request body is empty; send a JSON object".into())),
+        None => {
+            return Err(AppError::Malformed(
+                "the request body is empty; send a JSON object".into(),
+            ));
+        }
         // serde would read a struct from an array too; requests are objects.
         Some(b'{') => {}
         Some(_) => return Err(AppError::Malformed("the body must be a JSON object".into())),
@@ -66,8 +72,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crat
         } else if path == "." {
             let msg = inner.to_string();
             // Unknown fields are usually typos: name them so the caller can fix the request.
-            match msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
-                Some((field, _)) => AppError::field(field, msg.split(" at line ").next().unwrap_or(&msg)),
+            match msg
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split_once('`'))
+            {
+                Some((field, _)) => {
+                    AppError::field(field, msg.split(" at line ").next().unwrap_or(&msg))
+                }
                 None => AppError::Malformed(format!("the body must be a JSON object: {inner}")),
             }
         } else {
@@ -102,13 +113,25 @@ mod tests {
     #[test]
     fn type_errors_name_the_field() {
         let e = parse_json::<Body>(br#"{"amount": true}"#).unwrap_err();
-        assert!(matches!(e, AppError::Invalid(ref f) if f[0].field == "amount"), "{e:?}");
+        assert!(
+            matches!(e, AppError::Invalid(ref f) if f[0].field == "amount"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn broken_json_is_malformed() {
-        assert!(matches!(parse_json::<Body>(b"{\"amount\": "), Err(AppError::Malformed(_))));
-        assert!(matches!(parse_json::<Body>(b"[1]"), Err(AppError::Malformed(_))));
-        assert!(matches!(parse_json::<Body>(b""), Err(AppError::Malformed(_))));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"amount\": "),
+            Err(AppError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"[1]"),
+            Err(AppError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b""),
+            Err(AppError::Malformed(_))
+        ));
     }
 }

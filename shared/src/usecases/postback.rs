@@ -95,7 +95,10 @@ pub async fn record_postback(
     {
         errors.push(
             "currency",
-            format!("is {c} but the program pays in {}, and no exchange rate is configured", program.currency),
+            format!(
+                "is {c} but the program pays in {}, and no exchange rate is configured",
+                program.currency
+            ),
         );
     }
     let amount = errors.required("amount", req.amount);
@@ -120,15 +123,27 @@ pub async fn record_postback(
     else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
-    let link = services.store.link(&claims.link_code).await?.ok_or_else(|| {
-        AppError::field(
-            "click_id",
-            format!("names link {}, which does not exist", claims.link_code),
-        )
-    })?;
+    let link = services
+        .store
+        .link(&claims.link_code)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "click_id",
+                format!("names link {}, which does not exist", claims.link_code),
+            )
+        })?;
 
     // A repeat (refresh, retry, back button) answers with the conversion already stored.
-    if let Some(existing) = replay(services, &link.campaign_id, &order_id, amount, correlation_id).await? {
+    if let Some(existing) = replay(
+        services,
+        &link.campaign_id,
+        &order_id,
+        amount,
+        correlation_id,
+    )
+    .await?
+    {
         return Ok(existing);
     }
     let now = services.now();
@@ -147,16 +162,25 @@ pub async fn record_postback(
         created_at: now,
     };
     let ops = vec![
-        Store::unique_marker(keys::order(&conversion.campaign_id, &order_id), &conversion.id),
+        Store::unique_marker(
+            keys::order(&conversion.campaign_id, &order_id),
+            &conversion.id,
+        ),
         Store::conversion_put(&conversion, Condition::NotExists),
     ];
     match services.store.table().transact(ops).await {
         Ok(()) => {}
         Err(TableError::TransactionCancelled { .. }) => {
             // A concurrent identical postback stored it first.
-            return replay(services, &link.campaign_id, &order_id, amount, correlation_id)
-                .await?
-                .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
+            return replay(
+                services,
+                &link.campaign_id,
+                &order_id,
+                amount,
+                correlation_id,
+            )
+            .await?
+            .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
         }
         Err(e) => return Err(e.into()),
     }
@@ -176,14 +200,17 @@ async fn replay(
     amount: Money,
     correlation_id: &str,
 ) -> Result<Option<PostbackOutcome>, AppError> {
-    let Some(id) = services.store.conversion_id_for_order(campaign_id, order_id).await? else {
+    let Some(id) = services
+        .store
+        .conversion_id_for_order(campaign_id, order_id)
+        .await?
+    else {
         return Ok(None);
     };
-    let conversion = services
-        .store
-        .conversion(&id)
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("order marker names missing conversion {id}")))?;
+    let conversion =
+        services.store.conversion(&id).await?.ok_or_else(|| {
+            AppError::Internal(format!("order marker names missing conversion {id}"))
+        })?;
     if conversion.amount_minor != amount.minor() || conversion.currency != amount.currency() {
         return Err(AppError::Conflict {
             field: Some("order_id".into()),
@@ -203,7 +230,11 @@ async fn replay(
     }))
 }
 
-async fn hand_to_payout(services: &Services, conversion: &Conversion, correlation_id: &str) -> Result<(), AppError> {
+async fn hand_to_payout(
+    services: &Services,
+    conversion: &Conversion,
+    correlation_id: &str,
+) -> Result<(), AppError> {
     let message = Message::ConversionRecorded {
         conversion_id: conversion.id.clone(),
     };

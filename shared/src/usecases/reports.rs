@@ -51,9 +51,15 @@ pub struct Report {
 }
 
 /// A date range from optional `from`/`to` query values: the last 30 days by default.
-pub fn parse_range(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<(Day, Day), AppError> {
+pub fn parse_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: Timestamp,
+) -> Result<(Day, Day), AppError> {
     let parse = |field: &str, v: &str| {
-        Day::parse(v).ok_or_else(|| AppError::field(field, format!("must be a day as YYYY-MM-DD, got {v:?}")))
+        Day::parse(v).ok_or_else(|| {
+            AppError::field(field, format!("must be a day as YYYY-MM-DD, got {v:?}"))
+        })
     };
     let to = match to {
         Some(t) => parse("to", t)?,
@@ -67,7 +73,10 @@ pub fn parse_range(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Resu
         return Err(AppError::field("from", "must not be after to"));
     }
     if to.0 - from.0 >= MAX_REPORT_DAYS {
-        return Err(AppError::field("from", format!("a range covers at most {MAX_REPORT_DAYS} days")));
+        return Err(AppError::field(
+            "from",
+            format!("a range covers at most {MAX_REPORT_DAYS} days"),
+        ));
     }
     Ok((from, to))
 }
@@ -86,7 +95,13 @@ fn row(key: String, rows: &[&StatsRow], currency: Currency) -> ReportRow {
     }
 }
 
-pub fn summarise(stats: &[StatsRow], from: Day, to: Day, group_by: GroupBy, currency: Currency) -> Report {
+pub fn summarise(
+    stats: &[StatsRow],
+    from: Day,
+    to: Day,
+    group_by: GroupBy,
+    currency: Currency,
+) -> Report {
     let mut groups: BTreeMap<String, Vec<&StatsRow>> = BTreeMap::new();
     for s in stats {
         let key = match group_by {
@@ -106,17 +121,33 @@ pub fn summarise(stats: &[StatsRow], from: Day, to: Day, group_by: GroupBy, curr
             GroupBy::Partner => "partner",
             GroupBy::Campaign => "campaign",
         },
-        rows: groups.into_iter().map(|(k, rows)| row(k, &rows, currency)).collect(),
+        rows: groups
+            .into_iter()
+            .map(|(k, rows)| row(k, &rows, currency))
+            .collect(),
         totals: row("total".into(), &all, currency),
     }
 }
 
-pub async fn program_report(store: &Store, from: Day, to: Day, group_by: GroupBy, currency: Currency) -> Result<Report, AppError> {
+pub async fn program_report(
+    store: &Store,
+    from: Day,
+    to: Day,
+    group_by: GroupBy,
+    currency: Currency,
+) -> Result<Report, AppError> {
     let stats = store.stats_on_days(&days(from, to)).await?;
     Ok(summarise(&stats, from, to, group_by, currency))
 }
 
-pub async fn partner_report(store: &Store, partner_id: &str, from: Day, to: Day, group_by: GroupBy, currency: Currency) -> Result<Report, AppError> {
+pub async fn partner_report(
+    store: &Store,
+    partner_id: &str,
+    from: Day,
+    to: Day,
+    group_by: GroupBy,
+    currency: Currency,
+) -> Result<Report, AppError> {
     let stats = store.stats_of_partner(partner_id, from, to).await?;
     Ok(summarise(&stats, from, to, group_by, currency))
 }

@@ -50,7 +50,11 @@ impl PartnerView {
     }
 }
 
-pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &str) -> Result<Partner, AppError> {
+pub async fn signup(
+    services: &Services,
+    req: SignupRequest,
+    correlation_id: &str,
+) -> Result<Partner, AppError> {
     let program = require_program(&services.store).await?;
     let mut errors = FieldErrors::default();
     let email = errors.required("email", req.email);
@@ -60,10 +64,22 @@ pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &st
     let kind = errors.required("type", req.kind);
     let kind = kind.and_then(|k| errors.take("type", PartnerKind::parse(&k)));
     let mut recruited_by = None;
-    if let Some(code) = req.referred_by.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        match services.store.partner_id_by_referral_code(&code.to_ascii_lowercase()).await? {
+    if let Some(code) = req
+        .referred_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        match services
+            .store
+            .partner_id_by_referral_code(&code.to_ascii_lowercase())
+            .await?
+        {
             Some(id) => recruited_by = Some(id),
-            None => errors.push("referred_by", format!("no partner has the referral code {code:?}")),
+            None => errors.push(
+                "referred_by",
+                format!("no partner has the referral code {code:?}"),
+            ),
         }
     }
     if let Some(e) = &email
@@ -102,7 +118,10 @@ pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &st
             }
             Err(TableError::TransactionCancelled { failed }) if failed.get(1) == Some(&true) => {
                 // Another signup with this email won the race.
-                return Err(AppError::field("email", "a partner with this email already exists"));
+                return Err(AppError::field(
+                    "email",
+                    "a partner with this email already exists",
+                ));
             }
             // A referral code collision: draw another.
             Err(TableError::TransactionCancelled { .. }) => continue,
@@ -110,7 +129,9 @@ pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &st
         }
     }
     if !stored {
-        return Err(AppError::Unavailable("could not allocate a referral code; try again".into()));
+        return Err(AppError::Unavailable(
+            "could not allocate a referral code; try again".into(),
+        ));
     }
     let email = Message::EmailRequested(EmailRequest {
         email_id: format!("application-received:{}", partner.id),
@@ -118,7 +139,10 @@ pub async fn signup(services: &Services, req: SignupRequest, correlation_id: &st
         template: "application_received".into(),
         data: serde_json::json!({ "program_name": program.name }),
     });
-    if let Err(e) = services.publish(QueueName::Emails, &[email], correlation_id).await {
+    if let Err(e) = services
+        .publish(QueueName::Emails, &[email], correlation_id)
+        .await
+    {
         tracing::warn!(partner_id = %partner.id, error = %e, "application email not queued");
     }
     Ok(partner)

@@ -59,10 +59,12 @@ pub fn new_click(
     nonce.copy_from_slice(&services.ids.random_bytes(6));
     let secret = &services.deployment.click_secret;
     let click_id = click_id::issue(secret, &resolved.link.code, now, nonce);
-    let landing = resolved
-        .campaign
-        .landing_url(&click_id)
-        .map_err(|e| AppError::Internal(format!("campaign {} destination: {e}", resolved.campaign.id)))?;
+    let landing = resolved.campaign.landing_url(&click_id).map_err(|e| {
+        AppError::Internal(format!(
+            "campaign {} destination: {e}",
+            resolved.campaign.id
+        ))
+    })?;
     let click = Click {
         click_id,
         link_code: resolved.link.code.clone(),
@@ -115,7 +117,9 @@ pub async fn record_clicks(store: &Store, clicks: &[Click]) -> Result<usize, App
                         .collect();
                     if pending.len() == before {
                         // Cancelled, but not by a click record: nothing to drop, so retry later.
-                        return Err(AppError::Unavailable("click batch transaction cancelled".into()));
+                        return Err(AppError::Unavailable(
+                            "click batch transaction cancelled".into(),
+                        ));
                     }
                 }
                 Err(e) => return Err(e.into()),

@@ -58,7 +58,10 @@ impl QueueFixture {
 }
 
 pub async fn a_sent_message_is_received_with_its_body_and_count_one(f: &QueueFixture) {
-    f.queue.send(QueueName::Clicks, vec!["hello".into()]).await.unwrap();
+    f.queue
+        .send(QueueName::Clicks, vec!["hello".into()])
+        .await
+        .unwrap();
     let got = f.receive_n(QueueName::Clicks, 1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, "hello");
@@ -67,16 +70,27 @@ pub async fn a_sent_message_is_received_with_its_body_and_count_one(f: &QueueFix
 }
 
 pub async fn a_received_message_stays_hidden_until_its_visibility_ends(f: &QueueFixture) {
-    f.queue.send(QueueName::Conversions, vec!["m".into()]).await.unwrap();
+    f.queue
+        .send(QueueName::Conversions, vec!["m".into()])
+        .await
+        .unwrap();
     let first = f.receive_n(QueueName::Conversions, 1).await;
     assert_eq!(first.len(), 1);
     // Long visibility from receive_n: not visible again now.
-    assert!(f.receive_now(QueueName::Conversions, VISIBILITY).await.is_empty());
+    assert!(
+        f.receive_now(QueueName::Conversions, VISIBILITY)
+            .await
+            .is_empty()
+    );
     f.consumer
         .release(QueueName::Conversions, &first[0].receipt, VISIBILITY)
         .await
         .unwrap();
-    assert!(f.receive_now(QueueName::Conversions, VISIBILITY).await.is_empty());
+    assert!(
+        f.receive_now(QueueName::Conversions, VISIBILITY)
+            .await
+            .is_empty()
+    );
     f.pass(VISIBILITY * 2).await;
     let again = f.receive_n(QueueName::Conversions, 1).await;
     assert_eq!(again.len(), 1);
@@ -85,7 +99,10 @@ pub async fn a_received_message_stays_hidden_until_its_visibility_ends(f: &Queue
 }
 
 pub async fn an_acked_message_is_gone_for_good(f: &QueueFixture) {
-    f.queue.send(QueueName::Emails, vec!["a".into(), "b".into()]).await.unwrap();
+    f.queue
+        .send(QueueName::Emails, vec!["a".into(), "b".into()])
+        .await
+        .unwrap();
     let got = f.receive_n(QueueName::Emails, 2).await;
     assert_eq!(got.len(), 2);
     for d in &got {
@@ -96,7 +113,10 @@ pub async fn an_acked_message_is_gone_for_good(f: &QueueFixture) {
 }
 
 pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFixture) {
-    f.queue.send(QueueName::Conversions, vec!["poisoned".into()]).await.unwrap();
+    f.queue
+        .send(QueueName::Conversions, vec!["poisoned".into()])
+        .await
+        .unwrap();
     for n in 1..=f.max_receives {
         let got = f.receive_n(QueueName::Conversions, 1).await;
         assert_eq!(got.len(), 1, "receive {n}");
@@ -109,7 +129,11 @@ pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFix
     assert!(f.receive_n(QueueName::Conversions, 1).await.is_empty());
     let mut dead = Vec::new();
     for _ in 0..20 {
-        dead = f.consumer.dead_letters(QueueName::Conversions, 10).await.unwrap();
+        dead = f
+            .consumer
+            .dead_letters(QueueName::Conversions, 10)
+            .await
+            .unwrap();
         if !dead.is_empty() {
             break;
         }
@@ -120,7 +144,10 @@ pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFix
 
 pub async fn a_large_batch_is_delivered_exactly_once_per_message(f: &QueueFixture) {
     let bodies: Vec<String> = (0..25).map(|i| format!("m{i}")).collect();
-    f.queue.send(QueueName::Clicks, bodies.clone()).await.unwrap();
+    f.queue
+        .send(QueueName::Clicks, bodies.clone())
+        .await
+        .unwrap();
     let got = f.receive_n(QueueName::Clicks, 25).await;
     let mut seen: Vec<String> = got.iter().map(|d| d.body.clone()).collect();
     seen.sort();
@@ -130,7 +157,10 @@ pub async fn a_large_batch_is_delivered_exactly_once_per_message(f: &QueueFixtur
 }
 
 pub async fn queues_do_not_share_messages(f: &QueueFixture) {
-    f.queue.send(QueueName::Clicks, vec!["click".into()]).await.unwrap();
+    f.queue
+        .send(QueueName::Clicks, vec!["click".into()])
+        .await
+        .unwrap();
     assert!(f.receive_n(QueueName::Emails, 1).await.is_empty());
     assert_eq!(f.receive_n(QueueName::Clicks, 1).await[0].body, "click");
 }
@@ -138,13 +168,17 @@ pub async fn queues_do_not_share_messages(f: &QueueFixture) {
 #[macro_export]
 macro_rules! queue_conformance {
     ($make:expr) => {
-        $crate::conformance_tests!($crate::conformance::queue, $make, [
-            a_sent_message_is_received_with_its_body_and_count_one,
-            a_received_message_stays_hidden_until_its_visibility_ends,
-            an_acked_message_is_gone_for_good,
-            a_message_received_too_often_moves_to_the_dead_letters,
-            a_large_batch_is_delivered_exactly_once_per_message,
-            queues_do_not_share_messages,
-        ]);
+        $crate::conformance_tests!(
+            $crate::conformance::queue,
+            $make,
+            [
+                a_sent_message_is_received_with_its_body_and_count_one,
+                a_received_message_stays_hidden_until_its_visibility_ends,
+                an_acked_message_is_gone_for_good,
+                a_message_received_too_often_moves_to_the_dead_letters,
+                a_large_batch_is_delivered_exactly_once_per_message,
+                queues_do_not_share_messages,
+            ]
+        );
     };
 }

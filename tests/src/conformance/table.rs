@@ -54,26 +54,43 @@ pub async fn get_of_a_missing_item_is_none(f: &TableFixture) {
 
 pub async fn put_replaces_every_attribute(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table.put(item("P#1", "A").with("old", 1i64), Condition::None).await.unwrap();
-    f.table.put(item("P#1", "A").with("new", 2i64), Condition::None).await.unwrap();
+    f.table
+        .put(item("P#1", "A").with("old", 1i64), Condition::None)
+        .await
+        .unwrap();
+    f.table
+        .put(item("P#1", "A").with("new", 2i64), Condition::None)
+        .await
+        .unwrap();
     let got = f.table.get(&k).await.unwrap().unwrap();
     assert_eq!(got.n("old"), None);
     assert_eq!(got.n("new"), Some(2));
 }
 
 pub async fn a_put_that_must_not_exist_fails_on_an_existing_item(f: &TableFixture) {
-    f.table.put(item("P#1", "A").with("v", 1i64), Condition::NotExists).await.unwrap();
-    let second = f.table.put(item("P#1", "A").with("v", 2i64), Condition::NotExists).await;
+    f.table
+        .put(item("P#1", "A").with("v", 1i64), Condition::NotExists)
+        .await
+        .unwrap();
+    let second = f
+        .table
+        .put(item("P#1", "A").with("v", 2i64), Condition::NotExists)
+        .await;
     assert_eq!(second, Err(TableError::ConditionFailed));
     let got = f.table.get(&Key::new("P#1", "A")).await.unwrap().unwrap();
     assert_eq!(got.n("v"), Some(1), "a failed condition changes nothing");
 }
 
 pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
-    f.table.put(item("P#1", "A").with("status", "recorded"), Condition::None).await.unwrap();
+    f.table
+        .put(item("P#1", "A").with("status", "recorded"), Condition::None)
+        .await
+        .unwrap();
     let wrong = Condition::AttrEquals("status".into(), Attr::S("commissioned".into()));
     assert_eq!(
-        f.table.put(item("P#1", "A").with("status", "x"), wrong).await,
+        f.table
+            .put(item("P#1", "A").with("status", "x"), wrong)
+            .await,
         Err(TableError::ConditionFailed)
     );
     let missing = Condition::AttrEquals("status".into(), Attr::S("recorded".into()));
@@ -82,8 +99,19 @@ pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
         Err(TableError::ConditionFailed),
         "an attribute condition on a missing item fails"
     );
-    f.table.put(item("P#1", "A").with("status", "commissioned"), missing).await.unwrap();
-    assert_eq!(f.table.get(&Key::new("P#1", "A")).await.unwrap().unwrap().s("status"), Some("commissioned"));
+    f.table
+        .put(item("P#1", "A").with("status", "commissioned"), missing)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.table
+            .get(&Key::new("P#1", "A"))
+            .await
+            .unwrap()
+            .unwrap()
+            .s("status"),
+        Some("commissioned")
+    );
     assert_eq!(
         f.table.put(item("P#1", "C"), Condition::Exists).await,
         Err(TableError::ConditionFailed)
@@ -92,9 +120,15 @@ pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
 
 pub async fn deletes_honour_their_condition(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table.put(item("P#1", "A").with("status", "a"), Condition::None).await.unwrap();
+    f.table
+        .put(item("P#1", "A").with("status", "a"), Condition::None)
+        .await
+        .unwrap();
     let cond = Condition::AttrEquals("status".into(), Attr::S("b".into()));
-    assert_eq!(f.table.delete(&k, cond).await, Err(TableError::ConditionFailed));
+    assert_eq!(
+        f.table.delete(&k, cond).await,
+        Err(TableError::ConditionFailed)
+    );
     assert!(f.table.get(&k).await.unwrap().is_some());
     f.table.delete(&k, Condition::Exists).await.unwrap();
     assert_eq!(f.table.get(&k).await.unwrap(), None);
@@ -106,13 +140,21 @@ pub async fn updates_create_missing_items_and_add_to_counters(f: &TableFixture) 
     let k = Key::new("STATS#d", "c#p");
     let after = f
         .table
-        .update(&k, Update::default().add("clicks", 3).set("day", "d"), Condition::None)
+        .update(
+            &k,
+            Update::default().add("clicks", 3).set("day", "d"),
+            Condition::None,
+        )
         .await
         .unwrap();
     assert_eq!(after.n("clicks"), Some(3));
     let after = f
         .table
-        .update(&k, Update::default().add("clicks", 4).add("conversions", 1), Condition::None)
+        .update(
+            &k,
+            Update::default().add("clicks", 4).add("conversions", 1),
+            Condition::None,
+        )
         .await
         .unwrap();
     assert_eq!(after.n("clicks"), Some(7));
@@ -123,10 +165,17 @@ pub async fn updates_create_missing_items_and_add_to_counters(f: &TableFixture) 
 
 pub async fn an_update_with_a_failed_condition_changes_nothing(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table.put(item("P#1", "A").with("n", 1i64), Condition::None).await.unwrap();
+    f.table
+        .put(item("P#1", "A").with("n", 1i64), Condition::None)
+        .await
+        .unwrap();
     let r = f
         .table
-        .update(&k, Update::default().add("n", 1), Condition::AttrEquals("n".into(), Attr::N(5)))
+        .update(
+            &k,
+            Update::default().add("n", 1),
+            Condition::AttrEquals("n".into(), Attr::N(5)),
+        )
         .await;
     assert_eq!(r, Err(TableError::ConditionFailed));
     assert_eq!(f.table.get(&k).await.unwrap().unwrap().n("n"), Some(1));
@@ -139,13 +188,18 @@ pub async fn concurrent_counter_updates_lose_nothing(f: &TableFixture) {
         let t = f.table.clone();
         let k = k.clone();
         tasks.push(tokio::spawn(async move {
-            t.update(&k, Update::default().add("n", i), Condition::None).await.unwrap();
+            t.update(&k, Update::default().add("n", i), Condition::None)
+                .await
+                .unwrap();
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(f.table.get(&k).await.unwrap().unwrap().n("n"), Some((0..20).sum()));
+    assert_eq!(
+        f.table.get(&k).await.unwrap().unwrap().n("n"),
+        Some((0..20).sum())
+    );
 }
 
 pub async fn concurrent_conditional_puts_have_exactly_one_winner(f: &TableFixture) {
@@ -153,7 +207,8 @@ pub async fn concurrent_conditional_puts_have_exactly_one_winner(f: &TableFixtur
     for i in 0..10i64 {
         let t = f.table.clone();
         tasks.push(tokio::spawn(async move {
-            t.put(item("ORDER#x", "ORDER").with("by", i), Condition::NotExists).await
+            t.put(item("ORDER#x", "ORDER").with("by", i), Condition::NotExists)
+                .await
         }));
     }
     let mut wins = 0;
@@ -178,14 +233,35 @@ pub async fn queries_return_one_partition_in_byte_order(f: &TableFixture) {
     // Partitions whose names extend another's must not leak into it.
     put_sort_keys(f, "P2", &["a"]).await;
     put_sort_keys(f, "O", &["z"]).await;
-    let all = all_pages(f.table.as_ref(), Index::Primary, "P", &SortKeyCondition::All, true, 100).await;
+    let all = all_pages(
+        f.table.as_ref(),
+        Index::Primary,
+        "P",
+        &SortKeyCondition::All,
+        true,
+        100,
+    )
+    .await;
     assert_eq!(all, vec!["B", "a", "a#2", "b", "c", "é"]);
-    let back = all_pages(f.table.as_ref(), Index::Primary, "P", &SortKeyCondition::All, false, 100).await;
+    let back = all_pages(
+        f.table.as_ref(),
+        Index::Primary,
+        "P",
+        &SortKeyCondition::All,
+        false,
+        100,
+    )
+    .await;
     assert_eq!(back, vec!["é", "c", "b", "a#2", "a", "B"]);
 }
 
 pub async fn sort_key_conditions_select_prefixes_and_inclusive_ranges(f: &TableFixture) {
-    put_sort_keys(f, "P", &["LINE#00", "LINE#01", "LINE#02", "CONVERSION", "LINF", "LIN"]).await;
+    put_sort_keys(
+        f,
+        "P",
+        &["LINE#00", "LINE#01", "LINE#02", "CONVERSION", "LINF", "LIN"],
+    )
+    .await;
     let prefix = SortKeyCondition::BeginsWith("LINE#".into());
     let fwd = all_pages(f.table.as_ref(), Index::Primary, "P", &prefix, true, 100).await;
     assert_eq!(fwd, vec!["LINE#00", "LINE#01", "LINE#02"]);
@@ -197,7 +273,11 @@ pub async fn sort_key_conditions_select_prefixes_and_inclusive_ranges(f: &TableF
     let rev = all_pages(f.table.as_ref(), Index::Primary, "P", &between, false, 100).await;
     assert_eq!(rev, vec!["LINF", "LINE#02", "LINE#01"]);
     let none = SortKeyCondition::BeginsWith("ZZZ".into());
-    assert!(all_pages(f.table.as_ref(), Index::Primary, "P", &none, false, 100).await.is_empty());
+    assert!(
+        all_pages(f.table.as_ref(), Index::Primary, "P", &none, false, 100)
+            .await
+            .is_empty()
+    );
 }
 
 pub async fn paging_returns_every_item_once_in_order(f: &TableFixture) {
@@ -205,11 +285,27 @@ pub async fn paging_returns_every_item_once_in_order(f: &TableFixture) {
     let refs: Vec<&str> = sks.iter().map(String::as_str).collect();
     put_sort_keys(f, "P", &refs).await;
     for limit in [1, 5, 23, 50] {
-        let fwd = all_pages(f.table.as_ref(), Index::Primary, "P", &SortKeyCondition::All, true, limit).await;
+        let fwd = all_pages(
+            f.table.as_ref(),
+            Index::Primary,
+            "P",
+            &SortKeyCondition::All,
+            true,
+            limit,
+        )
+        .await;
         assert_eq!(fwd, sks, "limit {limit}");
         let mut rev_expected = sks.clone();
         rev_expected.reverse();
-        let rev = all_pages(f.table.as_ref(), Index::Primary, "P", &SortKeyCondition::All, false, limit).await;
+        let rev = all_pages(
+            f.table.as_ref(),
+            Index::Primary,
+            "P",
+            &SortKeyCondition::All,
+            false,
+            limit,
+        )
+        .await;
         assert_eq!(rev, rev_expected, "limit {limit}");
     }
     let prefix = SortKeyCondition::BeginsWith("01".into());
@@ -218,69 +314,174 @@ pub async fn paging_returns_every_item_once_in_order(f: &TableFixture) {
 }
 
 pub async fn secondary_indexes_follow_their_items(f: &TableFixture) {
-    let with_index = |sk: &str, g: &str, gs: &str| item("BASE", sk).with("gsi1pk", g).with("gsi1sk", gs);
-    f.table.put(with_index("a", "G", "2"), Condition::None).await.unwrap();
-    f.table.put(with_index("b", "G", "1"), Condition::None).await.unwrap();
-    f.table.put(with_index("c", "H", "1"), Condition::None).await.unwrap();
-    f.table.put(item("BASE", "d"), Condition::None).await.unwrap();
-    let in_g = || all_pages(f.table.as_ref(), Index::Gsi1, "G", &SortKeyCondition::All, true, 1);
-    assert_eq!(in_g().await, vec!["b", "a"], "index order is by index sort key");
+    let with_index =
+        |sk: &str, g: &str, gs: &str| item("BASE", sk).with("gsi1pk", g).with("gsi1sk", gs);
+    f.table
+        .put(with_index("a", "G", "2"), Condition::None)
+        .await
+        .unwrap();
+    f.table
+        .put(with_index("b", "G", "1"), Condition::None)
+        .await
+        .unwrap();
+    f.table
+        .put(with_index("c", "H", "1"), Condition::None)
+        .await
+        .unwrap();
+    f.table
+        .put(item("BASE", "d"), Condition::None)
+        .await
+        .unwrap();
+    let in_g = || {
+        all_pages(
+            f.table.as_ref(),
+            Index::Gsi1,
+            "G",
+            &SortKeyCondition::All,
+            true,
+            1,
+        )
+    };
+    assert_eq!(
+        in_g().await,
+        vec!["b", "a"],
+        "index order is by index sort key"
+    );
     // Moving an item to another index partition, and removing its index key, updates the index.
-    f.table.put(with_index("a", "H", "0"), Condition::None).await.unwrap();
+    f.table
+        .put(with_index("a", "H", "0"), Condition::None)
+        .await
+        .unwrap();
     assert_eq!(in_g().await, vec!["b"]);
     f.table
-        .update(&Key::new("BASE", "d"), Update::default().set("gsi1pk", "G").set("gsi1sk", "0"), Condition::None)
+        .update(
+            &Key::new("BASE", "d"),
+            Update::default().set("gsi1pk", "G").set("gsi1sk", "0"),
+            Condition::None,
+        )
         .await
         .unwrap();
     assert_eq!(in_g().await, vec!["d", "b"]);
-    f.table.delete(&Key::new("BASE", "b"), Condition::None).await.unwrap();
+    f.table
+        .delete(&Key::new("BASE", "b"), Condition::None)
+        .await
+        .unwrap();
     assert_eq!(in_g().await, vec!["d"]);
-    let h = all_pages(f.table.as_ref(), Index::Gsi1, "H", &SortKeyCondition::All, false, 1).await;
+    let h = all_pages(
+        f.table.as_ref(),
+        Index::Gsi1,
+        "H",
+        &SortKeyCondition::All,
+        false,
+        1,
+    )
+    .await;
     assert_eq!(h, vec!["c", "a"]);
     // The two indexes are independent.
-    assert!(all_pages(f.table.as_ref(), Index::Gsi2, "G", &SortKeyCondition::All, true, 10).await.is_empty());
+    assert!(
+        all_pages(
+            f.table.as_ref(),
+            Index::Gsi2,
+            "G",
+            &SortKeyCondition::All,
+            true,
+            10
+        )
+        .await
+        .is_empty()
+    );
     let items = f
         .table
-        .query(Index::Gsi1, "H", &SortKeyCondition::Between("1".into(), "1".into()), true, 10, None)
+        .query(
+            Index::Gsi1,
+            "H",
+            &SortKeyCondition::Between("1".into(), "1".into()),
+            true,
+            10,
+            None,
+        )
         .await
         .unwrap()
         .items;
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].s("body"), Some("BASE/c"), "index queries return whole items");
+    assert_eq!(
+        items[0].s("body"),
+        Some("BASE/c"),
+        "index queries return whole items"
+    );
 }
 
 pub async fn transactions_apply_all_or_nothing(f: &TableFixture) {
-    f.table.put(item("P", "exists"), Condition::None).await.unwrap();
+    f.table
+        .put(item("P", "exists"), Condition::None)
+        .await
+        .unwrap();
     let ops = vec![
         TxOp::Put(item("P", "new1"), Condition::NotExists),
-        TxOp::Update(Key::new("P", "counter"), Update::default().add("n", 1), Condition::None),
-        TxOp::Put(item("P", "exists").with("changed", 1i64), Condition::NotExists),
+        TxOp::Update(
+            Key::new("P", "counter"),
+            Update::default().add("n", 1),
+            Condition::None,
+        ),
+        TxOp::Put(
+            item("P", "exists").with("changed", 1i64),
+            Condition::NotExists,
+        ),
     ];
     match f.table.transact(ops).await {
-        Err(TableError::TransactionCancelled { failed }) => assert_eq!(failed, vec![false, false, true]),
+        Err(TableError::TransactionCancelled { failed }) => {
+            assert_eq!(failed, vec![false, false, true])
+        }
         other => panic!("expected a cancellation, got {other:?}"),
     }
     assert_eq!(f.table.get(&Key::new("P", "new1")).await.unwrap(), None);
     assert_eq!(f.table.get(&Key::new("P", "counter")).await.unwrap(), None);
-    assert_eq!(f.table.get(&Key::new("P", "exists")).await.unwrap().unwrap().n("changed"), None);
+    assert_eq!(
+        f.table
+            .get(&Key::new("P", "exists"))
+            .await
+            .unwrap()
+            .unwrap()
+            .n("changed"),
+        None
+    );
 
     let ops = vec![
         TxOp::Put(item("P", "new1"), Condition::NotExists),
-        TxOp::Update(Key::new("P", "counter"), Update::default().add("n", 1), Condition::None),
+        TxOp::Update(
+            Key::new("P", "counter"),
+            Update::default().add("n", 1),
+            Condition::None,
+        ),
         TxOp::Check(Key::new("P", "exists"), Condition::Exists),
         TxOp::Delete(Key::new("P", "gone"), Condition::None),
     ];
     f.table.transact(ops).await.unwrap();
     assert!(f.table.get(&Key::new("P", "new1")).await.unwrap().is_some());
-    assert_eq!(f.table.get(&Key::new("P", "counter")).await.unwrap().unwrap().n("n"), Some(1));
+    assert_eq!(
+        f.table
+            .get(&Key::new("P", "counter"))
+            .await
+            .unwrap()
+            .unwrap()
+            .n("n"),
+        Some(1)
+    );
 }
 
 pub async fn a_transaction_may_not_name_an_item_twice(f: &TableFixture) {
     let ops = vec![
         TxOp::Put(item("P", "a"), Condition::None),
-        TxOp::Update(Key::new("P", "a"), Update::default().add("n", 1), Condition::None),
+        TxOp::Update(
+            Key::new("P", "a"),
+            Update::default().add("n", 1),
+            Condition::None,
+        ),
     ];
-    assert!(matches!(f.table.transact(ops).await, Err(TableError::Invalid(_))));
+    assert!(matches!(
+        f.table.transact(ops).await,
+        Err(TableError::Invalid(_))
+    ));
     assert_eq!(f.table.get(&Key::new("P", "a")).await.unwrap(), None);
 }
 
@@ -288,23 +489,27 @@ pub async fn a_transaction_may_not_name_an_item_twice(f: &TableFixture) {
 #[macro_export]
 macro_rules! table_conformance {
     ($make:expr) => {
-        $crate::conformance_tests!($crate::conformance::table, $make, [
-            put_then_get_returns_the_item,
-            get_of_a_missing_item_is_none,
-            put_replaces_every_attribute,
-            a_put_that_must_not_exist_fails_on_an_existing_item,
-            attribute_conditions_compare_exact_values,
-            deletes_honour_their_condition,
-            updates_create_missing_items_and_add_to_counters,
-            an_update_with_a_failed_condition_changes_nothing,
-            concurrent_counter_updates_lose_nothing,
-            concurrent_conditional_puts_have_exactly_one_winner,
-            queries_return_one_partition_in_byte_order,
-            sort_key_conditions_select_prefixes_and_inclusive_ranges,
-            paging_returns_every_item_once_in_order,
-            secondary_indexes_follow_their_items,
-            transactions_apply_all_or_nothing,
-            a_transaction_may_not_name_an_item_twice,
-        ]);
+        $crate::conformance_tests!(
+            $crate::conformance::table,
+            $make,
+            [
+                put_then_get_returns_the_item,
+                get_of_a_missing_item_is_none,
+                put_replaces_every_attribute,
+                a_put_that_must_not_exist_fails_on_an_existing_item,
+                attribute_conditions_compare_exact_values,
+                deletes_honour_their_condition,
+                updates_create_missing_items_and_add_to_counters,
+                an_update_with_a_failed_condition_changes_nothing,
+                concurrent_counter_updates_lose_nothing,
+                concurrent_conditional_puts_have_exactly_one_winner,
+                queries_return_one_partition_in_byte_order,
+                sort_key_conditions_select_prefixes_and_inclusive_ranges,
+                paging_returns_every_item_once_in_order,
+                secondary_indexes_follow_their_items,
+                transactions_apply_all_or_nothing,
+                a_transaction_may_not_name_an_item_twice,
+            ]
+        );
     };
 }
