@@ -6,7 +6,8 @@ use upline_tests::host::TestHost;
 
 /// (method, path) of every operation in the document, read from its `paths` section.
 fn documented_operations() -> Vec<(Method, String)> {
-    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml")).unwrap();
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml")).unwrap();
     let mut ops = Vec::new();
     let mut path: Option<String> = None;
     for line in spec.lines() {
@@ -15,7 +16,10 @@ fn documented_operations() -> Vec<(Method, String)> {
         }
         if let Some(p) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
             path = Some(format!("/{p}"));
-        } else if let (Some(p), Some(m)) = (&path, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':'))) {
+        } else if let (Some(p), Some(m)) = (
+            &path,
+            line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')),
+        ) {
             if let Ok(method) = m.to_ascii_uppercase().parse::<Method>()
                 && ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"].contains(&method.as_str())
             {

@@ -1,0 +1,269 @@
+//! The consumer stages under redelivery and bad messages, on the embedded adapters: a
+//! click delivered twice is counted once, a conversion commissioned twice pays once, and
+//! an undecodable message is poison without holding up the rest of its batch.
+
+use std::sync::Arc;
+
+use upline_clicks::ClickRecorder;
+use upline_domain::click_id::ClickSecret;
+use upline_domain::clock::{ManualClock, Timestamp};
+use upline_domain::ids::SequentialIds;
+use upline_domain::messages::Message;
+use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
+use upline_domain::services::{Deployment, Services};
+use upline_domain::tracking::Click;
+use upline_domain::usecases::admin::{
+    self, CampaignRequest, LinkRequest, ProgramRequest, TermsRequest, UplineRequest,
+};
+use upline_domain::usecases::input::DecimalText;
+use upline_domain::usecases::postback::{PostbackRequest, record_postback};
+use upline_domain::usecases::signup::{SignupRequest, signup};
+use upline_domain::usecases::tracking::{new_click, resolve_link};
+use upline_embedded::EmbeddedStore;
+use upline_payout::CommissionCalculator;
+
+struct World {
+    services: Services,
+    _dir: tempfile::TempDir,
+}
+
+fn delivery(n: u32, body: String) -> Delivery {
+    Delivery {
+        message_id: format!("m-{n}"),
+        receipt: format!("r-{n}"),
+        body,
+        receive_count: 1,
+    }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(Timestamp(1_795_000_000_000)));
+    let store = EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
+    let services = Services::new(
+        Arc::new(store.clone()),
+        Arc::new(store),
+        clock,
+        Arc::new(SequentialIds::default()),
+        Deployment {
+            click_secret: ClickSecret::new(vec![9; 32]).unwrap(),
+            public_base_url: "http://links.test".into(),
+        },
+    );
+    World {
+        services,
+        _dir: dir,
+    }
+}
+
+/// A program with a two-level upline and a partner chain C ← B ← A; returns A's link code.
+async fn program(s: &Services) -> String {
+    let dec = |v: &str| Some(DecimalText(v.into()));
+    admin::put_program(
+        s,
+        ProgramRequest {
+            name: Some("P".into()),
+            currency: Some("USD".into()),
+            hold_days: Some(0),
+            upline: Some(UplineRequest {
+                depth: Some(2),
+                base: Some("sale".into()),
+                level_percents: Some(vec![DecimalText("3".into()), DecimalText("1.5".into())]),
+                first_level_percent: None,
+                decrement_percent: None,
+                decay_factor: None,
+            }),
+            postback_secret: None,
+        },
+    )
+    .await
+    .unwrap();
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                cpa: dec("2.00"),
+                revenue_share_percent: dec("5"),
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut referred_by = None;
+    let mut last = None;
+    for email in ["c@x.test", "b@x.test", "a@x.test"] {
+        let p = signup(
+            s,
+            SignupRequest {
+                email: Some(email.into()),
+                name: Some("N".into()),
+                kind: Some("reseller".into()),
+                referred_by: referred_by.clone(),
+            },
+            "t",
+        )
+        .await
+        .unwrap();
+        admin::approve_partner(s, &p.id, "t").await.unwrap();
+        referred_by = Some(p.referral_code.clone());
+        last = Some(p.id);
+    }
+    let (link, _) = admin::create_link(
+        s,
+        LinkRequest {
+            partner_id: last,
+            campaign_id: Some("c".into()),
+        },
+    )
+    .await
+    .unwrap();
+    link.code
+}
+
+async fn clicks_counted(s: &Services) -> i64 {
+    let today = s.now().day();
+    s.store
+        .stats_on_days(&[today])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.clicks)
+        .sum()
+}
+
+fn click_message(click: &Click) -> String {
+    Message::ClickRecorded(click.clone()).encode("e", Timestamp(0), "corr")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_click_is_counted_once() {
+    let w = world().await;
+    let code = program(&w.services).await;
+    let resolved = resolve_link(&w.services.store, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let (c1, _) = new_click(&w.services, &resolved, Some("203.0.113.9"), Some("ua")).unwrap();
+    let (c2, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let recorder = ClickRecorder::new(w.services.store.clone());
+    let first = recorder.handle(&[delivery(1, click_message(&c1))]).await;
+    assert_eq!(first, vec![DeliveryOutcome::Done]);
+    // The same click again, in a batch with a new one: only the new one counts.
+    let again = recorder
+        .handle(&[
+            delivery(2, click_message(&c1)),
+            delivery(3, click_message(&c2)),
+        ])
+        .await;
+    assert_eq!(again, vec![DeliveryOutcome::Done, DeliveryOutcome::Done]);
+    assert_eq!(clicks_counted(&w.services).await, 2);
+    let stored = w.services.store.click(&c1.click_id).await.unwrap().unwrap();
+    assert_ne!(
+        stored.ip_hash.as_deref(),
+        Some("203.0.113.9"),
+        "IPs are never stored in the clear"
+    );
+    assert_eq!(stored.ip_hash.as_ref().map(String::len), Some(32));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_message_is_poison_and_the_rest_of_the_batch_still_counts() {
+    let w = world().await;
+    let code = program(&w.services).await;
+    let resolved = resolve_link(&w.services.store, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let (c1, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let wrong_kind = Message::ConversionRecorded {
+        conversion_id: "x".into(),
+    }
+    .encode("e", Timestamp(0), "c");
+    let outcomes = ClickRecorder::new(w.services.store.clone())
+        .handle(&[
+            delivery(1, "{not json".into()),
+            delivery(2, click_message(&c1)),
+            delivery(3, wrong_kind),
+        ])
+        .await;
+    assert_eq!(
+        outcomes,
+        vec![
+            DeliveryOutcome::Poison,
+            DeliveryOutcome::Done,
+            DeliveryOutcome::Poison
+        ]
+    );
+    assert_eq!(clicks_counted(&w.services).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let (click, _) = new_click(s, &resolved, None, None).unwrap();
+    let outcome = record_postback(
+        s,
+        PostbackRequest {
+            click_id: Some(click.click_id),
+            order_id: Some(upline_domain::usecases::input::IdText("o-9".into())),
+            amount: Some(DecimalText("80.10".into())),
+            currency: Some("USD".into()),
+            event: None,
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    let id = outcome.conversion.id;
+    let message = Message::ConversionRecorded {
+        conversion_id: id.clone(),
+    }
+    .encode("e", Timestamp(0), "c");
+    let calculator = CommissionCalculator::new(s.clone());
+    for n in 0..3 {
+        assert_eq!(
+            calculator.handle(&[delivery(n, message.clone())]).await,
+            vec![DeliveryOutcome::Done]
+        );
+    }
+    let lines = s.store.lines_of_conversion(&id).await.unwrap();
+    let amounts: Vec<(u8, i64)> = lines.iter().map(|l| (l.level, l.amount_minor)).collect();
+    // Direct: 2.00 + 5 % of 80.10 (4.005 → 4.00, half to even) = 6.00;
+    // level 1: 3 % of the sale = 2.403 → 2.40; level 2: 1.5 % = 1.2015 → 1.20.
+    assert_eq!(amounts, vec![(0, 600), (1, 240), (2, 120)]);
+    let day = s.now().day();
+    let totals: i64 = s
+        .store
+        .stats_on_days(&[day])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.commission_minor)
+        .sum();
+    assert_eq!(totals, 960, "counters added once");
+    let conversions: i64 = s
+        .store
+        .stats_on_days(&[day])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.conversions)
+        .sum();
+    assert_eq!(conversions, 1);
+    let unknown = Message::ConversionRecorded {
+        conversion_id: "nope".into(),
+    }
+    .encode("e", Timestamp(0), "c");
+    assert_eq!(
+        calculator.handle(&[delivery(9, unknown)]).await,
+        vec![DeliveryOutcome::Poison]
+    );
+}
