@@ -94,10 +94,106 @@ impl EmailTemplates {
     }
 }
 
+/// Header text outside ASCII goes as an RFC 2047 encoded word.
+fn header_text(s: &str) -> String {
+    use base64::Engine;
+    if s.is_ascii() && !s.contains(['\r', '\n']) {
+        s.to_string()
+    } else {
+        let clean = s.replace(['\r', '\n'], " ");
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(clean)
+        )
+    }
+}
+
+/// An idempotency key as a safe file name and Message-ID part.
+pub fn file_stem(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The email as one RFC 5322 message with text and HTML alternatives: what the outbox
+/// writes and what SES sends raw (raw, so unsubscribe headers travel with it).
+pub fn mime_message(
+    from: &str,
+    email: &crate::ports::OutgoingEmail,
+    date: crate::clock::Timestamp,
+) -> String {
+    let stem = file_stem(&email.idempotency_key);
+    let mut boundary = format!("upline-{stem}");
+    while email.text.contains(&boundary) || email.html.contains(&boundary) {
+        boundary.push('x');
+    }
+    let date = time::OffsetDateTime::from_unix_timestamp(date.secs())
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        })
+        .unwrap_or_default();
+    let mut m = String::new();
+    m.push_str(&format!("From: {}\r\n", header_text(from)));
+    m.push_str(&format!("To: {}\r\n", header_text(&email.to)));
+    m.push_str(&format!("Subject: {}\r\n", header_text(&email.subject)));
+    m.push_str(&format!("Date: {date}\r\n"));
+    m.push_str(&format!("Message-ID: <{stem}@upline.local>\r\n"));
+    if let Some(url) = &email.unsubscribe_url {
+        m.push_str(&format!("List-Unsubscribe: <{url}>\r\n"));
+        m.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+    }
+    m.push_str("MIME-Version: 1.0\r\n");
+    m.push_str(&format!(
+        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
+    ));
+    for (ctype, body) in [("text/plain", &email.text), ("text/html", &email.html)] {
+        m.push_str(&format!("--{boundary}\r\n"));
+        m.push_str(&format!("Content-Type: {ctype}; charset=utf-8\r\n"));
+        m.push_str("Content-Transfer-Encoding: 8bit\r\n\r\n");
+        m.push_str(&body.replace("\r\n", "\n").replace('\n', "\r\n"));
+        m.push_str("\r\n");
+    }
+    m.push_str(&format!("--{boundary}--\r\n"));
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn mime_messages_carry_both_parts_and_encode_non_ascii_headers() {
+        let email = crate::ports::OutgoingEmail {
+            idempotency_key: "commission:c1:0".into(),
+            to: "ann@example.com".into(),
+            subject: "Gains: 5,00 €".into(),
+            text: "line one\nline two".into(),
+            html: "<p>hi</p>".into(),
+            unsubscribe_url: Some("https://x/u".into()),
+            tags: vec![],
+        };
+        let eml = mime_message(
+            "Upline <noreply@upline.local>",
+            &email,
+            crate::clock::Timestamp(0),
+        );
+        assert!(eml.contains("Subject: =?UTF-8?B?"));
+        assert!(eml.contains("Message-ID: <commission_c1_0@upline.local>"));
+        assert!(eml.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nline one\r\nline two"));
+        assert!(eml.contains("--upline-commission_c1_0\r\nContent-Type: text/html"));
+        assert!(eml.ends_with("--upline-commission_c1_0--\r\n"));
+        assert!(eml.contains("List-Unsubscribe: <https://x/u>"));
+        assert!(eml.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+    }
 
     #[test]
     fn commission_email_renders_amount_and_explanation() {

@@ -6,16 +6,30 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode, redirect};
 use serde_json::Value;
-use upline_local::{HostConfig, RunningHost, start};
+use upline_aws::AwsClients;
+use upline_local::{AwsBackend, Backend, HostConfig, RunningHost, start};
+
+use crate::aws::{
+    create_queues, create_table, moto_endpoint, sdk_config, sent_emails, unique, verify_sender,
+};
 
 /// The admin key every test host is started with.
 pub const ADMIN_KEY: &str = "upl_admin_end_to_end_tests_only";
+
+/// Which adapters a test host runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum TestBackend {
+    Embedded,
+    /// DynamoDB, SQS and SES on the moto server (fresh table and queues per host).
+    Aws,
+}
 
 pub struct TestHost {
     pub host: RunningHost,
     pub base: String,
     pub data_dir: PathBuf,
     pub client: Client,
+    config: HostConfig,
 }
 
 /// A response reduced to what tests assert on.
@@ -28,12 +42,39 @@ pub struct Reply {
 }
 
 impl TestHost {
-    /// Starts an empty host (no demo) on `data_dir`.
+    /// Starts an empty host (no demo) on the embedded store in `data_dir`.
     pub async fn start(data_dir: &Path) -> TestHost {
+        TestHost::start_on(TestBackend::Embedded, data_dir).await
+    }
+
+    /// Starts an empty host on `backend`: for AWS, on a new table, new queues (three
+    /// receives before dead-lettering) and a newly verified sender of its own.
+    pub async fn start_on(backend: TestBackend, data_dir: &Path) -> TestHost {
         let mut config = HostConfig::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
         config.seed_demo = false;
         config.admin_key = Some(ADMIN_KEY.into());
-        let host = start(config).await.expect("the local host starts");
+        if let TestBackend::Aws = backend {
+            let sdk = sdk_config(&moto_endpoint()).await;
+            let clients = AwsClients::new(&sdk);
+            let name = unique("e2e");
+            create_table(&clients, &name).await;
+            let queues = create_queues(&clients, &name, 3).await;
+            let mail_from = format!("{name}@upline.test");
+            verify_sender(&clients, &mail_from).await;
+            config.mail_from = mail_from.clone();
+            config.backend = Backend::Aws(Box::new(AwsBackend {
+                sdk,
+                table: name,
+                queues,
+                mail_from,
+                ses_configuration_set: None,
+            }));
+        }
+        TestHost::start_with(config).await
+    }
+
+    async fn start_with(config: HostConfig) -> TestHost {
+        let host = start(config.clone()).await.expect("the local host starts");
         let client = Client::builder()
             .redirect(redirect::Policy::none())
             .timeout(Duration::from_secs(20))
@@ -42,16 +83,18 @@ impl TestHost {
         TestHost {
             base: host.base_url.clone(),
             host,
-            data_dir: data_dir.to_path_buf(),
+            data_dir: config.data_dir.clone(),
             client,
+            config,
         }
     }
 
-    /// Stops the host and starts a new one on the same data folder.
+    /// Stops the host and starts a new one on the same state (data folder, or table and
+    /// queues).
     pub async fn restart(self) -> TestHost {
-        let dir = self.data_dir.clone();
+        let config = self.config.clone();
         self.host.stop().await;
-        TestHost::start(&dir).await
+        TestHost::start_with(config).await
     }
 
     pub async fn call(
@@ -89,18 +132,53 @@ impl TestHost {
             .await
     }
 
-    /// Emails in the outbox whose file name starts with `prefix`.
-    pub fn outbox(&self, prefix: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.host.outbox)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.starts_with(prefix) && n.ends_with(".eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// Emails sent so far whose name starts with `prefix`, sorted. A name is the email's
+    /// idempotency key made file-safe plus `.eml`: the outbox's file names, or the
+    /// Message-IDs of what this host's sender sent through SES.
+    pub async fn emails(&self, prefix: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .all_emails()
+            .await
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|n| n.starts_with(prefix))
+            .collect();
         names.sort();
         names
+    }
+
+    /// The raw message of the email named `name` (see [`TestHost::emails`]).
+    pub async fn email(&self, name: &str) -> String {
+        self.all_emails()
+            .await
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, raw)| raw)
+            .unwrap_or_else(|| panic!("no email {name}"))
+    }
+
+    async fn all_emails(&self) -> Vec<(String, String)> {
+        match (&self.host.outbox, &self.config.backend) {
+            (Some(dir), _) => std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                        .map(|p| {
+                            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                            (name, std::fs::read_to_string(&p).unwrap_or_default())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            (None, Backend::Aws(aws)) => sent_emails(&moto_endpoint())
+                .await
+                .into_iter()
+                .filter(|m| m.source == aws.mail_from)
+                .filter_map(|m| Some((format!("{}.eml", m.stem()?), m.raw)))
+                .collect(),
+            (None, Backend::Embedded) => vec![],
+        }
     }
 }
 

@@ -1,10 +1,40 @@
 //! End to end on the local host: a partner program set up through the admin API, a
 //! referral chain of three partners, a click, a postback, and the commission lines,
 //! emails, reports and partner stats that follow — then all of it again after a restart.
+//! Every scenario runs twice with the same body: on the embedded store, and on DynamoDB,
+//! SQS and SES (moto), asserting the same ledger.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{TestHost, eventually};
+use upline_tests::host::{TestBackend, TestHost, eventually};
+
+/// One `#[tokio::test]` per backend for each scenario.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(upline_tests::host::TestBackend::Embedded).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(upline_tests::host::TestBackend::Aws).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart,
+    ten_concurrent_identical_postbacks_make_one_conversion,
+    a_signed_postback_is_accepted_and_a_stale_signature_is_not,
+);
 
 struct Program {
     postback_secret: String,
@@ -133,10 +163,11 @@ async fn report_totals(h: &TestHost) -> Value {
         .clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart() {
+async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart(
+    backend: TestBackend,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::start_on(backend, dir.path()).await;
     let p = set_up(&h).await;
     let (c, b, a) = (&p.partners[0], &p.partners[1], &p.partners[2]);
 
@@ -191,7 +222,7 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
     assert_eq!(stats.body["totals"]["commission"], "10.00");
 
     let emails = eventually("three commission emails", || async {
-        let e = h.outbox("commission_");
+        let e = h.emails("commission_").await;
         (e.len() == 3).then_some(e)
     })
     .await;
@@ -201,9 +232,9 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
             .map(|l| format!("commission_{conversion_id}_{l}.eml"))
             .collect::<Vec<_>>()
     );
-    assert_eq!(h.outbox("application-received_").len(), 3);
-    assert_eq!(h.outbox("partner-approved_").len(), 3);
-    let eml = std::fs::read_to_string(h.host.outbox.join(&emails[0])).unwrap();
+    assert_eq!(h.emails("application-received_").await.len(), 3);
+    assert_eq!(h.emails("partner-approved_").await.len(), 3);
+    let eml = h.email(&emails[0]).await;
     assert!(eml.contains("To: a@example.com"));
     assert!(eml.contains("Subject: You earned 10.00 USD with Acme"));
 
@@ -239,16 +270,15 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
     );
     // The consumers run again after the restart: the new sale is commissioned and mailed.
     eventually("three more commission emails", || async {
-        (h.outbox("commission_").len() == 6).then_some(())
+        (h.emails("commission_").await.len() == 6).then_some(())
     })
     .await;
     h.host.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_concurrent_identical_postbacks_make_one_conversion() {
+async fn ten_concurrent_identical_postbacks_make_one_conversion(backend: TestBackend) {
     let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::start_on(backend, dir.path()).await;
     let p = set_up(&h).await;
     let click_id = click(&h, &p.link_code).await;
     let sale =
@@ -295,10 +325,9 @@ async fn ten_concurrent_identical_postbacks_make_one_conversion() {
     h.host.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not() {
+async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not(backend: TestBackend) {
     let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::start_on(backend, dir.path()).await;
     let p = set_up(&h).await;
     let click_id = click(&h, &p.link_code).await;
     let body = json!({"click_id": click_id, "order_id": 981, "amount": 12.5, "currency": "usd"})

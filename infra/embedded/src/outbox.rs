@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use upline_domain::clock::{Clock, SystemClock};
+use upline_domain::emails::{file_stem, mime_message};
 use upline_domain::ports::{MailError, Mailer, OutgoingEmail};
 
 pub struct OutboxMailer {
@@ -26,67 +26,6 @@ impl OutboxMailer {
     }
 }
 
-/// Header text outside ASCII goes as an RFC 2047 encoded word.
-fn header_text(s: &str) -> String {
-    if s.is_ascii() && !s.contains(['\r', '\n']) {
-        s.to_string()
-    } else {
-        format!(
-            "=?UTF-8?B?{}?=",
-            STANDARD.encode(s.replace(['\r', '\n'], " "))
-        )
-    }
-}
-
-fn file_stem(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Renders the message; `boundary` must not occur in either body.
-pub fn render_eml(from: &str, email: &OutgoingEmail, date: &str, boundary: &str) -> String {
-    let mut m = String::new();
-    m.push_str(&format!("From: {}\r\n", header_text(from)));
-    m.push_str(&format!("To: {}\r\n", header_text(&email.to)));
-    m.push_str(&format!("Subject: {}\r\n", header_text(&email.subject)));
-    m.push_str(&format!("Date: {date}\r\n"));
-    m.push_str(&format!(
-        "Message-ID: <{}@upline.local>\r\n",
-        file_stem(&email.idempotency_key)
-    ));
-    if let Some(url) = &email.unsubscribe_url {
-        m.push_str(&format!("List-Unsubscribe: <{url}>\r\n"));
-        m.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
-    }
-    for (k, v) in &email.tags {
-        m.push_str(&format!(
-            "X-Upline-Tag: {}={}\r\n",
-            header_text(k),
-            header_text(v)
-        ));
-    }
-    m.push_str("MIME-Version: 1.0\r\n");
-    m.push_str(&format!(
-        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
-    ));
-    for (ctype, body) in [("text/plain", &email.text), ("text/html", &email.html)] {
-        m.push_str(&format!("--{boundary}\r\n"));
-        m.push_str(&format!("Content-Type: {ctype}; charset=utf-8\r\n"));
-        m.push_str("Content-Transfer-Encoding: 8bit\r\n\r\n");
-        m.push_str(&body.replace("\r\n", "\n").replace('\n', "\r\n"));
-        m.push_str("\r\n");
-    }
-    m.push_str(&format!("--{boundary}--\r\n"));
-    m
-}
-
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
@@ -96,14 +35,7 @@ impl Mailer for OutboxMailer {
                 email.to
             )));
         }
-        let date = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc2822)
-            .unwrap_or_default();
-        let mut boundary = format!("upline-{}", file_stem(&email.idempotency_key));
-        while email.text.contains(&boundary) || email.html.contains(&boundary) {
-            boundary.push('x');
-        }
-        let eml = render_eml(&self.from, email, &date, &boundary);
+        let eml = mime_message(&self.from, email, SystemClock.now());
         let stem = file_stem(&email.idempotency_key);
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
@@ -121,34 +53,5 @@ impl Mailer for OutboxMailer {
         .await
         .map_err(|e| MailError::Transient(e.to_string()))?
         .map_err(|e| MailError::Transient(format!("outbox write failed: {e}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eml_has_both_parts_and_encodes_non_ascii_headers() {
-        let email = OutgoingEmail {
-            idempotency_key: "commission:c1:0".into(),
-            to: "ann@example.com".into(),
-            subject: "Gains: 5,00 €".into(),
-            text: "line one\nline two".into(),
-            html: "<p>hi</p>".into(),
-            unsubscribe_url: Some("https://x/u".into()),
-            tags: vec![],
-        };
-        let eml = render_eml(
-            "Upline <noreply@upline.local>",
-            &email,
-            "Sat, 21 Nov 2026 10:00:00 +0000",
-            "b1",
-        );
-        assert!(eml.contains("Subject: =?UTF-8?B?"));
-        assert!(eml.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nline one\r\nline two"));
-        assert!(eml.contains("--b1\r\nContent-Type: text/html"));
-        assert!(eml.ends_with("--b1--\r\n"));
-        assert!(eml.contains("List-Unsubscribe: <https://x/u>"));
     }
 }

@@ -15,6 +15,8 @@ pub struct ConsumerSettings {
     /// Longer than the handler can take on a batch, so a batch is never handled twice at once.
     pub visibility: Duration,
     pub idle_wait: Duration,
+    /// The first retry's delay; each further retry doubles it (capped at five minutes).
+    pub retry_base: Duration,
 }
 
 impl Default for ConsumerSettings {
@@ -23,14 +25,15 @@ impl Default for ConsumerSettings {
             batch_size: 10,
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_secs(1),
+            retry_base: Duration::from_secs(1),
         }
     }
 }
 
-/// The retry delay after the `receive_count`th failed receive: 1 s, 2 s, 4 s … up to 5 min.
-pub fn retry_delay(receive_count: u32) -> Duration {
-    Duration::from_secs(1u64 << receive_count.saturating_sub(1).min(8))
-        .min(Duration::from_secs(300))
+/// The retry delay after the `receive_count`th failed receive: `base`, twice `base`, four
+/// times … up to five minutes.
+pub fn retry_delay(base: Duration, receive_count: u32) -> Duration {
+    (base * (1u32 << receive_count.saturating_sub(1).min(8))).min(Duration::from_secs(300))
 }
 
 /// Consumes `queue` until `stop` turns true.
@@ -73,7 +76,7 @@ pub async fn run(
                         .release(
                             queue,
                             &delivery.receipt,
-                            retry_delay(delivery.receive_count),
+                            retry_delay(settings.retry_base, delivery.receive_count),
                         )
                         .await
                 }
@@ -91,9 +94,14 @@ mod tests {
 
     #[test]
     fn retry_delays_double_and_are_capped() {
-        assert_eq!(retry_delay(1), Duration::from_secs(1));
-        assert_eq!(retry_delay(2), Duration::from_secs(2));
-        assert_eq!(retry_delay(4), Duration::from_secs(8));
-        assert_eq!(retry_delay(50), Duration::from_secs(256));
+        let s = Duration::from_secs(1);
+        assert_eq!(retry_delay(s, 1), Duration::from_secs(1));
+        assert_eq!(retry_delay(s, 2), Duration::from_secs(2));
+        assert_eq!(retry_delay(s, 4), Duration::from_secs(8));
+        assert_eq!(retry_delay(s, 50), Duration::from_secs(256));
+        assert_eq!(
+            retry_delay(Duration::from_secs(60), 9),
+            Duration::from_secs(300)
+        );
     }
 }

@@ -1,11 +1,13 @@
-//! The local host: the whole platform in one process on the embedded store. It serves
-//! every route of every HTTP function on one address and runs every queue consumer in the
-//! background, composing the same function libraries the Lambdas run. State lives in a
-//! data folder (the redb file and the email outbox) and survives restarts.
+//! The local host: the whole platform in one process. It serves every route of every HTTP
+//! function on one address and runs every queue consumer in the background, composing the
+//! same function libraries the Lambdas run. By default state lives in a data folder (the
+//! redb file and the email outbox) and survives restarts; with the AWS backend it runs as
+//! one long-lived service on DynamoDB, SQS (polled) and SES instead.
 
 pub mod consumers;
 mod demo;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,10 +16,13 @@ use axum::Router;
 use axum::routing::get;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use upline_aws::{AwsClients, DynamoTable, QueueUrls, SesMailer, SqsQueues};
 use upline_domain::click_id::ClickSecret;
 use upline_domain::clock::{Clock, SystemClock};
 use upline_domain::ids::{Ids, RandomIds};
-use upline_domain::ports::{Condition, Item, QueueName, TableError};
+use upline_domain::ports::{
+    Condition, Item, Mailer, MessageHandler, Queue, QueueConsumer, QueueName, Table, TableError,
+};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::store::keys;
 use upline_domain::usecases::admin::create_admin_key;
@@ -27,9 +32,28 @@ pub use demo::DemoProgram;
 
 use crate::consumers::ConsumerSettings;
 
+/// Where the host keeps its state and sends its mail.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A redb file and an outbox folder under the data folder.
+    Embedded,
+    Aws(Box<AwsBackend>),
+}
+
+#[derive(Clone, Debug)]
+pub struct AwsBackend {
+    pub sdk: aws_config::SdkConfig,
+    pub table: String,
+    pub queues: HashMap<QueueName, QueueUrls>,
+    pub mail_from: String,
+    pub ses_configuration_set: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct HostConfig {
     pub addr: SocketAddr,
+    pub backend: Backend,
+    /// The embedded backend's folder (ignored on AWS).
     pub data_dir: PathBuf,
     /// Seed the demo program when the store is new.
     pub seed_demo: bool,
@@ -44,6 +68,7 @@ impl HostConfig {
     pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
         HostConfig {
             addr,
+            backend: Backend::Embedded,
             data_dir,
             seed_demo: true,
             admin_key: None,
@@ -64,7 +89,8 @@ pub struct FirstStart {
 pub struct RunningHost {
     pub addr: SocketAddr,
     pub base_url: String,
-    pub outbox: PathBuf,
+    /// The email outbox folder (embedded backend only).
+    pub outbox: Option<PathBuf>,
     pub first_start: FirstStart,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -83,11 +109,7 @@ pub enum HostError {
 }
 
 /// The deployment's click secret, made on first start and kept in the store.
-async fn click_secret(
-    store: &EmbeddedStore,
-    ids: &dyn Ids,
-) -> Result<(ClickSecret, bool), HostError> {
-    use upline_domain::ports::Table;
+async fn click_secret(store: &dyn Table, ids: &dyn Ids) -> Result<(ClickSecret, bool), HostError> {
     let setup = |e: TableError| HostError::Setup(e.to_string());
     let key = keys::deployment_secrets();
     let fresh = hex::encode(ids.random_bytes(32));
@@ -128,22 +150,63 @@ pub fn router(services: &Services) -> Router {
         .fallback(upline_http::not_found)
 }
 
+/// The adapters behind the ports, as the chosen backend provides them.
+struct Adapters {
+    table: Arc<dyn Table>,
+    queue: Arc<dyn Queue>,
+    consumer: Arc<dyn QueueConsumer>,
+    mailer: Arc<dyn Mailer>,
+    outbox: Option<PathBuf>,
+}
+
+fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, HostError> {
+    match &config.backend {
+        Backend::Embedded => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| HostError::DataDir(config.data_dir.display().to_string(), e))?;
+            let path = config.data_dir.join("upline.redb");
+            let store = EmbeddedStore::open(&path, clock, DEFAULT_MAX_RECEIVES)?;
+            let outbox = config.data_dir.join("outbox");
+            let mailer = OutboxMailer::new(outbox.clone(), config.mail_from.clone())
+                .map_err(|e| HostError::DataDir(outbox.display().to_string(), e))?;
+            Ok(Adapters {
+                table: Arc::new(store.clone()),
+                queue: Arc::new(store.clone()),
+                consumer: Arc::new(store),
+                mailer: Arc::new(mailer),
+                outbox: Some(outbox),
+            })
+        }
+        Backend::Aws(aws) => {
+            let clients = AwsClients::new(&aws.sdk);
+            let queues = SqsQueues::new(clients.sqs, aws.queues.clone());
+            let mailer = SesMailer::new(
+                clients.ses,
+                aws.mail_from.clone(),
+                aws.ses_configuration_set.clone(),
+            );
+            Ok(Adapters {
+                table: Arc::new(DynamoTable::new(clients.dynamodb, aws.table.clone())),
+                queue: Arc::new(queues.clone()),
+                consumer: Arc::new(queues),
+                mailer: Arc::new(mailer),
+                outbox: None,
+            })
+        }
+    }
+}
+
 /// Starts the host; returns once it is listening.
 pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| HostError::DataDir(config.data_dir.display().to_string(), e))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn Ids> = Arc::new(RandomIds);
-    let store = EmbeddedStore::open(
-        &config.data_dir.join("upline.redb"),
-        clock.clone(),
-        DEFAULT_MAX_RECEIVES,
-    )?;
-    let outbox = config.data_dir.join("outbox");
-    let mailer = Arc::new(
-        OutboxMailer::new(outbox.clone(), config.mail_from.clone())
-            .map_err(|e| HostError::DataDir(outbox.display().to_string(), e))?,
-    );
+    let Adapters {
+        table,
+        queue,
+        consumer,
+        mailer,
+        outbox,
+    } = adapters(&config, clock.clone())?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| HostError::Bind(config.addr, e))?;
@@ -157,10 +220,10 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         .trim_end_matches('/')
         .to_string();
 
-    let (secret, first) = click_secret(&store, ids.as_ref()).await?;
+    let (secret, first) = click_secret(table.as_ref(), ids.as_ref()).await?;
     let services = Services::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
+        table,
+        queue,
         clock,
         ids,
         Deployment {
@@ -190,12 +253,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let consumer: Arc<dyn upline_domain::ports::QueueConsumer> = Arc::new(store.clone());
-    let handlers: [(
-        QueueName,
-        Arc<dyn upline_domain::ports::MessageHandler>,
-        usize,
-    ); 3] = [
+    let handlers: [(QueueName, Arc<dyn MessageHandler>, usize); 3] = [
         // Clicks come in bulk: bigger batches mean fewer counter writes.
         (
             QueueName::Clicks,

@@ -1,16 +1,66 @@
 //! `upline-local`: runs the whole platform on this machine. Wiring only: read flags and
 //! environment, start the host, print what a newcomer needs, stop on Ctrl-C.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use upline_local::{HostConfig, RunningHost, start};
+use upline_aws::QueueUrls;
+use upline_domain::ports::QueueName;
+use upline_local::{AwsBackend, Backend, HostConfig, RunningHost, start};
 
-const USAGE: &str = "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY] [--public-url URL]
-  Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL, RUST_LOG";
+const USAGE: &str =
+    "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY]
+             [--public-url URL] [--store embedded|aws]
+  Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL,
+               UPLINE_STORE, RUST_LOG
+  With --store aws (standard AWS_* variables for region, credentials and AWS_ENDPOINT_URL):
+               UPLINE_TABLE_NAME, UPLINE_{CLICKS,CONVERSIONS,EMAILS}_QUEUE_URL,
+               UPLINE_{CLICKS,CONVERSIONS,EMAILS}_DLQ_URL, UPLINE_MAIL_FROM,
+               UPLINE_SES_CONFIGURATION_SET (optional)";
 
-fn config() -> Result<HostConfig, String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The AWS backend's settings, all from the environment; every missing name is reported.
+async fn aws_backend() -> Result<AwsBackend, String> {
+    let mut missing = Vec::new();
+    let mut need = |name: &str| {
+        env(name).unwrap_or_else(|| {
+            missing.push(name.to_string());
+            String::new()
+        })
+    };
+    let table = need("UPLINE_TABLE_NAME");
+    let mail_from = need("UPLINE_MAIL_FROM");
+    let mut queues = HashMap::new();
+    for q in QueueName::ALL {
+        let upper = q.as_str().to_ascii_uppercase();
+        let queue = need(&format!("UPLINE_{upper}_QUEUE_URL"));
+        let dead_letters = need(&format!("UPLINE_{upper}_DLQ_URL"));
+        queues.insert(
+            q,
+            QueueUrls {
+                queue,
+                dead_letters,
+            },
+        );
+    }
+    if !missing.is_empty() {
+        return Err(format!("--store aws needs {}", missing.join(", ")));
+    }
+    Ok(AwsBackend {
+        sdk: upline_aws::load_sdk_config().await,
+        table,
+        queues,
+        mail_from,
+        ses_configuration_set: env("UPLINE_SES_CONFIGURATION_SET"),
+    })
+}
+
+async fn config() -> Result<HostConfig, String> {
+    let mut store = env("UPLINE_STORE").unwrap_or_else(|| "embedded".into());
     let mut addr = env("UPLINE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let mut data_dir = env("UPLINE_DATA_DIR").unwrap_or_else(|| ".data".into());
     let mut empty = env("UPLINE_EMPTY").is_some_and(|v| v != "0");
@@ -25,12 +75,18 @@ fn config() -> Result<HostConfig, String> {
             "--empty" => empty = true,
             "--admin-key" => admin_key = Some(value("--admin-key")?),
             "--public-url" => public_url = Some(value("--public-url")?),
+            "--store" => store = value("--store")?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
     let addr: SocketAddr = addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))?;
     let mut config = HostConfig::new(addr, PathBuf::from(data_dir));
+    config.backend = match store.as_str() {
+        "embedded" => Backend::Embedded,
+        "aws" => Backend::Aws(Box::new(aws_backend().await?)),
+        other => return Err(format!("--store must be embedded or aws, got {other:?}")),
+    };
     config.seed_demo = !empty;
     config.admin_key = admin_key;
     config.public_base_url = public_url;
@@ -39,10 +95,13 @@ fn config() -> Result<HostConfig, String> {
 
 fn print_welcome(host: &RunningHost) {
     let base = &host.base_url;
-    println!(
-        "Upline is running at {base}  (emails go to {})",
-        host.outbox.display()
-    );
+    match &host.outbox {
+        Some(outbox) => println!(
+            "Upline is running at {base}  (emails go to {})",
+            outbox.display()
+        ),
+        None => println!("Upline is running at {base}  (on DynamoDB, SQS and SES)"),
+    }
     let first = &host.first_start;
     if let Some(key) = &first.admin_key {
         println!("\nAdmin key (shown once, keep it):\n  {key}");
@@ -82,7 +141,7 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = match config() {
+    let config = match config().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
