@@ -41,9 +41,14 @@ async fn main() {
     config.public_base_url = Some("https://go.example.com".into());
     let host = start(config).await.unwrap();
     let demo = host.first_start.demo.clone().unwrap();
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let ada = demo.partners.last().unwrap();
-    let link = ada.link_url.replace("https://go.example.com", &format!("http://{}", host.addr));
+    let link = ada
+        .link_url
+        .replace("https://go.example.com", &format!("http://{}", host.addr));
     let r = client
         .get(link)
         .header("user-agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")

@@ -267,3 +267,44 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
         vec![DeliveryOutcome::Poison]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknowledged() {
+    let w = world().await;
+    let code = program(&w.services).await;
+    let resolved = resolve_link(&w.services.store, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let (click, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let record = |id: &str, body: &str| {
+        serde_json::json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"})
+    };
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({
+        "Records": [record("good", &click_message(&click)), record("garbage", "%%% not an envelope")]
+    }))
+    .unwrap();
+    let recorder = ClickRecorder::new(w.services.store.clone());
+    let response = upline_aws::handle_sqs_event(&recorder, event).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "the garbage is acknowledged, not retried"
+    );
+    assert_eq!(clicks_counted(&w.services).await, 1);
+
+    // A conversion that does not exist can never be commissioned: poison, acknowledged.
+    let message = Message::ConversionRecorded {
+        conversion_id: "missing".into(),
+    }
+    .encode("e", Timestamp(0), "c");
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(serde_json::json!({ "Records": [record("conv", &message)] }))
+            .unwrap();
+    let calculator = CommissionCalculator::new(w.services.clone());
+    let response = upline_aws::handle_sqs_event(&calculator, event).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "an unknown conversion is poison, acknowledged"
+    );
+}
