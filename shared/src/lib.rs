@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod click_id;
 pub mod clock;
 pub mod commission;
+pub mod config;
 pub mod emails;
 pub mod error;
 pub mod ids;

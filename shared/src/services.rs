@@ -13,11 +13,21 @@ use crate::ports::{Queue, QueueName, Table};
 use crate::store::Store;
 
 /// Settings of one deployment of Upline (not of the program, which lives in the table).
+/// Each function is given only what it uses: the click secret goes to the functions that
+/// issue or verify click ids, nowhere else.
 #[derive(Debug)]
 pub struct Deployment {
-    pub click_secret: ClickSecret,
+    pub click_secret: Option<ClickSecret>,
     /// Where tracking links are served, e.g. `https://go.example.com`; no trailing slash.
     pub public_base_url: String,
+}
+
+impl Deployment {
+    pub fn click_secret(&self) -> Result<&ClickSecret, AppError> {
+        self.click_secret.as_ref().ok_or_else(|| {
+            AppError::Internal("this function is not configured with the click secret".into())
+        })
+    }
 }
 
 #[derive(Clone)]

@@ -83,6 +83,10 @@ pub mod keys {
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
     }
+    /// How far the hold-period sweep has fully approved.
+    pub fn approval_sweep() -> Key {
+        Key::new("PROGRAM", "APPROVAL_SWEEP")
+    }
 
     /// Index partitions.
     pub fn partners_listing() -> String {
@@ -421,7 +425,13 @@ impl Store {
             .and_then(|i| i.s("owner").map(str::to_string)))
     }
 
+    /// A new line: written once.
     pub fn line_put(line: &CommissionLine) -> TxOp {
+        Store::line_write(line, Condition::NotExists)
+    }
+
+    /// A line (new or changed in status) under `condition`.
+    pub fn line_write(line: &CommissionLine, condition: Condition) -> TxOp {
         let sk = keys::time_ordered(line.created_at, &line.id);
         let item = encode(keys::line(&line.conversion_id, line.level), line)
             .with("status", line.status.as_str())
@@ -429,7 +439,7 @@ impl Store {
             .with("gsi1sk", sk.clone())
             .with("gsi2pk", keys::lines_on(line.created_at.day()))
             .with("gsi2sk", sk);
-        TxOp::Put(item, Condition::NotExists)
+        TxOp::Put(item, condition)
     }
 
     pub async fn lines_of_conversion(

@@ -46,7 +46,7 @@ async fn world() -> World {
         clock,
         Arc::new(SequentialIds::default()),
         Deployment {
-            click_secret: ClickSecret::new(vec![9; 32]).unwrap(),
+            click_secret: Some(ClickSecret::new(vec![9; 32]).unwrap()),
             public_base_url: "http://links.test".into(),
         },
     );

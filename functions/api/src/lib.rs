@@ -1,6 +1,9 @@
 //! The API function: the operator's admin API (`/v1/admin/*`, admin key) and the partner
 //! area (`/v1/me/*`, partner key). Every route parses, calls one use case, renders.
 
+mod config;
+pub use config::Config;
+
 mod views;
 
 use std::collections::HashMap;

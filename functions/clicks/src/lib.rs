@@ -2,6 +2,9 @@
 //! and adds the batch to the counters with one update per (day, campaign, partner), so a
 //! popular partner costs one counter write per batch, not one per click.
 
+mod config;
+pub use config::Config;
+
 use async_trait::async_trait;
 use upline_domain::messages::{Message, decode_for};
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};

@@ -1,6 +1,9 @@
 //! The email function: consumes the emails queue, renders each requested email for its
 //! partner and sends it through the Mailer port at most once per email id.
 
+mod config;
+pub use config::Config;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -2,6 +2,9 @@
 //! conversion into commission lines (direct and upline levels) in one transaction,
 //! idempotently, then queues the partners' emails.
 
+mod config;
+pub use config::Config;
+
 use async_trait::async_trait;
 use upline_domain::messages::{Message, decode_for};
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
@@ -47,5 +50,43 @@ impl MessageHandler for CommissionCalculator {
             outcomes.push(outcome);
         }
         outcomes
+    }
+}
+
+/// The payout Lambda's two kinds of event: SQS batches from the conversions queue, and
+/// the EventBridge schedule that approves lines past their hold period.
+pub struct PayoutFunction {
+    calculator: CommissionCalculator,
+    services: Services,
+}
+
+impl PayoutFunction {
+    pub fn new(services: Services) -> Self {
+        PayoutFunction {
+            calculator: CommissionCalculator::new(services.clone()),
+            services,
+        }
+    }
+
+    /// Answers an SQS batch with its batch item failures, a scheduled event with what the
+    /// run did; anything else is refused with a clear error.
+    pub async fn handle_event(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        if event.get("Records").is_some() {
+            let batch: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(event).map_err(|e| format!("not an SQS event: {e}"))?;
+            let response = upline_aws::handle_sqs_event(&self.calculator, batch).await;
+            return serde_json::to_value(response).map_err(|e| e.to_string());
+        }
+        if event.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event") {
+            let approved = upline_domain::usecases::lifecycle::approve_due_lines(&self.services)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(approved, "hold-period approvals done");
+            return Ok(serde_json::json!({ "approved_lines": approved }));
+        }
+        Err("the payout function takes SQS batches and scheduled events only".into())
     }
 }

@@ -4,6 +4,9 @@
 //! and a problem document naming the field for anything wrong — logged for the operator
 //! too, because a silent postback failure is the most common way programs lose sales.
 
+mod config;
+pub use config::Config;
+
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};

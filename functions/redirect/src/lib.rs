@@ -4,6 +4,9 @@
 //! still redirects when publishing fails — a lost click count is better than a lost
 //! visitor.
 
+mod config;
+pub use config::Config;
+
 mod cache;
 
 use std::sync::Arc;

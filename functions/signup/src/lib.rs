@@ -1,5 +1,8 @@
 //! The signup function: `POST /v1/partners`, the public partner application.
 
+mod config;
+pub use config::Config;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -227,7 +227,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         clock,
         ids,
         Deployment {
-            click_secret: secret,
+            click_secret: Some(secret),
             public_base_url: base_url.clone(),
         },
     );

@@ -409,17 +409,33 @@ pub async fn create_admin_key(
         },
         None => new_api_key(services.ids.as_ref(), "admin"),
     };
+    register_admin_key_hash(&services.store, name, &key.hash).await?;
+    Ok(key)
+}
+
+/// Registers an admin key by its SHA-256 hash: deployments are given the hash, never the
+/// key. Registering the same hash again is a no-op.
+pub async fn register_admin_key_hash(
+    store: &Store,
+    name: &str,
+    hash: &str,
+) -> Result<(), AppError> {
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::field(
+            "admin_key_hash",
+            "must be the 64-hex-digit SHA-256 of the key",
+        ));
+    }
     let principal = Principal::Admin {
         name: name.to_string(),
     };
-    match services
-        .store
+    match store
         .table()
-        .transact(vec![Store::api_key_put(&key.hash, &principal)])
+        .transact(vec![Store::api_key_put(&hash, &principal)])
         .await
     {
-        // The same key given again (a restart with the same --admin-key) is fine.
-        Ok(()) | Err(TableError::TransactionCancelled { .. }) => Ok(key),
+        Ok(()) | Err(TableError::TransactionCancelled { .. }) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod commissions;
 pub mod emails;
 pub mod input;
+pub mod lifecycle;
 pub mod postback;
 pub mod reports;
 pub mod signup;

@@ -73,9 +73,10 @@ pub async fn record_postback(
     correlation_id: &str,
 ) -> Result<PostbackOutcome, AppError> {
     let program = require_program(&services.store).await?;
+    let click_secret = services.deployment.click_secret()?;
     let mut errors = FieldErrors::default();
     let claims = errors.required("click_id", req.click_id).and_then(|id| {
-        let result = click_id::verify(&services.deployment.click_secret, &id).map(|c| (id, c));
+        let result = click_id::verify(click_secret, &id).map(|c| (id, c));
         errors.take(
             "click_id",
             result.map_err(|e| match e {

@@ -57,7 +57,7 @@ pub fn new_click(
     let now = services.now();
     let mut nonce = [0u8; 6];
     nonce.copy_from_slice(&services.ids.random_bytes(6));
-    let secret = &services.deployment.click_secret;
+    let secret = services.deployment.click_secret()?;
     let click_id = click_id::issue(secret, &resolved.link.code, now, nonce);
     let landing = resolved.campaign.landing_url(&click_id).map_err(|e| {
         AppError::Internal(format!(

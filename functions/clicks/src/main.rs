@@ -1,0 +1,16 @@
+//! Lambda entry point of the click recorder: wiring only.
+
+use std::sync::Arc;
+
+use upline_clicks::{ClickRecorder, Config};
+use upline_domain::config::process_env;
+use upline_domain::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), upline_lambda::Error> {
+    upline_lambda::init_tracing();
+    let config = Config::from_env(&process_env)?;
+    let clients = upline_lambda::clients().await;
+    let store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)));
+    upline_lambda::run_sqs(Arc::new(ClickRecorder::new(store))).await
+}

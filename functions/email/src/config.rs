@@ -1,0 +1,33 @@
+//! The email function's configuration: exactly the environment variables it reads (the
+//! SAM template sets each of them for this function, and a test holds the two together).
+
+use upline_domain::config::{ConfigError, EnvReader};
+
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub mail_from: String,
+    pub ses_configuration_set: Option<String>,
+}
+
+impl Config {
+    /// Every variable read, required or optional.
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_MAIL_FROM",
+        "UPLINE_SES_CONFIGURATION_SET",
+    ];
+
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new(lookup);
+        let table_name = env.required("UPLINE_TABLE_NAME");
+        let mail_from = env.required("UPLINE_MAIL_FROM");
+        let ses_configuration_set = env.optional("UPLINE_SES_CONFIGURATION_SET");
+        env.finish()?;
+        Ok(Config {
+            table_name,
+            mail_from,
+            ses_configuration_set,
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! Lambda entry point of the email function: wiring only.
+
+use std::sync::Arc;
+
+use upline_aws::SesMailer;
+use upline_domain::config::process_env;
+use upline_domain::store::Store;
+use upline_email::{Config, EmailSender};
+
+#[tokio::main]
+async fn main() -> Result<(), upline_lambda::Error> {
+    upline_lambda::init_tracing();
+    let config = Config::from_env(&process_env)?;
+    let clients = upline_lambda::clients().await;
+    let store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)));
+    let mailer = SesMailer::new(
+        clients.ses.clone(),
+        config.mail_from,
+        config.ses_configuration_set,
+    );
+    upline_lambda::run_sqs(Arc::new(EmailSender::new(store, Arc::new(mailer)))).await
+}

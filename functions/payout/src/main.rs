@@ -1,0 +1,27 @@
+//! Lambda entry point of the payout function (conversions queue and schedule): wiring only.
+
+use std::sync::Arc;
+
+use upline_domain::config::process_env;
+use upline_domain::ports::QueueName;
+use upline_domain::services::Deployment;
+use upline_payout::{Config, PayoutFunction};
+
+#[tokio::main]
+async fn main() -> Result<(), upline_lambda::Error> {
+    upline_lambda::init_tracing();
+    let config = Config::from_env(&process_env)?;
+    let clients = upline_lambda::clients().await;
+    let deployment = Deployment {
+        click_secret: None,
+        public_base_url: String::new(),
+    };
+    let sends_to = [(QueueName::Emails, config.emails_queue_url.as_str())];
+    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
+    let function = Arc::new(PayoutFunction::new(services));
+    upline_lambda::run_json(move |event| {
+        let function = function.clone();
+        async move { Ok(function.handle_event(event).await?) }
+    })
+    .await
+}

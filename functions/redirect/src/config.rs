@@ -1,0 +1,37 @@
+//! The redirect function's configuration: exactly the environment variables it reads (the
+//! SAM template sets each of them for this function, and a test holds the two together).
+
+use upline_domain::click_id::ClickSecret;
+use upline_domain::config::{ConfigError, EnvReader};
+
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub clicks_queue_url: String,
+    pub click_secret: ClickSecret,
+}
+
+impl Config {
+    /// Every variable read, required or optional.
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_CLICKS_QUEUE_URL",
+        "UPLINE_CLICK_SECRET",
+    ];
+
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new(lookup);
+        let table_name = env.required("UPLINE_TABLE_NAME");
+        let clicks_queue_url = env.required("UPLINE_CLICKS_QUEUE_URL");
+        let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
+        env.finish()?;
+        let click_secret = click_secret.ok_or_else(|| ConfigError {
+            problems: vec!["UPLINE_CLICK_SECRET is invalid".into()],
+        })?;
+        Ok(Config {
+            table_name,
+            clicks_queue_url,
+            click_secret,
+        })
+    }
+}
