@@ -48,6 +48,7 @@ pub fn router(services: Services) -> Router {
         .route("/v1/me/links", get(my_links))
         .route("/v1/me/commissions", get(my_commissions))
         .route("/v1/me/stats", get(my_stats))
+        .route("/health", get(|| async { "ok" }))
         .with_state(services)
 }
 

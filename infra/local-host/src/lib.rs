@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use upline_aws::{AwsClients, DynamoTable, QueueUrls, SesMailer, SqsQueues};
@@ -146,7 +145,6 @@ pub fn router(services: &Services) -> Router {
         .merge(upline_postback::router(services.clone()))
         .merge(upline_signup::router(services.clone()))
         .merge(upline_api::router(services.clone()))
-        .route("/health", get(|| async { "ok" }))
         .fallback(upline_http::not_found)
 }
 

@@ -1,0 +1,525 @@
+//! Every sample event in `events/` through its own function's handler, in process: the
+//! API Gateway requests through each HTTP function's router (parsed by `lambda_http` the
+//! way the Lambda runtime parses them), the SQS batches and the schedule through the
+//! consumer stages. The world they run against is seeded with the records the events
+//! name (link `spring01`, partners `p-cleo` ← `p-bo` ← `p-ada`, pending `p-dan`,
+//! conversion `conv-sample-1`, the sample admin and partner keys).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tower::ServiceExt;
+use upline_domain::click_id::ClickSecret;
+use upline_domain::clock::{Day, ManualClock, Timestamp};
+use upline_domain::commission::{CommissionLine, Explanation, LineStatus, Rule};
+use upline_domain::ids::{Principal, SequentialIds, hash_api_key};
+use upline_domain::money::Currency;
+use upline_domain::partner::{Partner, PartnerKind, PartnerStatus};
+use upline_domain::ports::{Condition, QueueConsumer, QueueName};
+use upline_domain::services::{Deployment, Services};
+use upline_domain::store::{Store, keys};
+use upline_domain::tracking::{Conversion, ConversionStatus, Link};
+use upline_domain::usecases::admin::{
+    self, CampaignRequest, ProgramRequest, TermsRequest, UplineRequest, register_admin_key_hash,
+};
+use upline_domain::usecases::input::DecimalText;
+use upline_embedded::{EmbeddedStore, OutboxMailer};
+
+const ADMIN_KEY: &str = "upl_admin_sample_events_only";
+const ADA_KEY: &str = "upl_partner_sample_events_ada";
+const POSTBACK_SECRET: &str = "whsec_sample_events_secret_0123456789";
+/// The events' own time: 2026-11-21T12:00:00Z.
+const NOW: Timestamp = Timestamp(1_795_262_400_000);
+
+struct World {
+    services: Services,
+    store: EmbeddedStore,
+    outbox: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+}
+
+fn read_event(file: &str) -> String {
+    std::fs::read_to_string(events_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn partner(
+    id: &str,
+    status: PartnerStatus,
+    recruited_by: Option<&str>,
+    referral_code: &str,
+) -> Partner {
+    Partner {
+        id: id.into(),
+        email: format!("{id}@example.com"),
+        name: id.trim_start_matches("p-").to_string(),
+        kind: PartnerKind::Affiliate,
+        status,
+        recruited_by: recruited_by.map(str::to_string),
+        referral_code: referral_code.into(),
+        created_at: NOW.plus_days(-60),
+        updated_at: NOW.plus_days(-60),
+    }
+}
+
+fn line(
+    conversion: &str,
+    partner: &str,
+    created: Timestamp,
+    hold_until: Timestamp,
+) -> CommissionLine {
+    CommissionLine {
+        id: format!("{conversion}:0"),
+        conversion_id: conversion.into(),
+        partner_id: partner.into(),
+        campaign_id: "spring-sale".into(),
+        level: 0,
+        amount_minor: 1_000,
+        currency: Currency::from_code("USD").unwrap(),
+        status: LineStatus::Pending,
+        hold_until,
+        explanation: Explanation {
+            rule: Rule::RevenueShare,
+            level: 0,
+            base_minor: 10_000,
+            rate: None,
+            cpa_minor: None,
+            summary: "sample".into(),
+        },
+        created_at: created,
+    }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOW));
+    let store = EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
+    let services = Services::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        clock,
+        Arc::new(SequentialIds::default()),
+        Deployment {
+            click_secret: Some(ClickSecret::new(vec![7; 32]).unwrap()),
+            public_base_url: "https://go.example.com".into(),
+        },
+    );
+    let dec = |v: &str| Some(DecimalText(v.into()));
+    admin::put_program(
+        &services,
+        ProgramRequest {
+            name: Some("Demo Outfitters".into()),
+            currency: Some("USD".into()),
+            hold_days: Some(30),
+            upline: Some(UplineRequest {
+                depth: Some(2),
+                base: None,
+                level_percents: Some(vec![DecimalText("50".into()), DecimalText("25".into())]),
+                first_level_percent: None,
+                decrement_percent: None,
+                decay_factor: None,
+            }),
+            postback_secret: Some(POSTBACK_SECRET.into()),
+        },
+    )
+    .await
+    .unwrap();
+    admin::put_campaign(
+        &services,
+        "spring-sale",
+        CampaignRequest {
+            name: Some("Spring sale".into()),
+            destination_url: Some("https://shop.example.com/spring?utm_source=upline".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                cpa: None,
+                revenue_share_percent: dec("10"),
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let table = services.store.table().clone();
+    for p in [
+        partner("p-cleo", PartnerStatus::Approved, None, "cleoref1"),
+        partner("p-bo", PartnerStatus::Approved, Some("p-cleo"), "boref001"),
+        partner("p-ada", PartnerStatus::Approved, Some("p-bo"), "adaref01"),
+        partner("p-dan", PartnerStatus::Pending, None, "danref01"),
+    ] {
+        table
+            .transact(vec![
+                Store::partner_put(&p, Condition::NotExists),
+                Store::unique_marker(keys::partner_email(&p.email), &p.id),
+                Store::unique_marker(keys::referral_code(&p.referral_code), &p.id),
+            ])
+            .await
+            .unwrap();
+    }
+    let link = Link {
+        code: "spring01".into(),
+        partner_id: "p-ada".into(),
+        campaign_id: "spring-sale".into(),
+        created_at: NOW.plus_days(-30),
+    };
+    table
+        .transact(vec![
+            Store::link_put(&link),
+            Store::unique_marker(keys::link_of("p-ada", "spring-sale"), "spring01"),
+        ])
+        .await
+        .unwrap();
+    register_admin_key_hash(&services.store, "samples", &hash_api_key(ADMIN_KEY))
+        .await
+        .unwrap();
+    let ada = Principal::Partner {
+        partner_id: "p-ada".into(),
+    };
+    table
+        .transact(vec![Store::api_key_put(&hash_api_key(ADA_KEY), &ada)])
+        .await
+        .unwrap();
+    let conversion = Conversion {
+        id: "conv-sample-1".into(),
+        campaign_id: "spring-sale".into(),
+        order_id: "order-2026-000001".into(),
+        partner_id: "p-ada".into(),
+        link_code: "spring01".into(),
+        click_id: "AWsANkABAgMEBQZzcHJpbmcwMbyDq_6R5G-rFnSZecVCUKM".into(),
+        clicked_at: NOW.plus_days(-1),
+        amount_minor: 10_000,
+        currency: Currency::from_code("USD").unwrap(),
+        event: "sale".into(),
+        status: ConversionStatus::Recorded,
+        created_at: NOW.plus_secs(-3_600),
+    };
+    table
+        .transact(vec![
+            Store::unique_marker(
+                keys::order("spring-sale", &conversion.order_id),
+                &conversion.id,
+            ),
+            Store::conversion_put(&conversion, Condition::NotExists),
+        ])
+        .await
+        .unwrap();
+    // A line past its 30-day hold, and one still inside it.
+    table
+        .transact(vec![Store::line_put(&line(
+            "conv-old",
+            "p-bo",
+            NOW.plus_days(-40),
+            NOW.plus_days(-10),
+        ))])
+        .await
+        .unwrap();
+    table
+        .transact(vec![Store::line_put(&line(
+            "conv-new",
+            "p-bo",
+            NOW.plus_days(-5),
+            NOW.plus_days(25),
+        ))])
+        .await
+        .unwrap();
+    let outbox = dir.path().join("outbox");
+    World {
+        services,
+        store,
+        outbox,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+async fn call(router: &Router, file: &str) -> Reply {
+    let request =
+        lambda_http::request::from_str(&read_event(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn queued(w: &World, queue: QueueName) -> usize {
+    w.store
+        .receive(queue, 100, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_events_redirect_and_count_only_real_visits() {
+    let w = world().await;
+    let router = upline_redirect::router(upline_redirect::state(w.services.clone()));
+    let r = call(&router, "redirect/follow-link.json").await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let location = r.headers["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("https://shop.example.com/spring?utm_source=upline&click_id="),
+        "{location}"
+    );
+    assert_eq!(queued(&w, QueueName::Clicks).await, 1);
+    let r = call(&router, "redirect/check-link.json").await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert_eq!(
+        queued(&w, QueueName::Clicks).await,
+        0,
+        "a HEAD is not a click"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postback_event_records_a_conversion_from_its_signed_click_id() {
+    let w = world().await;
+    let router = upline_postback::router(w.services.clone());
+    let r = call(&router, "postback/postback.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["conversion"]["partner_id"], "p-ada");
+    assert_eq!(r.body["conversion"]["order_id"], "order-2026-000123");
+    assert_eq!(r.body["conversion"]["clicked_at"], "2026-11-20T12:00:00Z");
+    assert_eq!(queued(&w, QueueName::Conversions).await, 1);
+    let again = call(&router, "postback/postback.json").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["conversion_id"], r.body["conversion_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signup_event_applies_under_its_recruiter() {
+    let w = world().await;
+    let r = call(
+        &upline_signup::router(w.services.clone()),
+        "signup/apply.json",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["status"], "pending");
+    assert_eq!(r.body["recruited_by"], "p-ada");
+    assert_eq!(
+        queued(&w, QueueName::Emails).await,
+        1,
+        "the application email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_event_gets_its_answer() {
+    let w = world().await;
+    // Commission the sample conversion so the listing events have lines to show.
+    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
+        .await
+        .unwrap();
+    let router = upline_api::router(w.services.clone());
+    let expect =
+        |file: &'static str, status: StatusCode, check: fn(&Value) -> bool| (file, status, check);
+    let cases = [
+        expect("api/get-program.json", StatusCode::OK, |b| {
+            b["name"] == "Demo Outfitters" && b.get("postback_secret").is_none()
+        }),
+        expect("api/put-program.json", StatusCode::OK, |b| {
+            b["upline"]["rates"]["levels"][1] == "25"
+        }),
+        expect("api/list-campaigns.json", StatusCode::OK, |b| {
+            b["items"][0]["id"] == "spring-sale"
+        }),
+        expect("api/put-campaign.json", StatusCode::CREATED, |b| {
+            b["terms"]["cpa"] == "5.00" && b["terms"]["revenue_share_percent"] == "7.5"
+        }),
+        expect("api/list-partners.json", StatusCode::OK, |b| {
+            b["items"].as_array().unwrap().len() == 2 && b["next_cursor"].is_string()
+        }),
+        expect("api/approve-partner.json", StatusCode::OK, |b| {
+            b["partner"]["status"] == "approved"
+                && b["api_key"].as_str().unwrap().starts_with("upl_partner_")
+        }),
+        expect("api/create-link.json", StatusCode::CREATED, |b| {
+            b["partner_id"] == "p-bo"
+                && b["url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://go.example.com/r/")
+        }),
+        expect("api/list-conversions.json", StatusCode::OK, |b| {
+            b["items"][0]["id"] == "conv-sample-1"
+        }),
+        expect("api/list-commissions.json", StatusCode::OK, |b| {
+            let amounts: Vec<_> = b["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["amount"].as_str().unwrap().to_string())
+                .collect();
+            amounts == ["10.00", "5.00", "2.50"]
+        }),
+        expect("api/program-report.json", StatusCode::OK, |b| {
+            b["group_by"] == "partner" && b["totals"]["commission"] == "17.50"
+        }),
+        expect("api/me.json", StatusCode::OK, |b| b["id"] == "p-ada"),
+        expect("api/my-links.json", StatusCode::OK, |b| {
+            b["items"][0]["code"] == "spring01"
+        }),
+        expect("api/my-commissions.json", StatusCode::OK, |b| {
+            b["items"][0]["amount"] == "10.00"
+        }),
+        expect("api/my-stats.json", StatusCode::OK, |b| {
+            b["totals"]["conversions"] == 1 && b["totals"]["revenue"] == "100.00"
+        }),
+        expect("api/health.json", StatusCode::OK, |_| true),
+    ];
+    for (file, status, check) in cases {
+        let r = call(&router, file).await;
+        assert_eq!(r.status, status, "{file}: {}", r.body);
+        assert!(check(&r.body), "{file}: {}", r.body);
+    }
+}
+
+fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {
+    serde_json::from_str(&read_event(file)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record() {
+    let w = world().await;
+    let recorder = upline_clicks::ClickRecorder::new(w.services.store.clone());
+    let response =
+        upline_aws::handle_sqs_event(&recorder, sqs_event("clicks/clicks-batch.json")).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "poison is acknowledged, not retried"
+    );
+    let stats = w.services.store.stats_on_days(&[NOW.day()]).await.unwrap();
+    assert_eq!(stats.iter().map(|s| s.clicks).sum::<i64>(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payout_events_commission_the_conversion_and_approve_lines_past_their_hold() {
+    let w = world().await;
+    let function = upline_payout::PayoutFunction::new(w.services.clone());
+    let response = function
+        .handle_event(serde_json::from_str(&read_event("payout/conversions-batch.json")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+    let lines = w
+        .services
+        .store
+        .lines_of_conversion("conv-sample-1")
+        .await
+        .unwrap();
+    let paid: Vec<(&str, i64)> = lines
+        .iter()
+        .map(|l| (l.partner_id.as_str(), l.amount_minor))
+        .collect();
+    assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
+
+    let response = function
+        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response["approved_lines"], 1, "only the line past its hold");
+    let old = w
+        .services
+        .store
+        .lines_of_conversion("conv-old")
+        .await
+        .unwrap();
+    assert_eq!(old[0].status, LineStatus::Approved);
+    let new = w
+        .services
+        .store
+        .lines_of_conversion("conv-new")
+        .await
+        .unwrap();
+    assert_eq!(new[0].status, LineStatus::Pending);
+    // Running the schedule again finds nothing more to do.
+    let again = function
+        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again["approved_lines"], 0);
+    assert!(
+        function
+            .handle_event(serde_json::json!({"hello": 1}))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        w.services.clock.now().day(),
+        Day::parse("2026-11-21").unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emails_batch_sends_the_commission_email_once() {
+    let w = world().await;
+    let mailer = Arc::new(
+        OutboxMailer::new(w.outbox.clone(), "Demo <partners@example.com>".into()).unwrap(),
+    );
+    let sender = upline_email::EmailSender::new(w.services.store.clone(), mailer);
+    for _ in 0..2 {
+        let response =
+            upline_aws::handle_sqs_event(&sender, sqs_event("email/emails-batch.json")).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let files: Vec<_> = std::fs::read_dir(&w.outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        files,
+        vec![std::ffi::OsString::from("commission_conv-sample-1_0.eml")]
+    );
+    let eml = std::fs::read_to_string(w.outbox.join("commission_conv-sample-1_0.eml")).unwrap();
+    assert!(
+        eml.contains("To: p-ada@example.com")
+            && eml.contains("Subject: You earned 10.00 USD with Demo Outfitters")
+    );
+}
+
+#[test]
+fn every_event_file_is_exercised_by_a_test_here() {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/events.rs")).unwrap();
+    let mut files = BTreeSet::new();
+    for dir in std::fs::read_dir(events_dir()).unwrap() {
+        let dir = dir.unwrap().path();
+        if dir.is_dir() {
+            for f in std::fs::read_dir(&dir).unwrap() {
+                let f = f.unwrap().path();
+                files.insert(format!(
+                    "{}/{}",
+                    dir.file_name().unwrap().to_string_lossy(),
+                    f.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(files.len() >= 23);
+    for f in files {
+        assert!(
+            source.contains(&format!("\"{f}\"")),
+            "events/{f} is not fed through any handler"
+        );
+    }
+}
