@@ -20,7 +20,7 @@ pub fn moto_endpoint() -> String {
         panic!(
             "UPLINE_TEST_MOTO is not set: the AWS adapter tests need a moto server. \
              Run ./scripts/test, which installs and starts one, or start one yourself \
-             (.tools/venv/bin/moto_server -p 5000) and set UPLINE_TEST_MOTO=http://127.0.0.1:5000"
+             (.tools/services/bin/moto_server -p 5000) and set UPLINE_TEST_MOTO=http://127.0.0.1:5000"
         )
     })
 }
