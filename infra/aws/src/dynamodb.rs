@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use upline_domain::ports::table::MAX_TRANSACTION_OPS;
+use upline_domain::ports::table::{check_query_limit, check_transaction};
 use upline_domain::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
@@ -217,9 +217,7 @@ impl Table for DynamoTable {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
-        if limit == 0 {
-            return Err(TableError::Invalid("limit must be at least 1".into()));
-        }
+        check_query_limit(limit)?;
         let (pk_name, sk_name) = index.attribute_names().unwrap_or(("pk", "sk"));
         let mut names = HashMap::from([("#p".to_string(), pk_name.to_string())]);
         let mut values =
@@ -324,18 +322,7 @@ impl Table for DynamoTable {
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-            return Err(TableError::Invalid(format!(
-                "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, got {}",
-                ops.len()
-            )));
-        }
-        let mut seen = std::collections::HashSet::new();
-        if !ops.iter().all(|op| seen.insert(op.key().clone())) {
-            return Err(TableError::Invalid(
-                "a transaction names the same item twice".into(),
-            ));
-        }
+        check_transaction(&ops)?;
         let mut items = Vec::with_capacity(ops.len());
         for op in &ops {
             let item = match op {

@@ -3,14 +3,16 @@
 //! transaction. redb allows one writer at a time, so every write and transaction is
 //! serialisable, which is at least as strong as DynamoDB's guarantees.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
-use upline_domain::ports::table::{MAX_TRANSACTION_OPS, apply_update, condition_holds};
+use upline_domain::ports::table::{
+    apply_update, check_query_limit, check_transaction, condition_holds,
+};
 use upline_domain::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
@@ -241,9 +243,7 @@ impl EmbeddedStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
-        if limit == 0 {
-            return Err(TableError::Invalid("limit must be at least 1".into()));
-        }
+        check_query_limit(limit)?;
         let txn = self.begin_read()?;
         // The partition's items lie between (partition, "") and (partition + "\0", "").
         let next_partition = format!("{partition}\0");
@@ -333,18 +333,7 @@ impl EmbeddedStore {
     }
 
     fn transact_sync(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-            return Err(TableError::Invalid(format!(
-                "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, got {}",
-                ops.len()
-            )));
-        }
-        let mut seen = HashSet::new();
-        if !ops.iter().all(|op| seen.insert(op.key().clone())) {
-            return Err(TableError::Invalid(
-                "a transaction names the same item twice".into(),
-            ));
-        }
+        check_transaction(&ops)?;
         let txn = self.begin_write()?;
         let mut current = Vec::with_capacity(ops.len());
         let mut failed = Vec::with_capacity(ops.len());

@@ -267,6 +267,32 @@ pub trait Table: Send + Sync {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
 }
 
+/// The request rules every adapter enforces the same way, before touching storage: a
+/// query asks for at least one item; a transaction holds 1 to 100 operations on distinct
+/// items.
+pub fn check_query_limit(limit: usize) -> Result<(), TableError> {
+    if limit == 0 {
+        return Err(TableError::Invalid("limit must be at least 1".into()));
+    }
+    Ok(())
+}
+
+pub fn check_transaction(ops: &[TxOp]) -> Result<(), TableError> {
+    if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
+        return Err(TableError::Invalid(format!(
+            "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, got {}",
+            ops.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !ops.iter().all(|op| seen.insert(op.key())) {
+        return Err(TableError::Invalid(
+            "a transaction names the same item twice".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `condition` holds for `current` (the item as stored, if any). Adapters that
 /// evaluate conditions themselves use this so the rule is written once.
 pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
