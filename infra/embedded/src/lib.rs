@@ -38,6 +38,17 @@ struct Inner {
     arrivals: [Notify; 3],
 }
 
+/// Observes whether a store's file has been closed (all clones dropped), so a process can
+/// reopen it — a restart — without racing the last in-flight user.
+#[derive(Clone)]
+pub struct CloseWatch(std::sync::Weak<Inner>);
+
+impl CloseWatch {
+    pub fn is_closed(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot open the store at {path}: {reason}")]
@@ -59,6 +70,11 @@ impl EmbeddedStore {
                 arrivals: [Notify::new(), Notify::new(), Notify::new()],
             }),
         })
+    }
+
+    /// A handle that tells when every clone of this store is gone and the file is closed.
+    pub fn close_watch(&self) -> CloseWatch {
+        CloseWatch(Arc::downgrade(&self.inner))
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction, TableError> {

@@ -25,7 +25,7 @@ use upline_domain::ports::{
 use upline_domain::services::{Deployment, Services};
 use upline_domain::store::keys;
 use upline_domain::usecases::admin::create_admin_key;
-use upline_embedded::{DEFAULT_MAX_RECEIVES, EmbeddedStore, OutboxMailer};
+use upline_embedded::{CloseWatch, DEFAULT_MAX_RECEIVES, EmbeddedStore, OutboxMailer};
 
 pub use demo::DemoProgram;
 
@@ -93,6 +93,7 @@ pub struct RunningHost {
     pub first_start: FirstStart,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    closed: Option<CloseWatch>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +156,7 @@ struct Adapters {
     consumer: Arc<dyn QueueConsumer>,
     mailer: Arc<dyn Mailer>,
     outbox: Option<PathBuf>,
+    closed: Option<CloseWatch>,
 }
 
 fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, HostError> {
@@ -168,6 +170,7 @@ fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, Host
             let mailer = OutboxMailer::new(outbox.clone(), config.mail_from.clone())
                 .map_err(|e| HostError::DataDir(outbox.display().to_string(), e))?;
             Ok(Adapters {
+                closed: Some(store.close_watch()),
                 table: Arc::new(store.clone()),
                 queue: Arc::new(store.clone()),
                 consumer: Arc::new(store),
@@ -189,6 +192,7 @@ fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, Host
                 consumer: Arc::new(queues),
                 mailer: Arc::new(mailer),
                 outbox: None,
+                closed: None,
             })
         }
     }
@@ -204,6 +208,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         consumer,
         mailer,
         outbox,
+        closed,
     } = adapters(&config, clock.clone())?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -305,6 +310,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         first_start,
         stop,
         tasks,
+        closed,
     })
 }
 
@@ -314,6 +320,17 @@ impl RunningHost {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        // The server returns once connections are told to close; a connection task may
+        // still be dropping its handle on the store. Wait for the file to close, briefly.
+        if let Some(closed) = self.closed {
+            for _ in 0..500 {
+                if closed.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            tracing::warn!("the store is still open five seconds after stopping");
         }
     }
 }
