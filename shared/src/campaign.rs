@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::clock::Timestamp;
-use crate::money::Percent;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
@@ -28,14 +27,7 @@ pub enum CampaignStatus {
     Paused,
 }
 
-/// What the converting partner earns. Both parts together make a hybrid.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Terms {
-    /// A fixed amount per conversion, in the program currency's minor units.
-    pub cpa_minor: Option<i64>,
-    /// A share of the sale amount.
-    pub revenue_share: Option<Percent>,
-}
+pub use crate::terms::Terms;
 
 /// Checks that a destination is an absolute http(s) URL with a host.
 pub fn parse_destination(text: &str) -> Result<Url, String> {

@@ -7,10 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::Terms;
+use rust_decimal::Decimal;
+
 use crate::clock::Timestamp;
-use crate::money::{Currency, Money, Percent, format_minor};
+use crate::money::{Currency, Money, Percent, format_minor, round_minor};
 use crate::program::{UplineBase, UplinePlan};
+use crate::terms::{CommissionBase, Terms};
 
 /// A stored commission line. Lines are never edited in amount; corrections are new lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +61,21 @@ pub struct Explanation {
     pub base_minor: i64,
     pub rate: Option<Percent>,
     pub cpa_minor: Option<i64>,
+    /// Every component of the amount, exact (rounding happens once, on the total).
+    #[serde(default)]
+    pub parts: Vec<Part>,
+    /// Why nothing (or less) was paid: a qualification rule that failed.
+    #[serde(default)]
+    pub not_paid_because: Option<String>,
     pub summary: String,
+}
+
+/// One component of a line's amount: its label and its exact value in major units
+/// (`"4.005"` — the line's total is what gets rounded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub label: String,
+    pub amount: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,14 +83,64 @@ pub struct Explanation {
 pub enum Rule {
     /// No terms pay on this conversion.
     NoTerms,
+    /// The conversion does not qualify (amount, event type, returning customer).
+    NotQualified,
     Cpa,
     RevenueShare,
-    /// CPA plus revenue share.
+    /// Rates per line item (SKU, category, or the campaign share per item).
+    Itemized,
+    /// A fixed amount plus a share.
     Hybrid,
+    /// Bonuses only.
+    Bonus,
     /// An upline level's share of the direct commission.
     UplineOfCommission,
     /// An upline level's share of the sale.
     UplineOfSale,
+}
+
+/// A product line of an order, as the storefront reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: String,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+}
+
+impl LineItem {
+    pub fn total_minor(&self) -> i64 {
+        self.quantity.saturating_mul(self.unit_price_minor)
+    }
+}
+
+/// What was sold, as the engine needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sale {
+    pub event: String,
+    /// The gross amount the storefront reported.
+    pub amount: Money,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+    pub items: Vec<LineItem>,
+    /// `None` when the postback gave neither a customer id nor a new-customer flag.
+    pub first_time_customer: Option<bool>,
+}
+
+impl Sale {
+    /// A plain sale of `amount`: no items, no adjustments, customer unknown.
+    pub fn of(amount: Money) -> Self {
+        Sale {
+            event: "sale".into(),
+            amount,
+            discount_minor: 0,
+            tax_minor: 0,
+            shipping_minor: 0,
+            items: vec![],
+            first_time_customer: None,
+        }
+    }
 }
 
 /// A line as the engine produces it, before it gets ids and a status.
@@ -86,17 +152,22 @@ pub struct LineDraft {
     pub explanation: Explanation,
 }
 
-/// Computes every line for a sale of `sale` by `partner_id`, whose eligible upline is
-/// `upline` (nearest recruiter first). Levels beyond the plan's depth earn nothing; levels
-/// whose rate is zero get no line.
+/// Computes every line for `sale` by `partner_id`, whose eligible upline is `upline`
+/// (nearest recruiter first). Levels beyond the plan's depth earn nothing; levels whose
+/// rate is zero get no line; a conversion that does not qualify pays no one.
 pub fn compute_lines(
-    sale: Money,
+    sale: &Sale,
     terms: &Terms,
     plan: &UplinePlan,
     partner_id: &str,
     upline: &[String],
 ) -> Vec<LineDraft> {
+    let currency = sale.amount.currency();
+    let base = commission_base(sale, &terms.base);
     let direct = direct_line(sale, terms, partner_id);
+    if direct.explanation.rule == Rule::NotQualified {
+        return vec![direct];
+    }
     let direct_amount = direct.amount;
     let mut lines = vec![direct];
     for (i, recruiter) in upline.iter().take(usize::from(plan.depth)).enumerate() {
@@ -111,7 +182,11 @@ pub fn compute_lines(
                 Rule::UplineOfCommission,
                 "the direct commission",
             ),
-            UplineBase::Sale => (sale, Rule::UplineOfSale, "the sale"),
+            UplineBase::Sale => (
+                Money::from_minor(base, currency),
+                Rule::UplineOfSale,
+                "the sale",
+            ),
         };
         let amount = base.percent(rate);
         lines.push(LineDraft {
@@ -124,6 +199,8 @@ pub fn compute_lines(
                 base_minor: base.minor(),
                 rate: Some(rate),
                 cpa_minor: None,
+                parts: vec![],
+                not_paid_because: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -134,30 +211,205 @@ pub fn compute_lines(
     lines
 }
 
-fn direct_line(sale: Money, terms: &Terms, partner_id: &str) -> LineDraft {
-    let currency = sale.currency();
-    let cpa = terms.cpa_minor.map(|m| Money::from_minor(m, currency));
-    let share = terms.revenue_share.map(|r| (r, sale.percent(r)));
-    let (rule, amount, summary) = match (cpa, share) {
-        (None, None) => (
-            Rule::NoTerms,
-            Money::zero(currency),
-            "No commission terms apply to this conversion".to_string(),
-        ),
-        (Some(c), None) => (Rule::Cpa, c, format!("CPA {c} per conversion")),
-        (None, Some((r, s))) => (
-            Rule::RevenueShare,
-            s,
-            format!("{r} revenue share of the {sale} sale = {s}"),
-        ),
-        (Some(c), Some((r, s))) => {
-            let total = Money::from_minor(c.minor().saturating_add(s.minor()), currency);
-            (
-                Rule::Hybrid,
-                total,
-                format!("CPA {c} + {r} revenue share of the {sale} sale ({s}) = {total}"),
-            )
+/// The amount revenue shares apply to: gross, less what the campaign excludes; never
+/// below zero.
+pub fn commission_base(sale: &Sale, base: &CommissionBase) -> i64 {
+    let mut b = sale.amount.minor();
+    if base.net_of_discount {
+        b -= sale.discount_minor;
+    }
+    if base.net_of_tax {
+        b -= sale.tax_minor;
+    }
+    if base.net_of_shipping {
+        b -= sale.shipping_minor;
+    }
+    b.max(0)
+}
+
+/// Why a conversion does not qualify, if it does not.
+fn disqualification(sale: &Sale, terms: &Terms) -> Option<String> {
+    let q = &terms.qualification;
+    let currency = sale.amount.currency();
+    if !q.events.is_empty() && !q.events.contains(&sale.event) {
+        let allowed: Vec<&str> = q.events.iter().map(String::as_str).collect();
+        return Some(format!(
+            "the event {:?} does not earn here (only {})",
+            sale.event,
+            allowed.join(", ")
+        ));
+    }
+    if let Some(min) = q.min_amount_minor
+        && sale.amount.minor() < min
+    {
+        return Some(format!(
+            "the amount {} is below the minimum {}",
+            sale.amount,
+            Money::from_minor(min, currency)
+        ));
+    }
+    if q.first_time_customer_only {
+        match sale.first_time_customer {
+            Some(true) => {}
+            Some(false) => {
+                return Some(
+                    "only a customer's first conversion earns, and this customer converted before"
+                        .into(),
+                );
+            }
+            None => {
+                return Some(
+                    "only first-time customers earn, and the postback did not say (send customer_id or new_customer)".into(),
+                );
+            }
         }
+    }
+    None
+}
+
+/// Exact minor units as major-unit text: 400.5 cents → "4.005".
+fn exact_text(minor: Decimal, currency: crate::money::Currency) -> String {
+    (minor / Decimal::from(10i64.pow(u32::from(currency.exponent()))))
+        .normalize()
+        .to_string()
+}
+
+fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
+    let currency = sale.amount.currency();
+    let base_minor = commission_base(sale, &terms.base);
+    let mut parts: Vec<(String, Decimal)> = Vec::new();
+    let zero = |rule: Rule, why: Option<String>, summary: String| LineDraft {
+        partner_id: partner_id.to_string(),
+        level: 0,
+        amount: Money::zero(currency),
+        explanation: Explanation {
+            rule,
+            level: 0,
+            base_minor,
+            rate: terms.revenue_share,
+            cpa_minor: terms.cpa_minor,
+            parts: vec![],
+            not_paid_because: why,
+            summary,
+        },
+    };
+    if let Some(why) = disqualification(sale, terms) {
+        return zero(
+            Rule::NotQualified,
+            Some(why.clone()),
+            format!("Not paid: {why}"),
+        );
+    }
+
+    let cpa = terms
+        .cpa_by_event
+        .get(&sale.event)
+        .copied()
+        .or(terms.cpa_minor);
+    if let Some(c) = cpa {
+        parts.push((format!("CPA for {}", sale.event), Decimal::from(c)));
+    }
+    let itemized =
+        !sale.items.is_empty() && (!terms.items.is_empty() || terms.revenue_share.is_some());
+    if itemized {
+        let items_gross: i64 = sale.items.iter().map(LineItem::total_minor).sum();
+        for item in &sale.items {
+            let total = Decimal::from(item.total_minor());
+            let excluded = terms.items.excluded_skus.contains(&item.sku)
+                || item
+                    .category
+                    .as_ref()
+                    .is_some_and(|c| terms.items.excluded_categories.contains(c));
+            let label = format!("{} × {}", item.sku, item.quantity);
+            if excluded {
+                parts.push((format!("{label}: excluded"), Decimal::ZERO));
+                continue;
+            }
+            let (rate, source) = match (
+                terms.items.by_sku.get(&item.sku),
+                item.category
+                    .as_ref()
+                    .and_then(|c| terms.items.by_category.get(c)),
+                terms.revenue_share,
+            ) {
+                (Some(r), _, _) => (*r, "SKU rate"),
+                (None, Some(r), _) => (*r, "category rate"),
+                (None, None, Some(r)) => (r, "campaign rate"),
+                (None, None, None) => continue,
+            };
+            // An order-level discount is shared across items in proportion to their value.
+            let item_base = if terms.base.net_of_discount && items_gross > 0 {
+                total - Decimal::from(sale.discount_minor) * total / Decimal::from(items_gross)
+            } else {
+                total
+            }
+            .max(Decimal::ZERO);
+            let amount = item_base * rate.as_decimal() / Decimal::ONE_HUNDRED;
+            parts.push((
+                format!(
+                    "{label}: {rate} ({source}) of {}",
+                    exact_text(item_base, currency)
+                ),
+                amount,
+            ));
+        }
+    } else if let Some(r) = terms.revenue_share {
+        let amount = Decimal::from(base_minor) * r.as_decimal() / Decimal::ONE_HUNDRED;
+        let what = if terms.base.is_gross() {
+            "sale"
+        } else {
+            "net amount"
+        };
+        parts.push((
+            format!(
+                "{r} revenue share of the {} {what}",
+                Money::from_minor(base_minor, currency)
+            ),
+            amount,
+        ));
+    }
+    let shares = itemized || terms.revenue_share.is_some();
+    if sale.first_time_customer == Some(true)
+        && let Some(b) = terms.bonuses.new_customer_minor
+    {
+        parts.push(("new-customer bonus".into(), Decimal::from(b)));
+    }
+    if let Some(ov) = terms.bonuses.order_value
+        && sale.amount.minor() >= ov.threshold_minor
+    {
+        parts.push((
+            format!(
+                "order-value bonus (from {})",
+                Money::from_minor(ov.threshold_minor, currency)
+            ),
+            Decimal::from(ov.bonus_minor),
+        ));
+    }
+    if parts.is_empty() {
+        return zero(
+            Rule::NoTerms,
+            None,
+            "No commission terms apply to this conversion".into(),
+        );
+    }
+    let rule = match (cpa.is_some(), shares) {
+        (true, true) => Rule::Hybrid,
+        (false, true) if itemized => Rule::Itemized,
+        (false, true) => Rule::RevenueShare,
+        (true, false) => Rule::Cpa,
+        (false, false) => Rule::Bonus,
+    };
+    let exact: Decimal = parts.iter().map(|(_, a)| *a).sum();
+    let amount = Money::from_minor(round_minor(exact), currency);
+    let summary = match parts.as_slice() {
+        [(label, _)] => format!("{label} = {amount}"),
+        many => format!(
+            "{} = {amount}",
+            many.iter()
+                .map(|(l, a)| format!("{l} ({})", exact_text(*a, currency)))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
     };
     LineDraft {
         partner_id: partner_id.to_string(),
@@ -166,9 +418,17 @@ fn direct_line(sale: Money, terms: &Terms, partner_id: &str) -> LineDraft {
         explanation: Explanation {
             rule,
             level: 0,
-            base_minor: sale.minor(),
+            base_minor,
             rate: terms.revenue_share,
-            cpa_minor: terms.cpa_minor,
+            cpa_minor: cpa,
+            parts: parts
+                .into_iter()
+                .map(|(label, a)| Part {
+                    label,
+                    amount: exact_text(a, currency),
+                })
+                .collect(),
+            not_paid_because: None,
             summary,
         },
     }
@@ -208,8 +468,9 @@ mod tests {
         let terms = Terms {
             cpa_minor: None,
             revenue_share: Some(p("10")),
+            ..Terms::default()
         };
-        let lines = compute_lines(usd(10_000), &terms, &UplinePlan::off(), "a", &[]);
+        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &UplinePlan::off(), "a", &[]);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].amount.minor(), 1_000);
         assert_eq!(lines[0].explanation.rule, Rule::RevenueShare);
@@ -224,8 +485,9 @@ mod tests {
         let terms = Terms {
             cpa_minor: Some(500),
             revenue_share: Some(p("2.5")),
+            ..Terms::default()
         };
-        let lines = compute_lines(usd(4_010), &terms, &UplinePlan::off(), "a", &[]);
+        let lines = compute_lines(&Sale::of(usd(4_010)), &terms, &UplinePlan::off(), "a", &[]);
         // 2.5 % of 40.10 = 1.0025 → 1.00; plus 5.00
         assert_eq!(lines[0].amount.minor(), 600);
         assert_eq!(lines[0].explanation.rule, Rule::Hybrid);
@@ -236,6 +498,7 @@ mod tests {
         let terms = Terms {
             cpa_minor: None,
             revenue_share: Some(p("10")),
+            ..Terms::default()
         };
         let plan = UplinePlan {
             depth: 2,
@@ -245,7 +508,7 @@ mod tests {
             },
             base: UplineBase::DirectCommission,
         };
-        let lines = compute_lines(usd(10_000), &terms, &plan, "a", &chain(3));
+        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(3));
         let got: Vec<_> = lines
             .iter()
             .map(|l| (l.partner_id.as_str(), l.level, l.amount.minor()))
@@ -262,6 +525,7 @@ mod tests {
         let terms = Terms {
             cpa_minor: Some(10_000),
             revenue_share: None,
+            ..Terms::default()
         };
         for depth in 0..=10u8 {
             let plan = UplinePlan {
@@ -272,7 +536,7 @@ mod tests {
                 },
                 base: UplineBase::DirectCommission,
             };
-            let lines = compute_lines(usd(50_000), &terms, &plan, "a", &chain(12));
+            let lines = compute_lines(&Sale::of(usd(50_000)), &terms, &plan, "a", &chain(12));
             assert_eq!(lines.len(), 1 + usize::from(depth), "depth {depth}");
             for line in &lines[1..] {
                 // Level k earns (11 - k) % of the 100.00 CPA.
@@ -292,6 +556,7 @@ mod tests {
         let terms = Terms {
             cpa_minor: Some(1_000),
             revenue_share: None,
+            ..Terms::default()
         };
         let plan = UplinePlan {
             depth: 5,
@@ -300,7 +565,7 @@ mod tests {
             },
             base: UplineBase::Sale,
         };
-        let lines = compute_lines(usd(10_000), &terms, &plan, "a", &chain(2));
+        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(2));
         assert_eq!(lines.len(), 3);
         assert!(lines[1..].iter().all(|l| l.amount.minor() == 1_000));
     }
@@ -326,17 +591,19 @@ mod tests {
         #[test]
         fn lines_are_deterministic(sale in 0i64..10_000_000_000, cpa in proptest::option::of(0i64..1_000_000),
                                    share in proptest::option::of(0u32..=100_000), plan in arb_plan(), n in 0usize..12) {
-            let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()) };
-            let a = compute_lines(usd(sale), &terms, &plan, "a", &chain(n));
-            let b = compute_lines(usd(sale), &terms, &plan, "a", &chain(n));
+            let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()),
+            ..Terms::default() };
+            let a = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
+            let b = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
             prop_assert_eq!(a, b);
         }
 
         #[test]
         fn no_line_exceeds_what_its_rate_allows(sale in 0i64..10_000_000_000, cpa in proptest::option::of(0i64..1_000_000),
                                    share in proptest::option::of(0u32..=100_000), plan in arb_plan(), n in 0usize..12) {
-            let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()) };
-            let lines = compute_lines(usd(sale), &terms, &plan, "a", &chain(n));
+            let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()),
+            ..Terms::default() };
+            let lines = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
             let hundred = Decimal::ONE_HUNDRED;
             // The direct line is the CPA plus the share, off by at most half a cent.
             let exact_direct = Decimal::from(cpa.unwrap_or(0))

@@ -19,5 +19,6 @@ pub mod postback_auth;
 pub mod program;
 pub mod services;
 pub mod store;
+pub mod terms;
 pub mod tracking;
 pub mod usecases;

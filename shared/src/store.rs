@@ -77,6 +77,10 @@ pub mod keys {
             format!("{campaign_id}#{partner_id}"),
         )
     }
+    /// Marks a storefront customer as seen: their first conversion wrote it.
+    pub fn customer(customer_id: &str) -> Key {
+        Key::new(format!("CUSTOMER#{customer_id}"), "CUSTOMER")
+    }
     pub fn email_sent(email_id: &str) -> Key {
         Key::new(format!("EMAILSENT#{email_id}"), "EMAILSENT")
     }

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
-use crate::money::Currency;
+use crate::commission::{LineItem, Sale};
+use crate::money::{Currency, Money};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
@@ -40,8 +41,38 @@ pub struct Conversion {
     pub currency: Currency,
     /// The kind of event: `sale` unless the postback says otherwise.
     pub event: String,
+    /// Order adjustments the postback reported (minor units), for net commission bases.
+    #[serde(default)]
+    pub discount_minor: i64,
+    #[serde(default)]
+    pub tax_minor: i64,
+    #[serde(default)]
+    pub shipping_minor: i64,
+    #[serde(default)]
+    pub items: Vec<LineItem>,
+    /// The storefront's id for the customer, when it sent one.
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    /// Whether this is the customer's first conversion, when known.
+    #[serde(default)]
+    pub first_time_customer: Option<bool>,
     pub status: ConversionStatus,
     pub created_at: Timestamp,
+}
+
+impl Conversion {
+    /// The conversion as the commission engine reads it.
+    pub fn sale(&self) -> Sale {
+        Sale {
+            event: self.event.clone(),
+            amount: Money::from_minor(self.amount_minor, self.currency),
+            discount_minor: self.discount_minor,
+            tax_minor: self.tax_minor,
+            shipping_minor: self.shipping_minor,
+            items: self.items.clone(),
+            first_time_customer: self.first_time_customer,
+        }
+    }
 }
 
 /// Where a conversion is in the pipeline.

@@ -82,6 +82,8 @@ pub fn line(
             base_minor: 10_000,
             rate: None,
             cpa_minor: None,
+            parts: vec![],
+            not_paid_because: None,
             summary: "sample".into(),
         },
         created_at: created,
@@ -120,6 +122,7 @@ pub async fn seed(services: &Services) {
             terms: Some(TermsRequest {
                 cpa: None,
                 revenue_share_percent: dec("10"),
+                ..Default::default()
             }),
             status: None,
         },
@@ -176,6 +179,12 @@ pub async fn seed(services: &Services) {
         amount_minor: 10_000,
         currency: Currency::from_code("USD").unwrap(),
         event: "sale".into(),
+        discount_minor: 0,
+        tax_minor: 0,
+        shipping_minor: 0,
+        items: vec![],
+        customer_id: None,
+        first_time_customer: None,
         status: ConversionStatus::Recorded,
         created_at: NOW.plus_secs(-3_600),
     };

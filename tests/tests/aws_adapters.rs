@@ -42,6 +42,8 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             base_minor: 100,
             rate: None,
             cpa_minor: Some(100),
+            parts: vec![],
+            not_paid_because: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

@@ -88,6 +88,7 @@ async fn program(s: &Services) -> String {
             terms: Some(TermsRequest {
                 cpa: dec("2.00"),
                 revenue_share_percent: dec("5"),
+                ..Default::default()
             }),
             status: None,
         },
@@ -217,6 +218,7 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
             amount: Some(DecimalText("80.10".into())),
             currency: Some("USD".into()),
             event: None,
+            ..Default::default()
         },
         "t",
     )

@@ -34,6 +34,7 @@ on_both_backends!(
     a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart,
     ten_concurrent_identical_postbacks_make_one_conversion,
     a_signed_postback_is_accepted_and_a_stale_signature_is_not,
+    itemized_terms_and_first_time_customers_work_through_the_postback,
 );
 
 struct Program {
@@ -357,6 +358,88 @@ async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not(backend: Tes
     assert_eq!(
         v["conversion"]["amount"], "12.50",
         "numeric amounts are read exactly"
+    );
+    h.host.stop().await;
+}
+
+async fn itemized_terms_and_first_time_customers_work_through_the_postback(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let p = set_up(&h).await;
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/campaigns/spring",
+            Some(json!({"name": "Spring", "destination_url": "https://shop.example.com/landing?src=aff",
+                "terms": {"revenue_share_percent": "10", "sku_rates": {"BOOT-1": "15"}, "excluded_categories": ["gift-cards"],
+                          "base": {"net_of_discount": true},
+                          "qualification": {"first_time_customer_only": true}, "bonuses": {"new_customer": "5.00"}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["terms"]["sku_rates"]["BOOT-1"], "15");
+    let order = |id: &str, click_id: &str| {
+        json!({"click_id": click_id, "order_id": id, "amount": "150.00", "currency": "USD", "discount": "15.00",
+               "customer_id": "cust-77", "line_items": [
+                   {"sku": "BOOT-1", "category": "boots", "quantity": 1, "unit_price": "100.00"},
+                   {"sku": "CARD-25", "category": "gift-cards", "quantity": 2, "unit_price": "25.00"}]})
+    };
+    let click_id = click(&h, &p.link_code).await;
+    let bad = json!({"click_id": click_id, "order_id": "o-bad", "amount": "1.00", "currency": "USD",
+                     "line_items": [{"sku": "X", "quantity": 0, "unit_price": "1.00"}]});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some(&p.postback_secret),
+            Some(&bad.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "line_items[0].quantity");
+
+    let (status, first) = postback(&h, &p.postback_secret, &order("o-1", &click_id)).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["conversion"]["first_time_customer"], true);
+    let (status, second) = postback(&h, &p.postback_secret, &order("o-2", &click_id)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        second["conversion"]["first_time_customer"], false,
+        "the same customer again"
+    );
+
+    let first_id = first["conversion_id"].as_str().unwrap().to_string();
+    let second_id = second["conversion_id"].as_str().unwrap().to_string();
+    // First order: the 15.00 discount is shared 2:1 between the boots (100.00) and the
+    // gift cards (50.00), so the boots earn 15 % of 90.00 = 13.50; gift cards are
+    // excluded; plus the 5.00 new-customer bonus = 18.50. Level 1 earns 50 %, level 2 25 %.
+    let got = eventually("the first order's lines", || async {
+        let l = lines(&h, &first_id).await;
+        (l.len() == 3).then_some(l)
+    })
+    .await;
+    let amounts: Vec<&str> = got.iter().map(|l| l.2.as_str()).collect();
+    assert_eq!(amounts, vec!["18.50", "9.25", "4.62"]);
+    // Second order: a returning customer does not qualify, and the line says so.
+    let r = eventually("the second order's line", || async {
+        let r = h
+            .admin(
+                Method::GET,
+                &format!("/v1/admin/commissions?conversion_id={second_id}"),
+                None,
+            )
+            .await;
+        (r.body["items"].as_array().is_some_and(|i| i.len() == 1)).then_some(r)
+    })
+    .await;
+    let line = &r.body["items"][0];
+    assert_eq!(line["amount"], "0.00");
+    assert_eq!(line["explanation"]["rule"], "not_qualified");
+    assert!(
+        line["explanation"]["not_paid_because"]
+            .as_str()
+            .unwrap()
+            .contains("converted before")
     );
     h.host.stop().await;
 }

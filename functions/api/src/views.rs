@@ -1,15 +1,78 @@
 //! How campaigns and commission lines look in API responses: amounts as exact decimal
 //! strings with their currency, times in RFC 3339.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 use upline_domain::campaign::{Campaign, CampaignStatus};
-use upline_domain::commission::{CommissionLine, LineStatus, Rule};
+use upline_domain::commission::{CommissionLine, LineStatus, Part, Rule};
 use upline_domain::money::{Currency, Percent, format_minor};
+use upline_domain::terms::{CommissionBase, Terms};
 
+/// Terms in the shape the admin API accepts them, amounts as decimal strings.
 #[derive(Serialize)]
 pub struct TermsView {
     pub cpa: Option<String>,
+    pub cpa_by_event: BTreeMap<String, String>,
     pub revenue_share_percent: Option<Percent>,
+    pub base: CommissionBase,
+    pub sku_rates: BTreeMap<String, Percent>,
+    pub category_rates: BTreeMap<String, Percent>,
+    pub excluded_skus: BTreeSet<String>,
+    pub excluded_categories: BTreeSet<String>,
+    pub qualification: QualificationView,
+    pub bonuses: BonusesView,
+}
+
+#[derive(Serialize)]
+pub struct QualificationView {
+    pub min_amount: Option<String>,
+    pub events: BTreeSet<String>,
+    pub first_time_customer_only: bool,
+}
+
+#[derive(Serialize)]
+pub struct BonusesView {
+    pub new_customer: Option<String>,
+    pub order_value: Option<OrderValueView>,
+}
+
+#[derive(Serialize)]
+pub struct OrderValueView {
+    pub threshold: String,
+    pub bonus: String,
+}
+
+impl TermsView {
+    pub fn of(t: &Terms, currency: Currency) -> Self {
+        let m = |minor: i64| format_minor(minor, currency);
+        TermsView {
+            cpa: t.cpa_minor.map(m),
+            cpa_by_event: t
+                .cpa_by_event
+                .iter()
+                .map(|(k, v)| (k.clone(), m(*v)))
+                .collect(),
+            revenue_share_percent: t.revenue_share,
+            base: t.base,
+            sku_rates: t.items.by_sku.clone(),
+            category_rates: t.items.by_category.clone(),
+            excluded_skus: t.items.excluded_skus.clone(),
+            excluded_categories: t.items.excluded_categories.clone(),
+            qualification: QualificationView {
+                min_amount: t.qualification.min_amount_minor.map(m),
+                events: t.qualification.events.clone(),
+                first_time_customer_only: t.qualification.first_time_customer_only,
+            },
+            bonuses: BonusesView {
+                new_customer: t.bonuses.new_customer_minor.map(m),
+                order_value: t.bonuses.order_value.map(|o| OrderValueView {
+                    threshold: m(o.threshold_minor),
+                    bonus: m(o.bonus_minor),
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -32,10 +95,7 @@ impl CampaignView {
             name: c.name.clone(),
             destination_url: c.destination_url.clone(),
             allowed_domains: c.allowed_domains.clone(),
-            terms: TermsView {
-                cpa: c.terms.cpa_minor.map(|m| format_minor(m, currency)),
-                revenue_share_percent: c.terms.revenue_share,
-            },
+            terms: TermsView::of(&c.terms, currency),
             status: c.status,
             currency,
             created_at: c.created_at.to_rfc3339(),
@@ -51,6 +111,9 @@ pub struct ExplanationView {
     pub base: String,
     pub rate_percent: Option<Percent>,
     pub cpa: Option<String>,
+    /// Each component of the amount, exact; the line's amount is their sum, rounded once.
+    pub parts: Vec<Part>,
+    pub not_paid_because: Option<String>,
     pub summary: String,
 }
 
@@ -88,6 +151,8 @@ impl LineView {
                 base: format_minor(e.base_minor, l.currency),
                 rate_percent: e.rate,
                 cpa: e.cpa_minor.map(|m| format_minor(m, l.currency)),
+                parts: e.parts.clone(),
+                not_paid_because: e.not_paid_because.clone(),
                 summary: e.summary.clone(),
             },
             created_at: l.created_at.to_rfc3339(),

@@ -60,6 +60,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
             terms: Some(TermsRequest {
                 cpa: None,
                 revenue_share_percent: dec("10"),
+                ..Default::default()
             }),
             status: None,
         },

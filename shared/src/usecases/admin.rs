@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::{Campaign, CampaignStatus, Terms, parse_allowed_domain, parse_destination};
+use std::collections::BTreeMap;
+
+use crate::campaign::{Campaign, CampaignStatus, parse_allowed_domain, parse_destination};
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{NewApiKey, Principal, base32, new_api_key};
 use crate::messages::{EmailRequest, Message};
@@ -13,7 +15,9 @@ use crate::ports::{QueueName, TableError};
 use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, UplineBase, UplinePlan};
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
+use crate::terms::{Bonuses, CommissionBase, ItemRates, OrderValueBonus, Qualification, Terms};
 use crate::tracking::Link;
+use crate::tracking::parse_event;
 use crate::usecases::input::DecimalText;
 
 /// Shortest postback secret an operator may set.
@@ -66,7 +70,7 @@ impl ProgramView {
     }
 }
 
-fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplinePlan> {
+pub fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<UplinePlan> {
     let depth = req.depth.unwrap_or(0);
     if !(0..=i64::from(MAX_UPLINE_DEPTH)).contains(&depth) {
         errors.push(
@@ -248,7 +252,163 @@ pub struct CampaignRequest {
 pub struct TermsRequest {
     /// Fixed amount per conversion, in the program currency, e.g. "25.00".
     pub cpa: Option<DecimalText>,
+    /// Fixed amounts per event type: `{"lead": "1.00", "first_deposit": "50.00"}`.
+    pub cpa_by_event: Option<BTreeMap<String, DecimalText>>,
     pub revenue_share_percent: Option<DecimalText>,
+    pub base: Option<BaseRequest>,
+    pub sku_rates: Option<BTreeMap<String, DecimalText>>,
+    pub category_rates: Option<BTreeMap<String, DecimalText>>,
+    pub excluded_skus: Option<Vec<String>>,
+    pub excluded_categories: Option<Vec<String>>,
+    pub qualification: Option<QualificationRequest>,
+    pub bonuses: Option<BonusesRequest>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BaseRequest {
+    pub net_of_discount: Option<bool>,
+    pub net_of_tax: Option<bool>,
+    pub net_of_shipping: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationRequest {
+    pub min_amount: Option<DecimalText>,
+    pub events: Option<Vec<String>>,
+    pub first_time_customer_only: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BonusesRequest {
+    pub new_customer: Option<DecimalText>,
+    pub order_value: Option<OrderValueRequest>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OrderValueRequest {
+    pub threshold: Option<DecimalText>,
+    pub bonus: Option<DecimalText>,
+}
+
+/// A non-negative amount in the program currency, or a field error.
+fn amount(
+    errors: &mut FieldErrors,
+    field: &str,
+    text: &DecimalText,
+    currency: Currency,
+) -> Option<i64> {
+    let m = errors.take(field, Money::parse(&text.0, currency))?;
+    if m.is_negative() {
+        errors.push(field, "must not be negative");
+        return None;
+    }
+    Some(m.minor())
+}
+
+fn percent_map(
+    errors: &mut FieldErrors,
+    field: &str,
+    map: Option<BTreeMap<String, DecimalText>>,
+) -> BTreeMap<String, Percent> {
+    let mut out = BTreeMap::new();
+    for (k, v) in map.unwrap_or_default() {
+        if let Some(p) = errors.take(&format!("{field}.{k}"), Percent::parse(&v.0)) {
+            out.insert(k, p);
+        }
+    }
+    out
+}
+
+fn event_names(
+    errors: &mut FieldErrors,
+    field: &str,
+    names: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    names
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, n)| errors.take(&format!("{field}[{i}]"), parse_event(&n)))
+        .collect()
+}
+
+/// Reads a campaign's terms; amounts are in the program currency.
+pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors) -> Terms {
+    let cpa_minor = t
+        .cpa
+        .as_ref()
+        .and_then(|c| amount(errors, "terms.cpa", c, currency));
+    let mut cpa_by_event = BTreeMap::new();
+    for (event, v) in t.cpa_by_event.unwrap_or_default() {
+        let field = format!("terms.cpa_by_event.{event}");
+        let name = errors.take(&field, parse_event(&event));
+        if let (Some(name), Some(a)) = (name, amount(errors, &field, &v, currency)) {
+            cpa_by_event.insert(name, a);
+        }
+    }
+    let revenue_share = t
+        .revenue_share_percent
+        .as_ref()
+        .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
+    let b = t.base.unwrap_or_default();
+    let q = t.qualification.unwrap_or_default();
+    let bonuses = t.bonuses.unwrap_or_default();
+    let order_value = bonuses.order_value.and_then(|ov| {
+        let threshold = errors.required("terms.bonuses.order_value.threshold", ov.threshold);
+        let bonus = errors.required("terms.bonuses.order_value.bonus", ov.bonus);
+        let threshold = threshold
+            .and_then(|v| amount(errors, "terms.bonuses.order_value.threshold", &v, currency));
+        let bonus =
+            bonus.and_then(|v| amount(errors, "terms.bonuses.order_value.bonus", &v, currency));
+        Some(OrderValueBonus {
+            threshold_minor: threshold?,
+            bonus_minor: bonus?,
+        })
+    });
+    Terms {
+        cpa_minor,
+        cpa_by_event,
+        revenue_share,
+        base: CommissionBase {
+            net_of_discount: b.net_of_discount.unwrap_or(false),
+            net_of_tax: b.net_of_tax.unwrap_or(false),
+            net_of_shipping: b.net_of_shipping.unwrap_or(false),
+        },
+        items: ItemRates {
+            by_sku: percent_map(errors, "terms.sku_rates", t.sku_rates),
+            by_category: percent_map(errors, "terms.category_rates", t.category_rates),
+            excluded_skus: t.excluded_skus.unwrap_or_default().into_iter().collect(),
+            excluded_categories: t
+                .excluded_categories
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        },
+        qualification: Qualification {
+            min_amount_minor: q
+                .min_amount
+                .as_ref()
+                .and_then(|m| amount(errors, "terms.qualification.min_amount", m, currency)),
+            events: event_names(
+                errors,
+                "terms.qualification.events",
+                q.events.unwrap_or_default(),
+            )
+            .into_iter()
+            .collect(),
+            first_time_customer_only: q.first_time_customer_only.unwrap_or(false),
+        },
+        bonuses: Bonuses {
+            new_customer_minor: bonuses
+                .new_customer
+                .as_ref()
+                .and_then(|v| amount(errors, "terms.bonuses.new_customer", v, currency)),
+            order_value,
+        },
+    }
 }
 
 /// Ids chosen by operators appear in URLs and keys: keep them plain.
@@ -289,19 +449,7 @@ pub async fn put_campaign(
             allowed_domains.push(d);
         }
     }
-    let t = req.terms.unwrap_or_default();
-    let cpa_minor = t.cpa.as_ref().and_then(|c| {
-        let m = errors.take("terms.cpa", Money::parse(&c.0, program.currency))?;
-        if m.is_negative() {
-            errors.push("terms.cpa", "must not be negative");
-            return None;
-        }
-        Some(m.minor())
-    });
-    let revenue_share = t
-        .revenue_share_percent
-        .as_ref()
-        .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
+    let terms = parse_terms(req.terms.unwrap_or_default(), program.currency, &mut errors);
     let status = match req.status.as_deref() {
         None | Some("active") => CampaignStatus::Active,
         Some("paused") => CampaignStatus::Paused,
@@ -320,10 +468,7 @@ pub async fn put_campaign(
         name,
         destination_url: destination.to_string(),
         allowed_domains,
-        terms: Terms {
-            cpa_minor,
-            revenue_share,
-        },
+        terms,
         status,
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
         updated_at: now,

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use crate::commission::{CommissionLine, LineStatus, compute_lines, display_amount, line_id};
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
-use crate::money::Money;
 use crate::partner::PartnerStatus;
 use crate::ports::{QueueName, TableError, TxOp};
 use crate::program::Program;
@@ -84,9 +83,9 @@ pub async fn commission_conversion(
         .iter()
         .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
         .collect();
-    let sale = Money::from_minor(conversion.amount_minor, conversion.currency);
+    let sale = conversion.sale();
     let drafts = compute_lines(
-        sale,
+        &sale,
         &campaign.terms,
         &program.upline,
         &conversion.partner_id,

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::click_id::{self, ClickIdError};
+use crate::commission::LineItem;
 use crate::error::{AppError, FieldErrors};
 use crate::messages::Message;
 use crate::money::{Currency, Money, format_minor};
@@ -16,13 +17,121 @@ use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 
 /// Unknown fields are ignored: storefronts send what their platform sends.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Default)]
 pub struct PostbackRequest {
     pub click_id: Option<String>,
     pub order_id: Option<IdText>,
+    /// The gross order amount.
     pub amount: Option<DecimalText>,
     pub currency: Option<String>,
     pub event: Option<String>,
+    pub discount: Option<DecimalText>,
+    pub tax: Option<DecimalText>,
+    pub shipping: Option<DecimalText>,
+    pub line_items: Option<Vec<LineItemRequest>>,
+    /// The storefront's customer id: makes first-time-customer rules work.
+    pub customer_id: Option<IdText>,
+    /// Overrides what Upline knows of the customer.
+    pub new_customer: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LineItemRequest {
+    pub sku: Option<IdText>,
+    pub category: Option<String>,
+    pub quantity: Option<IdText>,
+    pub unit_price: Option<DecimalText>,
+}
+
+/// Most line items one postback may carry.
+pub const MAX_LINE_ITEMS: usize = 100;
+
+fn parse_items(
+    items: Vec<LineItemRequest>,
+    currency: Currency,
+    errors: &mut FieldErrors,
+) -> Vec<LineItem> {
+    if items.len() > MAX_LINE_ITEMS {
+        errors.push(
+            "line_items",
+            format!("at most {MAX_LINE_ITEMS} items per postback"),
+        );
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let f = |name: &str| format!("line_items[{i}].{name}");
+        let sku = errors.required(&f("sku"), item.sku).and_then(|s| {
+            let s = s.0.trim().to_string();
+            let ok = !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control);
+            errors.take(
+                &f("sku"),
+                if ok {
+                    Ok(s)
+                } else {
+                    Err("must be 1 to 64 printable characters")
+                },
+            )
+        });
+        let quantity = errors
+            .required(&f("quantity"), item.quantity)
+            .and_then(|q| {
+                let n =
+                    q.0.parse::<i64>()
+                        .ok()
+                        .filter(|n| (1..=1_000_000).contains(n));
+                errors.take(
+                    &f("quantity"),
+                    n.ok_or("must be a whole number from 1 to 1000000"),
+                )
+            });
+        let unit_price = errors
+            .required(&f("unit_price"), item.unit_price)
+            .and_then(|p| {
+                let m = errors.take(&f("unit_price"), Money::parse(&p.0, currency))?;
+                errors.take(
+                    &f("unit_price"),
+                    if m.is_negative() {
+                        Err("must not be negative")
+                    } else {
+                        Ok(m.minor())
+                    },
+                )
+            });
+        let category = item
+            .category
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty());
+        if let (Some(sku), Some(quantity), Some(unit_price_minor)) = (sku, quantity, unit_price) {
+            out.push(LineItem {
+                sku,
+                category,
+                quantity,
+                unit_price_minor,
+            });
+        }
+    }
+    out
+}
+
+/// An optional non-negative adjustment in the postback's currency.
+fn adjustment(
+    errors: &mut FieldErrors,
+    field: &str,
+    text: Option<DecimalText>,
+    currency: Option<Currency>,
+) -> i64 {
+    let (Some(t), Some(c)) = (text, currency) else {
+        return 0;
+    };
+    match errors.take(field, Money::parse(&t.0, c)) {
+        Some(m) if m.is_negative() => {
+            errors.push(field, "must not be negative");
+            0
+        }
+        Some(m) => m.minor(),
+        None => 0,
+    }
 }
 
 #[derive(Debug)]
@@ -44,8 +153,22 @@ pub struct ConversionView {
     pub amount: String,
     pub currency: Currency,
     pub event: String,
+    pub discount: String,
+    pub tax: String,
+    pub shipping: String,
+    pub line_items: Vec<LineItemView>,
+    pub customer_id: Option<String>,
+    pub first_time_customer: Option<bool>,
     pub status: ConversionStatus,
     pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineItemView {
+    pub sku: String,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price: String,
 }
 
 impl ConversionView {
@@ -61,6 +184,21 @@ impl ConversionView {
             amount: format_minor(c.amount_minor, c.currency),
             currency: c.currency,
             event: c.event.clone(),
+            discount: format_minor(c.discount_minor, c.currency),
+            tax: format_minor(c.tax_minor, c.currency),
+            shipping: format_minor(c.shipping_minor, c.currency),
+            line_items: c
+                .items
+                .iter()
+                .map(|i| LineItemView {
+                    sku: i.sku.clone(),
+                    category: i.category.clone(),
+                    quantity: i.quantity,
+                    unit_price: format_minor(i.unit_price_minor, c.currency),
+                })
+                .collect(),
+            customer_id: c.customer_id.clone(),
+            first_time_customer: c.first_time_customer,
             status: c.status,
             created_at: c.created_at.to_rfc3339(),
         }
@@ -118,6 +256,25 @@ pub async fn record_postback(
         None => Some("sale".to_string()),
         Some(e) => errors.take("event", parse_event(&e)),
     };
+    let discount_minor = adjustment(&mut errors, "discount", req.discount, currency);
+    let tax_minor = adjustment(&mut errors, "tax", req.tax, currency);
+    let shipping_minor = adjustment(&mut errors, "shipping", req.shipping, currency);
+    let items = match (req.line_items, currency) {
+        (Some(items), Some(c)) => parse_items(items, c, &mut errors),
+        _ => vec![],
+    };
+    let customer_id = req.customer_id.and_then(|c| {
+        let c = c.0.trim().to_string();
+        let ok = !c.is_empty() && c.len() <= 128 && !c.chars().any(char::is_control);
+        errors.take(
+            "customer_id",
+            if ok {
+                Ok(c)
+            } else {
+                Err("must be 1 to 128 printable characters")
+            },
+        )
+    });
     errors.into_result()?;
     let (Some((click_id, claims)), Some(order_id), Some(amount), Some(event)) =
         (claims, order_id, amount, event)
@@ -147,6 +304,19 @@ pub async fn record_postback(
     {
         return Ok(existing);
     }
+    // A customer is new unless the storefront says otherwise or Upline has seen them.
+    let seen_before = match &customer_id {
+        Some(c) => services
+            .store
+            .table()
+            .get(&keys::customer(c))
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let first_time_customer = req
+        .new_customer
+        .or_else(|| customer_id.as_ref().map(|_| !seen_before));
     let now = services.now();
     let conversion = Conversion {
         id: services.new_id(),
@@ -159,16 +329,25 @@ pub async fn record_postback(
         amount_minor: amount.minor(),
         currency: amount.currency(),
         event,
+        discount_minor,
+        tax_minor,
+        shipping_minor,
+        items,
+        customer_id: customer_id.clone(),
+        first_time_customer,
         status: ConversionStatus::Recorded,
         created_at: now,
     };
-    let ops = vec![
+    let mut ops = vec![
         Store::unique_marker(
             keys::order(&conversion.campaign_id, &order_id),
             &conversion.id,
         ),
         Store::conversion_put(&conversion, Condition::NotExists),
     ];
+    if let (Some(c), false) = (&customer_id, seen_before) {
+        ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
+    }
     match services.store.table().transact(ops).await {
         Ok(()) => {}
         Err(TableError::TransactionCancelled { .. }) => {

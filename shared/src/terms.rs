@@ -1,0 +1,102 @@
+//! Commission terms: what a campaign pays the converting partner, and on what. Every part
+//! is optional and they combine: a fixed CPA (for any event, or per event type), a share
+//! of the commission base (gross, or net of discount / tax / shipping), itemized rates by
+//! SKU then category with exclusions, qualification rules, and bonuses.
+//!
+//! Amounts are in the program currency's minor units; rates are exact percentages.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::Percent;
+
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Terms {
+    /// A fixed amount for any qualifying event without its own CPA.
+    pub cpa_minor: Option<i64>,
+    /// Fixed amounts per event type (`lead`, `signup`, `first_deposit`, …).
+    #[serde(default)]
+    pub cpa_by_event: BTreeMap<String, i64>,
+    /// A share of the commission base; with line items, the rate for items that have no
+    /// SKU or category rate of their own.
+    pub revenue_share: Option<Percent>,
+    #[serde(default)]
+    pub base: CommissionBase,
+    #[serde(default)]
+    pub items: ItemRates,
+    #[serde(default)]
+    pub qualification: Qualification,
+    #[serde(default)]
+    pub bonuses: Bonuses,
+}
+
+/// What the revenue share is a share of: the gross amount, less whichever of the
+/// postback's discount, tax and shipping the campaign excludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CommissionBase {
+    #[serde(default)]
+    pub net_of_discount: bool,
+    #[serde(default)]
+    pub net_of_tax: bool,
+    #[serde(default)]
+    pub net_of_shipping: bool,
+}
+
+impl CommissionBase {
+    pub fn is_gross(&self) -> bool {
+        !(self.net_of_discount || self.net_of_tax || self.net_of_shipping)
+    }
+}
+
+/// Per-product rates: a SKU's own rate wins over its category's, which wins over the
+/// campaign's revenue share. Excluded SKUs and categories earn nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ItemRates {
+    #[serde(default)]
+    pub by_sku: BTreeMap<String, Percent>,
+    #[serde(default)]
+    pub by_category: BTreeMap<String, Percent>,
+    #[serde(default)]
+    pub excluded_skus: BTreeSet<String>,
+    #[serde(default)]
+    pub excluded_categories: BTreeSet<String>,
+}
+
+impl ItemRates {
+    pub fn is_empty(&self) -> bool {
+        self.by_sku.is_empty()
+            && self.by_category.is_empty()
+            && self.excluded_skus.is_empty()
+            && self.excluded_categories.is_empty()
+    }
+}
+
+/// When a conversion earns at all. A conversion that does not qualify is still recorded,
+/// with a zero line that says why.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Qualification {
+    /// The smallest gross amount that earns.
+    pub min_amount_minor: Option<i64>,
+    /// Only these event types earn; empty means every event.
+    #[serde(default)]
+    pub events: BTreeSet<String>,
+    /// Only a customer's first conversion earns (an iGaming first deposit, a first order).
+    #[serde(default)]
+    pub first_time_customer_only: bool,
+}
+
+/// Fixed extras on top of the commission.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Bonuses {
+    /// Paid when the conversion is the customer's first.
+    pub new_customer_minor: Option<i64>,
+    /// Paid when the gross amount reaches the threshold.
+    pub order_value: Option<OrderValueBonus>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderValueBonus {
+    pub threshold_minor: i64,
+    pub bonus_minor: i64,
+}
