@@ -30,6 +30,10 @@ pub struct CommissionLine {
     pub hold_until: Timestamp,
     pub explanation: Explanation,
     pub created_at: Timestamp,
+    /// For a reversing line: the refund or chargeback it reverses for. Reversing lines
+    /// carry negative amounts; the original line is never edited.
+    #[serde(default)]
+    pub reverses: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +101,8 @@ pub enum Rule {
     UplineOfCommission,
     /// An upline level's share of the sale.
     UplineOfSale,
+    /// Reverses part or all of a line after a refund or chargeback.
+    Reversal,
 }
 
 /// A product line of an order, as the storefront reports it.
@@ -434,6 +440,35 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
     }
 }
 
+/// How much each line is reversed by a refund of `refund_minor`, when `refunded_before`
+/// of the conversion's `total_minor` was already refunded. Each line's reversal is its
+/// share of the *cumulative* refund, rounded with the platform rule, less what earlier
+/// refunds reversed: so refunds that add up to the whole amount reverse every line
+/// exactly, in any number of steps, and no line is ever reversed past what it paid.
+/// Returned amounts are positive (the reversing lines carry them negated).
+pub fn reversal_amounts(
+    lines: &[i64],
+    total_minor: i64,
+    refunded_before: i64,
+    refund_minor: i64,
+) -> Vec<i64> {
+    if total_minor <= 0 {
+        // Nothing was sold: a line earned (a CPA on a zero-amount lead) is reversed whole.
+        return lines
+            .iter()
+            .map(|l| if refunded_before == 0 { *l } else { 0 })
+            .collect();
+    }
+    let share = |line: i64, refunded: i64| {
+        round_minor(Decimal::from(line) * Decimal::from(refunded) / Decimal::from(total_minor))
+    };
+    let after = (refunded_before + refund_minor).min(total_minor);
+    lines
+        .iter()
+        .map(|&l| share(l, after) - share(l, refunded_before))
+        .collect()
+}
+
 /// The stable id of a conversion's line at `level`.
 pub fn line_id(conversion_id: &str, level: u8) -> String {
     format!("{conversion_id}:{level}")
@@ -568,6 +603,64 @@ mod tests {
         let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(2));
         assert_eq!(lines.len(), 3);
         assert!(lines[1..].iter().all(|l| l.amount.minor() == 1_000));
+    }
+
+    #[test]
+    fn a_partial_refund_reverses_each_line_in_proportion() {
+        // 30.00 of a 100.00 sale refunded: 30 % of each line.
+        assert_eq!(
+            reversal_amounts(&[1_000, 500, 250], 10_000, 0, 3_000),
+            vec![300, 150, 75]
+        );
+        // Then the rest: what is left of each line, exactly.
+        assert_eq!(
+            reversal_amounts(&[1_000, 500, 250], 10_000, 3_000, 7_000),
+            vec![700, 350, 175]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn refunds_adding_up_to_the_sale_net_every_line_to_zero(
+            lines in proptest::collection::vec(0i64..1_000_000, 1..12),
+            total in 1i64..100_000_000,
+            cuts in proptest::collection::vec(1u32..1000, 0..6),
+        ) {
+            // Split the total into refunds at arbitrary points.
+            let mut points: Vec<i64> = cuts.iter().map(|c| total * i64::from(*c) / 1000).collect();
+            points.push(total);
+            points.sort();
+            let mut before = 0;
+            let mut reversed = vec![0i64; lines.len()];
+            for p in points {
+                let step = p - before;
+                for (r, a) in reversed.iter_mut().zip(reversal_amounts(&lines, total, before, step)) {
+                    prop_assert!(a >= 0);
+                    *r += a;
+                }
+                for (r, l) in reversed.iter().zip(&lines) {
+                    prop_assert!(r <= l, "reversed {} of a {} line", r, l);
+                }
+                before = p;
+            }
+            prop_assert_eq!(reversed, lines);
+        }
+
+        #[test]
+        fn a_refund_never_reverses_more_than_was_paid(
+            lines in proptest::collection::vec(0i64..1_000_000, 1..12),
+            total in 1i64..100_000_000,
+            before_frac in 0u32..=1000,
+            refund_frac in 0u32..=2000,
+        ) {
+            let before = total * i64::from(before_frac) / 1000;
+            let refund = total * i64::from(refund_frac) / 1000;
+            let earlier = reversal_amounts(&lines, total, 0, before);
+            let now = reversal_amounts(&lines, total, before, refund);
+            for ((e, n), l) in earlier.iter().zip(&now).zip(&lines) {
+                prop_assert!(e + n <= *l);
+            }
+        }
     }
 
     fn arb_plan() -> impl Strategy<Value = UplinePlan> {

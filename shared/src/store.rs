@@ -71,6 +71,19 @@ pub mod keys {
             format!("LINE#{level:02}"),
         )
     }
+    /// A reversing line sorts right after the line it reverses.
+    pub fn reversal_line(conversion_id: &str, level: u8, refund_id: &str) -> Key {
+        Key::new(
+            format!("CONVERSION#{conversion_id}"),
+            format!("LINE#{level:02}#REV#{refund_id}"),
+        )
+    }
+    pub fn refund(conversion_id: &str, refund_id: &str) -> Key {
+        Key::new(
+            format!("CONVERSION#{conversion_id}"),
+            format!("REFUND#{refund_id}"),
+        )
+    }
     pub fn stats(day: Day, campaign_id: &str, partner_id: &str) -> Key {
         Key::new(
             format!("STATS#{day}"),
@@ -410,6 +423,7 @@ impl Store {
         let sk = keys::time_ordered(conversion.created_at, &conversion.id);
         let item = encode(keys::conversion(&conversion.id), conversion)
             .with("status", conversion.status.as_str())
+            .with("refunded_minor", conversion.refunded_minor)
             .with("gsi1pk", keys::partner_conversions(&conversion.partner_id))
             .with("gsi1sk", sk.clone())
             .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
@@ -437,7 +451,11 @@ impl Store {
     /// A line (new or changed in status) under `condition`.
     pub fn line_write(line: &CommissionLine, condition: Condition) -> TxOp {
         let sk = keys::time_ordered(line.created_at, &line.id);
-        let item = encode(keys::line(&line.conversion_id, line.level), line)
+        let key = match &line.reverses {
+            None => keys::line(&line.conversion_id, line.level),
+            Some(refund_id) => keys::reversal_line(&line.conversion_id, line.level, refund_id),
+        };
+        let item = encode(key, line)
             .with("status", line.status.as_str())
             .with("gsi1pk", keys::partner_lines(&line.partner_id))
             .with("gsi1sk", sk.clone())

@@ -56,8 +56,40 @@ pub struct Conversion {
     /// Whether this is the customer's first conversion, when known.
     #[serde(default)]
     pub first_time_customer: Option<bool>,
+    /// How much of the amount refunds and chargebacks have taken back so far.
+    #[serde(default)]
+    pub refunded_minor: i64,
     pub status: ConversionStatus,
     pub created_at: Timestamp,
+}
+
+/// A refund or chargeback against a conversion, as the storefront reported it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The storefront's id for it: a repeat with the same id changes nothing.
+    pub refund_id: String,
+    pub conversion_id: String,
+    pub kind: RefundKind,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundKind {
+    Refund,
+    Chargeback,
+}
+
+impl RefundKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RefundKind::Refund => "refund",
+            RefundKind::Chargeback => "chargeback",
+        }
+    }
 }
 
 impl Conversion {
@@ -83,6 +115,8 @@ pub enum ConversionStatus {
     Recorded,
     /// Commission lines written.
     Commissioned,
+    /// Rejected by the operator: its pending lines were rejected with it.
+    Rejected,
 }
 
 impl ConversionStatus {
@@ -90,6 +124,7 @@ impl ConversionStatus {
         match self {
             ConversionStatus::Recorded => "recorded",
             ConversionStatus::Commissioned => "commissioned",
+            ConversionStatus::Rejected => "rejected",
         }
     }
 }

@@ -87,6 +87,7 @@ pub fn line(
             summary: "sample".into(),
         },
         created_at: created,
+        reverses: None,
     }
 }
 
@@ -185,6 +186,7 @@ pub async fn seed(services: &Services) {
         items: vec![],
         customer_id: None,
         first_time_customer: None,
+        refunded_minor: 0,
         status: ConversionStatus::Recorded,
         created_at: NOW.plus_secs(-3_600),
     };

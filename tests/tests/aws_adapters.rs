@@ -47,6 +47,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),
+        reverses: None,
     }
 }
 

@@ -340,3 +340,64 @@ fn every_event_file_is_exercised_by_a_test_here() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refund_event_reverses_every_level_in_proportion() {
+    let w = world().await;
+    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
+        .await
+        .unwrap();
+    let router = upline_postback::router(w.services.clone());
+    let r = call(&router, "postback/refund.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let reversed: Vec<(&str, &str)> = r.body["reversals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["partner_id"].as_str().unwrap(),
+                v["amount"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // 30.00 of the 100.00 sale: 30 % of 10.00, 5.00 and 2.50.
+    assert_eq!(
+        reversed,
+        vec![("p-ada", "-3.00"), ("p-bo", "-1.50"), ("p-cleo", "-0.75")]
+    );
+    assert_eq!(r.body["refunded_total"], "30.00");
+    let again = call(&router, "postback/refund.json").await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "the same refund id changes nothing"
+    );
+    assert_eq!(again.body["refunded_total"], "30.00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversion_decision_events_approve_or_reject_its_lines() {
+    for (file, status) in [
+        ("api/approve-conversion.json", "approved"),
+        ("api/reject-conversion.json", "rejected"),
+    ] {
+        let w = world().await;
+        upline_domain::usecases::commissions::commission_conversion(
+            &w.services,
+            "conv-sample-1",
+            "t",
+        )
+        .await
+        .unwrap();
+        let r = call(&upline_api::router(w.services.clone()), file).await;
+        assert_eq!(r.status, StatusCode::OK, "{file}: {}", r.body);
+        let statuses: Vec<&str> = r.body["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, vec![status; 3], "{file}");
+    }
+}

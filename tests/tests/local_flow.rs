@@ -35,6 +35,7 @@ on_both_backends!(
     ten_concurrent_identical_postbacks_make_one_conversion,
     a_signed_postback_is_accepted_and_a_stale_signature_is_not,
     itemized_terms_and_first_time_customers_work_through_the_postback,
+    refunds_reverse_every_level_until_the_sale_nets_to_zero,
 );
 
 struct Program {
@@ -441,5 +442,88 @@ async fn itemized_terms_and_first_time_customers_work_through_the_postback(backe
             .unwrap()
             .contains("converted before")
     );
+    h.host.stop().await;
+}
+
+/// The sum of a partner's lines for one conversion, in cents, from their own view.
+async fn partner_net(h: &TestHost, key: &str, conversion_id: &str) -> i64 {
+    let r = h
+        .call(Method::GET, "/v1/me/commissions?limit=200", Some(key), None)
+        .await;
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["conversion_id"] == conversion_id)
+        .map(|l| {
+            let a = l["amount"].as_str().unwrap().replace('.', "");
+            a.parse::<i64>().unwrap()
+        })
+        .sum()
+}
+
+async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let p = set_up(&h).await;
+    let click_id = click(&h, &p.link_code).await;
+    let sale =
+        json!({"click_id": click_id, "order_id": "o-9", "amount": "100.00", "currency": "USD"});
+    let (_, created) = postback(&h, &p.postback_secret, &sale).await;
+    let id = created["conversion_id"].as_str().unwrap().to_string();
+    eventually("lines", || async {
+        (lines(&h, &id).await.len() == 3).then_some(())
+    })
+    .await;
+
+    let refund = |body: Value| {
+        let h = &h;
+        let secret = p.postback_secret.clone();
+        async move {
+            h.call(
+                Method::POST,
+                "/v1/refunds",
+                Some(&secret),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let r = refund(json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let reversed: Vec<&str> = r.body["reversals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["amount"].as_str().unwrap())
+        .collect();
+    // 33.33 % of 10.00, 5.00 and 2.50: 3.333 → 3.33, 1.6665 → 1.67, 0.83325 → 0.83.
+    assert_eq!(reversed, vec!["-3.33", "-1.67", "-0.83"]);
+    let again = refund(json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"})).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let too_much = refund(json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"})).await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_much.text.contains("66.67"), "{}", too_much.text);
+    let unknown = refund(json!({"refund_id": "r-3", "order_id": "nope"})).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.body["errors"][0]["field"], "order_id");
+
+    // A chargeback for everything left.
+    let rest =
+        refund(json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"})).await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
+    assert_eq!(rest.body["refunded_total"], "100.00");
+    for (partner, key) in &p.partners {
+        assert_eq!(
+            partner_net(&h, key, &id).await,
+            0,
+            "partner {partner} nets to zero"
+        );
+    }
+    let nothing_left = refund(json!({"refund_id": "r-4", "conversion_id": id})).await;
+    assert_eq!(nothing_left.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let totals = report_totals(&h).await;
+    assert_eq!(totals["revenue"], "0.00", "revenue net of refunds");
+    assert_eq!(totals["commission"], "0.00");
     h.host.stop().await;
 }

@@ -22,6 +22,7 @@ use upline_domain::usecases::admin::{
     self, CampaignRequest, LinkRequest, LinkView, ProgramRequest, ProgramView, require_program,
 };
 use upline_domain::usecases::auth::{require_admin, require_partner};
+use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
 use upline_domain::usecases::postback::ConversionView;
 use upline_domain::usecases::reports::{self, GroupBy, days, parse_range};
 use upline_domain::usecases::signup::PartnerView;
@@ -42,6 +43,11 @@ pub fn router(services: Services) -> Router {
         .route("/v1/admin/partners/{id}/approve", post(approve_partner))
         .route("/v1/admin/links", post(create_link))
         .route("/v1/admin/conversions", get(list_conversions))
+        .route(
+            "/v1/admin/conversions/{id}/approve",
+            post(approve_conversion),
+        )
+        .route("/v1/admin/conversions/{id}/reject", post(reject_conversion))
         .route("/v1/admin/commissions", get(list_commissions))
         .route("/v1/admin/reports", get(program_report))
         .route("/v1/me", get(me))
@@ -259,6 +265,66 @@ async fn list_commissions(
         decode(item).map(|l| LineView::of(&l))
     })
     .await
+}
+
+#[derive(serde::Serialize)]
+struct Decided {
+    conversion_id: String,
+    /// The lines whose status changed, as they are now.
+    lines: Vec<LineView>,
+}
+
+async fn approve_conversion(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let lines = decide_conversion(&s, &id, Decision::Approve).await?;
+    tracing::info!(admin = %who, conversion_id = %id, lines = lines.len(), "conversion approved");
+    let lines = lines.iter().map(LineView::of).collect();
+    Ok(json(
+        StatusCode::OK,
+        &Decided {
+            conversion_id: id,
+            lines,
+        },
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectRequest {
+    reason: Option<String>,
+}
+
+async fn reject_conversion(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<RejectRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty() && r.len() <= 500)
+        .ok_or_else(|| {
+            AppError::field(
+                "reason",
+                "is required: 1 to 500 characters the partner will see",
+            )
+        })?;
+    let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
+    tracing::info!(admin = %who, conversion_id = %id, lines = lines.len(), "conversion rejected");
+    let lines = lines.iter().map(LineView::of).collect();
+    Ok(json(
+        StatusCode::OK,
+        &Decided {
+            conversion_id: id,
+            lines,
+        },
+    ))
 }
 
 fn group_by(q: &HashMap<String, String>, default: GroupBy) -> ApiResult<GroupBy> {

@@ -1,4 +1,4 @@
-//! The postback function: `POST /v1/postbacks` from storefronts. Authenticates with the
+//! The postback function: `POST /v1/postbacks` and `POST /v1/refunds` from storefronts. Authenticates with the
 //! program's postback secret (HMAC signature or bearer), then records the conversion once
 //! per campaign and order id. 201 for a new conversion, 200 with the same id for a repeat,
 //! and a problem document naming the field for anything wrong — logged for the operator
@@ -19,12 +19,64 @@ use upline_domain::services::Services;
 use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::input::parse_json;
 use upline_domain::usecases::postback::{ConversionView, PostbackRequest, record_postback};
+use upline_domain::usecases::refunds::{RefundRequest, refund_conversion};
 use upline_http::{ApiError, bearer, correlation_id, json, read_json_bytes};
 
 pub fn router(services: Services) -> Router {
     Router::new()
         .route("/v1/postbacks", post(postback))
+        .route("/v1/refunds", post(refund))
         .with_state(services)
+}
+
+/// Checks the storefront's credentials (signature or bearer secret) over the raw body.
+async fn authenticate(
+    services: &Services,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<(), AppError> {
+    let program = require_program(&services.store).await?;
+    let signature = headers
+        .get("upline-signature")
+        .and_then(|v| v.to_str().ok());
+    let bearer_token = if headers.contains_key(header::AUTHORIZATION) {
+        Some(bearer(headers).unwrap_or_default())
+    } else {
+        None
+    };
+    postback_auth::authenticate(
+        &program.postback_secret,
+        signature,
+        bearer_token,
+        body,
+        services.now(),
+    )
+    .map_err(|e| AppError::Unauthorized(e.to_string()))
+}
+
+async fn refund(State(services): State<Services>, req: Request) -> Result<Response, ApiError> {
+    let (body, headers) = read_json_bytes(req, &()).await?;
+    let correlation = correlation_id(&headers, || services.new_id());
+    let result = async {
+        authenticate(&services, &headers, &body).await?;
+        let request: RefundRequest = parse_json(&body)?;
+        refund_conversion(&services, request).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            let status = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(json(status, &outcome))
+        }
+        Err(e) => {
+            tracing::warn!(reason = %describe(&e), correlation_id = %correlation, "refund refused");
+            Err(ApiError(e))
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -39,23 +91,7 @@ async fn postback(State(services): State<Services>, req: Request) -> Result<Resp
     let (body, headers) = read_json_bytes(req, &()).await?;
     let correlation = correlation_id(&headers, || services.new_id());
     let result = async {
-        let program = require_program(&services.store).await?;
-        let signature = headers
-            .get("upline-signature")
-            .and_then(|v| v.to_str().ok());
-        let bearer_token = if headers.contains_key(header::AUTHORIZATION) {
-            Some(bearer(&headers).unwrap_or_default())
-        } else {
-            None
-        };
-        postback_auth::authenticate(
-            &program.postback_secret,
-            signature,
-            bearer_token,
-            &body,
-            services.now(),
-        )
-        .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        authenticate(&services, &headers, &body).await?;
         let request: PostbackRequest = parse_json(&body)?;
         record_postback(&services, request, &correlation).await
     }

@@ -66,6 +66,10 @@ pub async fn commission_conversion(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("conversion {conversion_id}")))?;
     let program = require_program(store).await?;
+    if conversion.status == ConversionStatus::Rejected {
+        // Rejected before its commission was computed: it earns nothing.
+        return Ok(vec![]);
+    }
     if conversion.status == ConversionStatus::Commissioned {
         let lines = store.lines_of_conversion(conversion_id).await?;
         announce(services, &program, &conversion, &lines, correlation_id).await?;
@@ -108,6 +112,7 @@ pub async fn commission_conversion(
             hold_until,
             explanation: d.explanation,
             created_at: now,
+            reverses: None,
         })
         .collect();
 

@@ -85,3 +85,130 @@ async fn approve_if_due(
         Err(e) => Err(e.into()),
     }
 }
+
+/// What the operator decides about a conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Approve its pending lines now, without waiting for the hold to end.
+    Approve,
+    /// Reject it: its pending lines are rejected and earn nothing.
+    Reject { reason: String },
+}
+
+/// Applies the operator's decision to a conversion and its pending lines, in one
+/// transaction. Lines already approved or paid cannot be rejected: a refund reverses them.
+pub async fn decide_conversion(
+    services: &Services,
+    conversion_id: &str,
+    decision: Decision,
+) -> Result<Vec<CommissionLine>, AppError> {
+    let store = &services.store;
+    let conversion = store
+        .conversion(conversion_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no conversion {conversion_id}")))?;
+    if conversion.status == crate::tracking::ConversionStatus::Rejected {
+        return Err(AppError::Conflict {
+            field: Some("status".into()),
+            detail: "the conversion is already rejected".into(),
+        });
+    }
+    if conversion.status == crate::tracking::ConversionStatus::Recorded {
+        return Err(AppError::Unavailable(
+            "the conversion's commission is still being computed; try again shortly".into(),
+        ));
+    }
+    let lines = store.lines_of_conversion(conversion_id).await?;
+    let now = services.now();
+    let mut changed = Vec::new();
+    match &decision {
+        Decision::Approve => {
+            for line in lines.iter().filter(|l| l.status == LineStatus::Pending) {
+                let mut l = line.clone();
+                l.status = LineStatus::Approved;
+                l.hold_until = now;
+                changed.push(l);
+            }
+        }
+        Decision::Reject { reason } => {
+            let settled = lines
+                .iter()
+                .filter(|l| {
+                    l.reverses.is_none()
+                        && matches!(l.status, LineStatus::Approved | LineStatus::Paid)
+                })
+                .count();
+            if settled > 0 {
+                return Err(AppError::Conflict {
+                    field: Some("status".into()),
+                    detail: format!(
+                        "{settled} of its lines are already approved or paid; refund the conversion instead"
+                    ),
+                });
+            }
+            for line in lines.iter().filter(|l| l.status == LineStatus::Pending) {
+                let mut l = line.clone();
+                l.status = LineStatus::Rejected;
+                l.explanation.not_paid_because =
+                    Some(format!("rejected by the operator: {reason}"));
+                changed.push(l);
+            }
+        }
+    }
+    let mut ops: Vec<crate::ports::TxOp> = changed
+        .iter()
+        .map(|l| Store::line_write(l, status_is(LineStatus::Pending.as_str())))
+        .collect();
+    if let Decision::Reject { .. } = decision {
+        let mut rejected = conversion.clone();
+        rejected.status = crate::tracking::ConversionStatus::Rejected;
+        ops.push(Store::conversion_put(
+            &rejected,
+            status_is(conversion.status.as_str()),
+        ));
+        // Take the rejected conversion out of the counters, on the day of the decision.
+        let mut per_partner: std::collections::BTreeMap<&str, Vec<(&str, i64)>> =
+            Default::default();
+        per_partner
+            .entry(&conversion.partner_id)
+            .or_default()
+            .extend([
+                (crate::store::counters::CONVERSIONS, -1),
+                (
+                    crate::store::counters::REVENUE,
+                    -(conversion.amount_minor - conversion.refunded_minor),
+                ),
+            ]);
+        for l in &changed {
+            per_partner
+                .entry(&l.partner_id)
+                .or_default()
+                .push((crate::store::counters::COMMISSION, -l.amount_minor));
+        }
+        for (partner, deltas) in per_partner {
+            let mut merged: std::collections::BTreeMap<&str, i64> = Default::default();
+            for (k, v) in deltas {
+                *merged.entry(k).or_default() += v;
+            }
+            let merged: Vec<_> = merged.into_iter().collect();
+            ops.push(Store::stats_add(
+                now.day(),
+                &conversion.campaign_id,
+                partner,
+                &merged,
+            ));
+        }
+    }
+    if ops.is_empty() {
+        return Ok(vec![]);
+    }
+    match store.table().transact(ops).await {
+        Ok(()) => Ok(changed),
+        Err(TableError::TransactionCancelled { .. }) => Err(AppError::Conflict {
+            field: None,
+            detail: "the conversion changed while the decision was applied; reload and try again"
+                .into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

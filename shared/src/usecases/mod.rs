@@ -9,6 +9,7 @@ pub mod emails;
 pub mod input;
 pub mod lifecycle;
 pub mod postback;
+pub mod refunds;
 pub mod reports;
 pub mod signup;
 pub mod tracking;

@@ -335,6 +335,7 @@ pub async fn record_postback(
         items,
         customer_id: customer_id.clone(),
         first_time_customer,
+        refunded_minor: 0,
         status: ConversionStatus::Recorded,
         created_at: now,
     };
