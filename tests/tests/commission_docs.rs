@@ -3,7 +3,7 @@
 //! must give exactly the lines it documents.
 
 use serde_json::Value;
-use upline_domain::commission::{LineItem, Sale, compute_lines};
+use upline_domain::commission::{LineItem, Sale, compute_lines, reversal_amounts};
 use upline_domain::error::FieldErrors;
 use upline_domain::money::{Currency, Money, format_minor};
 use upline_domain::program::UplinePlan;
@@ -97,6 +97,21 @@ fn every_worked_example_in_the_commissions_doc_holds() {
             .unwrap_or(u64::from(plan.depth));
         let chain: Vec<String> = (1..=recruiters).map(|i| format!("recruiter-{i}")).collect();
         let lines = compute_lines(&sale(&ex["sale"], usd), &terms, &plan, "partner", &chain);
+        if let Some(refunds) = ex["refunds"].as_array() {
+            let paid: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();
+            let total = money(&ex["sale"]["amount"], usd).minor();
+            let mut before = 0;
+            for (refund, want) in refunds.iter().zip(ex["expect_reversals"].as_array().unwrap()) {
+                let amount = money(refund, usd).minor();
+                let got: Vec<String> = reversal_amounts(&paid, total, before, amount)
+                    .into_iter()
+                    .map(|r| format_minor(r, usd))
+                    .collect();
+                let want: Vec<String> = want.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+                assert_eq!(got, want, "{name}: refund of {refund}");
+                before += amount;
+            }
+        }
         let expected = ex["expect"].as_array().unwrap();
         assert_eq!(lines.len(), expected.len(), "{name}: {lines:#?}");
         for (line, want) in lines.iter().zip(expected) {
