@@ -71,6 +71,9 @@ pub struct Explanation {
     /// Why nothing (or less) was paid: a qualification rule that failed.
     #[serde(default)]
     pub not_paid_because: Option<String>,
+    /// The conversion into the program currency, when the sale was in another one.
+    #[serde(default)]
+    pub exchange: Option<String>,
     pub summary: String,
 }
 
@@ -207,6 +210,7 @@ pub fn compute_lines(
                 cpa_minor: None,
                 parts: vec![],
                 not_paid_because: None,
+                exchange: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -296,6 +300,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             cpa_minor: terms.cpa_minor,
             parts: vec![],
             not_paid_because: why,
+            exchange: None,
             summary,
         },
     };
@@ -435,6 +440,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
                 })
                 .collect(),
             not_paid_because: None,
+            exchange: None,
             summary,
         },
     }

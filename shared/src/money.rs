@@ -249,6 +249,49 @@ impl Money {
     }
 }
 
+/// An exchange rate: how many units of `to` one unit of `from` buys, exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRate {
+    pub from: Currency,
+    pub to: Currency,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    #[error("must be a positive decimal such as 1.0842, got {0:?}")]
+    NotARate(String),
+}
+
+impl ExchangeRate {
+    pub fn parse(from: Currency, to: Currency, text: &str) -> Result<Self, RateError> {
+        let t = text.trim();
+        let rate = (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+            .then(|| Decimal::from_str(t).ok())
+            .flatten()
+            .filter(|r| *r > Decimal::ZERO && r.scale() <= 12)
+            .ok_or_else(|| RateError::NotARate(text.to_string()))?;
+        Ok(ExchangeRate { from, to, rate })
+    }
+
+    /// Converts an amount of `from` into `to`, across the two currencies' exponents
+    /// (100 JPY at 0.0067 → 0.67 USD), rounded once with the platform rule.
+    pub fn convert(&self, minor: i64) -> i64 {
+        let major =
+            Decimal::from_i128_with_scale(i128::from(minor), u32::from(self.from.exponent()));
+        let target_minor =
+            major * self.rate * Decimal::from(10i64.pow(u32::from(self.to.exponent())));
+        round_minor(target_minor)
+    }
+}
+
+impl fmt::Display for ExchangeRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "1 {} = {} {}", self.from, self.rate.normalize(), self.to)
+    }
+}
+
 impl fmt::Display for Money {
     /// Renders with exactly the currency's decimal places: `100.00 USD`, `500 JPY`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -477,6 +520,30 @@ mod tests {
         assert!(Percent::parse("-1").is_err());
         assert!(Percent::parse("1e2").is_err());
         assert!(Percent::parse("12.5").is_ok());
+    }
+
+    #[test]
+    fn conversions_cross_exponents_and_round_once() {
+        let c = |code: &str| Currency::from_code(code).unwrap();
+        let eur_usd = ExchangeRate::parse(c("EUR"), c("USD"), "1.0842").unwrap();
+        assert_eq!(eur_usd.convert(10_000), 10_842);
+        let jpy_usd = ExchangeRate::parse(c("JPY"), c("USD"), "0.0067").unwrap();
+        assert_eq!(jpy_usd.convert(100), 67);
+        let usd_bhd = ExchangeRate::parse(c("USD"), c("BHD"), "0.376").unwrap();
+        assert_eq!(
+            usd_bhd.convert(1_999),
+            7_516,
+            "19.99 USD = 7.51624 BHD → 7.516"
+        );
+        let usd_jpy = ExchangeRate::parse(c("USD"), c("JPY"), "151.25").unwrap();
+        assert_eq!(usd_jpy.convert(1), 2, "0.01 USD = 1.5125 JPY → 2");
+        assert_eq!(eur_usd.to_string(), "1 EUR = 1.0842 USD");
+        for bad in ["0", "-1", "abc", "1e3", ""] {
+            assert!(
+                ExchangeRate::parse(c("EUR"), c("USD"), bad).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::clock::{Day, Timestamp};
 use crate::commission::CommissionLine;
 use crate::error::AppError;
 use crate::ids::Principal;
+use crate::money::{Currency, ExchangeRate};
 use crate::partner::Partner;
 use crate::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
@@ -99,6 +100,10 @@ pub mod keys {
     }
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
+    }
+    /// The operator's rate for converting `currency` into the program currency.
+    pub fn exchange_rate(currency: &str) -> Key {
+        Key::new("PROGRAM", format!("FXRATE#{currency}"))
     }
     /// How far the hold-period sweep has fully approved.
     pub fn approval_sweep() -> Key {
@@ -286,6 +291,32 @@ impl Store {
             Index::Primary,
             "PROGRAM",
             &SortKeyCondition::BeginsWith("CAMPAIGN#".into()),
+        )
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+    }
+
+    pub async fn exchange_rate(&self, from: Currency) -> Result<Option<ExchangeRate>, AppError> {
+        self.get_entity(&keys::exchange_rate(from.code())).await
+    }
+
+    pub async fn put_exchange_rate(&self, rate: &ExchangeRate) -> Result<(), AppError> {
+        Ok(self
+            .table
+            .put(
+                encode(keys::exchange_rate(rate.from.code()), rate),
+                Condition::None,
+            )
+            .await?)
+    }
+
+    pub async fn exchange_rates(&self) -> Result<Vec<ExchangeRate>, AppError> {
+        self.query_all(
+            Index::Primary,
+            "PROGRAM",
+            &SortKeyCondition::BeginsWith("FXRATE#".into()),
         )
         .await?
         .iter()

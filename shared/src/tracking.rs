@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::commission::{LineItem, Sale};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, ExchangeRate, Money};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
@@ -56,11 +56,25 @@ pub struct Conversion {
     /// Whether this is the customer's first conversion, when known.
     #[serde(default)]
     pub first_time_customer: Option<bool>,
+    /// When the postback was in another currency: what it said, and the rate used to
+    /// convert it into the program currency (which `amount_minor` is in).
+    #[serde(default)]
+    pub original: Option<OriginalAmount>,
     /// How much of the amount refunds and chargebacks have taken back so far.
     #[serde(default)]
     pub refunded_minor: i64,
+    /// The same, in the original currency, for conversions that were converted.
+    #[serde(default)]
+    pub refunded_original_minor: i64,
     pub status: ConversionStatus,
     pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginalAmount {
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub rate: ExchangeRate,
 }
 
 /// A refund or chargeback against a conversion, as the storefront reported it.

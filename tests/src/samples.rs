@@ -84,6 +84,7 @@ pub fn line(
             cpa_minor: None,
             parts: vec![],
             not_paid_because: None,
+            exchange: None,
             summary: "sample".into(),
         },
         created_at: created,
@@ -187,6 +188,8 @@ pub async fn seed(services: &Services) {
         customer_id: None,
         first_time_customer: None,
         refunded_minor: 0,
+        refunded_original_minor: 0,
+        original: None,
         status: ConversionStatus::Recorded,
         created_at: NOW.plus_secs(-3_600),
     };

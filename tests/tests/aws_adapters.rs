@@ -44,6 +44,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             cpa_minor: Some(100),
             parts: vec![],
             not_paid_because: None,
+            exchange: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

@@ -101,13 +101,21 @@ fn every_worked_example_in_the_commissions_doc_holds() {
             let paid: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();
             let total = money(&ex["sale"]["amount"], usd).minor();
             let mut before = 0;
-            for (refund, want) in refunds.iter().zip(ex["expect_reversals"].as_array().unwrap()) {
+            for (refund, want) in refunds
+                .iter()
+                .zip(ex["expect_reversals"].as_array().unwrap())
+            {
                 let amount = money(refund, usd).minor();
                 let got: Vec<String> = reversal_amounts(&paid, total, before, amount)
                     .into_iter()
                     .map(|r| format_minor(r, usd))
                     .collect();
-                let want: Vec<String> = want.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+                let want: Vec<String> = want
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
                 assert_eq!(got, want, "{name}: refund of {refund}");
                 before += amount;
             }

@@ -203,6 +203,12 @@ async fn every_api_event_gets_its_answer() {
             b["totals"]["conversions"] == 1 && b["totals"]["revenue"] == "100.00"
         }),
         expect("api/health.json", StatusCode::OK, |_| true),
+        expect("api/put-exchange-rate.json", StatusCode::OK, |b| {
+            b["means"] == "1 EUR = 1.0842 USD"
+        }),
+        expect("api/list-exchange-rates.json", StatusCode::OK, |b| {
+            b["items"][0]["currency"] == "EUR"
+        }),
     ];
     for (file, status, check) in cases {
         let r = call(&router, file).await;

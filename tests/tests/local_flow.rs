@@ -36,6 +36,7 @@ on_both_backends!(
     a_signed_postback_is_accepted_and_a_stale_signature_is_not,
     itemized_terms_and_first_time_customers_work_through_the_postback,
     refunds_reverse_every_level_until_the_sale_nets_to_zero,
+    sales_in_other_currencies_are_converted_at_the_operators_rate,
 );
 
 struct Program {
@@ -525,5 +526,129 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
     let totals = report_totals(&h).await;
     assert_eq!(totals["revenue"], "0.00", "revenue net of refunds");
     assert_eq!(totals["commission"], "0.00");
+    h.host.stop().await;
+}
+
+async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let p = set_up(&h).await;
+    for (currency, rate) in [("EUR", "1.0843"), ("JPY", "0.0067")] {
+        let r = h
+            .admin(
+                Method::PUT,
+                &format!("/v1/admin/exchange-rates/{currency}"),
+                Some(json!({"rate": rate})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/exchange-rates/USD",
+            Some(json!({"rate": "1"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the program currency needs no rate"
+    );
+
+    let click_id = click(&h, &p.link_code).await;
+    let sale = |order: &str, amount: &str, currency: &str| json!({"click_id": click_id, "order_id": order, "amount": amount, "currency": currency});
+    let (status, gbp) = postback(&h, &p.postback_secret, &sale("o-gbp", "10.00", "GBP")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        gbp["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/admin/exchange-rates/GBP")
+    );
+
+    let (status, eur) = postback(&h, &p.postback_secret, &sale("o-eur", "100.00", "EUR")).await;
+    assert_eq!(status, StatusCode::CREATED, "{eur}");
+    let c = &eur["conversion"];
+    assert_eq!(
+        (c["amount"].as_str(), c["currency"].as_str()),
+        (Some("108.43"), Some("USD"))
+    );
+    assert_eq!(
+        (
+            c["original_amount"].as_str(),
+            c["original_currency"].as_str()
+        ),
+        (Some("100.00"), Some("EUR"))
+    );
+    let (status, jpy) = postback(&h, &p.postback_secret, &sale("o-jpy", "1000", "JPY")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(jpy["conversion"]["amount"], "6.70");
+    // The same order again, as first sent, is a repeat; in dollars it is a changed amount.
+    assert_eq!(
+        postback(&h, &p.postback_secret, &sale("o-eur", "100.00", "EUR"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        postback(&h, &p.postback_secret, &sale("o-eur", "108.43", "USD"))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+
+    let id = eur["conversion_id"].as_str().unwrap().to_string();
+    let r = eventually("the converted sale's lines", || async {
+        let r = h
+            .admin(
+                Method::GET,
+                &format!("/v1/admin/commissions?conversion_id={id}"),
+                None,
+            )
+            .await;
+        (r.body["items"].as_array().is_some_and(|i| i.len() == 3)).then_some(r)
+    })
+    .await;
+    let direct = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["level"] == 0)
+        .unwrap()
+        .clone();
+    assert_eq!(direct["amount"], "10.84", "10 % of 108.43");
+    assert_eq!(
+        direct["explanation"]["exchange"],
+        "100.00 EUR at 1 EUR = 1.0843 USD = 108.43 USD"
+    );
+
+    // Two refunds of 50.00 EUR: 54.215 → 54.22, then 108.43 − 54.22 = 54.21; exactly the sale.
+    let refund = |body: Value| {
+        let h = &h;
+        let secret = p.postback_secret.clone();
+        async move {
+            h.call(
+                Method::POST,
+                "/v1/refunds",
+                Some(&secret),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let first = refund(json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["amount"], "54.22");
+    let second = refund(json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"})).await;
+    assert_eq!(second.body["amount"], "54.21");
+    assert_eq!(second.body["refunded_total"], "108.43");
+    for (partner, key) in &p.partners {
+        assert_eq!(
+            partner_net(&h, key, &id).await,
+            0,
+            "partner {partner} nets to zero"
+        );
+    }
     h.host.stop().await;
 }

@@ -19,7 +19,8 @@ use upline_domain::services::Services;
 use upline_domain::store::{decode, keys};
 use upline_domain::tracking::Conversion;
 use upline_domain::usecases::admin::{
-    self, CampaignRequest, LinkRequest, LinkView, ProgramRequest, ProgramView, require_program,
+    self, CampaignRequest, ExchangeRateRequest, ExchangeRateView, LinkRequest, LinkView,
+    ProgramRequest, ProgramView, require_program,
 };
 use upline_domain::usecases::auth::{require_admin, require_partner};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
@@ -39,6 +40,11 @@ pub fn router(services: Services) -> Router {
         .route("/v1/admin/program", get(get_program).put(put_program))
         .route("/v1/admin/campaigns", get(list_campaigns))
         .route("/v1/admin/campaigns/{id}", put(put_campaign))
+        .route("/v1/admin/exchange-rates", get(list_exchange_rates))
+        .route(
+            "/v1/admin/exchange-rates/{currency}",
+            put(put_exchange_rate),
+        )
         .route("/v1/admin/partners", get(list_partners))
         .route("/v1/admin/partners/{id}/approve", post(approve_partner))
         .route("/v1/admin/links", post(create_link))
@@ -128,6 +134,36 @@ async fn put_campaign(
         created_or_ok(created),
         &CampaignView::of(&campaign, program.currency),
     ))
+}
+
+async fn list_exchange_rates(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let items: Vec<_> = s
+        .store
+        .exchange_rates()
+        .await?
+        .iter()
+        .map(ExchangeRateView::of)
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: None,
+        },
+    ))
+}
+
+async fn put_exchange_rate(
+    State(s): State<Services>,
+    Path(currency): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ExchangeRateRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let rate = admin::put_exchange_rate(&s, &currency, req).await?;
+    tracing::info!(admin = %who, currency = %rate.from, "exchange rate set");
+    Ok(json(StatusCode::OK, &ExchangeRateView::of(&rate)))
 }
 
 async fn list_partners(

@@ -114,6 +114,8 @@ pub struct ExplanationView {
     /// Each component of the amount, exact; the line's amount is their sum, rounded once.
     pub parts: Vec<Part>,
     pub not_paid_because: Option<String>,
+    /// How the sale was converted into the program currency, when it was.
+    pub exchange: Option<String>,
     pub summary: String,
 }
 
@@ -153,6 +155,7 @@ impl LineView {
                 cpa: e.cpa_minor.map(|m| format_minor(m, l.currency)),
                 parts: e.parts.clone(),
                 not_paid_because: e.not_paid_because.clone(),
+                exchange: e.exchange.clone(),
                 summary: e.summary.clone(),
             },
             created_at: l.created_at.to_rfc3339(),

@@ -97,9 +97,22 @@ pub async fn commission_conversion(
     );
     let now = services.now();
     let hold_until = now.plus_days(i64::from(program.hold_days));
+    let exchange = conversion.original.as_ref().map(|o| {
+        format!(
+            "{} {} at {} = {}",
+            crate::money::format_minor(o.amount_minor, o.currency),
+            o.currency,
+            o.rate,
+            sale.amount
+        )
+    });
     let lines: Vec<CommissionLine> = drafts
         .into_iter()
         .filter(|d| d.partner_id != placeholder)
+        .map(|mut d| {
+            d.explanation.exchange = exchange.clone();
+            d
+        })
         .map(|d| CommissionLine {
             id: line_id(&conversion.id, d.level),
             conversion_id: conversion.id.clone(),

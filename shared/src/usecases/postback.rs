@@ -12,7 +12,7 @@ use crate::money::{Currency, Money, format_minor};
 use crate::ports::{Condition, QueueName, TableError};
 use crate::services::Services;
 use crate::store::{Store, keys};
-use crate::tracking::{Conversion, ConversionStatus, parse_event, parse_order_id};
+use crate::tracking::{Conversion, ConversionStatus, OriginalAmount, parse_event, parse_order_id};
 use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 
@@ -159,6 +159,11 @@ pub struct ConversionView {
     pub line_items: Vec<LineItemView>,
     pub customer_id: Option<String>,
     pub first_time_customer: Option<bool>,
+    /// The amount as the storefront sent it, when it was in another currency.
+    pub original_amount: Option<String>,
+    pub original_currency: Option<Currency>,
+    pub exchange_rate: Option<String>,
+    pub refunded: String,
     pub status: ConversionStatus,
     pub created_at: String,
 }
@@ -199,6 +204,16 @@ impl ConversionView {
                 .collect(),
             customer_id: c.customer_id.clone(),
             first_time_customer: c.first_time_customer,
+            original_amount: c
+                .original
+                .as_ref()
+                .map(|o| format_minor(o.amount_minor, o.currency)),
+            original_currency: c.original.as_ref().map(|o| o.currency),
+            exchange_rate: c
+                .original
+                .as_ref()
+                .map(|o| o.rate.rate.normalize().to_string()),
+            refunded: format_minor(c.refunded_minor, c.currency),
             status: c.status,
             created_at: c.created_at.to_rfc3339(),
         }
@@ -229,17 +244,23 @@ pub async fn record_postback(
     let order_id = order_id.and_then(|o| errors.take("order_id", parse_order_id(&o.0)));
     let currency = errors.required("currency", req.currency);
     let currency = currency.and_then(|c| errors.take("currency", Currency::from_code(&c)));
-    if let Some(c) = currency
-        && c != program.currency
-    {
-        errors.push(
-            "currency",
-            format!(
-                "is {c} but the program pays in {}, and no exchange rate is configured",
-                program.currency
-            ),
-        );
-    }
+    // A sale in another currency is converted at the operator's rate.
+    let rate = match currency {
+        Some(c) if c != program.currency => {
+            let rate = services.store.exchange_rate(c).await?;
+            if rate.is_none() {
+                errors.push(
+                    "currency",
+                    format!(
+                        "is {c} but the program pays in {}, and no {c} rate is set: PUT /v1/admin/exchange-rates/{c}",
+                        program.currency
+                    ),
+                );
+            }
+            rate
+        }
+        _ => None,
+    };
     let amount = errors.required("amount", req.amount);
     let amount = match (amount, currency) {
         (Some(a), Some(c)) => errors.take("amount", Money::parse(&a.0, c)).and_then(|m| {
@@ -318,6 +339,26 @@ pub async fn record_postback(
         .new_customer
         .or_else(|| customer_id.as_ref().map(|_| !seen_before));
     let now = services.now();
+    let (amount_minor, currency_used, original) = match rate {
+        Some(r) => (
+            r.convert(amount.minor()),
+            r.to,
+            Some(OriginalAmount {
+                amount_minor: amount.minor(),
+                currency: amount.currency(),
+                rate: r,
+            }),
+        ),
+        None => (amount.minor(), amount.currency(), None),
+    };
+    let in_program = |minor: i64| rate.map_or(minor, |r| r.convert(minor));
+    let items = items
+        .into_iter()
+        .map(|mut i| {
+            i.unit_price_minor = in_program(i.unit_price_minor);
+            i
+        })
+        .collect();
     let conversion = Conversion {
         id: services.new_id(),
         campaign_id: link.campaign_id.clone(),
@@ -326,16 +367,18 @@ pub async fn record_postback(
         link_code: link.code.clone(),
         click_id,
         clicked_at: claims.clicked_at,
-        amount_minor: amount.minor(),
-        currency: amount.currency(),
+        amount_minor,
+        currency: currency_used,
         event,
-        discount_minor,
-        tax_minor,
-        shipping_minor,
+        discount_minor: in_program(discount_minor),
+        tax_minor: in_program(tax_minor),
+        shipping_minor: in_program(shipping_minor),
         items,
+        original,
         customer_id: customer_id.clone(),
         first_time_customer,
         refunded_minor: 0,
+        refunded_original_minor: 0,
         status: ConversionStatus::Recorded,
         created_at: now,
     };
@@ -392,13 +435,18 @@ async fn replay(
         services.store.conversion(&id).await?.ok_or_else(|| {
             AppError::Internal(format!("order marker names missing conversion {id}"))
         })?;
-    if conversion.amount_minor != amount.minor() || conversion.currency != amount.currency() {
+    // Compare with what the storefront sent the first time, before any conversion.
+    let (first_minor, first_currency) = match &conversion.original {
+        Some(o) => (o.amount_minor, o.currency),
+        None => (conversion.amount_minor, conversion.currency),
+    };
+    if first_minor != amount.minor() || first_currency != amount.currency() {
         return Err(AppError::Conflict {
             field: Some("order_id".into()),
             detail: format!(
                 "order {order_id} was already recorded with amount {} {}; a changed amount needs a refund or adjustment, not a second postback",
-                format_minor(conversion.amount_minor, conversion.currency),
-                conversion.currency
+                format_minor(first_minor, first_currency),
+                first_currency
             ),
         });
     }

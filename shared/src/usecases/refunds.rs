@@ -150,23 +150,44 @@ pub async fn refund_conversion(
         return Err(AppError::Internal("validated fields missing".into()));
     };
     let currency = conversion.currency;
-    if let Some(c) = &req.currency
-        && Currency::from_code(c).ok() != Some(currency)
-    {
-        return Err(AppError::field(
-            "currency",
-            format!("the conversion is in {currency}"),
-        ));
-    }
     let remaining = conversion.amount_minor - conversion.refunded_minor;
+    // Refunds come in the currency the sale came in unless they say otherwise.
+    let original = conversion.original.as_ref();
+    let refund_currency = match &req.currency {
+        Some(c) => Currency::from_code(c).map_err(|e| AppError::field("currency", e))?,
+        None => original.map_or(currency, |o| o.currency),
+    };
+    let mut original_delta = 0;
     let amount = match &req.amount {
-        None => remaining,
+        None => {
+            original_delta =
+                original.map_or(0, |o| o.amount_minor - conversion.refunded_original_minor);
+            remaining
+        }
         Some(a) => {
-            let m = Money::parse(&a.0, currency).map_err(|e| AppError::field("amount", e))?;
+            let m =
+                Money::parse(&a.0, refund_currency).map_err(|e| AppError::field("amount", e))?;
             if m.minor() <= 0 {
                 return Err(AppError::field("amount", "must be more than zero"));
             }
-            m.minor()
+            match original {
+                Some(o) if refund_currency == o.currency => {
+                    // Convert the cumulative original refund, so refunds that add up to
+                    // the original amount add up to the converted amount exactly.
+                    original_delta = m.minor();
+                    let before = conversion.refunded_original_minor;
+                    o.rate.convert(before + m.minor()) - o.rate.convert(before)
+                }
+                _ if refund_currency == currency => m.minor(),
+                _ => {
+                    let sent =
+                        original.map_or(String::new(), |o| format!(" (sent in {})", o.currency));
+                    return Err(AppError::field(
+                        "currency",
+                        format!("the conversion is in {currency}{sent}"),
+                    ));
+                }
+            }
         }
     };
 
@@ -257,6 +278,7 @@ pub async fn refund_conversion(
                 cpa_minor: None,
                 parts: vec![],
                 not_paid_because: None,
+                exchange: None,
                 summary: format!(
                     "{} {refund_id} of {} ({}% of the sale) reverses {} of this {} line",
                     if kind == RefundKind::Refund {
@@ -277,6 +299,7 @@ pub async fn refund_conversion(
 
     let mut updated = conversion.clone();
     updated.refunded_minor += amount;
+    updated.refunded_original_minor += original_delta;
     let mut ops = vec![
         Store::conversion_put(
             &updated,
