@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::clock::Timestamp;
 use crate::money::{Currency, Money, Percent, format_minor, round_minor};
 use crate::program::{UplineBase, UplinePlan};
-use crate::terms::{CommissionBase, Terms};
+use crate::terms::{Cap, CapMetric, CapPeriod, CapUsage, CommissionBase, Terms};
 
 /// A stored commission line. Lines are never edited in amount; corrections are new lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +106,8 @@ pub enum Rule {
     UplineOfSale,
     /// Reverses part or all of a line after a refund or chargeback.
     Reversal,
+    /// Over a cap: recorded, paid nothing.
+    Capped,
 }
 
 /// A product line of an order, as the storefront reports it.
@@ -162,8 +164,7 @@ pub struct LineDraft {
 }
 
 /// Computes every line for `sale` by `partner_id`, whose eligible upline is `upline`
-/// (nearest recruiter first). Levels beyond the plan's depth earn nothing; levels whose
-/// rate is zero get no line; a conversion that does not qualify pays no one.
+/// (nearest recruiter first), with no cap used yet. See [`compute_lines_with_caps`].
 pub fn compute_lines(
     sale: &Sale,
     terms: &Terms,
@@ -171,10 +172,35 @@ pub fn compute_lines(
     partner_id: &str,
     upline: &[String],
 ) -> Vec<LineDraft> {
+    compute_lines_with_caps(sale, terms, plan, partner_id, upline, &|_| {
+        CapUsage::default()
+    })
+}
+
+/// Every line for `sale`: the partner's, then one per paid upline level. Levels beyond
+/// the plan's depth earn nothing; levels whose rate is zero get no line; a conversion that
+/// does not qualify, or would go over one of the campaign's caps (`usage` says what each
+/// cap's period has used so far), pays no one and gets a zero line saying why.
+pub fn compute_lines_with_caps(
+    sale: &Sale,
+    terms: &Terms,
+    plan: &UplinePlan,
+    partner_id: &str,
+    upline: &[String],
+    usage: &dyn Fn(&Cap) -> CapUsage,
+) -> Vec<LineDraft> {
     let currency = sale.amount.currency();
     let base = commission_base(sale, &terms.base);
-    let direct = direct_line(sale, terms, partner_id);
+    let mut direct = direct_line(sale, terms, partner_id);
     if direct.explanation.rule == Rule::NotQualified {
+        return vec![direct];
+    }
+    if let Some(why) = over_cap(terms, usage, direct.amount) {
+        direct.explanation.rule = Rule::Capped;
+        direct.explanation.summary =
+            format!("Not paid: {why} (it would have earned {})", direct.amount);
+        direct.explanation.not_paid_because = Some(why);
+        direct.amount = Money::zero(currency);
         return vec![direct];
     }
     let direct_amount = direct.amount;
@@ -219,6 +245,29 @@ pub fn compute_lines(
         });
     }
     lines
+}
+
+/// The first cap this conversion would go over, as a sentence.
+fn over_cap(terms: &Terms, usage: &dyn Fn(&Cap) -> CapUsage, earns: Money) -> Option<String> {
+    terms.caps.iter().find_map(|cap| {
+        let used = usage(cap);
+        let period = match cap.period {
+            CapPeriod::Day => "daily",
+            CapPeriod::Month => "monthly",
+        };
+        match cap.metric {
+            CapMetric::Conversions if used.conversions + 1 > cap.limit => Some(format!(
+                "the {period} cap of {} conversions for this partner on this campaign is reached",
+                cap.limit
+            )),
+            CapMetric::Commission if used.commission_minor + earns.minor() > cap.limit => Some(format!(
+                "the {period} cap of {} commission for this partner on this campaign would be exceeded ({} used)",
+                Money::from_minor(cap.limit, earns.currency()),
+                Money::from_minor(used.commission_minor, earns.currency())
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// The amount revenue shares apply to: gross, less what the campaign excludes; never

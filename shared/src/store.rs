@@ -101,6 +101,20 @@ pub mod keys {
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
     }
+    /// A partner's cap usage on a campaign for the day or month containing `at`.
+    pub fn cap_usage(
+        partner_id: &str,
+        campaign_id: &str,
+        period: crate::terms::CapPeriod,
+        at: Timestamp,
+    ) -> Key {
+        let day = at.day().to_string();
+        let sk = match period {
+            crate::terms::CapPeriod::Day => format!("DAY#{day}"),
+            crate::terms::CapPeriod::Month => format!("MONTH#{}", &day[..7]),
+        };
+        Key::new(format!("CAP#{partner_id}#{campaign_id}"), sk)
+    }
     /// The operator's rate for converting `currency` into the program currency.
     pub fn exchange_rate(currency: &str) -> Key {
         Key::new("PROGRAM", format!("FXRATE#{currency}"))

@@ -29,6 +29,41 @@ pub struct Terms {
     pub qualification: Qualification,
     #[serde(default)]
     pub bonuses: Bonuses,
+    /// Limits per partner on this campaign; a conversion over a cap earns a zero line.
+    #[serde(default)]
+    pub caps: Vec<Cap>,
+}
+
+/// A limit on what one partner earns on one campaign in a period (UTC day or month).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cap {
+    pub period: CapPeriod,
+    pub metric: CapMetric,
+    /// A count of conversions, or an amount in minor units.
+    pub limit: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapPeriod {
+    Day,
+    Month,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapMetric {
+    /// Paid conversions.
+    Conversions,
+    /// The partner's direct commission.
+    Commission,
+}
+
+/// How much of a period's caps a partner has used on a campaign before this conversion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CapUsage {
+    pub conversions: i64,
+    pub commission_minor: i64,
 }
 
 /// What the revenue share is a share of: the gross amount, less whichever of the

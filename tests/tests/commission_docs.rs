@@ -3,10 +3,11 @@
 //! must give exactly the lines it documents.
 
 use serde_json::Value;
-use upline_domain::commission::{LineItem, Sale, compute_lines, reversal_amounts};
+use upline_domain::commission::{LineItem, Sale, compute_lines_with_caps, reversal_amounts};
 use upline_domain::error::FieldErrors;
 use upline_domain::money::{Currency, Money, format_minor};
 use upline_domain::program::UplinePlan;
+use upline_domain::terms::{Cap, CapPeriod, CapUsage};
 use upline_domain::usecases::admin::{TermsRequest, UplineRequest, parse_terms, parse_upline};
 
 fn examples() -> Vec<Value> {
@@ -96,7 +97,25 @@ fn every_worked_example_in_the_commissions_doc_holds() {
             .as_u64()
             .unwrap_or(u64::from(plan.depth));
         let chain: Vec<String> = (1..=recruiters).map(|i| format!("recruiter-{i}")).collect();
-        let lines = compute_lines(&sale(&ex["sale"], usd), &terms, &plan, "partner", &chain);
+        let usage = |cap: &Cap| {
+            let period = match cap.period {
+                CapPeriod::Day => "day",
+                CapPeriod::Month => "month",
+            };
+            let u = &ex["cap_usage"][period];
+            CapUsage {
+                conversions: u["conversions"].as_i64().unwrap_or(0),
+                commission_minor: u.get("commission").map_or(0, |c| money(c, usd).minor()),
+            }
+        };
+        let lines = compute_lines_with_caps(
+            &sale(&ex["sale"], usd),
+            &terms,
+            &plan,
+            "partner",
+            &chain,
+            &usage,
+        );
         if let Some(refunds) = ex["refunds"].as_array() {
             let paid: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();
             let total = money(&ex["sale"]["amount"], usd).minor();

@@ -310,3 +310,95 @@ async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknow
         "an unknown conversion is poison, acknowledged"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let dec = |v: &str| Some(DecimalText(v.into()));
+    let caps: Vec<upline_domain::usecases::admin::CapRequest> =
+        vec![upline_domain::usecases::admin::CapRequest {
+            period: Some("day".into()),
+            metric: Some("conversions".into()),
+            limit: dec("2"),
+        }];
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                cpa: dec("2.00"),
+                caps: Some(caps),
+                ..Default::default()
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let (click, _) = new_click(s, &resolved, None, None).unwrap();
+        let outcome = record_postback(
+            s,
+            PostbackRequest {
+                click_id: Some(click.click_id),
+                order_id: Some(upline_domain::usecases::input::IdText(format!("race-{n}"))),
+                amount: Some(DecimalText("10.00".into())),
+                currency: Some("USD".into()),
+                ..Default::default()
+            },
+            "t",
+        )
+        .await
+        .unwrap();
+        ids.push(outcome.conversion.id);
+    }
+    // All five commissioned at once; a transaction that lost a race is retried, as the
+    // queue would redeliver it.
+    let mut tasks = Vec::new();
+    for id in ids.clone() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                match upline_domain::usecases::commissions::commission_conversion(&s, &id, "t")
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(e) if e.is_transient() => tokio::task::yield_now().await,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            panic!("never commissioned");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut paid = 0;
+    let mut capped = 0;
+    for id in &ids {
+        let lines = s.store.lines_of_conversion(id).await.unwrap();
+        let direct = lines.iter().find(|l| l.level == 0).unwrap();
+        if direct.amount_minor > 0 {
+            paid += 1;
+        } else {
+            assert!(
+                direct
+                    .explanation
+                    .not_paid_because
+                    .as_deref()
+                    .unwrap()
+                    .contains("daily cap of 2 conversions")
+            );
+            assert_eq!(lines.len(), 1, "a capped conversion pays no upline");
+            capped += 1;
+        }
+    }
+    assert_eq!((paid, capped), (2, 3));
+}

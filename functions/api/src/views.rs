@@ -7,7 +7,7 @@ use serde::Serialize;
 use upline_domain::campaign::{Campaign, CampaignStatus};
 use upline_domain::commission::{CommissionLine, LineStatus, Part, Rule};
 use upline_domain::money::{Currency, Percent, format_minor};
-use upline_domain::terms::{CommissionBase, Terms};
+use upline_domain::terms::{CapMetric, CapPeriod, CommissionBase, Terms};
 
 /// Terms in the shape the admin API accepts them, amounts as decimal strings.
 #[derive(Serialize)]
@@ -22,6 +22,15 @@ pub struct TermsView {
     pub excluded_categories: BTreeSet<String>,
     pub qualification: QualificationView,
     pub bonuses: BonusesView,
+    pub caps: Vec<CapView>,
+}
+
+#[derive(Serialize)]
+pub struct CapView {
+    pub period: CapPeriod,
+    pub metric: CapMetric,
+    /// A count for `conversions`, an amount for `commission`.
+    pub limit: String,
 }
 
 #[derive(Serialize)]
@@ -71,6 +80,18 @@ impl TermsView {
                     bonus: m(o.bonus_minor),
                 }),
             },
+            caps: t
+                .caps
+                .iter()
+                .map(|c| CapView {
+                    period: c.period,
+                    metric: c.metric,
+                    limit: match c.metric {
+                        CapMetric::Conversions => c.limit.to_string(),
+                        CapMetric::Commission => m(c.limit),
+                    },
+                })
+                .collect(),
         }
     }
 }

@@ -15,7 +15,10 @@ use crate::ports::{QueueName, TableError};
 use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, UplineBase, UplinePlan};
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
-use crate::terms::{Bonuses, CommissionBase, ItemRates, OrderValueBonus, Qualification, Terms};
+use crate::terms::{
+    Bonuses, Cap, CapMetric, CapPeriod, CommissionBase, ItemRates, OrderValueBonus, Qualification,
+    Terms,
+};
 use crate::tracking::Link;
 use crate::tracking::parse_event;
 use crate::usecases::input::DecimalText;
@@ -262,6 +265,63 @@ pub struct TermsRequest {
     pub excluded_categories: Option<Vec<String>>,
     pub qualification: Option<QualificationRequest>,
     pub bonuses: Option<BonusesRequest>,
+    pub caps: Option<Vec<CapRequest>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CapRequest {
+    /// `day` or `month` (UTC).
+    pub period: Option<String>,
+    /// `conversions` (limit is a count) or `commission` (limit is an amount).
+    pub metric: Option<String>,
+    pub limit: Option<DecimalText>,
+}
+
+fn parse_caps(errors: &mut FieldErrors, caps: Vec<CapRequest>, currency: Currency) -> Vec<Cap> {
+    let mut out = Vec::new();
+    for (i, c) in caps.into_iter().enumerate() {
+        let f = |n: &str| format!("terms.caps[{i}].{n}");
+        let period = match c.period.as_deref() {
+            Some("day") => Some(CapPeriod::Day),
+            Some("month") => Some(CapPeriod::Month),
+            other => {
+                errors.push(&f("period"), format!("must be day or month, got {other:?}"));
+                None
+            }
+        };
+        let metric = match c.metric.as_deref() {
+            Some("conversions") => Some(CapMetric::Conversions),
+            Some("commission") => Some(CapMetric::Commission),
+            other => {
+                errors.push(
+                    &f("metric"),
+                    format!("must be conversions or commission, got {other:?}"),
+                );
+                None
+            }
+        };
+        let limit = errors.required(&f("limit"), c.limit);
+        let limit = match (metric, limit) {
+            (Some(CapMetric::Conversions), Some(l)) => {
+                let n = l.0.parse::<i64>().ok().filter(|n| *n >= 0);
+                errors.take(
+                    &f("limit"),
+                    n.ok_or("must be a whole number of conversions"),
+                )
+            }
+            (Some(CapMetric::Commission), Some(l)) => amount(errors, &f("limit"), &l, currency),
+            _ => None,
+        };
+        if let (Some(period), Some(metric), Some(limit)) = (period, metric, limit) {
+            out.push(Cap {
+                period,
+                metric,
+                limit,
+            });
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -353,6 +413,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
         .revenue_share_percent
         .as_ref()
         .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
+    let caps = parse_caps(errors, t.caps.unwrap_or_default(), currency);
     let b = t.base.unwrap_or_default();
     let q = t.qualification.unwrap_or_default();
     let bonuses = t.bonuses.unwrap_or_default();
@@ -408,6 +469,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
                 .and_then(|v| amount(errors, "terms.bonuses.new_customer", v, currency)),
             order_value,
         },
+        caps,
     }
 }
 

@@ -8,14 +8,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::commission::{CommissionLine, LineStatus, compute_lines, display_amount, line_id};
+use std::collections::BTreeSet;
+
+use crate::commission::{
+    CommissionLine, LineStatus, Rule, compute_lines_with_caps, display_amount, line_id,
+};
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
 use crate::partner::PartnerStatus;
+use crate::ports::{Condition, Key, Update};
 use crate::ports::{QueueName, TableError, TxOp};
 use crate::program::Program;
 use crate::services::Services;
+use crate::store::keys;
 use crate::store::{Store, counters, status_is};
+use crate::terms::{Cap, CapPeriod, CapUsage};
 use crate::tracking::{Conversion, ConversionStatus};
 use crate::usecases::admin::require_program;
 
@@ -88,12 +95,41 @@ pub async fn commission_conversion(
         .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
         .collect();
     let sale = conversion.sale();
-    let drafts = compute_lines(
+    // What each cap period has used so far, read now and re-checked when writing.
+    let periods: BTreeSet<CapPeriod> = campaign.terms.caps.iter().map(|c| c.period).collect();
+    let mut used: BTreeMap<CapPeriod, (Key, Option<i64>, CapUsage)> = BTreeMap::new();
+    for period in periods {
+        let key = keys::cap_usage(
+            &conversion.partner_id,
+            &conversion.campaign_id,
+            period,
+            conversion.created_at,
+        );
+        let item = store.table().get(&key).await?;
+        let usage = CapUsage {
+            conversions: item.as_ref().and_then(|i| i.n("conversions")).unwrap_or(0),
+            commission_minor: item
+                .as_ref()
+                .and_then(|i| i.n("commission_minor"))
+                .unwrap_or(0),
+        };
+        used.insert(
+            period,
+            (key, item.as_ref().and_then(|i| i.n("conversions")), usage),
+        );
+    }
+    let usage_of = |cap: &Cap| {
+        used.get(&cap.period)
+            .map(|(_, _, u)| *u)
+            .unwrap_or_default()
+    };
+    let drafts = compute_lines_with_caps(
         &sale,
         &campaign.terms,
         &program.upline,
         &conversion.partner_id,
         &upline,
+        &usage_of,
     );
     let now = services.now();
     let hold_until = now.plus_days(i64::from(program.hold_days));
@@ -137,6 +173,23 @@ pub async fn commission_conversion(
     )];
     ops.extend(lines.iter().map(Store::line_put));
     ops.extend(counter_updates(&conversion, &lines));
+    // A paid conversion uses its caps; the condition on the count read above makes a
+    // racing conversion's transaction fail, so two cannot take the last place.
+    let paid = lines
+        .first()
+        .filter(|l| !matches!(l.explanation.rule, Rule::Capped | Rule::NotQualified));
+    if let Some(direct) = paid {
+        for (key, read, _) in used.values() {
+            let condition = match read {
+                None => Condition::NotExists,
+                Some(n) => Condition::AttrEquals("conversions".into(), crate::ports::Attr::N(*n)),
+            };
+            let update = Update::default()
+                .add("conversions", 1)
+                .add("commission_minor", direct.amount_minor);
+            ops.push(TxOp::Update(key.clone(), update, condition));
+        }
+    }
     match store.table().transact(ops).await {
         Ok(()) => {}
         Err(TableError::TransactionCancelled { .. }) => {
