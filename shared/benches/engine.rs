@@ -40,6 +40,7 @@ fn main() {
             factor: Decimal::new(7, 1),
         },
         base: UplineBase::DirectCommission,
+        skip: Default::default(),
     };
     let upline: Vec<String> = (1..=10).map(|i| format!("partner-{i}")).collect();
     let item = |sku: &str, category: &str, quantity: i64, price: i64| LineItem {

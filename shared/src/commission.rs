@@ -597,6 +597,7 @@ mod tests {
                 step: p("25"),
             },
             base: UplineBase::DirectCommission,
+            skip: Default::default(),
         };
         let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(3));
         let got: Vec<_> = lines
@@ -625,6 +626,7 @@ mod tests {
                     step: p("1"),
                 },
                 base: UplineBase::DirectCommission,
+                skip: Default::default(),
             };
             let lines = compute_lines(&Sale::of(usd(50_000)), &terms, &plan, "a", &chain(12));
             assert_eq!(lines.len(), 1 + usize::from(depth), "depth {depth}");
@@ -654,6 +656,7 @@ mod tests {
                 levels: vec![p("10"); 5],
             },
             base: UplineBase::Sale,
+            skip: Default::default(),
         };
         let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(2));
         assert_eq!(lines.len(), 3);
@@ -732,7 +735,12 @@ mod tests {
             }),
         ];
         let base = prop_oneof![Just(UplineBase::DirectCommission), Just(UplineBase::Sale)];
-        (0u8..=10, rates, base).prop_map(|(depth, rates, base)| UplinePlan { depth, rates, base })
+        (0u8..=10, rates, base).prop_map(|(depth, rates, base)| UplinePlan {
+            depth,
+            rates,
+            base,
+            skip: Default::default(),
+        })
     }
 
     proptest! {

@@ -29,6 +29,20 @@ pub struct UplinePlan {
     pub depth: u8,
     pub rates: LevelRates,
     pub base: UplineBase,
+    /// What happens to the level of a recruiter who is not approved.
+    #[serde(default)]
+    pub skip: SkipRule,
+}
+
+/// The rule for upline partners who are suspended, rejected or still pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipRule {
+    /// Their level earns nothing; the chain continues above them at the next level.
+    #[default]
+    Forfeit,
+    /// They are passed over: the next approved recruiter above takes their level.
+    Compress,
 }
 
 impl UplinePlan {
@@ -37,6 +51,7 @@ impl UplinePlan {
             depth: 0,
             rates: LevelRates::Explicit { levels: vec![] },
             base: UplineBase::DirectCommission,
+            skip: SkipRule::Forfeit,
         }
     }
 
@@ -113,6 +128,7 @@ mod tests {
                 step: p("4"),
             },
             base: UplineBase::Sale,
+            skip: SkipRule::Forfeit,
         };
         let rates: Vec<_> = (1..=6).map(|l| plan.rate_for_level(l)).collect();
         assert_eq!(rates, vec![p("10"), p("6"), p("2"), p("0"), p("0"), p("0")]);
@@ -127,6 +143,7 @@ mod tests {
                 factor: Decimal::new(5, 1),
             },
             base: UplineBase::Sale,
+            skip: SkipRule::Forfeit,
         };
         assert_eq!(plan.rate_for_level(1), p("8"));
         assert_eq!(plan.rate_for_level(2), p("4"));
@@ -142,6 +159,7 @@ mod tests {
                 levels: vec![p("5"), p("2")],
             },
             base: UplineBase::Sale,
+            skip: SkipRule::Forfeit,
         };
         assert_eq!(plan.rate_for_level(2), p("2"));
         assert_eq!(plan.rate_for_level(3), p("0"));

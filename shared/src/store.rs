@@ -348,6 +348,10 @@ impl Store {
     pub fn partner_put(partner: &Partner, condition: Condition) -> TxOp {
         let item = encode(keys::partner(&partner.id), partner)
             .with("status", partner.status.as_str())
+            .with(
+                "recruited_by",
+                partner.recruited_by.clone().unwrap_or_default(),
+            )
             .with("gsi2pk", keys::partners_listing())
             .with(
                 "gsi2sk",

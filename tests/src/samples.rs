@@ -108,6 +108,7 @@ pub async fn seed(services: &Services) {
                 first_level_percent: None,
                 decrement_percent: None,
                 decay_factor: None,
+                skip: None,
             }),
             postback_secret: Some(POSTBACK_SECRET.into()),
         },

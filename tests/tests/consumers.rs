@@ -72,6 +72,7 @@ async fn program(s: &Services) -> String {
                 first_level_percent: None,
                 decrement_percent: None,
                 decay_factor: None,
+                skip: None,
             }),
             postback_secret: None,
         },
@@ -401,4 +402,107 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
         }
     }
     assert_eq!((paid, capped), (2, 3));
+}
+
+async fn id_of(s: &Services, email: &str) -> String {
+    s.store.partner_id_by_email(email).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recruiter_change_that_would_make_a_cycle_is_refused() {
+    let w = world().await;
+    let s = &w.services;
+    program(s).await;
+    let (c, b, a) = (
+        id_of(s, "c@x.test").await,
+        id_of(s, "b@x.test").await,
+        id_of(s, "a@x.test").await,
+    );
+    let set = |who: String, to: Option<String>| {
+        let s = s.clone();
+        async move {
+            admin::set_recruiter(
+                &s,
+                &who,
+                admin::RecruiterRequest {
+                    recruiter_id: to,
+                    referral_code: None,
+                },
+            )
+            .await
+        }
+    };
+    for (who, to) in [
+        (c.clone(), a.clone()),
+        (b.clone(), a.clone()),
+        (a.clone(), a.clone()),
+    ] {
+        match set(who.clone(), Some(to.clone())).await {
+            Err(upline_domain::error::AppError::Invalid(f)) => {
+                assert_eq!(f[0].field, "recruiter_id");
+                assert!(f[0].message.contains("cycle"), "{}", f[0].message);
+            }
+            other => panic!("{who} under {to}: expected a refusal, got {other:?}"),
+        }
+    }
+    // A legitimate move: A straight under C; then B detached.
+    assert_eq!(
+        set(a.clone(), Some(c.clone()))
+            .await
+            .unwrap()
+            .recruited_by
+            .as_deref(),
+        Some(c.as_str())
+    );
+    assert_eq!(set(b.clone(), None).await.unwrap().recruited_by, None);
+    // Two changes racing to close a loop (C under B while B goes under C): one loses.
+    let (r1, r2) = tokio::join!(
+        set(c.clone(), Some(b.clone())),
+        set(b.clone(), Some(c.clone()))
+    );
+    assert!(
+        r1.is_ok() != r2.is_ok(),
+        "exactly one of the two may win: {r1:?} / {r2:?}"
+    );
+    let upline = upline_domain::usecases::commissions::upline_of(
+        s,
+        &a,
+        10,
+        upline_domain::program::SkipRule::Forfeit,
+    )
+    .await
+    .unwrap();
+    assert!(upline.len() <= 3, "no loop in the chain: {upline:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
+    use upline_domain::program::SkipRule;
+    use upline_domain::usecases::commissions::upline_of;
+    let w = world().await;
+    let s = &w.services;
+    program(s).await;
+    let (c, b, a) = (
+        id_of(s, "c@x.test").await,
+        id_of(s, "b@x.test").await,
+        id_of(s, "a@x.test").await,
+    );
+    let mut suspended = s.store.partner(&b).await.unwrap().unwrap();
+    suspended.status = upline_domain::partner::PartnerStatus::Suspended;
+    s.store
+        .table()
+        .transact(vec![upline_domain::store::Store::partner_put(
+            &suspended,
+            upline_domain::ports::Condition::Exists,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        upline_of(s, &a, 2, SkipRule::Forfeit).await.unwrap(),
+        vec![None, Some(c.clone())]
+    );
+    assert_eq!(
+        upline_of(s, &a, 2, SkipRule::Compress).await.unwrap(),
+        vec![Some(c)]
+    );
 }

@@ -203,6 +203,9 @@ async fn every_api_event_gets_its_answer() {
             b["totals"]["conversions"] == 1 && b["totals"]["revenue"] == "100.00"
         }),
         expect("api/health.json", StatusCode::OK, |_| true),
+        expect("api/set-recruiter.json", StatusCode::OK, |b| {
+            b["id"] == "p-dan" && b["recruited_by"] == "p-ada"
+        }),
         expect("api/put-exchange-rate.json", StatusCode::OK, |b| {
             b["means"] == "1 EUR = 1.0842 USD"
         }),

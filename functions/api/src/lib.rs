@@ -20,7 +20,7 @@ use upline_domain::store::{decode, keys};
 use upline_domain::tracking::Conversion;
 use upline_domain::usecases::admin::{
     self, CampaignRequest, ExchangeRateRequest, ExchangeRateView, LinkRequest, LinkView,
-    ProgramRequest, ProgramView, require_program,
+    ProgramRequest, ProgramView, RecruiterRequest, require_program,
 };
 use upline_domain::usecases::auth::{require_admin, require_partner};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
@@ -47,6 +47,7 @@ pub fn router(services: Services) -> Router {
         )
         .route("/v1/admin/partners", get(list_partners))
         .route("/v1/admin/partners/{id}/approve", post(approve_partner))
+        .route("/v1/admin/partners/{id}/recruiter", put(set_recruiter))
         .route("/v1/admin/links", post(create_link))
         .route("/v1/admin/conversions", get(list_conversions))
         .route(
@@ -210,6 +211,18 @@ async fn approve_partner(
             api_key: key.secret,
         },
     ))
+}
+
+async fn set_recruiter(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<RecruiterRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let partner = admin::set_recruiter(&s, &id, req).await?;
+    tracing::info!(admin = %who, partner_id = %partner.id, recruiter = ?partner.recruited_by, "recruiter changed");
+    Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
 }
 
 async fn create_link(

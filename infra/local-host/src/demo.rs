@@ -45,6 +45,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 first_level_percent: dec("50"),
                 decrement_percent: dec("25"),
                 decay_factor: None,
+                skip: None,
             }),
             postback_secret: None,
         },

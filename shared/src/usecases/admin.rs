@@ -11,8 +11,8 @@ use crate::ids::{NewApiKey, Principal, base32, new_api_key};
 use crate::messages::{EmailRequest, Message};
 use crate::money::{Currency, Money, Percent};
 use crate::partner::{Partner, PartnerStatus};
-use crate::ports::{QueueName, TableError};
-use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, UplineBase, UplinePlan};
+use crate::ports::{Attr, Condition, QueueName, TableError, TxOp};
+use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, SkipRule, UplineBase, UplinePlan};
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
 use crate::terms::{
@@ -45,6 +45,8 @@ pub struct UplineRequest {
     pub first_level_percent: Option<DecimalText>,
     pub decrement_percent: Option<DecimalText>,
     pub decay_factor: Option<DecimalText>,
+    /// `forfeit` (default) or `compress`.
+    pub skip: Option<String>,
 }
 
 /// The program as the admin API shows it: never the postback secret, except once, in the
@@ -152,10 +154,22 @@ pub fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<Upl
             return None;
         }
     };
+    let skip = match req.skip.as_deref() {
+        None | Some("forfeit") => SkipRule::Forfeit,
+        Some("compress") => SkipRule::Compress,
+        Some(other) => {
+            errors.push(
+                "upline.skip",
+                format!("must be forfeit or compress, got {other:?}"),
+            );
+            return None;
+        }
+    };
     Some(UplinePlan {
         depth: depth as u8,
         rates,
         base,
+        skip,
     })
 }
 
@@ -792,4 +806,107 @@ pub async fn put_exchange_rate(
         .map_err(|e| AppError::field("rate", e))?;
     services.store.put_exchange_rate(&rate).await?;
     Ok(rate)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecruiterRequest {
+    /// The new recruiter's id, or null to detach the partner from any upline.
+    pub recruiter_id: Option<String>,
+    /// Or the new recruiter's referral code.
+    pub referral_code: Option<String>,
+}
+
+/// The longest chain a recruiter change can verify in one transaction (DynamoDB's limit
+/// of 100 operations, less the partner's own write).
+const MAX_VERIFIED_CHAIN: usize = 98;
+
+/// Moves a partner under another recruiter, refusing any change that would make a
+/// recruitment cycle. Every partner on the new recruiter's upline is re-checked inside
+/// the write's transaction, so two changes racing to close a loop cannot both succeed.
+pub async fn set_recruiter(
+    services: &Services,
+    partner_id: &str,
+    req: RecruiterRequest,
+) -> Result<Partner, AppError> {
+    let store = &services.store;
+    let mut partner = store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let new_recruiter = match (req.recruiter_id, req.referral_code) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::field(
+                "recruiter_id",
+                "give recruiter_id or referral_code, not both",
+            ));
+        }
+        (Some(id), None) => Some(
+            store
+                .partner(&id)
+                .await?
+                .ok_or_else(|| AppError::field("recruiter_id", format!("no partner {id}")))?,
+        ),
+        (None, Some(code)) => {
+            let id = store
+                .partner_id_by_referral_code(&code.trim().to_ascii_lowercase())
+                .await?
+                .ok_or_else(|| {
+                    AppError::field(
+                        "referral_code",
+                        format!("no partner has the referral code {code:?}"),
+                    )
+                })?;
+            store.partner(&id).await?
+        }
+        (None, None) => None,
+    };
+    let mut ops = Vec::new();
+    if let Some(recruiter) = &new_recruiter {
+        // Walk up from the new recruiter: meeting the partner means a cycle.
+        let mut current = Some(recruiter.clone());
+        while let Some(p) = current {
+            if p.id == partner.id {
+                return Err(AppError::field(
+                    "recruiter_id",
+                    format!(
+                        "{} is in {}'s own downline: the change would make a recruitment cycle",
+                        recruiter.id, partner.id
+                    ),
+                ));
+            }
+            if ops.len() >= MAX_VERIFIED_CHAIN {
+                return Err(AppError::field(
+                    "recruiter_id",
+                    "the recruiter's upline is too long to verify",
+                ));
+            }
+            ops.push(TxOp::Check(
+                crate::store::keys::partner(&p.id),
+                Condition::AttrEquals(
+                    "recruited_by".into(),
+                    Attr::S(p.recruited_by.clone().unwrap_or_default()),
+                ),
+            ));
+            current = match &p.recruited_by {
+                Some(up) => store.partner(up).await?,
+                None => None,
+            };
+        }
+    }
+    let before = partner.recruited_by.clone().unwrap_or_default();
+    partner.recruited_by = new_recruiter.map(|r| r.id);
+    partner.updated_at = services.now();
+    ops.push(Store::partner_put(
+        &partner,
+        Condition::AttrEquals("recruited_by".into(), Attr::S(before)),
+    ));
+    match store.table().transact(ops).await {
+        Ok(()) => Ok(partner),
+        Err(TableError::TransactionCancelled { .. }) => Err(AppError::Conflict {
+            field: Some("recruiter_id".into()),
+            detail: "the upline changed while this change was checked; try again".into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }

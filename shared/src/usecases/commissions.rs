@@ -18,7 +18,7 @@ use crate::messages::{EmailRequest, Message};
 use crate::partner::PartnerStatus;
 use crate::ports::{Condition, Key, Update};
 use crate::ports::{QueueName, TableError, TxOp};
-use crate::program::Program;
+use crate::program::{Program, SkipRule};
 use crate::services::Services;
 use crate::store::keys;
 use crate::store::{Store, counters, status_is};
@@ -26,23 +26,29 @@ use crate::terms::{Cap, CapPeriod, CapUsage};
 use crate::tracking::{Conversion, ConversionStatus};
 use crate::usecases::admin::require_program;
 
-/// The recruiters above `partner_id`, nearest first, up to `depth` levels. A recruiter who
-/// is not approved forfeits their level (the level earns nothing; the chain continues).
-/// Returns one entry per level: the recruiter's id, or `None` when forfeited.
+/// How far up a chain compression looks for approved recruiters.
+const MAX_CHAIN_WALK: usize = 100;
+
+/// The recruiters above `partner_id`, nearest first, one entry per paid level up to
+/// `depth`: the recruiter's id, or `None` for a forfeited level. A recruiter who is not
+/// approved either forfeits their level (the chain continues above them at the next
+/// level) or, with [`SkipRule::Compress`], is passed over so the next approved recruiter
+/// takes the level.
 pub async fn upline_of(
     services: &Services,
     partner_id: &str,
     depth: u8,
+    skip: SkipRule,
 ) -> Result<Vec<Option<String>>, AppError> {
     let mut chain = Vec::new();
     let mut seen = vec![partner_id.to_string()];
     let mut current = services.store.partner(partner_id).await?;
-    while chain.len() < usize::from(depth) {
+    while chain.len() < usize::from(depth) && seen.len() <= MAX_CHAIN_WALK {
         let Some(recruiter_id) = current.as_ref().and_then(|p| p.recruited_by.clone()) else {
             break;
         };
         if seen.contains(&recruiter_id) {
-            // Signup makes cycles impossible; if data says otherwise, stop rather than loop.
+            // Cycles are refused when recruiters are set; if data says otherwise, stop.
             tracing::error!(
                 partner_id,
                 recruiter_id,
@@ -55,7 +61,11 @@ pub async fn upline_of(
         let eligible = recruiter
             .as_ref()
             .is_some_and(|r| r.status == PartnerStatus::Approved);
-        chain.push(eligible.then_some(recruiter_id));
+        match (eligible, skip) {
+            (true, _) => chain.push(Some(recruiter_id)),
+            (false, SkipRule::Forfeit) => chain.push(None),
+            (false, SkipRule::Compress) => {}
+        }
         current = recruiter;
     }
     Ok(chain)
@@ -87,7 +97,13 @@ pub async fn commission_conversion(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("campaign {}", conversion.campaign_id)))?;
 
-    let levels = upline_of(services, &conversion.partner_id, program.upline.depth).await?;
+    let levels = upline_of(
+        services,
+        &conversion.partner_id,
+        program.upline.depth,
+        program.upline.skip,
+    )
+    .await?;
     // The engine pays levels in order; a forfeited level keeps its place with no earner.
     let placeholder = "\u{0}forfeited";
     let upline: Vec<String> = levels
