@@ -74,6 +74,9 @@ pub struct Explanation {
     /// The conversion into the program currency, when the sale was in another one.
     #[serde(default)]
     pub exchange: Option<String>,
+    /// Which terms applied to the partner's line, when not the campaign's own.
+    #[serde(default)]
+    pub terms: Option<String>,
     pub summary: String,
 }
 
@@ -237,6 +240,7 @@ pub fn compute_lines_with_caps(
                 parts: vec![],
                 not_paid_because: None,
                 exchange: None,
+                terms: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -350,6 +354,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             parts: vec![],
             not_paid_because: why,
             exchange: None,
+            terms: None,
             summary,
         },
     };
@@ -490,6 +495,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
                 .collect(),
             not_paid_because: None,
             exchange: None,
+            terms: None,
             summary,
         },
     }

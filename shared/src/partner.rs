@@ -18,6 +18,9 @@ pub struct Partner {
     pub recruited_by: Option<String>,
     /// The code others give as `referred_by` to join under this partner.
     pub referral_code: String,
+    /// A group the operator puts partners in for shared terms (`gold`, `resellers-eu`).
+    #[serde(default)]
+    pub group: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -24,6 +24,7 @@ use crate::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 use crate::program::Program;
+use crate::terms::{Terms, TermsSource};
 use crate::tracking::{Click, Conversion, Link};
 
 /// How long raw click records are kept (the TTL); counters keep the totals for good.
@@ -100,6 +101,19 @@ pub mod keys {
     }
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
+    }
+    /// Terms that replace a campaign's for one partner, or for a group of partners.
+    pub fn partner_terms(campaign_id: &str, partner_id: &str) -> Key {
+        Key::new(
+            format!("CAMPAIGN#{campaign_id}"),
+            format!("TERMS#PARTNER#{partner_id}"),
+        )
+    }
+    pub fn group_terms(campaign_id: &str, group: &str) -> Key {
+        Key::new(
+            format!("CAMPAIGN#{campaign_id}"),
+            format!("TERMS#GROUP#{group}"),
+        )
     }
     /// A partner's cap usage on a campaign for the day or month containing `at`.
     pub fn cap_usage(
@@ -336,6 +350,43 @@ impl Store {
         .iter()
         .map(decode)
         .collect()
+    }
+
+    /// The terms that apply to `partner` on `campaign`, and where they come from: the
+    /// partner's own override, else their group's, else the campaign's.
+    pub async fn terms_for(
+        &self,
+        campaign: &Campaign,
+        partner: Option<&Partner>,
+    ) -> Result<(Terms, TermsSource), AppError> {
+        if let Some(p) = partner {
+            if let Some(t) = self
+                .get_entity(&keys::partner_terms(&campaign.id, &p.id))
+                .await?
+            {
+                return Ok((t, TermsSource::Partner));
+            }
+            if let Some(g) = &p.group
+                && let Some(t) = self.get_entity(&keys::group_terms(&campaign.id, g)).await?
+            {
+                return Ok((t, TermsSource::Group(g.clone())));
+            }
+        }
+        Ok((campaign.terms.clone(), TermsSource::Campaign))
+    }
+
+    pub async fn put_terms_override(&self, key: Key, terms: &Terms) -> Result<bool, AppError> {
+        let existed = self.table.get(&key).await?.is_some();
+        self.table.put(encode(key, terms), Condition::None).await?;
+        Ok(!existed)
+    }
+
+    pub async fn delete_terms_override(&self, key: Key) -> Result<bool, AppError> {
+        match self.table.delete(&key, Condition::Exists).await {
+            Ok(()) => Ok(true),
+            Err(TableError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     // ----- partners and keys

@@ -66,6 +66,27 @@ pub struct CapUsage {
     pub commission_minor: i64,
 }
 
+/// Which terms a line was computed with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum TermsSource {
+    Campaign,
+    /// The group's override (named).
+    Group(String),
+    /// The partner's own override.
+    Partner,
+}
+
+impl std::fmt::Display for TermsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TermsSource::Campaign => f.write_str("the campaign's terms"),
+            TermsSource::Group(g) => write!(f, "the terms of group {g}"),
+            TermsSource::Partner => f.write_str("this partner's own terms"),
+        }
+    }
+}
+
 /// What the revenue share is a share of: the gross amount, less whichever of the
 /// postback's discount, tax and shipping the campaign excludes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]

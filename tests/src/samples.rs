@@ -55,6 +55,7 @@ pub fn partner(
         status,
         recruited_by: recruited_by.map(str::to_string),
         referral_code: referral_code.into(),
+        group: None,
         created_at: NOW.plus_days(-60),
         updated_at: NOW.plus_days(-60),
     }
@@ -85,6 +86,7 @@ pub fn line(
             parts: vec![],
             not_paid_because: None,
             exchange: None,
+            terms: None,
             summary: "sample".into(),
         },
         created_at: created,

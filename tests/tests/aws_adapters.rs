@@ -45,6 +45,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             parts: vec![],
             not_paid_because: None,
             exchange: None,
+            terms: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

@@ -506,3 +506,84 @@ async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
         vec![Some(c)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
+    use upline_domain::usecases::admin::{GroupRequest, OverrideFor};
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let a = id_of(s, "a@x.test").await;
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let mut n = 0;
+    let mut direct_of_a_sale = || {
+        n += 1;
+        let (s, resolved, order) = (s.clone(), resolved.clone(), format!("ov-{n}"));
+        async move {
+            let (click, _) = new_click(&s, &resolved, None, None).unwrap();
+            let out = record_postback(
+                &s,
+                PostbackRequest {
+                    click_id: Some(click.click_id),
+                    order_id: Some(upline_domain::usecases::input::IdText(order)),
+                    amount: Some(DecimalText("100.00".into())),
+                    currency: Some("USD".into()),
+                    ..Default::default()
+                },
+                "t",
+            )
+            .await
+            .unwrap();
+            let lines = upline_domain::usecases::commissions::commission_conversion(
+                &s,
+                &out.conversion.id,
+                "t",
+            )
+            .await
+            .unwrap();
+            let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
+            (direct.amount_minor, direct.explanation.terms)
+        }
+    };
+    let pct = |p: &str| TermsRequest {
+        revenue_share_percent: Some(DecimalText(p.into())),
+        ..Default::default()
+    };
+    // The campaign: 2.00 CPA + 5 % of 100.00.
+    assert_eq!(direct_of_a_sale().await, (700, None));
+    admin::put_terms_override(s, "c", OverrideFor::Group("gold".into()), pct("12"))
+        .await
+        .unwrap();
+    assert_eq!(
+        direct_of_a_sale().await,
+        (700, None),
+        "not in the group yet"
+    );
+    admin::set_group(
+        s,
+        &a,
+        GroupRequest {
+            group: Some("gold".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        direct_of_a_sale().await,
+        (1_200, Some("the terms of group gold".into()))
+    );
+    admin::put_terms_override(s, "c", OverrideFor::Partner(a.clone()), pct("20"))
+        .await
+        .unwrap();
+    assert_eq!(
+        direct_of_a_sale().await,
+        (2_000, Some("this partner's own terms".into()))
+    );
+    admin::delete_terms_override(s, "c", OverrideFor::Partner(a.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        direct_of_a_sale().await,
+        (1_200, Some("the terms of group gold".into()))
+    );
+}

@@ -203,6 +203,25 @@ async fn every_api_event_gets_its_answer() {
             b["totals"]["conversions"] == 1 && b["totals"]["revenue"] == "100.00"
         }),
         expect("api/health.json", StatusCode::OK, |_| true),
+        expect("api/put-partner-terms.json", StatusCode::CREATED, |b| {
+            b["revenue_share_percent"] == "15"
+        }),
+        expect(
+            "api/delete-partner-terms.json",
+            StatusCode::NO_CONTENT,
+            |_| true,
+        ),
+        expect("api/put-group-terms.json", StatusCode::CREATED, |b| {
+            b["bonuses"]["new_customer"] == "5.00"
+        }),
+        expect("api/set-group.json", StatusCode::OK, |b| {
+            b["group"] == "gold"
+        }),
+        expect(
+            "api/delete-group-terms.json",
+            StatusCode::NO_CONTENT,
+            |_| true,
+        ),
         expect("api/set-recruiter.json", StatusCode::OK, |b| {
             b["id"] == "p-dan" && b["recruited_by"] == "p-ada"
         }),

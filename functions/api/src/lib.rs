@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use upline_domain::error::AppError;
 use upline_domain::ports::Index;
@@ -19,8 +19,9 @@ use upline_domain::services::Services;
 use upline_domain::store::{decode, keys};
 use upline_domain::tracking::Conversion;
 use upline_domain::usecases::admin::{
-    self, CampaignRequest, ExchangeRateRequest, ExchangeRateView, LinkRequest, LinkView,
-    ProgramRequest, ProgramView, RecruiterRequest, require_program,
+    self, CampaignRequest, ExchangeRateRequest, ExchangeRateView, GroupRequest, LinkRequest,
+    LinkView, OverrideFor, ProgramRequest, ProgramView, RecruiterRequest, TermsRequest,
+    require_program,
 };
 use upline_domain::usecases::auth::{require_admin, require_partner};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
@@ -31,7 +32,7 @@ use upline_http::{
     ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit,
 };
 
-use crate::views::{CampaignView, LineView};
+use crate::views::{CampaignView, LineView, TermsView};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -40,6 +41,14 @@ pub fn router(services: Services) -> Router {
         .route("/v1/admin/program", get(get_program).put(put_program))
         .route("/v1/admin/campaigns", get(list_campaigns))
         .route("/v1/admin/campaigns/{id}", put(put_campaign))
+        .route(
+            "/v1/admin/campaigns/{id}/partner-terms/{partner_id}",
+            put(put_partner_terms).delete(delete_partner_terms),
+        )
+        .route(
+            "/v1/admin/campaigns/{id}/group-terms/{group}",
+            put(put_group_terms).delete(delete_group_terms),
+        )
         .route("/v1/admin/exchange-rates", get(list_exchange_rates))
         .route(
             "/v1/admin/exchange-rates/{currency}",
@@ -48,6 +57,7 @@ pub fn router(services: Services) -> Router {
         .route("/v1/admin/partners", get(list_partners))
         .route("/v1/admin/partners/{id}/approve", post(approve_partner))
         .route("/v1/admin/partners/{id}/recruiter", put(set_recruiter))
+        .route("/v1/admin/partners/{id}/group", put(set_group))
         .route("/v1/admin/links", post(create_link))
         .route("/v1/admin/conversions", get(list_conversions))
         .route(
@@ -211,6 +221,81 @@ async fn approve_partner(
             api_key: key.secret,
         },
     ))
+}
+
+async fn put_override(
+    s: &Services,
+    headers: &HeaderMap,
+    campaign: &str,
+    target: OverrideFor,
+    req: TermsRequest,
+) -> ApiResult<Response> {
+    let who = admin(s, headers).await?;
+    let (terms, created) = admin::put_terms_override(s, campaign, target.clone(), req).await?;
+    let program = require_program(&s.store).await?;
+    tracing::info!(admin = %who, campaign_id = %campaign, ?target, "terms override saved");
+    Ok(json(
+        created_or_ok(created),
+        &TermsView::of(&terms, program.currency),
+    ))
+}
+
+async fn delete_override(
+    s: &Services,
+    headers: &HeaderMap,
+    campaign: &str,
+    target: OverrideFor,
+) -> ApiResult<Response> {
+    let who = admin(s, headers).await?;
+    admin::delete_terms_override(s, campaign, target.clone()).await?;
+    tracing::info!(admin = %who, campaign_id = %campaign, ?target, "terms override removed");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn put_partner_terms(
+    State(s): State<Services>,
+    Path((campaign, partner)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<TermsRequest>,
+) -> ApiResult<Response> {
+    put_override(&s, &headers, &campaign, OverrideFor::Partner(partner), req).await
+}
+
+async fn delete_partner_terms(
+    State(s): State<Services>,
+    Path((campaign, partner)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    delete_override(&s, &headers, &campaign, OverrideFor::Partner(partner)).await
+}
+
+async fn put_group_terms(
+    State(s): State<Services>,
+    Path((campaign, group)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<TermsRequest>,
+) -> ApiResult<Response> {
+    put_override(&s, &headers, &campaign, OverrideFor::Group(group), req).await
+}
+
+async fn delete_group_terms(
+    State(s): State<Services>,
+    Path((campaign, group)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    delete_override(&s, &headers, &campaign, OverrideFor::Group(group)).await
+}
+
+async fn set_group(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<GroupRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let partner = admin::set_group(&s, &id, req).await?;
+    tracing::info!(admin = %who, partner_id = %partner.id, group = ?partner.group, "partner group set");
+    Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
 }
 
 async fn set_recruiter(

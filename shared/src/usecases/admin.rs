@@ -910,3 +910,112 @@ pub async fn set_recruiter(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Whose terms an override sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverrideFor {
+    Partner(String),
+    Group(String),
+}
+
+impl OverrideFor {
+    fn key(&self, campaign_id: &str) -> crate::ports::Key {
+        match self {
+            OverrideFor::Partner(p) => crate::store::keys::partner_terms(campaign_id, p),
+            OverrideFor::Group(g) => crate::store::keys::group_terms(campaign_id, g),
+        }
+    }
+}
+
+/// Replaces the campaign's terms for one partner or one group; returns the terms and
+/// whether they are new.
+pub async fn put_terms_override(
+    services: &Services,
+    campaign_id: &str,
+    target: OverrideFor,
+    req: TermsRequest,
+) -> Result<(Terms, bool), AppError> {
+    let program = require_program(&services.store).await?;
+    let campaign = services
+        .store
+        .campaign(campaign_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no campaign {campaign_id}")))?;
+    match &target {
+        OverrideFor::Partner(p) => {
+            if services.store.partner(p).await?.is_none() {
+                return Err(AppError::NotFound(format!("no partner {p}")));
+            }
+        }
+        OverrideFor::Group(g) => {
+            parse_slug("group", g)?;
+        }
+    }
+    let mut errors = FieldErrors::default();
+    let terms = parse_terms(req, program.currency, &mut errors);
+    errors.into_result()?;
+    let created = services
+        .store
+        .put_terms_override(target.key(&campaign.id), &terms)
+        .await?;
+    Ok((terms, created))
+}
+
+/// Removes an override; the partner or group falls back to the campaign's terms.
+pub async fn delete_terms_override(
+    services: &Services,
+    campaign_id: &str,
+    target: OverrideFor,
+) -> Result<(), AppError> {
+    if services
+        .store
+        .delete_terms_override(target.key(campaign_id))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("no such override".into()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRequest {
+    /// The group's name, or null to take the partner out of any group.
+    pub group: Option<String>,
+}
+
+pub async fn set_group(
+    services: &Services,
+    partner_id: &str,
+    req: GroupRequest,
+) -> Result<Partner, AppError> {
+    let mut partner = services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let group = match req.group {
+        Some(g) => Some(parse_slug("group", g.trim())?),
+        None => None,
+    };
+    let before = partner.status;
+    partner.group = group;
+    partner.updated_at = services.now();
+    services
+        .store
+        .table()
+        .transact(vec![Store::partner_put(
+            &partner,
+            crate::store::status_is(before.as_str()),
+        )])
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: None,
+                detail: "the partner changed meanwhile; try again".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(partner)
+}

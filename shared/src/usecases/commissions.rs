@@ -22,7 +22,7 @@ use crate::program::{Program, SkipRule};
 use crate::services::Services;
 use crate::store::keys;
 use crate::store::{Store, counters, status_is};
-use crate::terms::{Cap, CapPeriod, CapUsage};
+use crate::terms::{Cap, CapPeriod, CapUsage, TermsSource};
 use crate::tracking::{Conversion, ConversionStatus};
 use crate::usecases::admin::require_program;
 
@@ -111,8 +111,10 @@ pub async fn commission_conversion(
         .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
         .collect();
     let sale = conversion.sale();
+    let partner = store.partner(&conversion.partner_id).await?;
+    let (terms, terms_source) = store.terms_for(&campaign, partner.as_ref()).await?;
     // What each cap period has used so far, read now and re-checked when writing.
-    let periods: BTreeSet<CapPeriod> = campaign.terms.caps.iter().map(|c| c.period).collect();
+    let periods: BTreeSet<CapPeriod> = terms.caps.iter().map(|c| c.period).collect();
     let mut used: BTreeMap<CapPeriod, (Key, Option<i64>, CapUsage)> = BTreeMap::new();
     for period in periods {
         let key = keys::cap_usage(
@@ -141,7 +143,7 @@ pub async fn commission_conversion(
     };
     let drafts = compute_lines_with_caps(
         &sale,
-        &campaign.terms,
+        &terms,
         &program.upline,
         &conversion.partner_id,
         &upline,
@@ -163,6 +165,9 @@ pub async fn commission_conversion(
         .filter(|d| d.partner_id != placeholder)
         .map(|mut d| {
             d.explanation.exchange = exchange.clone();
+            if d.level == 0 && terms_source != TermsSource::Campaign {
+                d.explanation.terms = Some(terms_source.to_string());
+            }
             d
         })
         .map(|d| CommissionLine {

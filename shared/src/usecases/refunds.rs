@@ -279,6 +279,7 @@ pub async fn refund_conversion(
                 parts: vec![],
                 not_paid_because: None,
                 exchange: None,
+                terms: None,
                 summary: format!(
                     "{} {refund_id} of {} ({}% of the sale) reverses {} of this {} line",
                     if kind == RefundKind::Refund {

@@ -32,6 +32,7 @@ pub struct PartnerView {
     pub status: PartnerStatus,
     pub referral_code: String,
     pub recruited_by: Option<String>,
+    pub group: Option<String>,
     pub created_at: String,
 }
 
@@ -45,6 +46,7 @@ impl PartnerView {
             status: p.status,
             referral_code: p.referral_code.clone(),
             recruited_by: p.recruited_by.clone(),
+            group: p.group.clone(),
             created_at: p.created_at.to_rfc3339(),
         }
     }
@@ -100,6 +102,7 @@ pub async fn signup(
         status: PartnerStatus::Pending,
         recruited_by,
         referral_code: String::new(),
+        group: None,
         created_at: now,
         updated_at: now,
     };
