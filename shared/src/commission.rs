@@ -12,7 +12,9 @@ use rust_decimal::Decimal;
 use crate::clock::Timestamp;
 use crate::money::{Currency, Money, Percent, format_minor, round_minor};
 use crate::program::{UplineBase, UplinePlan};
-use crate::terms::{Cap, CapMetric, CapPeriod, CapUsage, CommissionBase, Terms};
+use crate::terms::{
+    Cap, CapMetric, CapPeriod, CapUsage, CommissionBase, Terms, TierMetric, TierUsage,
+};
 
 /// A stored commission line. Lines are never edited in amount; corrections are new lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +79,9 @@ pub struct Explanation {
     /// Which terms applied to the partner's line, when not the campaign's own.
     #[serde(default)]
     pub terms: Option<String>,
+    /// The performance tier the partner's line was computed at, if one was reached.
+    #[serde(default)]
+    pub tier: Option<String>,
     pub summary: String,
 }
 
@@ -167,7 +172,8 @@ pub struct LineDraft {
 }
 
 /// Computes every line for `sale` by `partner_id`, whose eligible upline is `upline`
-/// (nearest recruiter first), with no cap used yet. See [`compute_lines_with_caps`].
+/// (nearest recruiter first), with no cap used and no tier reached. See
+/// [`compute_lines_in`].
 pub fn compute_lines(
     sale: &Sale,
     terms: &Terms,
@@ -175,26 +181,53 @@ pub fn compute_lines(
     partner_id: &str,
     upline: &[String],
 ) -> Vec<LineDraft> {
-    compute_lines_with_caps(sale, terms, plan, partner_id, upline, &|_| {
-        CapUsage::default()
-    })
+    let no_usage = |_: &Cap| CapUsage::default();
+    compute_lines_in(
+        sale,
+        terms,
+        plan,
+        partner_id,
+        upline,
+        &no_usage,
+        TierUsage::default(),
+    )
 }
 
-/// Every line for `sale`: the partner's, then one per paid upline level. Levels beyond
+/// Every line for `sale`: the partner's, then one per paid upline level. The partner's
+/// line uses the highest tier `volume` reaches, if the terms have tiers. Levels beyond
 /// the plan's depth earn nothing; levels whose rate is zero get no line; a conversion that
 /// does not qualify, or would go over one of the campaign's caps (`usage` says what each
 /// cap's period has used so far), pays no one and gets a zero line saying why.
-pub fn compute_lines_with_caps(
+pub fn compute_lines_in(
     sale: &Sale,
     terms: &Terms,
     plan: &UplinePlan,
     partner_id: &str,
     upline: &[String],
     usage: &dyn Fn(&Cap) -> CapUsage,
+    volume: TierUsage,
 ) -> Vec<LineDraft> {
     let currency = sale.amount.currency();
     let base = commission_base(sale, &terms.base);
+    let tier = terms.tier_for(volume);
+    let tiered;
+    let terms = match tier {
+        Some(t) => {
+            tiered = terms.with_tier(t);
+            &tiered
+        }
+        None => terms,
+    };
     let mut direct = direct_line(sale, terms, partner_id);
+    if let Some(t) = tier {
+        let reached = match t.metric {
+            TierMetric::ApprovedConversions => format!("{} approved conversions", t.from),
+            TierMetric::ApprovedRevenue => {
+                format!("{} approved revenue", Money::from_minor(t.from, currency))
+            }
+        };
+        direct.explanation.tier = Some(format!("{} (from {reached} this month)", t.name));
+    }
     if direct.explanation.rule == Rule::NotQualified {
         return vec![direct];
     }
@@ -241,6 +274,7 @@ pub fn compute_lines_with_caps(
                 not_paid_because: None,
                 exchange: None,
                 terms: None,
+                tier: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -355,6 +389,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             not_paid_because: why,
             exchange: None,
             terms: None,
+            tier: None,
             summary,
         },
     };
@@ -496,6 +531,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             not_paid_because: None,
             exchange: None,
             terms: None,
+            tier: None,
             summary,
         },
     }

@@ -24,7 +24,7 @@ use crate::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 use crate::program::Program;
-use crate::terms::{Terms, TermsSource};
+use crate::terms::{Terms, TermsSource, TierUsage};
 use crate::tracking::{Click, Conversion, Link};
 
 /// How long raw click records are kept (the TTL); counters keep the totals for good.
@@ -101,6 +101,13 @@ pub mod keys {
     }
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
+    }
+    /// A partner's approved volume on a campaign in the month containing `at`, for tiers.
+    pub fn tier_volume(partner_id: &str, campaign_id: &str, at: Timestamp) -> Key {
+        Key::new(
+            format!("TIER#{partner_id}#{campaign_id}"),
+            format!("MONTH#{}", &at.day().to_string()[..7]),
+        )
     }
     /// Terms that replace a campaign's for one partner, or for a group of partners.
     pub fn partner_terms(campaign_id: &str, partner_id: &str) -> Key {
@@ -387,6 +394,40 @@ impl Store {
             Err(TableError::ConditionFailed) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Counts a conversion whose line was just approved toward its partner's tiers.
+    pub fn tier_volume_add(conversion: &Conversion, approved_at: Timestamp) -> TxOp {
+        TxOp::Update(
+            keys::tier_volume(&conversion.partner_id, &conversion.campaign_id, approved_at),
+            Update::default().add("approved_conversions", 1).add(
+                "approved_revenue_minor",
+                conversion.amount_minor - conversion.refunded_minor,
+            ),
+            Condition::None,
+        )
+    }
+
+    pub async fn tier_volume(
+        &self,
+        partner_id: &str,
+        campaign_id: &str,
+        at: Timestamp,
+    ) -> Result<TierUsage, AppError> {
+        let item = self
+            .table
+            .get(&keys::tier_volume(partner_id, campaign_id, at))
+            .await?;
+        Ok(TierUsage {
+            approved_conversions: item
+                .as_ref()
+                .and_then(|i| i.n("approved_conversions"))
+                .unwrap_or(0),
+            approved_revenue_minor: item
+                .as_ref()
+                .and_then(|i| i.n("approved_revenue_minor"))
+                .unwrap_or(0),
+        })
     }
 
     // ----- partners and keys

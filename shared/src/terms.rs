@@ -32,6 +32,61 @@ pub struct Terms {
     /// Limits per partner on this campaign; a conversion over a cap earns a zero line.
     #[serde(default)]
     pub caps: Vec<Cap>,
+    /// Steps up in rate as a partner's approved volume this month grows.
+    #[serde(default)]
+    pub tiers: Vec<Tier>,
+}
+
+/// A performance tier: once the partner's conversions approved this UTC month (or their
+/// revenue) reach `from`, later conversions earn this tier's CPA and share instead of the
+/// base ones. Not retroactive: lines already computed keep their amounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    pub name: String,
+    pub metric: TierMetric,
+    /// A count for `approved_conversions`, minor units for `approved_revenue`.
+    pub from: i64,
+    pub cpa_minor: Option<i64>,
+    pub revenue_share: Option<Percent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierMetric {
+    ApprovedConversions,
+    ApprovedRevenue,
+}
+
+/// A partner's approved volume on a campaign this month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TierUsage {
+    pub approved_conversions: i64,
+    pub approved_revenue_minor: i64,
+}
+
+impl Terms {
+    /// The highest tier reached by `usage`, if any.
+    pub fn tier_for(&self, usage: TierUsage) -> Option<&Tier> {
+        self.tiers
+            .iter()
+            .filter(|t| match t.metric {
+                TierMetric::ApprovedConversions => usage.approved_conversions >= t.from,
+                TierMetric::ApprovedRevenue => usage.approved_revenue_minor >= t.from,
+            })
+            .max_by_key(|t| t.from)
+    }
+
+    /// These terms with a tier's CPA and share in place of the base ones.
+    pub fn with_tier(&self, tier: &Tier) -> Terms {
+        let mut t = self.clone();
+        if tier.cpa_minor.is_some() {
+            t.cpa_minor = tier.cpa_minor;
+        }
+        if tier.revenue_share.is_some() {
+            t.revenue_share = tier.revenue_share;
+        }
+        t
+    }
 }
 
 /// A limit on what one partner earns on one campaign in a period (UTC day or month).

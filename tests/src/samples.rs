@@ -87,6 +87,7 @@ pub fn line(
             not_paid_because: None,
             exchange: None,
             terms: None,
+            tier: None,
             summary: "sample".into(),
         },
         created_at: created,

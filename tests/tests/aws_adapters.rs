@@ -46,6 +46,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             not_paid_because: None,
             exchange: None,
             terms: None,
+            tier: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

@@ -3,11 +3,11 @@
 //! must give exactly the lines it documents.
 
 use serde_json::Value;
-use upline_domain::commission::{LineItem, Sale, compute_lines_with_caps, reversal_amounts};
+use upline_domain::commission::{LineItem, Sale, compute_lines_in, reversal_amounts};
 use upline_domain::error::FieldErrors;
 use upline_domain::money::{Currency, Money, format_minor};
 use upline_domain::program::UplinePlan;
-use upline_domain::terms::{Cap, CapPeriod, CapUsage};
+use upline_domain::terms::{Cap, CapPeriod, CapUsage, TierUsage};
 use upline_domain::usecases::admin::{TermsRequest, UplineRequest, parse_terms, parse_upline};
 
 fn examples() -> Vec<Value> {
@@ -108,13 +108,22 @@ fn every_worked_example_in_the_commissions_doc_holds() {
                 commission_minor: u.get("commission").map_or(0, |c| money(c, usd).minor()),
             }
         };
-        let lines = compute_lines_with_caps(
+        let volume = TierUsage {
+            approved_conversions: ex["tier_usage"]["approved_conversions"]
+                .as_i64()
+                .unwrap_or(0),
+            approved_revenue_minor: ex["tier_usage"]
+                .get("approved_revenue")
+                .map_or(0, |r| money(r, usd).minor()),
+        };
+        let lines = compute_lines_in(
             &sale(&ex["sale"], usd),
             &terms,
             &plan,
             "partner",
             &chain,
             &usage,
+            volume,
         );
         if let Some(refunds) = ex["refunds"].as_array() {
             let paid: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();

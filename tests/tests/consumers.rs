@@ -587,3 +587,99 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
         (1_200, Some("the terms of group gold".into()))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_ones() {
+    use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let tier = upline_domain::usecases::admin::TierRequest {
+        name: Some("gold".into()),
+        metric: Some("approved_conversions".into()),
+        from: Some(DecimalText("2".into())),
+        revenue_share_percent: Some(DecimalText("15".into())),
+        ..Default::default()
+    };
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                revenue_share_percent: Some(DecimalText("5".into())),
+                tiers: Some(vec![tier]),
+                ..Default::default()
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let mut sell = {
+        let mut n = 0;
+        move || {
+            n += 1;
+            let (s, resolved, order) = (s.clone(), resolved.clone(), format!("t-{n}"));
+            async move {
+                let (click, _) = new_click(&s, &resolved, None, None).unwrap();
+                let out = record_postback(
+                    &s,
+                    PostbackRequest {
+                        click_id: Some(click.click_id),
+                        order_id: Some(upline_domain::usecases::input::IdText(order)),
+                        amount: Some(DecimalText("100.00".into())),
+                        currency: Some("USD".into()),
+                        ..Default::default()
+                    },
+                    "t",
+                )
+                .await
+                .unwrap();
+                let lines = upline_domain::usecases::commissions::commission_conversion(
+                    &s,
+                    &out.conversion.id,
+                    "t",
+                )
+                .await
+                .unwrap();
+                let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
+                (
+                    out.conversion.id,
+                    direct.amount_minor,
+                    direct.explanation.tier,
+                )
+            }
+        }
+    };
+    let (first, a1, t1) = sell().await;
+    let (second, a2, _) = sell().await;
+    assert_eq!((a1, a2, t1), (500, 500, None), "the base 5 %");
+    decide_conversion(s, &first, Decision::Approve)
+        .await
+        .unwrap();
+    let (_, a3, _) = sell().await;
+    assert_eq!(a3, 500, "one approved conversion: not gold yet");
+    decide_conversion(s, &second, Decision::Approve)
+        .await
+        .unwrap();
+    let (_, a4, t4) = sell().await;
+    assert_eq!(a4, 1_500, "two approved: gold's 15 %");
+    assert_eq!(
+        t4.as_deref(),
+        Some("gold (from 2 approved conversions this month)")
+    );
+    let first_lines = s.store.lines_of_conversion(&first).await.unwrap();
+    assert_eq!(
+        first_lines
+            .iter()
+            .find(|l| l.level == 0)
+            .unwrap()
+            .amount_minor,
+        500,
+        "not retroactive"
+    );
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use upline_domain::campaign::{Campaign, CampaignStatus};
 use upline_domain::commission::{CommissionLine, LineStatus, Part, Rule};
 use upline_domain::money::{Currency, Percent, format_minor};
-use upline_domain::terms::{CapMetric, CapPeriod, CommissionBase, Terms};
+use upline_domain::terms::{CapMetric, CapPeriod, CommissionBase, Terms, TierMetric};
 
 /// Terms in the shape the admin API accepts them, amounts as decimal strings.
 #[derive(Serialize)]
@@ -23,6 +23,16 @@ pub struct TermsView {
     pub qualification: QualificationView,
     pub bonuses: BonusesView,
     pub caps: Vec<CapView>,
+    pub tiers: Vec<TierView>,
+}
+
+#[derive(Serialize)]
+pub struct TierView {
+    pub name: String,
+    pub metric: TierMetric,
+    pub from: String,
+    pub cpa: Option<String>,
+    pub revenue_share_percent: Option<Percent>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +102,20 @@ impl TermsView {
                     },
                 })
                 .collect(),
+            tiers: t
+                .tiers
+                .iter()
+                .map(|tier| TierView {
+                    name: tier.name.clone(),
+                    metric: tier.metric,
+                    from: match tier.metric {
+                        TierMetric::ApprovedConversions => tier.from.to_string(),
+                        TierMetric::ApprovedRevenue => m(tier.from),
+                    },
+                    cpa: tier.cpa_minor.map(m),
+                    revenue_share_percent: tier.revenue_share,
+                })
+                .collect(),
         }
     }
 }
@@ -137,6 +161,10 @@ pub struct ExplanationView {
     pub not_paid_because: Option<String>,
     /// How the sale was converted into the program currency, when it was.
     pub exchange: Option<String>,
+    /// Which terms applied, when not the campaign's own.
+    pub terms: Option<String>,
+    /// The performance tier reached, if any.
+    pub tier: Option<String>,
     pub summary: String,
 }
 
@@ -177,6 +205,8 @@ impl LineView {
                 parts: e.parts.clone(),
                 not_paid_because: e.not_paid_because.clone(),
                 exchange: e.exchange.clone(),
+                terms: e.terms.clone(),
+                tier: e.tier.clone(),
                 summary: e.summary.clone(),
             },
             created_at: l.created_at.to_rfc3339(),

@@ -17,7 +17,7 @@ use crate::services::Services;
 use crate::store::{Store, keys, status_is};
 use crate::terms::{
     Bonuses, Cap, CapMetric, CapPeriod, CommissionBase, ItemRates, OrderValueBonus, Qualification,
-    Terms,
+    Terms, Tier, TierMetric,
 };
 use crate::tracking::Link;
 use crate::tracking::parse_event;
@@ -280,6 +280,80 @@ pub struct TermsRequest {
     pub qualification: Option<QualificationRequest>,
     pub bonuses: Option<BonusesRequest>,
     pub caps: Option<Vec<CapRequest>>,
+    pub tiers: Option<Vec<TierRequest>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TierRequest {
+    pub name: Option<String>,
+    /// `approved_conversions` (from is a count) or `approved_revenue` (from is an amount).
+    pub metric: Option<String>,
+    pub from: Option<DecimalText>,
+    pub cpa: Option<DecimalText>,
+    pub revenue_share_percent: Option<DecimalText>,
+}
+
+fn parse_tiers(errors: &mut FieldErrors, tiers: Vec<TierRequest>, currency: Currency) -> Vec<Tier> {
+    let mut out = Vec::new();
+    for (i, t) in tiers.into_iter().enumerate() {
+        let f = |n: &str| format!("terms.tiers[{i}].{n}");
+        let name = errors.required(&f("name"), t.name);
+        let name = name.and_then(|n| errors.take(&f("name"), parse_name(&n)));
+        let metric = match t.metric.as_deref() {
+            Some("approved_conversions") => Some(TierMetric::ApprovedConversions),
+            Some("approved_revenue") => Some(TierMetric::ApprovedRevenue),
+            other => {
+                errors.push(
+                    &f("metric"),
+                    format!("must be approved_conversions or approved_revenue, got {other:?}"),
+                );
+                None
+            }
+        };
+        let from = errors.required(&f("from"), t.from);
+        let from = match (metric, from) {
+            (Some(TierMetric::ApprovedConversions), Some(v)) => {
+                let n = v.0.parse::<i64>().ok().filter(|n| *n >= 1);
+                errors.take(
+                    &f("from"),
+                    n.ok_or("must be a whole number of conversions, at least 1"),
+                )
+            }
+            (Some(TierMetric::ApprovedRevenue), Some(v)) => {
+                amount(errors, &f("from"), &v, currency)
+            }
+            _ => None,
+        };
+        let cpa_minor = t
+            .cpa
+            .as_ref()
+            .and_then(|c| amount(errors, &f("cpa"), c, currency));
+        let revenue_share = t
+            .revenue_share_percent
+            .as_ref()
+            .and_then(|r| errors.take(&f("revenue_share_percent"), Percent::parse(&r.0)));
+        if cpa_minor.is_none()
+            && revenue_share.is_none()
+            && t.cpa.is_none()
+            && t.revenue_share_percent.is_none()
+        {
+            errors.push(
+                &f("revenue_share_percent"),
+                "a tier sets a cpa, a revenue_share_percent, or both",
+            );
+        }
+        if let (Some(name), Some(metric), Some(from)) = (name, metric, from) {
+            out.push(Tier {
+                name,
+                metric,
+                from,
+                cpa_minor,
+                revenue_share,
+            });
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -428,6 +502,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
         .as_ref()
         .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
     let caps = parse_caps(errors, t.caps.unwrap_or_default(), currency);
+    let tiers = parse_tiers(errors, t.tiers.unwrap_or_default(), currency);
     let b = t.base.unwrap_or_default();
     let q = t.qualification.unwrap_or_default();
     let bonuses = t.bonuses.unwrap_or_default();
@@ -484,6 +559,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
             order_value,
         },
         caps,
+        tiers,
     }
 }
 

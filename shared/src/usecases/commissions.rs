@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 use crate::commission::{
-    CommissionLine, LineStatus, Rule, compute_lines_with_caps, display_amount, line_id,
+    CommissionLine, LineStatus, Rule, compute_lines_in, display_amount, line_id,
 };
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
@@ -141,13 +141,21 @@ pub async fn commission_conversion(
             .map(|(_, _, u)| *u)
             .unwrap_or_default()
     };
-    let drafts = compute_lines_with_caps(
+    let volume = store
+        .tier_volume(
+            &conversion.partner_id,
+            &conversion.campaign_id,
+            services.now(),
+        )
+        .await?;
+    let drafts = compute_lines_in(
         &sale,
         &terms,
         &program.upline,
         &conversion.partner_id,
         &upline,
         &usage_of,
+        volume,
     );
     let now = services.now();
     let hold_until = now.plus_days(i64::from(program.hold_days));

@@ -77,8 +77,18 @@ async fn approve_if_due(
         return Ok(false);
     }
     line.status = LineStatus::Approved;
-    let op = Store::line_write(&line, status_is(LineStatus::Pending.as_str()));
-    match store.table().transact(vec![op]).await {
+    let mut ops = vec![Store::line_write(
+        &line,
+        status_is(LineStatus::Pending.as_str()),
+    )];
+    // An approved partner line counts toward the partner's tiers for this month.
+    if line.level == 0
+        && line.reverses.is_none()
+        && let Some(conversion) = store.conversion(&line.conversion_id).await?
+    {
+        ops.push(Store::tier_volume_add(&conversion, now));
+    }
+    match store.table().transact(ops).await {
         Ok(()) => Ok(true),
         // Changed since it was listed (approved by a concurrent run, or rejected): leave it.
         Err(TableError::TransactionCancelled { .. }) => Ok(false),
@@ -159,6 +169,10 @@ pub async fn decide_conversion(
         .iter()
         .map(|l| Store::line_write(l, status_is(LineStatus::Pending.as_str())))
         .collect();
+    if decision == Decision::Approve && changed.iter().any(|l| l.level == 0 && l.reverses.is_none())
+    {
+        ops.push(Store::tier_volume_add(&conversion, now));
+    }
     if let Decision::Reject { .. } = decision {
         let mut rejected = conversion.clone();
         rejected.status = crate::tracking::ConversionStatus::Rejected;

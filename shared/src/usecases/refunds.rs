@@ -280,6 +280,7 @@ pub async fn refund_conversion(
                 not_paid_because: None,
                 exchange: None,
                 terms: None,
+                tier: None,
                 summary: format!(
                     "{} {refund_id} of {} ({}% of the sale) reverses {} of this {} line",
                     if kind == RefundKind::Refund {
