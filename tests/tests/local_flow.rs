@@ -324,7 +324,17 @@ async fn ten_concurrent_identical_postbacks_make_one_conversion(backend: TestBac
     })
     .await;
     let convs = h.admin(Method::GET, "/v1/admin/conversions", None).await;
-    assert_eq!(convs.body["items"].as_array().unwrap().len(), 1);
+    let listed: Vec<&str> = convs.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        vec![id.as_str()],
+        "exactly the one conversion is stored"
+    );
     h.host.stop().await;
 }
 
