@@ -404,6 +404,35 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
     assert_eq!((paid, capped), (2, 3));
 }
 
+/// Records a 100.00 USD sale through `resolved`'s link and commissions it: the
+/// conversion's id and the partner's (level 0) line.
+async fn sell(
+    s: &Services,
+    resolved: &upline_domain::usecases::tracking::ResolvedLink,
+    order: &str,
+) -> (String, upline_domain::commission::CommissionLine) {
+    let (click, _) = new_click(s, resolved, None, None).unwrap();
+    let out = record_postback(
+        s,
+        PostbackRequest {
+            click_id: Some(click.click_id),
+            order_id: Some(upline_domain::usecases::input::IdText(order.into())),
+            amount: Some(DecimalText("100.00".into())),
+            currency: Some("USD".into()),
+            ..Default::default()
+        },
+        "t",
+    )
+    .await
+    .unwrap();
+    let lines =
+        upline_domain::usecases::commissions::commission_conversion(s, &out.conversion.id, "t")
+            .await
+            .unwrap();
+    let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
+    (out.conversion.id, direct)
+}
+
 async fn id_of(s: &Services, email: &str) -> String {
     s.store.partner_id_by_email(email).await.unwrap().unwrap()
 }
@@ -520,28 +549,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
         n += 1;
         let (s, resolved, order) = (s.clone(), resolved.clone(), format!("ov-{n}"));
         async move {
-            let (click, _) = new_click(&s, &resolved, None, None).unwrap();
-            let out = record_postback(
-                &s,
-                PostbackRequest {
-                    click_id: Some(click.click_id),
-                    order_id: Some(upline_domain::usecases::input::IdText(order)),
-                    amount: Some(DecimalText("100.00".into())),
-                    currency: Some("USD".into()),
-                    ..Default::default()
-                },
-                "t",
-            )
-            .await
-            .unwrap();
-            let lines = upline_domain::usecases::commissions::commission_conversion(
-                &s,
-                &out.conversion.id,
-                "t",
-            )
-            .await
-            .unwrap();
-            let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
+            let (_, direct) = sell(&s, &resolved, &order).await;
             (direct.amount_minor, direct.explanation.terms)
         }
     };
@@ -619,54 +627,27 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
     .await
     .unwrap();
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
-    let mut sell = {
-        let mut n = 0;
-        move || {
-            n += 1;
-            let (s, resolved, order) = (s.clone(), resolved.clone(), format!("t-{n}"));
-            async move {
-                let (click, _) = new_click(&s, &resolved, None, None).unwrap();
-                let out = record_postback(
-                    &s,
-                    PostbackRequest {
-                        click_id: Some(click.click_id),
-                        order_id: Some(upline_domain::usecases::input::IdText(order)),
-                        amount: Some(DecimalText("100.00".into())),
-                        currency: Some("USD".into()),
-                        ..Default::default()
-                    },
-                    "t",
-                )
-                .await
-                .unwrap();
-                let lines = upline_domain::usecases::commissions::commission_conversion(
-                    &s,
-                    &out.conversion.id,
-                    "t",
-                )
-                .await
-                .unwrap();
-                let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
-                (
-                    out.conversion.id,
-                    direct.amount_minor,
-                    direct.explanation.tier,
-                )
-            }
+    let mut n = 0;
+    let mut sale = || {
+        n += 1;
+        let (s, resolved, order) = (s.clone(), resolved.clone(), format!("t-{n}"));
+        async move {
+            let (id, direct) = sell(&s, &resolved, &order).await;
+            (id, direct.amount_minor, direct.explanation.tier)
         }
     };
-    let (first, a1, t1) = sell().await;
-    let (second, a2, _) = sell().await;
+    let (first, a1, t1) = sale().await;
+    let (second, a2, _) = sale().await;
     assert_eq!((a1, a2, t1), (500, 500, None), "the base 5 %");
     decide_conversion(s, &first, Decision::Approve)
         .await
         .unwrap();
-    let (_, a3, _) = sell().await;
+    let (_, a3, _) = sale().await;
     assert_eq!(a3, 500, "one approved conversion: not gold yet");
     decide_conversion(s, &second, Decision::Approve)
         .await
         .unwrap();
-    let (_, a4, t4) = sell().await;
+    let (_, a4, t4) = sale().await;
     assert_eq!(a4, 1_500, "two approved: gold's 15 %");
     assert_eq!(
         t4.as_deref(),
