@@ -69,6 +69,7 @@ fn main() {
                 item("SKU-5", "belts", 2, 2_250 + bump),
             ],
             first_time_customer: Some(n % 2 == 0),
+            renewal_month: None,
         };
         let out = compute_lines(black_box(&sale), &terms, &plan, "partner-0", &upline);
         lines += out.len();

@@ -82,6 +82,9 @@ pub struct Explanation {
     /// The performance tier the partner's line was computed at, if one was reached.
     #[serde(default)]
     pub tier: Option<String>,
+    /// For a subscription renewal: which month of the subscription it pays for.
+    #[serde(default)]
+    pub renewal: Option<String>,
     pub summary: String,
 }
 
@@ -145,6 +148,8 @@ pub struct Sale {
     pub items: Vec<LineItem>,
     /// `None` when the postback gave neither a customer id nor a new-customer flag.
     pub first_time_customer: Option<bool>,
+    /// For a subscription renewal: whole months since the subscription started.
+    pub renewal_month: Option<u32>,
 }
 
 impl Sale {
@@ -158,6 +163,7 @@ impl Sale {
             shipping_minor: 0,
             items: vec![],
             first_time_customer: None,
+            renewal_month: None,
         }
     }
 }
@@ -209,6 +215,31 @@ pub fn compute_lines_in(
 ) -> Vec<LineDraft> {
     let currency = sale.amount.currency();
     let base = commission_base(sale, &terms.base);
+    // A renewal earns only under recurring terms, for their months, at their later rate.
+    let renewal_terms;
+    let terms = match sale.renewal_month {
+        None => terms,
+        Some(month) => match renewal_rule(terms, month) {
+            Ok(t) => {
+                renewal_terms = t;
+                &renewal_terms
+            }
+            Err(why) => {
+                let mut zero = direct_line(
+                    &Sale::of(Money::zero(currency)),
+                    &Terms::default(),
+                    partner_id,
+                );
+                zero.explanation.rule = Rule::NotQualified;
+                zero.explanation.summary = format!("Not paid: {why}");
+                zero.explanation.not_paid_because = Some(why);
+                zero.explanation.base_minor = base;
+                zero.explanation.renewal =
+                    Some(format!("renewal, month {month} of the subscription"));
+                return vec![zero];
+            }
+        },
+    };
     let tier = terms.tier_for(volume);
     let tiered;
     let terms = match tier {
@@ -219,6 +250,9 @@ pub fn compute_lines_in(
         None => terms,
     };
     let mut direct = direct_line(sale, terms, partner_id);
+    if let Some(month) = sale.renewal_month {
+        direct.explanation.renewal = Some(format!("renewal, month {month} of the subscription"));
+    }
     if let Some(t) = tier {
         let reached = match t.metric {
             TierMetric::ApprovedConversions => format!("{} approved conversions", t.from),
@@ -275,6 +309,7 @@ pub fn compute_lines_in(
                 exchange: None,
                 terms: None,
                 tier: None,
+                renewal: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -283,6 +318,36 @@ pub fn compute_lines_in(
         });
     }
     lines
+}
+
+/// The terms a renewal in `month` earns under, or why it earns nothing.
+fn renewal_rule(terms: &Terms, month: u32) -> Result<Terms, String> {
+    let Some(recurring) = &terms.recurring else {
+        return Err("subscription renewals do not earn on this campaign".into());
+    };
+    if let Some(m) = recurring.months
+        && month >= m
+    {
+        return Err(format!(
+            "renewals earn for the subscription's first {m} months, and this is month {month}"
+        ));
+    }
+    let mut t = terms.clone();
+    if let Some(later) = &recurring.later
+        && month >= later.after_months
+    {
+        if later.cpa_minor.is_some() {
+            t.cpa_minor = later.cpa_minor;
+            t.cpa_by_event.clear();
+        }
+        if later.revenue_share.is_some() {
+            t.revenue_share = later.revenue_share;
+        }
+    }
+    // Renewals are not new customers, whatever the postback says.
+    t.qualification.first_time_customer_only = false;
+    t.bonuses.new_customer_minor = None;
+    Ok(t)
 }
 
 /// The first cap this conversion would go over, as a sentence.
@@ -390,6 +455,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             exchange: None,
             terms: None,
             tier: None,
+            renewal: None,
             summary,
         },
     };
@@ -532,6 +598,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             exchange: None,
             terms: None,
             tier: None,
+            renewal: None,
             summary,
         },
     }

@@ -92,6 +92,9 @@ pub mod keys {
             format!("{campaign_id}#{partner_id}"),
         )
     }
+    pub fn subscription(subscription_id: &str) -> Key {
+        Key::new(format!("SUBSCRIPTION#{subscription_id}"), "SUBSCRIPTION")
+    }
     /// Marks a storefront customer as seen: their first conversion wrote it.
     pub fn customer(customer_id: &str) -> Key {
         Key::new(format!("CUSTOMER#{customer_id}"), "CUSTOMER")

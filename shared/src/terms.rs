@@ -35,6 +35,25 @@ pub struct Terms {
     /// Steps up in rate as a partner's approved volume this month grows.
     #[serde(default)]
     pub tiers: Vec<Tier>,
+    /// Whether and how subscription renewals earn; without it, renewals earn nothing.
+    #[serde(default)]
+    pub recurring: Option<Recurring>,
+}
+
+/// Commission on a subscription's renewals, for the partner who brought the subscriber.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recurring {
+    /// Renewals earn for this many months from the subscription's start; `None` for life.
+    pub months: Option<u32>,
+    /// A different CPA or share from this many months on ("40 % for 3 months, then 20 %").
+    pub later: Option<LaterRate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaterRate {
+    pub after_months: u32,
+    pub cpa_minor: Option<i64>,
+    pub revenue_share: Option<Percent>,
 }
 
 /// A performance tier: once the partner's conversions approved this UTC month (or their

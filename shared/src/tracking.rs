@@ -60,6 +60,9 @@ pub struct Conversion {
     /// convert it into the program currency (which `amount_minor` is in).
     #[serde(default)]
     pub original: Option<OriginalAmount>,
+    /// The subscription this payment belongs to, when the postback named one.
+    #[serde(default)]
+    pub subscription: Option<SubscriptionPayment>,
     /// How much of the amount refunds and chargebacks have taken back so far.
     #[serde(default)]
     pub refunded_minor: i64,
@@ -117,8 +120,52 @@ impl Conversion {
             shipping_minor: self.shipping_minor,
             items: self.items.clone(),
             first_time_customer: self.first_time_customer,
+            renewal_month: self
+                .subscription
+                .as_ref()
+                .filter(|s| s.renewal)
+                .map(|s| s.month),
         }
     }
+}
+
+/// A payment's place in its subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionPayment {
+    pub subscription_id: String,
+    /// False for the payment that started the subscription.
+    pub renewal: bool,
+    /// Whole months from the subscription's start to this payment.
+    pub month: u32,
+}
+
+/// A subscription, as its first payment started it: renewals are attributed to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub subscription_id: String,
+    pub campaign_id: String,
+    pub partner_id: String,
+    pub link_code: String,
+    pub click_id: String,
+    pub clicked_at: Timestamp,
+    pub started_at: Timestamp,
+    pub first_conversion_id: String,
+}
+
+/// Whole calendar months from `start` to `at` (a month is complete on the same day of
+/// the month or later).
+pub fn months_between(start: Timestamp, at: Timestamp) -> u32 {
+    let ymd = |t: Timestamp| {
+        let d = t.day().to_string();
+        let y: i64 = d[0..4].parse().unwrap_or(0);
+        let m: i64 = d[5..7].parse().unwrap_or(0);
+        let day: i64 = d[8..10].parse().unwrap_or(0);
+        (y, m, day)
+    };
+    let (y1, m1, d1) = ymd(start);
+    let (y2, m2, d2) = ymd(at);
+    let months = (y2 * 12 + m2) - (y1 * 12 + m1) - i64::from(d2 < d1);
+    months.max(0) as u32
 }
 
 /// Where a conversion is in the pipeline.

@@ -88,6 +88,7 @@ pub fn line(
             exchange: None,
             terms: None,
             tier: None,
+            renewal: None,
             summary: "sample".into(),
         },
         created_at: created,
@@ -194,6 +195,7 @@ pub async fn seed(services: &Services) {
         refunded_minor: 0,
         refunded_original_minor: 0,
         original: None,
+        subscription: None,
         status: ConversionStatus::Recorded,
         created_at: NOW.plus_secs(-3_600),
     };

@@ -47,6 +47,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             exchange: None,
             terms: None,
             tier: None,
+            renewal: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

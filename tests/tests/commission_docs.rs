@@ -69,6 +69,7 @@ fn sale(s: &Value, currency: Currency) -> Sale {
             })
             .unwrap_or_default(),
         first_time_customer: s["new_customer"].as_bool(),
+        renewal_month: s["renewal_month"].as_u64().map(|m| m as u32),
     }
 }
 

@@ -24,6 +24,7 @@ use upline_payout::CommissionCalculator;
 
 struct World {
     services: Services,
+    clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,7 +44,7 @@ async fn world() -> World {
     let services = Services::new(
         Arc::new(store.clone()),
         Arc::new(store),
-        clock,
+        clock.clone(),
         Arc::new(SequentialIds::default()),
         Deployment {
             click_secret: Some(ClickSecret::new(vec![9; 32]).unwrap()),
@@ -52,6 +53,7 @@ async fn world() -> World {
     );
     World {
         services,
+        clock,
         _dir: dir,
     }
 }
@@ -662,5 +664,110 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
             .amount_minor,
         500,
         "not retroactive"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_terms() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let a = id_of(s, "a@x.test").await;
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                revenue_share_percent: Some(DecimalText("40".into())),
+                recurring: Some(upline_domain::usecases::admin::RecurringRequest {
+                    months: Some(12),
+                    later: Some(upline_domain::usecases::admin::LaterRateRequest {
+                        after_months: Some(3),
+                        revenue_share_percent: Some(DecimalText("20".into())),
+                        cpa: None,
+                    }),
+                }),
+                ..Default::default()
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let (click, _) = new_click(s, &resolved, None, None).unwrap();
+    let pay = |order: &str, click_id: Option<String>| {
+        let s = s.clone();
+        let order = order.to_string();
+        async move {
+            let out = record_postback(
+                &s,
+                PostbackRequest {
+                    click_id,
+                    order_id: Some(upline_domain::usecases::input::IdText(order)),
+                    amount: Some(DecimalText("29.00".into())),
+                    currency: Some("USD".into()),
+                    subscription_id: Some(upline_domain::usecases::input::IdText("sub-1".into())),
+                    ..Default::default()
+                },
+                "t",
+            )
+            .await?;
+            let lines = upline_domain::usecases::commissions::commission_conversion(
+                &s,
+                &out.conversion.id,
+                "t",
+            )
+            .await?;
+            Ok::<_, upline_domain::error::AppError>(
+                lines.into_iter().find(|l| l.level == 0).unwrap(),
+            )
+        }
+    };
+    let first = pay("m0", Some(click.click_id.clone())).await.unwrap();
+    assert_eq!(
+        (first.partner_id.as_str(), first.amount_minor),
+        (a.as_str(), 1_160),
+        "40 % of 29.00"
+    );
+    w.clock.advance_secs(4 * 31 * 86_400);
+    let renewal = pay("m4", None).await.unwrap();
+    assert_eq!(
+        renewal.partner_id, a,
+        "attributed to the subscription's partner without a click id"
+    );
+    assert_eq!(renewal.amount_minor, 580, "20 % from month 3 on");
+    assert_eq!(
+        renewal.explanation.renewal.as_deref(),
+        Some("renewal, month 4 of the subscription")
+    );
+    w.clock.advance_secs(9 * 31 * 86_400);
+    let late = pay("m13", None).await.unwrap();
+    assert_eq!(late.amount_minor, 0);
+    assert!(
+        late.explanation
+            .not_paid_because
+            .unwrap()
+            .contains("first 12 months")
+    );
+    // A renewal of a subscription nobody started needs its click id.
+    let unknown = record_postback(
+        s,
+        PostbackRequest {
+            order_id: Some(upline_domain::usecases::input::IdText("x".into())),
+            amount: Some(DecimalText("29.00".into())),
+            currency: Some("USD".into()),
+            subscription_id: Some(upline_domain::usecases::input::IdText("sub-unknown".into())),
+            ..Default::default()
+        },
+        "t",
+    )
+    .await;
+    assert!(
+        matches!(unknown, Err(upline_domain::error::AppError::Invalid(ref f)) if f[0].field == "click_id"),
+        "{unknown:?}"
     );
 }

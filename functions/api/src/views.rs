@@ -24,6 +24,20 @@ pub struct TermsView {
     pub bonuses: BonusesView,
     pub caps: Vec<CapView>,
     pub tiers: Vec<TierView>,
+    pub recurring: Option<RecurringView>,
+}
+
+#[derive(Serialize)]
+pub struct RecurringView {
+    pub months: Option<u32>,
+    pub later: Option<LaterRateView>,
+}
+
+#[derive(Serialize)]
+pub struct LaterRateView {
+    pub after_months: u32,
+    pub cpa: Option<String>,
+    pub revenue_share_percent: Option<Percent>,
 }
 
 #[derive(Serialize)]
@@ -116,6 +130,14 @@ impl TermsView {
                     revenue_share_percent: tier.revenue_share,
                 })
                 .collect(),
+            recurring: t.recurring.as_ref().map(|r| RecurringView {
+                months: r.months,
+                later: r.later.as_ref().map(|l| LaterRateView {
+                    after_months: l.after_months,
+                    cpa: l.cpa_minor.map(m),
+                    revenue_share_percent: l.revenue_share,
+                }),
+            }),
         }
     }
 }
@@ -165,6 +187,8 @@ pub struct ExplanationView {
     pub terms: Option<String>,
     /// The performance tier reached, if any.
     pub tier: Option<String>,
+    /// For a subscription renewal, which month of the subscription it pays for.
+    pub renewal: Option<String>,
     pub summary: String,
 }
 
@@ -207,6 +231,7 @@ impl LineView {
                 exchange: e.exchange.clone(),
                 terms: e.terms.clone(),
                 tier: e.tier.clone(),
+                renewal: e.renewal.clone(),
                 summary: e.summary.clone(),
             },
             created_at: l.created_at.to_rfc3339(),

@@ -16,8 +16,8 @@ use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, SkipRule, UplineBase
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
 use crate::terms::{
-    Bonuses, Cap, CapMetric, CapPeriod, CommissionBase, ItemRates, OrderValueBonus, Qualification,
-    Terms, Tier, TierMetric,
+    Bonuses, Cap, CapMetric, CapPeriod, CommissionBase, ItemRates, LaterRate, OrderValueBonus,
+    Qualification, Recurring, Terms, Tier, TierMetric,
 };
 use crate::tracking::Link;
 use crate::tracking::parse_event;
@@ -281,6 +281,54 @@ pub struct TermsRequest {
     pub bonuses: Option<BonusesRequest>,
     pub caps: Option<Vec<CapRequest>>,
     pub tiers: Option<Vec<TierRequest>>,
+    pub recurring: Option<RecurringRequest>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringRequest {
+    /// Months from the subscription's start that renewals earn for; absent or null = life.
+    pub months: Option<u32>,
+    pub later: Option<LaterRateRequest>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LaterRateRequest {
+    pub after_months: Option<u32>,
+    pub cpa: Option<DecimalText>,
+    pub revenue_share_percent: Option<DecimalText>,
+}
+
+fn parse_recurring(errors: &mut FieldErrors, r: RecurringRequest, currency: Currency) -> Recurring {
+    if r.months == Some(0) {
+        errors.push(
+            "terms.recurring.months",
+            "must be at least 1, or absent for life",
+        );
+    }
+    let later = r.later.and_then(|l| {
+        let after = errors.required("terms.recurring.later.after_months", l.after_months);
+        let cpa_minor = l
+            .cpa
+            .as_ref()
+            .and_then(|c| amount(errors, "terms.recurring.later.cpa", c, currency));
+        let revenue_share = l.revenue_share_percent.as_ref().and_then(|p| {
+            errors.take(
+                "terms.recurring.later.revenue_share_percent",
+                Percent::parse(&p.0),
+            )
+        });
+        Some(LaterRate {
+            after_months: after?,
+            cpa_minor,
+            revenue_share,
+        })
+    });
+    Recurring {
+        months: r.months,
+        later,
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -503,6 +551,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
         .and_then(|r| errors.take("terms.revenue_share_percent", Percent::parse(&r.0)));
     let caps = parse_caps(errors, t.caps.unwrap_or_default(), currency);
     let tiers = parse_tiers(errors, t.tiers.unwrap_or_default(), currency);
+    let recurring = t.recurring.map(|r| parse_recurring(errors, r, currency));
     let b = t.base.unwrap_or_default();
     let q = t.qualification.unwrap_or_default();
     let bonuses = t.bonuses.unwrap_or_default();
@@ -560,6 +609,7 @@ pub fn parse_terms(t: TermsRequest, currency: Currency, errors: &mut FieldErrors
         },
         caps,
         tiers,
+        recurring,
     }
 }
 

@@ -9,10 +9,15 @@ use crate::commission::LineItem;
 use crate::error::{AppError, FieldErrors};
 use crate::messages::Message;
 use crate::money::{Currency, Money, format_minor};
+use crate::ports::TxOp;
 use crate::ports::{Condition, QueueName, TableError};
 use crate::services::Services;
 use crate::store::{Store, keys};
-use crate::tracking::{Conversion, ConversionStatus, OriginalAmount, parse_event, parse_order_id};
+use crate::store::{decode, encode};
+use crate::tracking::{
+    Conversion, ConversionStatus, OriginalAmount, Subscription, SubscriptionPayment,
+    months_between, parse_event, parse_order_id,
+};
 use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 
@@ -33,6 +38,9 @@ pub struct PostbackRequest {
     pub customer_id: Option<IdText>,
     /// Overrides what Upline knows of the customer.
     pub new_customer: Option<bool>,
+    /// The storefront's subscription id: the first payment starts the subscription, and
+    /// later ones are renewals, attributed to the same partner without a click id.
+    pub subscription_id: Option<IdText>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +171,8 @@ pub struct ConversionView {
     pub original_amount: Option<String>,
     pub original_currency: Option<Currency>,
     pub exchange_rate: Option<String>,
+    /// The subscription this payment belongs to, and whether it is a renewal.
+    pub subscription: Option<SubscriptionPayment>,
     pub refunded: String,
     pub status: ConversionStatus,
     pub created_at: String,
@@ -213,6 +223,7 @@ impl ConversionView {
                 .original
                 .as_ref()
                 .map(|o| o.rate.rate.normalize().to_string()),
+            subscription: c.subscription.clone(),
             refunded: format_minor(c.refunded_minor, c.currency),
             status: c.status,
             created_at: c.created_at.to_rfc3339(),
@@ -228,7 +239,31 @@ pub async fn record_postback(
     let program = require_program(&services.store).await?;
     let click_secret = services.deployment.click_secret()?;
     let mut errors = FieldErrors::default();
-    let claims = errors.required("click_id", req.click_id).and_then(|id| {
+    // A renewal of a known subscription is attributed to it, with or without a click id.
+    let subscription_id = req.subscription_id.and_then(|id| {
+        let id = id.0.trim().to_string();
+        let ok = !id.is_empty() && id.len() <= 128 && !id.chars().any(char::is_control);
+        errors.take(
+            "subscription_id",
+            if ok {
+                Ok(id)
+            } else {
+                Err("must be 1 to 128 printable characters")
+            },
+        )
+    });
+    let subscription: Option<Subscription> = match &subscription_id {
+        Some(id) => match services.store.table().get(&keys::subscription(id)).await? {
+            Some(item) => Some(decode(&item)?),
+            None => None,
+        },
+        None => None,
+    };
+    let click_id_text = match (req.click_id, &subscription) {
+        (None, Some(sub)) => Some(sub.click_id.clone()),
+        (given, _) => given,
+    };
+    let claims = errors.required("click_id", click_id_text).and_then(|id| {
         let result = click_id::verify(click_secret, &id).map(|c| (id, c));
         errors.take(
             "click_id",
@@ -302,16 +337,20 @@ pub async fn record_postback(
     else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
-    let link = services
-        .store
-        .link(&claims.link_code)
-        .await?
-        .ok_or_else(|| {
-            AppError::field(
-                "click_id",
-                format!("names link {}, which does not exist", claims.link_code),
-            )
-        })?;
+    // Renewals stay with the partner who brought the subscriber (lifetime attribution).
+    let link_code = subscription
+        .as_ref()
+        .map_or(claims.link_code.clone(), |s| s.link_code.clone());
+    let (click_id, clicked_at) = match &subscription {
+        Some(sub) => (sub.click_id.clone(), sub.clicked_at),
+        None => (click_id, claims.clicked_at),
+    };
+    let link = services.store.link(&link_code).await?.ok_or_else(|| {
+        AppError::field(
+            "click_id",
+            format!("names link {link_code}, which does not exist"),
+        )
+    })?;
 
     // A repeat (refresh, retry, back button) answers with the conversion already stored.
     if let Some(existing) = replay(
@@ -365,8 +404,8 @@ pub async fn record_postback(
         order_id: order_id.clone(),
         partner_id: link.partner_id.clone(),
         link_code: link.code.clone(),
-        click_id,
-        clicked_at: claims.clicked_at,
+        click_id: click_id.clone(),
+        clicked_at,
         amount_minor,
         currency: currency_used,
         event,
@@ -375,6 +414,13 @@ pub async fn record_postback(
         shipping_minor: in_program(shipping_minor),
         items,
         original,
+        subscription: subscription_id.as_ref().map(|id| SubscriptionPayment {
+            subscription_id: id.clone(),
+            renewal: subscription.is_some(),
+            month: subscription
+                .as_ref()
+                .map_or(0, |s| months_between(s.started_at, now)),
+        }),
         customer_id: customer_id.clone(),
         first_time_customer,
         refunded_minor: 0,
@@ -391,6 +437,22 @@ pub async fn record_postback(
     ];
     if let (Some(c), false) = (&customer_id, seen_before) {
         ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
+    }
+    if let (Some(id), None) = (&subscription_id, &subscription) {
+        let started = Subscription {
+            subscription_id: id.clone(),
+            campaign_id: conversion.campaign_id.clone(),
+            partner_id: conversion.partner_id.clone(),
+            link_code: conversion.link_code.clone(),
+            click_id: conversion.click_id.clone(),
+            clicked_at: conversion.clicked_at,
+            started_at: now,
+            first_conversion_id: conversion.id.clone(),
+        };
+        ops.push(TxOp::Put(
+            encode(keys::subscription(id), &started),
+            Condition::NotExists,
+        ));
     }
     match services.store.table().transact(ops).await {
         Ok(()) => {}

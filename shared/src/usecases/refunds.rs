@@ -281,6 +281,7 @@ pub async fn refund_conversion(
                 exchange: None,
                 terms: None,
                 tier: None,
+                renewal: None,
                 summary: format!(
                     "{} {refund_id} of {} ({}% of the sale) reverses {} of this {} line",
                     if kind == RefundKind::Refund {
