@@ -15,6 +15,9 @@ pub struct Campaign {
     /// Hosts (besides the destination's own) that deep links may point to.
     pub allowed_domains: Vec<String>,
     pub terms: Terms,
+    /// This campaign's own upline plan, in place of the program's.
+    #[serde(default)]
+    pub upline: Option<crate::program::UplinePlan>,
     pub status: CampaignStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -94,6 +97,7 @@ mod tests {
             destination_url: dest.into(),
             allowed_domains: vec![],
             terms: Terms::default(),
+            upline: None,
             status: CampaignStatus::Active,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),

@@ -426,6 +426,24 @@ mod tests {
         }
 
         #[test]
+        fn a_converted_amount_is_whole_minor_units_within_half_of_one(
+            minor in 0i64..1_000_000_000_000,
+            rate_units in 1i64..100_000_000,
+            from in 0usize..200,
+            to in 0usize..200,
+        ) {
+            let all: Vec<Currency> = Currency::all().collect();
+            let (from, to) = (all[from % all.len()], all[to % all.len()]);
+            let rate = ExchangeRate { from, to, rate: Decimal::new(rate_units, 6) };
+            let converted = rate.convert(minor);
+            let exact = Decimal::from_i128_with_scale(i128::from(minor), u32::from(from.exponent()))
+                * rate.rate
+                * Decimal::from(10i64.pow(u32::from(to.exponent())));
+            // An integer count of the target's minor units, the nearest one.
+            prop_assert!((Decimal::from(converted) - exact).abs() <= Decimal::new(5, 1));
+        }
+
+        #[test]
         fn a_percent_of_money_never_exceeds_the_money(minor in 0i64..1_000_000_000_000, bp in 0u32..=10_000) {
             let rate = Percent::new(Decimal::new(i64::from(bp), 2)).unwrap();
             let usd = Currency::from_code("USD").unwrap();

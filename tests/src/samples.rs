@@ -131,6 +131,7 @@ pub async fn seed(services: &Services) {
                 revenue_share_percent: dec("10"),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )

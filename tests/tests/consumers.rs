@@ -93,6 +93,7 @@ async fn program(s: &Services) -> String {
                 revenue_share_percent: dec("5"),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )
@@ -338,6 +339,7 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
                 caps: Some(caps),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )
@@ -623,6 +625,7 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
                 tiers: Some(vec![tier]),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )
@@ -692,6 +695,7 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
                 }),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )
@@ -770,4 +774,143 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
         matches!(unknown, Err(upline_domain::error::AppError::Invalid(ref f)) if f[0].field == "click_id"),
         "{unknown:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let (id, _) = sell(s, &resolved, "plan-1").await;
+    let levels: Vec<(u8, i64)> = s
+        .store
+        .lines_of_conversion(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| (l.level, l.amount_minor))
+        .collect();
+    assert_eq!(
+        levels,
+        vec![(0, 700), (1, 300), (2, 150)],
+        "the program's plan: 3 % and 1.5 % of the sale"
+    );
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(TermsRequest {
+                cpa: Some(DecimalText("2.00".into())),
+                revenue_share_percent: Some(DecimalText("5".into())),
+                ..Default::default()
+            }),
+            upline: Some(UplineRequest {
+                depth: Some(1),
+                base: Some("sale".into()),
+                level_percents: Some(vec![DecimalText("10".into())]),
+                first_level_percent: None,
+                decrement_percent: None,
+                decay_factor: None,
+                skip: None,
+            }),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (id, _) = sell(s, &resolved, "plan-2").await;
+    let levels: Vec<(u8, i64)> = s
+        .store
+        .lines_of_conversion(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| (l.level, l.amount_minor))
+        .collect();
+    assert_eq!(
+        levels,
+        vec![(0, 700), (1, 1_000)],
+        "the campaign's plan: one level at 10 % of the sale"
+    );
+}
+
+mod redelivery {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// However often the conversions queue delivers a conversion, it is commissioned
+        /// once: the same line ids and amounts, no extra lines, counters added once.
+        #[test]
+        fn redelivering_a_conversion_yields_the_same_lines_and_no_more(
+            amount in 1i64..10_000_000,
+            cpa in proptest::option::of(0i64..100_000),
+            share_bp in proptest::option::of(0u32..=5_000),
+            deliveries in 2usize..5,
+        ) {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let w = world().await;
+                let s = &w.services;
+                let code = program(s).await;
+                let money = |minor: i64| DecimalText(upline_domain::money::format_minor(minor, upline_domain::money::Currency::from_code("USD").unwrap()));
+                admin::put_campaign(
+                    s,
+                    "c",
+                    CampaignRequest {
+                        name: Some("C".into()),
+                        destination_url: Some("https://shop.test/".into()),
+                        allowed_domains: None,
+                        terms: Some(TermsRequest {
+                            cpa: cpa.map(money),
+                            revenue_share_percent: share_bp.map(|b| DecimalText(rust_decimal::Decimal::new(i64::from(b), 2).to_string())),
+                            ..Default::default()
+                        }),
+                        upline: None,
+                        status: None,
+                    },
+                )
+                .await
+                .unwrap();
+                let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+                let (click, _) = new_click(s, &resolved, None, None).unwrap();
+                let out = record_postback(
+                    s,
+                    PostbackRequest {
+                        click_id: Some(click.click_id),
+                        order_id: Some(upline_domain::usecases::input::IdText("o".into())),
+                        amount: Some(money(amount)),
+                        currency: Some("USD".into()),
+                        ..Default::default()
+                    },
+                    "t",
+                )
+                .await
+                .unwrap();
+                let id = out.conversion.id;
+                let message = Message::ConversionRecorded { conversion_id: id.clone() }.encode("e", Timestamp(0), "c");
+                let calculator = CommissionCalculator::new(s.clone());
+                let mut seen: Option<Vec<(String, i64)>> = None;
+                for n in 0..deliveries {
+                    assert_eq!(calculator.handle(&[delivery(n as u32, message.clone())]).await, vec![DeliveryOutcome::Done]);
+                    let lines: Vec<(String, i64)> = s.store.lines_of_conversion(&id).await.unwrap().into_iter().map(|l| (l.id, l.amount_minor)).collect();
+                    match &seen {
+                        None => seen = Some(lines),
+                        Some(first) => assert_eq!(&lines, first, "delivery {n}"),
+                    }
+                }
+                let day = s.now().day();
+                let stats = s.store.stats_on_days(&[day]).await.unwrap();
+                assert_eq!(stats.iter().map(|r| r.conversions).sum::<i64>(), 1);
+                let paid: i64 = seen.unwrap().iter().map(|(_, a)| a).sum();
+                assert_eq!(stats.iter().map(|r| r.commission_minor).sum::<i64>(), paid, "counters added once");
+            });
+        }
+    }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use upline_domain::campaign::{Campaign, CampaignStatus};
 use upline_domain::commission::{CommissionLine, LineStatus, Part, Rule};
 use upline_domain::money::{Currency, Percent, format_minor};
+use upline_domain::program::UplinePlan;
 use upline_domain::terms::{CapMetric, CapPeriod, CommissionBase, Terms, TierMetric};
 
 /// Terms in the shape the admin API accepts them, amounts as decimal strings.
@@ -149,6 +150,8 @@ pub struct CampaignView {
     pub destination_url: String,
     pub allowed_domains: Vec<String>,
     pub terms: TermsView,
+    /// The campaign's own upline plan, when it does not use the program's.
+    pub upline: Option<UplinePlan>,
     pub status: CampaignStatus,
     pub currency: Currency,
     pub created_at: String,
@@ -163,6 +166,7 @@ impl CampaignView {
             destination_url: c.destination_url.clone(),
             allowed_domains: c.allowed_domains.clone(),
             terms: TermsView::of(&c.terms, currency),
+            upline: c.upline.clone(),
             status: c.status,
             currency,
             created_at: c.created_at.to_rfc3339(),

@@ -63,6 +63,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 revenue_share_percent: dec("10"),
                 ..Default::default()
             }),
+            upline: None,
             status: None,
         },
     )

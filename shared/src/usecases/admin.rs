@@ -261,6 +261,8 @@ pub struct CampaignRequest {
     pub destination_url: Option<String>,
     pub allowed_domains: Option<Vec<String>>,
     pub terms: Option<TermsRequest>,
+    /// An upline plan for this campaign only, in place of the program's.
+    pub upline: Option<UplineRequest>,
     pub status: Option<String>,
 }
 
@@ -652,6 +654,10 @@ pub async fn put_campaign(
         }
     }
     let terms = parse_terms(req.terms.unwrap_or_default(), program.currency, &mut errors);
+    let upline = req
+        .upline
+        .as_ref()
+        .and_then(|u| parse_upline(u, &mut errors));
     let status = match req.status.as_deref() {
         None | Some("active") => CampaignStatus::Active,
         Some("paused") => CampaignStatus::Paused,
@@ -671,6 +677,7 @@ pub async fn put_campaign(
         destination_url: destination.to_string(),
         allowed_domains,
         terms,
+        upline,
         status,
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
         updated_at: now,

@@ -97,13 +97,12 @@ pub async fn commission_conversion(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("campaign {}", conversion.campaign_id)))?;
 
-    let levels = upline_of(
-        services,
-        &conversion.partner_id,
-        program.upline.depth,
-        program.upline.skip,
-    )
-    .await?;
+    // A campaign may pay its upline on its own plan.
+    let plan = campaign
+        .upline
+        .clone()
+        .unwrap_or_else(|| program.upline.clone());
+    let levels = upline_of(services, &conversion.partner_id, plan.depth, plan.skip).await?;
     // The engine pays levels in order; a forfeited level keeps its place with no earner.
     let placeholder = "\u{0}forfeited";
     let upline: Vec<String> = levels
@@ -151,7 +150,7 @@ pub async fn commission_conversion(
     let drafts = compute_lines_in(
         &sale,
         &terms,
-        &program.upline,
+        &plan,
         &conversion.partner_id,
         &upline,
         &usage_of,
