@@ -81,24 +81,16 @@ async fn program(s: &Services) -> String {
     )
     .await
     .unwrap();
-    admin::put_campaign(
+    set_terms(
         s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                cpa: dec("2.00"),
-                revenue_share_percent: dec("5"),
-                ..Default::default()
-            }),
-            upline: None,
-            status: None,
+        TermsRequest {
+            cpa: dec("2.00"),
+            revenue_share_percent: dec("5"),
+            ..Default::default()
         },
+        None,
     )
-    .await
-    .unwrap();
+    .await;
     let mut referred_by = None;
     let mut last = None;
     for email in ["c@x.test", "b@x.test", "a@x.test"] {
@@ -327,24 +319,16 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
             metric: Some("conversions".into()),
             limit: dec("2"),
         }];
-    admin::put_campaign(
+    set_terms(
         s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                cpa: dec("2.00"),
-                caps: Some(caps),
-                ..Default::default()
-            }),
-            upline: None,
-            status: None,
+        TermsRequest {
+            cpa: dec("2.00"),
+            caps: Some(caps),
+            ..Default::default()
         },
+        None,
     )
-    .await
-    .unwrap();
+    .await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -435,6 +419,24 @@ async fn sell(
             .unwrap();
     let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
     (out.conversion.id, direct)
+}
+
+/// Replaces campaign `c`'s terms (and optionally its upline plan).
+async fn set_terms(s: &Services, terms: TermsRequest, upline: Option<UplineRequest>) {
+    admin::put_campaign(
+        s,
+        "c",
+        CampaignRequest {
+            name: Some("C".into()),
+            destination_url: Some("https://shop.test/".into()),
+            allowed_domains: None,
+            terms: Some(terms),
+            upline,
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
 }
 
 async fn id_of(s: &Services, email: &str) -> String {
@@ -613,24 +615,16 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
         revenue_share_percent: Some(DecimalText("15".into())),
         ..Default::default()
     };
-    admin::put_campaign(
+    set_terms(
         s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                revenue_share_percent: Some(DecimalText("5".into())),
-                tiers: Some(vec![tier]),
-                ..Default::default()
-            }),
-            upline: None,
-            status: None,
+        TermsRequest {
+            revenue_share_percent: Some(DecimalText("5".into())),
+            tiers: Some(vec![tier]),
+            ..Default::default()
         },
+        None,
     )
-    .await
-    .unwrap();
+    .await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
     let mut n = 0;
     let mut sale = || {
@@ -676,31 +670,23 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
     let s = &w.services;
     let code = program(s).await;
     let a = id_of(s, "a@x.test").await;
-    admin::put_campaign(
+    set_terms(
         s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                revenue_share_percent: Some(DecimalText("40".into())),
-                recurring: Some(upline_domain::usecases::admin::RecurringRequest {
-                    months: Some(12),
-                    later: Some(upline_domain::usecases::admin::LaterRateRequest {
-                        after_months: Some(3),
-                        revenue_share_percent: Some(DecimalText("20".into())),
-                        cpa: None,
-                    }),
+        TermsRequest {
+            revenue_share_percent: Some(DecimalText("40".into())),
+            recurring: Some(upline_domain::usecases::admin::RecurringRequest {
+                months: Some(12),
+                later: Some(upline_domain::usecases::admin::LaterRateRequest {
+                    after_months: Some(3),
+                    revenue_share_percent: Some(DecimalText("20".into())),
+                    cpa: None,
                 }),
-                ..Default::default()
             }),
-            upline: None,
-            status: None,
+            ..Default::default()
         },
+        None,
     )
-    .await
-    .unwrap();
+    .await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
     let (click, _) = new_click(s, &resolved, None, None).unwrap();
     let pay = |order: &str, click_id: Option<String>| {
@@ -796,32 +782,24 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
         vec![(0, 700), (1, 300), (2, 150)],
         "the program's plan: 3 % and 1.5 % of the sale"
     );
-    admin::put_campaign(
+    set_terms(
         s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                cpa: Some(DecimalText("2.00".into())),
-                revenue_share_percent: Some(DecimalText("5".into())),
-                ..Default::default()
-            }),
-            upline: Some(UplineRequest {
-                depth: Some(1),
-                base: Some("sale".into()),
-                level_percents: Some(vec![DecimalText("10".into())]),
-                first_level_percent: None,
-                decrement_percent: None,
-                decay_factor: None,
-                skip: None,
-            }),
-            status: None,
+        TermsRequest {
+            cpa: Some(DecimalText("2.00".into())),
+            revenue_share_percent: Some(DecimalText("5".into())),
+            ..Default::default()
         },
+        Some(UplineRequest {
+            depth: Some(1),
+            base: Some("sale".into()),
+            level_percents: Some(vec![DecimalText("10".into())]),
+            first_level_percent: None,
+            decrement_percent: None,
+            decay_factor: None,
+            skip: None,
+        }),
     )
-    .await
-    .unwrap();
+    .await;
     let (id, _) = sell(s, &resolved, "plan-2").await;
     let levels: Vec<(u8, i64)> = s
         .store
@@ -860,24 +838,11 @@ mod redelivery {
                 let s = &w.services;
                 let code = program(s).await;
                 let money = |minor: i64| DecimalText(upline_domain::money::format_minor(minor, upline_domain::money::Currency::from_code("USD").unwrap()));
-                admin::put_campaign(
-                    s,
-                    "c",
-                    CampaignRequest {
-                        name: Some("C".into()),
-                        destination_url: Some("https://shop.test/".into()),
-                        allowed_domains: None,
-                        terms: Some(TermsRequest {
+                set_terms(s, TermsRequest {
                             cpa: cpa.map(money),
                             revenue_share_percent: share_bp.map(|b| DecimalText(rust_decimal::Decimal::new(i64::from(b), 2).to_string())),
                             ..Default::default()
-                        }),
-                        upline: None,
-                        status: None,
-                    },
-                )
-                .await
-                .unwrap();
+                        }, None).await;
                 let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
                 let (click, _) = new_click(s, &resolved, None, None).unwrap();
                 let out = record_postback(
