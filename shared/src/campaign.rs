@@ -65,25 +65,76 @@ pub fn parse_allowed_domain(text: &str) -> Result<String, String> {
 }
 
 impl Campaign {
+    /// Whether `host` is the destination's host or one the campaign allows (an allowed
+    /// domain covers its subdomains: `shop.example.com` allows `eu.shop.example.com`).
+    fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let destination_host = parse_destination(&self.destination_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        destination_host
+            .iter()
+            .chain(self.allowed_domains.iter())
+            .any(|allowed| host == *allowed || host.ends_with(&format!(".{allowed}")))
+    }
+
+    /// A deep link the partner asked for, if it is safe: an absolute http(s) URL, without
+    /// credentials or control characters, on a host the campaign allows. Anything else —
+    /// relative or protocol-relative URLs, other schemes in any case or encoding, tricks
+    /// with `@`, backslashes or look-alike hosts — is refused, and the visitor goes to the
+    /// campaign destination instead. Never an open redirect.
+    pub fn deep_link(&self, requested: &str) -> Option<Url> {
+        let text = requested.trim();
+        if text.is_empty()
+            || text.len() > 2_000
+            || text.chars().any(|c| c.is_control() || c == '\\')
+        {
+            return None;
+        }
+        let url = Url::parse(text).ok()?;
+        let safe = matches!(url.scheme(), "http" | "https")
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.host_str().is_some_and(|h| self.allows_host(h));
+        safe.then_some(url)
+    }
+
+    /// Where a click lands: the deep link if one is given and safe, else the destination.
+    pub fn landing_url_for(
+        &self,
+        click_id: &str,
+        deep_link: Option<&str>,
+    ) -> Result<String, String> {
+        match deep_link.and_then(|d| self.deep_link(d)) {
+            Some(url) => Ok(with_click_id(url, click_id)),
+            None => self.landing_url(click_id),
+        }
+    }
+
     /// The URL a click is sent to: the destination with `click_id` added to its query,
     /// keeping the destination's own parameters.
     pub fn landing_url(&self, click_id: &str) -> Result<String, String> {
-        let mut url = parse_destination(&self.destination_url)?;
+        let url = parse_destination(&self.destination_url)?;
+        Ok(with_click_id(url, click_id))
+    }
+}
+
+/// `url` with `click_id` set in its query, its other parameters kept in order.
+fn with_click_id(mut url: Url, click_id: &str) -> String {
+    {
         let kept: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(k, _)| k != "click_id")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        {
-            let mut q = url.query_pairs_mut();
-            q.clear();
-            for (k, v) in &kept {
-                q.append_pair(k, v);
-            }
-            q.append_pair("click_id", click_id);
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &kept {
+            q.append_pair(k, v);
         }
-        Ok(url.to_string())
+        q.append_pair("click_id", click_id);
     }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -120,6 +171,76 @@ mod tests {
             c.landing_url("new").unwrap(),
             "https://shop.example.com/?click_id=new"
         );
+    }
+
+    fn shop() -> Campaign {
+        let mut c = campaign("https://shop.example.com/spring?utm_source=upline");
+        c.allowed_domains = vec!["blog.example.com".into(), "example.net".into()];
+        c
+    }
+
+    #[test]
+    fn deep_links_to_allowed_hosts_keep_their_path_and_query() {
+        let c = shop();
+        for ok in [
+            "https://shop.example.com/boots?size=42",
+            "http://shop.example.com/",
+            "https://SHOP.Example.COM/x",
+            "https://blog.example.com/review",
+            "https://eu.example.net/",
+            "https://shop.example.com:8443/p",
+        ] {
+            assert!(c.deep_link(ok).is_some(), "{ok} refused");
+        }
+        assert_eq!(
+            c.landing_url_for("abc", Some("https://shop.example.com/boots?size=42"))
+                .unwrap(),
+            "https://shop.example.com/boots?size=42&click_id=abc"
+        );
+    }
+
+    #[test]
+    fn hostile_deep_links_fall_back_to_the_destination() {
+        let c = shop();
+        let hostile = [
+            "//evil.com",
+            "//evil.com/shop.example.com",
+            "/\\evil.com",
+            "https://evil.com",
+            "https://shop.example.com@evil.com",
+            "https://shop.example.com:pw@evil.com/",
+            "https://user@shop.example.com/",
+            "https://evil.com/?u=https://shop.example.com",
+            "https://evil.com#shop.example.com",
+            "https://shop.example.com.evil.com/",
+            "https://evilshop.example.com.co/",
+            "https://notexample.net/",
+            "https://evil.com\\@shop.example.com",
+            "https:\\\\evil.com",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(document.cookie)",
+            "%6A%61%76%61script:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "vbscript:msgbox(1)",
+            "ftp://shop.example.com/",
+            "file:///etc/passwd",
+            "https://shop.example.com\r\nLocation: https://evil.com",
+            "https://evil.com\t.shop.example.com",
+            "  https://evil.com  ",
+            "https:evil.com",
+            "https://[::1]/",
+            "http://127.0.0.1/",
+            "",
+        ];
+        assert!(hostile.len() >= 20);
+        for url in hostile {
+            assert!(c.deep_link(url).is_none(), "{url:?} was accepted");
+            assert_eq!(
+                c.landing_url_for("abc", Some(url)).unwrap(),
+                "https://shop.example.com/spring?utm_source=upline&click_id=abc",
+                "{url:?}"
+            );
+        }
     }
 
     #[test]

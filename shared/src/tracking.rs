@@ -1,6 +1,8 @@
 //! Tracking records: links (a short code per partner × campaign), clicks as the redirect
 //! reports them, and conversions as storefronts report them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -25,6 +27,24 @@ pub struct Click {
     pub at: Timestamp,
     pub ip_hash: Option<String>,
     pub user_agent: Option<String>,
+    /// The partner's own tracking values, `sub1`..`sub5`, as the link carried them.
+    #[serde(default)]
+    pub subs: BTreeMap<String, String>,
+}
+
+/// The sub-id parameters a link may carry.
+pub const SUB_IDS: [&str; 5] = ["sub1", "sub2", "sub3", "sub4", "sub5"];
+
+/// Keeps the sub-ids worth keeping: at most 100 printable characters each. A bad value is
+/// dropped rather than failing the redirect.
+pub fn parse_subs<'a>(query: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+    query
+        .filter(|(k, _)| SUB_IDS.contains(k))
+        .filter(|(_, v)| {
+            !v.is_empty() && v.chars().count() <= 100 && !v.chars().any(char::is_control)
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +80,9 @@ pub struct Conversion {
     /// convert it into the program currency (which `amount_minor` is in).
     #[serde(default)]
     pub original: Option<OriginalAmount>,
+    /// The sub-ids of the click, when its record had landed by the time of the postback.
+    #[serde(default)]
+    pub subs: BTreeMap<String, String>,
     /// The subscription this payment belongs to, when the postback named one.
     #[serde(default)]
     pub subscription: Option<SubscriptionPayment>,

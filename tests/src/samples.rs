@@ -197,6 +197,7 @@ pub async fn seed(services: &Services) {
         refunded_original_minor: 0,
         original: None,
         subscription: None,
+        subs: Default::default(),
         status: ConversionStatus::Recorded,
         created_at: NOW.plus_secs(-3_600),
     };

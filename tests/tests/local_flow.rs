@@ -37,6 +37,7 @@ on_both_backends!(
     itemized_terms_and_first_time_customers_work_through_the_postback,
     refunds_reverse_every_level_until_the_sale_nets_to_zero,
     sales_in_other_currencies_are_converted_at_the_operators_rate,
+    deep_links_go_only_where_the_campaign_allows_and_sub_ids_reach_the_conversion,
 );
 
 struct Program {
@@ -660,5 +661,53 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
             "partner {partner} nets to zero"
         );
     }
+    h.host.stop().await;
+}
+
+async fn deep_links_go_only_where_the_campaign_allows_and_sub_ids_reach_the_conversion(
+    backend: TestBackend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let p = set_up(&h).await;
+    let go = |query: &str| {
+        let h = &h;
+        let path = format!("/r/{}?{query}", p.link_code);
+        async move {
+            let r = h.call(Method::GET, &path, None, None).await;
+            assert_eq!(r.status, StatusCode::FOUND);
+            r.headers["location"].to_str().unwrap().to_string()
+        }
+    };
+    let deep =
+        go("url=https%3A%2F%2Fshop.example.com%2Fboots%3Fsize%3D42&sub1=fb&sub2=adset%207").await;
+    assert!(
+        deep.starts_with("https://shop.example.com/boots?size=42&click_id="),
+        "{deep}"
+    );
+    for hostile in [
+        "url=%2F%2Fevil.com",
+        "url=https%3A%2F%2Fshop.example.com%40evil.com",
+        "url=javascript%3Aalert(1)",
+    ] {
+        let to = go(hostile).await;
+        assert!(
+            to.starts_with("https://shop.example.com/landing?src=aff&click_id="),
+            "{hostile} → {to}"
+        );
+    }
+    let click_id = deep.split("click_id=").nth(1).unwrap().to_string();
+    eventually("the clicks recorded", || async {
+        (report_totals(&h).await["clicks"] == 4).then_some(())
+    })
+    .await;
+    let sale =
+        json!({"click_id": click_id, "order_id": "o-subs", "amount": "10.00", "currency": "USD"});
+    let (status, body) = postback(&h, &p.postback_secret, &sale).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        body["conversion"]["subs"],
+        json!({"sub1": "fb", "sub2": "adset 7"})
+    );
     h.host.stop().await;
 }

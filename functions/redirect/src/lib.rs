@@ -13,14 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use upline_domain::messages::Message;
 use upline_domain::ports::QueueName;
 use upline_domain::services::Services;
-use upline_domain::usecases::tracking::{new_click, resolve_link};
+use upline_domain::tracking::parse_subs;
+use upline_domain::usecases::tracking::{new_click_with, resolve_link};
 use upline_http::ApiError;
 
 pub use cache::LinkCache;
@@ -75,6 +76,7 @@ fn client_ip(headers: &HeaderMap) -> Option<&str> {
 async fn redirect(
     State(state): State<Arc<RedirectState>>,
     Path(code): Path<String>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -93,7 +95,27 @@ async fn redirect(
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let (click, landing) = new_click(services, &resolved, client_ip(&headers), user_agent)?;
+    let pairs: Vec<(String, String)> = query
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let deep_link = pairs
+        .iter()
+        .find(|(k, _)| k == "url")
+        .map(|(_, v)| v.as_str());
+    let (click, landing) = new_click_with(
+        services,
+        &resolved,
+        client_ip(&headers),
+        user_agent,
+        subs,
+        deep_link,
+    )?;
     // A HEAD is a link checker, not a visitor: it learns where the link goes, uncounted.
     if method != Method::HEAD {
         let correlation_id = click.click_id.clone();

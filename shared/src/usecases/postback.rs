@@ -173,6 +173,8 @@ pub struct ConversionView {
     pub exchange_rate: Option<String>,
     /// The subscription this payment belongs to, and whether it is a renewal.
     pub subscription: Option<SubscriptionPayment>,
+    /// The click's sub-ids (`sub1`..`sub5`), when known.
+    pub subs: std::collections::BTreeMap<String, String>,
     pub refunded: String,
     pub status: ConversionStatus,
     pub created_at: String,
@@ -224,6 +226,7 @@ impl ConversionView {
                 .as_ref()
                 .map(|o| o.rate.rate.normalize().to_string()),
             subscription: c.subscription.clone(),
+            subs: c.subs.clone(),
             refunded: format_minor(c.refunded_minor, c.currency),
             status: c.status,
             created_at: c.created_at.to_rfc3339(),
@@ -377,6 +380,13 @@ pub async fn record_postback(
     let first_time_customer = req
         .new_customer
         .or_else(|| customer_id.as_ref().map(|_| !seen_before));
+    // The click's sub-ids, if its record has landed (clicks are recorded off the hot path).
+    let subs = services
+        .store
+        .click(&click_id)
+        .await?
+        .map(|c| c.subs)
+        .unwrap_or_default();
     let now = services.now();
     let (amount_minor, currency_used, original) = match rate {
         Some(r) => (
@@ -414,6 +424,7 @@ pub async fn record_postback(
         shipping_minor: in_program(shipping_minor),
         items,
         original,
+        subs,
         subscription: subscription_id.as_ref().map(|id| SubscriptionPayment {
             subscription_id: id.clone(),
             renewal: subscription.is_some(),

@@ -54,17 +54,40 @@ pub fn new_click(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<(Click, String), AppError> {
+    new_click_with(
+        services,
+        resolved,
+        ip,
+        user_agent,
+        std::collections::BTreeMap::new(),
+        None,
+    )
+}
+
+/// [`new_click`] with the link's sub-ids and a requested deep link (used only if the
+/// campaign allows its host).
+pub fn new_click_with(
+    services: &Services,
+    resolved: &ResolvedLink,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    subs: std::collections::BTreeMap<String, String>,
+    deep_link: Option<&str>,
+) -> Result<(Click, String), AppError> {
     let now = services.now();
     let mut nonce = [0u8; 6];
     nonce.copy_from_slice(&services.ids.random_bytes(6));
     let secret = services.deployment.click_secret()?;
     let click_id = click_id::issue(secret, &resolved.link.code, now, nonce);
-    let landing = resolved.campaign.landing_url(&click_id).map_err(|e| {
-        AppError::Internal(format!(
-            "campaign {} destination: {e}",
-            resolved.campaign.id
-        ))
-    })?;
+    let landing = resolved
+        .campaign
+        .landing_url_for(&click_id, deep_link)
+        .map_err(|e| {
+            AppError::Internal(format!(
+                "campaign {} destination: {e}",
+                resolved.campaign.id
+            ))
+        })?;
     let click = Click {
         click_id,
         link_code: resolved.link.code.clone(),
@@ -73,6 +96,7 @@ pub fn new_click(
         at: now,
         ip_hash: ip.map(|ip| hash_ip(secret, ip)),
         user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+        subs,
     };
     Ok((click, landing))
 }
