@@ -160,6 +160,17 @@ async fn lines(h: &TestHost, conversion_id: &str) -> Vec<(String, u64, String)> 
     out
 }
 
+/// Sends a refund as the storefront would.
+async fn refund(h: &TestHost, secret: &str, body: Value) -> upline_tests::host::Reply {
+    h.call(
+        Method::POST,
+        "/v1/refunds",
+        Some(secret),
+        Some(&body.to_string()),
+    )
+    .await
+}
+
 async fn report_totals(h: &TestHost) -> Value {
     h.admin(Method::GET, "/v1/admin/reports?group_by=partner", None)
         .await
@@ -488,20 +499,12 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
     })
     .await;
 
-    let refund = |body: Value| {
-        let h = &h;
-        let secret = p.postback_secret.clone();
-        async move {
-            h.call(
-                Method::POST,
-                "/v1/refunds",
-                Some(&secret),
-                Some(&body.to_string()),
-            )
-            .await
-        }
-    };
-    let r = refund(json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"})).await;
+    let r = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let reversed: Vec<&str> = r.body["reversals"]
         .as_array()
@@ -511,18 +514,37 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
         .collect();
     // 33.33 % of 10.00, 5.00 and 2.50: 3.333 → 3.33, 1.6665 → 1.67, 0.83325 → 0.83.
     assert_eq!(reversed, vec!["-3.33", "-1.67", "-0.83"]);
-    let again = refund(json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"})).await;
+    let again = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::OK);
-    let too_much = refund(json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"})).await;
+    let too_much = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"}),
+    )
+    .await;
     assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_much.text.contains("66.67"), "{}", too_much.text);
-    let unknown = refund(json!({"refund_id": "r-3", "order_id": "nope"})).await;
+    let unknown = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-3", "order_id": "nope"}),
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.body["errors"][0]["field"], "order_id");
 
     // A chargeback for everything left.
-    let rest =
-        refund(json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"})).await;
+    let rest = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"}),
+    )
+    .await;
     assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
     assert_eq!(rest.body["refunded_total"], "100.00");
     for (partner, key) in &p.partners {
@@ -532,7 +554,12 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
             "partner {partner} nets to zero"
         );
     }
-    let nothing_left = refund(json!({"refund_id": "r-4", "conversion_id": id})).await;
+    let nothing_left = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-4", "conversion_id": id}),
+    )
+    .await;
     assert_eq!(nothing_left.status, StatusCode::UNPROCESSABLE_ENTITY);
     let totals = report_totals(&h).await;
     assert_eq!(totals["revenue"], "0.00", "revenue net of refunds");
@@ -635,23 +662,20 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
     );
 
     // Two refunds of 50.00 EUR: 54.215 → 54.22, then 108.43 − 54.22 = 54.21; exactly the sale.
-    let refund = |body: Value| {
-        let h = &h;
-        let secret = p.postback_secret.clone();
-        async move {
-            h.call(
-                Method::POST,
-                "/v1/refunds",
-                Some(&secret),
-                Some(&body.to_string()),
-            )
-            .await
-        }
-    };
-    let first = refund(json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"})).await;
+    let first = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"}),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     assert_eq!(first.body["amount"], "54.22");
-    let second = refund(json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"})).await;
+    let second = refund(
+        &h,
+        &p.postback_secret,
+        json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"}),
+    )
+    .await;
     assert_eq!(second.body["amount"], "54.21");
     assert_eq!(second.body["refunded_total"], "108.43");
     for (partner, key) in &p.partners {

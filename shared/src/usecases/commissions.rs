@@ -22,7 +22,7 @@ use crate::program::{Program, SkipRule};
 use crate::services::Services;
 use crate::store::keys;
 use crate::store::{Store, counters, status_is};
-use crate::terms::{Cap, CapPeriod, CapUsage, TermsSource};
+use crate::terms::{Cap, CapPeriod, CapUsage, TermsSource, TierUsage};
 use crate::tracking::{Conversion, ConversionStatus};
 use crate::usecases::admin::require_program;
 
@@ -140,13 +140,18 @@ pub async fn commission_conversion(
             .map(|(_, _, u)| *u)
             .unwrap_or_default()
     };
-    let volume = store
-        .tier_volume(
-            &conversion.partner_id,
-            &conversion.campaign_id,
-            services.now(),
-        )
-        .await?;
+    // Only terms with tiers need the month's approved volume.
+    let volume = if terms.tiers.is_empty() {
+        TierUsage::default()
+    } else {
+        store
+            .tier_volume(
+                &conversion.partner_id,
+                &conversion.campaign_id,
+                services.now(),
+            )
+            .await?
+    };
     let drafts = compute_lines_in(
         &sale,
         &terms,
