@@ -18,9 +18,25 @@ pub struct Campaign {
     /// This campaign's own upline plan, in place of the program's.
     #[serde(default)]
     pub upline: Option<crate::program::UplinePlan>,
+    /// Which visitors the campaign accepts and where each audience lands.
+    #[serde(default)]
+    pub targeting: crate::targeting::Targeting,
+    /// How long after a click a conversion still earns (days); also the click cookie's
+    /// lifetime.
+    #[serde(default = "default_attribution_window_days")]
+    pub attribution_window_days: u32,
     pub status: CampaignStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The industry's usual 30 days.
+pub const DEFAULT_ATTRIBUTION_WINDOW_DAYS: u32 = 30;
+/// Longer than any program we know of pays on.
+pub const MAX_ATTRIBUTION_WINDOW_DAYS: u32 = 365;
+
+fn default_attribution_window_days() -> u32 {
+    DEFAULT_ATTRIBUTION_WINDOW_DAYS
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,10 +121,31 @@ impl Campaign {
         click_id: &str,
         deep_link: Option<&str>,
     ) -> Result<String, String> {
-        match deep_link.and_then(|d| self.deep_link(d)) {
-            Some(url) => Ok(with_click_id(url, click_id)),
-            None => self.landing_url(click_id),
+        self.landing_url_with(click_id, deep_link, None)
+    }
+
+    /// [`Campaign::landing_url_for`] where a targeting rule may replace the destination
+    /// (a safe deep link still wins: it is the partner's explicit choice of page).
+    pub fn landing_url_with(
+        &self,
+        click_id: &str,
+        deep_link: Option<&str>,
+        rule_url: Option<&str>,
+    ) -> Result<String, String> {
+        match (deep_link.and_then(|d| self.deep_link(d)), rule_url) {
+            (Some(url), _) => Ok(with_click_id(url, click_id)),
+            (None, Some(rule)) => Ok(with_click_id(parse_destination(rule)?, click_id)),
+            (None, None) => self.landing_url(click_id),
         }
+    }
+
+    /// Whether a page on `origin` (a browser's `Origin` header) belongs to the campaign,
+    /// so the click snippet there may read the click id it registers.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        Url::parse(origin).ok().is_some_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some_and(|h| self.allows_host(h))
+        })
     }
 
     /// The URL a click is sent to: the destination with `click_id` added to its query,
@@ -149,6 +186,8 @@ mod tests {
             allowed_domains: vec![],
             terms: Terms::default(),
             upline: None,
+            targeting: Default::default(),
+            attribution_window_days: DEFAULT_ATTRIBUTION_WINDOW_DAYS,
             status: CampaignStatus::Active,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),

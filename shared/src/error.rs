@@ -124,6 +124,11 @@ impl FieldErrors {
         value
     }
 
+    /// The names of the fields with errors, in the order they were found.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|e| e.field.as_str())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -19,6 +19,8 @@ pub mod postback_auth;
 pub mod program;
 pub mod services;
 pub mod store;
+pub mod targeting;
 pub mod terms;
 pub mod tracking;
 pub mod usecases;
+pub mod visitor;

@@ -143,6 +143,18 @@ pub mod keys {
     pub fn exchange_rate(currency: &str) -> Key {
         Key::new("PROGRAM", format!("FXRATE#{currency}"))
     }
+    /// A visitor's last unique click on a link (the visitor is a hash of the hashed IP
+    /// and the user agent).
+    pub fn unique_visitor(link_code: &str, visitor: &str) -> Key {
+        Key::new(format!("UNIQUE#{link_code}#{visitor}"), "UNIQUE")
+    }
+    /// A partner's counters for one sub-id value on one day and campaign.
+    pub fn sub_stats(partner_id: &str, day: Day, campaign_id: &str, sub: &str, value: &str) -> Key {
+        Key::new(
+            format!("SUBSTATS#{partner_id}"),
+            format!("{day}#{campaign_id}#{sub}#{value}"),
+        )
+    }
     /// How far the hold-period sweep has fully approved.
     pub fn approval_sweep() -> Key {
         Key::new("PROGRAM", "APPROVAL_SWEEP")
@@ -179,7 +191,26 @@ pub mod keys {
 
 /// Counter attributes of a stats item.
 pub mod counters {
+    use crate::targeting::RejectReason;
+
+    /// Gross clicks: people the campaign accepted, every click counted.
     pub const CLICKS: &str = "clicks";
+    /// Clicks that were the visitor's first on the link in 24 hours.
+    pub const UNIQUE_CLICKS: &str = "unique_clicks";
+    /// Bots, crawlers, link previews and HEAD requests: redirected, not counted as clicks.
+    pub const BOT_CLICKS: &str = "bot_clicks";
+    /// People targeting sent to the fallback URL (and per reason below).
+    pub const REJECTED_CLICKS: &str = "rejected_clicks";
+    pub const IMPRESSIONS: &str = "impressions";
+
+    pub fn rejected(reason: RejectReason) -> &'static str {
+        match reason {
+            RejectReason::Country => "rejected_country",
+            RejectReason::Device => "rejected_device",
+            RejectReason::Os => "rejected_os",
+        }
+    }
+
     pub const CONVERSIONS: &str = "conversions";
     pub const REVENUE: &str = "revenue_minor";
     pub const COMMISSION: &str = "commission_minor";
@@ -191,7 +222,16 @@ pub struct StatsRow {
     pub day: String,
     pub campaign_id: String,
     pub partner_id: String,
+    /// For sub-id rows: `sub1=value`; empty for the main counters.
+    pub sub: String,
     pub clicks: i64,
+    pub unique_clicks: i64,
+    pub bot_clicks: i64,
+    pub rejected_clicks: i64,
+    pub rejected_country: i64,
+    pub rejected_device: i64,
+    pub rejected_os: i64,
+    pub impressions: i64,
     pub conversions: i64,
     pub revenue_minor: i64,
     pub commission_minor: i64,
@@ -671,6 +711,45 @@ impl Store {
         )
     }
 
+    /// Adds to a partner's counters for one sub-id value (`sub` is `sub1`..`sub5`).
+    pub fn sub_stats_add(
+        day: Day,
+        partner_id: &str,
+        campaign_id: &str,
+        sub: &str,
+        value: &str,
+        deltas: &[(&str, i64)],
+    ) -> TxOp {
+        let mut update = Update::default()
+            .set("day", day.to_string())
+            .set("campaign_id", campaign_id)
+            .set("partner_id", partner_id)
+            .set("sub", sub)
+            .set("sub_value", value);
+        for (name, delta) in deltas {
+            update = update.add(name, *delta);
+        }
+        TxOp::Update(
+            keys::sub_stats(partner_id, day, campaign_id, sub, value),
+            update,
+            Condition::None,
+        )
+    }
+
+    /// A partner's sub-id counter rows between two days, inclusive.
+    pub async fn sub_stats_of_partner(
+        &self,
+        partner_id: &str,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<StatsRow>, AppError> {
+        let range = SortKeyCondition::Between(format!("{from}#"), format!("{to}#\u{10ffff}"));
+        let items = self
+            .query_all(Index::Primary, &format!("SUBSTATS#{partner_id}"), &range)
+            .await?;
+        Ok(items.iter().map(stats_row).collect())
+    }
+
     /// Every counter row of the given days.
     pub async fn stats_on_days(&self, days: &[Day]) -> Result<Vec<StatsRow>, AppError> {
         let mut rows = Vec::new();
@@ -705,11 +784,23 @@ impl Store {
 fn stats_row(item: &Item) -> StatsRow {
     let s = |n: &str| item.s(n).unwrap_or_default().to_string();
     let n = |n: &str| item.n(n).unwrap_or(0);
+    let sub = match (item.s("sub"), item.s("sub_value")) {
+        (Some(k), Some(v)) => format!("{k}={v}"),
+        _ => String::new(),
+    };
     StatsRow {
         day: s("day"),
         campaign_id: s("campaign_id"),
         partner_id: s("partner_id"),
+        sub,
         clicks: n(counters::CLICKS),
+        unique_clicks: n(counters::UNIQUE_CLICKS),
+        bot_clicks: n(counters::BOT_CLICKS),
+        rejected_clicks: n(counters::REJECTED_CLICKS),
+        rejected_country: n("rejected_country"),
+        rejected_device: n("rejected_device"),
+        rejected_os: n("rejected_os"),
+        impressions: n(counters::IMPRESSIONS),
         conversions: n(counters::CONVERSIONS),
         revenue_minor: n(counters::REVENUE),
         commission_minor: n(counters::COMMISSION),

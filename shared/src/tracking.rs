@@ -30,6 +30,35 @@ pub struct Click {
     /// The partner's own tracking values, `sub1`..`sub5`, as the link carried them.
     #[serde(default)]
     pub subs: BTreeMap<String, String>,
+    /// What kind of traffic this was: a visit, a bot, a visitor targeting turned away, an
+    /// impression.
+    #[serde(default)]
+    pub traffic: Traffic,
+    /// The visitor's country, device type and OS, as far as the request told.
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub device: Option<crate::visitor::Device>,
+    #[serde(default)]
+    pub os: Option<crate::visitor::Os>,
+}
+
+/// How a tracked request is counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Traffic {
+    /// A person following the link: a gross click, and unique unless the same visitor
+    /// clicked the same link in the last 24 hours.
+    #[default]
+    Visit,
+    /// Redirected but not a click: crawlers, link previews, HEAD requests.
+    Bot { reason: String },
+    /// A person targeting turned away to the fallback URL.
+    Rejected {
+        reason: crate::targeting::RejectReason,
+    },
+    /// The partner's banner or pixel was shown.
+    Impression,
 }
 
 /// The sub-id parameters a link may carry.

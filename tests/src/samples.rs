@@ -132,6 +132,8 @@ pub async fn seed(services: &Services) {
                 ..Default::default()
             }),
             upline: None,
+            targeting: None,
+            attribution_window_days: None,
             status: None,
         },
     )

@@ -12,6 +12,9 @@ use upline_domain::messages::Message;
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::tracking::Click;
+
+/// A person's browser: clicks from it count as visits, not bots.
+const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 use upline_domain::usecases::admin::{
     self, CampaignRequest, LinkRequest, ProgramRequest, TermsRequest, UplineRequest,
 };
@@ -145,8 +148,8 @@ async fn a_redelivered_click_is_counted_once() {
         .await
         .unwrap()
         .unwrap();
-    let (c1, _) = new_click(&w.services, &resolved, Some("203.0.113.9"), Some("ua")).unwrap();
-    let (c2, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let (c1, _) = new_click(&w.services, &resolved, Some("203.0.113.9"), Some(BROWSER)).unwrap();
+    let (c2, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let recorder = ClickRecorder::new(w.services.store.clone());
     let first = recorder.handle(&[delivery(1, click_message(&c1))]).await;
     assert_eq!(first, vec![DeliveryOutcome::Done]);
@@ -176,7 +179,7 @@ async fn an_undecodable_message_is_poison_and_the_rest_of_the_batch_still_counts
         .await
         .unwrap()
         .unwrap();
-    let (c1, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let (c1, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let wrong_kind = Message::ConversionRecorded {
         conversion_id: "x".into(),
     }
@@ -205,7 +208,7 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
     let s = &w.services;
     let code = program(s).await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
-    let (click, _) = new_click(s, &resolved, None, None).unwrap();
+    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
     let outcome = record_postback(
         s,
         PostbackRequest {
@@ -274,7 +277,7 @@ async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknow
         .await
         .unwrap()
         .unwrap();
-    let (click, _) = new_click(&w.services, &resolved, None, None).unwrap();
+    let (click, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let record = |id: &str, body: &str| {
         serde_json::json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"})
@@ -332,7 +335,7 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
     let mut ids = Vec::new();
     for n in 0..5 {
-        let (click, _) = new_click(s, &resolved, None, None).unwrap();
+        let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
         let outcome = record_postback(
             s,
             PostbackRequest {
@@ -399,7 +402,7 @@ async fn sell(
     resolved: &upline_domain::usecases::tracking::ResolvedLink,
     order: &str,
 ) -> (String, upline_domain::commission::CommissionLine) {
-    let (click, _) = new_click(s, resolved, None, None).unwrap();
+    let (click, _) = new_click(s, resolved, None, Some(BROWSER)).unwrap();
     let out = record_postback(
         s,
         PostbackRequest {
@@ -432,6 +435,8 @@ async fn set_terms(s: &Services, terms: TermsRequest, upline: Option<UplineReque
             allowed_domains: None,
             terms: Some(terms),
             upline,
+            targeting: None,
+            attribution_window_days: None,
             status: None,
         },
     )
@@ -688,7 +693,7 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
     )
     .await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
-    let (click, _) = new_click(s, &resolved, None, None).unwrap();
+    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
     let pay = |order: &str, click_id: Option<String>| {
         let s = s.clone();
         let order = order.to_string();
@@ -844,7 +849,7 @@ mod redelivery {
                             ..Default::default()
                         }, None).await;
                 let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
-                let (click, _) = new_click(s, &resolved, None, None).unwrap();
+                let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
                 let out = record_postback(
                     s,
                     PostbackRequest {

@@ -17,8 +17,10 @@ use upline_domain::click_id::ClickSecret;
 use upline_domain::clock::{Day, ManualClock};
 use upline_domain::commission::LineStatus;
 use upline_domain::ids::SequentialIds;
+use upline_domain::messages::Message;
 use upline_domain::ports::{QueueConsumer, QueueName};
 use upline_domain::services::{Deployment, Services};
+use upline_domain::tracking::{Click, Traffic};
 use upline_embedded::{EmbeddedStore, OutboxMailer};
 use upline_tests::samples::{NOW, events_dir, read_event, seed};
 
@@ -89,7 +91,10 @@ async fn queued(w: &World, queue: QueueName) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_events_redirect_and_count_only_real_visits() {
     let w = world().await;
-    let router = upline_redirect::router(upline_redirect::state(w.services.clone()));
+    let router = upline_redirect::router(upline_redirect::state(
+        w.services.clone(),
+        upline_redirect::TrackingSettings::default(),
+    ));
     let r = call(&router, "redirect/follow-link.json").await;
     assert_eq!(r.status, StatusCode::FOUND);
     let location = r.headers["location"].to_str().unwrap();
@@ -97,14 +102,42 @@ async fn redirect_events_redirect_and_count_only_real_visits() {
         location.starts_with("https://shop.example.com/spring?utm_source=upline&click_id="),
         "{location}"
     );
-    assert_eq!(queued(&w, QueueName::Clicks).await, 1);
+    let clicks = queued_clicks(&w).await;
+    assert_eq!(clicks.len(), 1);
+    assert_eq!(clicks[0].traffic, Traffic::Visit);
+    let cookie = r.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!(
+            "upline_click={}; Max-Age=2592000;",
+            clicks[0].click_id
+        )),
+        "{cookie}"
+    );
     let r = call(&router, "redirect/check-link.json").await;
     assert_eq!(r.status, StatusCode::FOUND);
+    assert!(r.headers.get("set-cookie").is_none());
+    let clicks = queued_clicks(&w).await;
     assert_eq!(
-        queued(&w, QueueName::Clicks).await,
-        0,
-        "a HEAD is not a click"
+        clicks.iter().map(|c| c.traffic.clone()).collect::<Vec<_>>(),
+        [Traffic::Bot {
+            reason: "HEAD request".into()
+        }],
+        "a HEAD is counted apart, not as a click"
     );
+}
+
+/// The clicks waiting on the clicks queue, taken off it.
+async fn queued_clicks(w: &World) -> Vec<Click> {
+    w.store
+        .receive(QueueName::Clicks, 100, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| match Message::decode(&d.body).unwrap().1 {
+            Message::ClickRecorded(c) => c,
+            other => panic!("not a click: {other:?}"),
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -480,14 +480,14 @@ async fn program_report(
         q.get("to").map(String::as_str),
         s.now(),
     )?;
-    let report = reports::program_report(
-        &s.store,
-        from,
-        to,
-        group_by(&q, GroupBy::Day)?,
-        program.currency,
-    )
-    .await?;
+    let group = group_by(&q, GroupBy::Day)?;
+    // One partner's numbers, which may be grouped by sub-id.
+    let report = match q.get("partner_id") {
+        Some(partner_id) => {
+            reports::partner_report(&s.store, partner_id, from, to, group, program.currency).await?
+        }
+        None => reports::program_report(&s.store, from, to, group, program.currency).await?,
+    };
     Ok(json(StatusCode::OK, &report))
 }
 

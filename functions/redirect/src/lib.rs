@@ -1,13 +1,17 @@
-//! The redirect function: `GET /r/{code}` answers 302 to the campaign's destination with a
-//! fresh signed click id, publishing the click to the clicks queue on the way. The hot
-//! path makes one network write at most (the publish), reads links from a warm cache, and
-//! still redirects when publishing fails — a lost click count is better than a lost
-//! visitor.
+//! The tracking function, on the tracking domain: redirect links (`GET /r/{code}`: 302 to
+//! the campaign with a fresh signed click id and a first-party click cookie), impressions
+//! (`GET /i/{code}`: a 1×1 GIF), direct links (`POST /v1/clicks`, called by the snippet
+//! served at `GET /upline.js` on the operator's own pages).
+//!
+//! The hot path makes one network write at most (the publish), reads links from a warm
+//! cache, and still answers when publishing fails — a lost click count is better than a
+//! lost visitor.
 
 mod config;
 pub use config::Config;
 
 mod cache;
+mod direct;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,18 +20,46 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use upline_domain::error::AppError;
 use upline_domain::messages::Message;
 use upline_domain::ports::QueueName;
 use upline_domain::services::Services;
-use upline_domain::tracking::parse_subs;
-use upline_domain::usecases::tracking::{new_click_with, resolve_link};
+use upline_domain::tracking::{Click, parse_subs};
+use upline_domain::usecases::tracking::{
+    ClickContext, ResolvedLink, new_impression, resolve_link, track_click,
+};
 use upline_http::ApiError;
 
 pub use cache::LinkCache;
 
+/// The cookie the tracking domain keeps the click id in.
+pub const CLICK_COOKIE: &str = "upline_click";
+
+/// How the tracking domain reads visitors and keeps clicks.
+#[derive(Clone, Debug)]
+pub struct TrackingSettings {
+    /// The request header holding the visitor's country (lower case).
+    pub country_header: String,
+    /// `Domain` of the click cookie, to share it with the shop's other subdomains.
+    pub cookie_domain: Option<String>,
+    /// Marks the cookie `Secure`; true wherever the tracking domain is served over HTTPS.
+    pub secure_cookie: bool,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        TrackingSettings {
+            country_header: "cloudfront-viewer-country".into(),
+            cookie_domain: None,
+            secure_cookie: true,
+        }
+    }
+}
+
 pub struct RedirectState {
     services: Services,
+    settings: TrackingSettings,
     cache: LinkCache,
     /// Clicks whose publishing failed since start; exported in logs, watched by alarms.
     publish_failures: AtomicU64,
@@ -37,12 +69,69 @@ impl RedirectState {
     pub fn publish_failures(&self) -> u64 {
         self.publish_failures.load(Ordering::Relaxed)
     }
+
+    /// The link behind `code`, from the warm cache when fresh.
+    async fn resolve(&self, code: &str) -> Result<Option<ResolvedLink>, AppError> {
+        if let Some(hit) = self.cache.get(code) {
+            return Ok(hit);
+        }
+        let found = resolve_link(&self.services.store, code).await?;
+        self.cache.put(code, found.clone());
+        Ok(found)
+    }
+
+    /// Sends a click to the recorder; a failure is logged and counted, never surfaced.
+    async fn publish(&self, click: Click) {
+        let correlation_id = click.click_id.clone();
+        let code = click.link_code.clone();
+        let message = Message::ClickRecorded(click);
+        if let Err(e) = self
+            .services
+            .publish(QueueName::Clicks, &[message], &correlation_id)
+            .await
+        {
+            let n = self.publish_failures.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::error!(error = %e, link = %code, publish_failures = n, "click not published; answering anyway");
+        }
+    }
+
+    /// What the request tells about the visitor.
+    fn context<'a>(&self, headers: &'a HeaderMap, method: &Method) -> ClickContext<'a> {
+        ClickContext {
+            ip: client_ip(headers),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            country: headers
+                .get(self.settings.country_header.as_str())
+                .and_then(|v| v.to_str().ok()),
+            head: method == Method::HEAD,
+            ..ClickContext::default()
+        }
+    }
+
+    /// The `Set-Cookie` value keeping `click_id` on the tracking domain for `days`.
+    fn click_cookie(&self, click_id: &str, days: u32) -> String {
+        let mut cookie = format!(
+            "{CLICK_COOKIE}={click_id}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax",
+            u64::from(days) * 86_400
+        );
+        if let Some(domain) = &self.settings.cookie_domain {
+            cookie.push_str("; Domain=");
+            cookie.push_str(domain);
+        }
+        if self.settings.secure_cookie {
+            cookie.push_str("; Secure");
+        }
+        cookie
+    }
 }
 
-pub fn state(services: Services) -> Arc<RedirectState> {
+pub fn state(services: Services, settings: TrackingSettings) -> Arc<RedirectState> {
     Arc::new(RedirectState {
         cache: LinkCache::new(services.clock.clone()),
         services,
+        settings,
         publish_failures: AtomicU64::new(0),
     })
 }
@@ -50,6 +139,9 @@ pub fn state(services: Services) -> Arc<RedirectState> {
 pub fn router(state: Arc<RedirectState>) -> Router {
     Router::new()
         .route("/r/{code}", get(redirect))
+        .route("/i/{code}", get(impression))
+        .route("/v1/clicks", post(direct::register_click))
+        .route("/upline.js", get(direct::snippet))
         .with_state(state)
 }
 
@@ -73,6 +165,16 @@ fn client_ip(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn redirect(
     State(state): State<Arc<RedirectState>>,
     Path(code): Path<String>,
@@ -80,61 +182,30 @@ async fn redirect(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let services = &state.services;
-    let resolved = match state.cache.get(&code) {
-        Some(hit) => hit,
-        None => {
-            let found = resolve_link(&services.store, &code).await?;
-            state.cache.put(&code, found.clone());
-            found
-        }
-    };
-    let Some(resolved) = resolved else {
+    let Some(resolved) = state.resolve(&code).await? else {
         return Ok(not_found_page());
     };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let pairs: Vec<(String, String)> = query
-        .as_deref()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let deep_link = pairs
+    let pairs = query_pairs(query.as_deref());
+    let mut ctx = state.context(&headers, &method);
+    ctx.subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    ctx.deep_link = pairs
         .iter()
         .find(|(k, _)| k == "url")
         .map(|(_, v)| v.as_str());
-    let (click, landing) = new_click_with(
-        services,
-        &resolved,
-        client_ip(&headers),
-        user_agent,
-        subs,
-        deep_link,
-    )?;
-    // A HEAD is a link checker, not a visitor: it learns where the link goes, uncounted.
-    if method != Method::HEAD {
-        let correlation_id = click.click_id.clone();
-        let message = Message::ClickRecorded(click);
-        if let Err(e) = services
-            .publish(QueueName::Clicks, &[message], &correlation_id)
-            .await
-        {
-            let n = state.publish_failures.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::error!(error = %e, link = %code, publish_failures = n, "click not published; redirecting anyway");
-        }
-    }
+    let tracked = track_click(&state.services, &resolved, ctx)?;
+    let cookie = tracked.is_visit().then(|| {
+        state.click_cookie(
+            &tracked.click.click_id,
+            resolved.campaign.attribution_window_days,
+        )
+    });
+    let location = HeaderValue::from_str(&tracked.landing)
+        .map_err(|e| ApiError(AppError::Internal(e.to_string())))?;
+    // Bots and HEAD requests (link checkers) are published too: reports count them apart.
+    state.publish(tracked.click).await;
     let mut resp = StatusCode::FOUND.into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::LOCATION,
-        HeaderValue::from_str(&landing)
-            .map_err(|e| ApiError(upline_domain::error::AppError::Internal(e.to_string())))?,
-    );
+    h.insert(header::LOCATION, location);
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -143,5 +214,57 @@ async fn redirect(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer-when-downgrade"),
     );
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert(header::SET_COOKIE, c);
+    }
     Ok(resp)
+}
+
+/// The smallest transparent GIF: 1×1, one transparent colour.
+const PIXEL_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// Counts an impression and answers with the pixel. Always a pixel, even for unknown
+/// codes, so a banner never shows a broken image; never cached, so every view reaches us.
+async fn impression(
+    State(state): State<Arc<RedirectState>>,
+    Path(code): Path<String>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(resolved) = state.resolve(&code).await? {
+        let pairs = query_pairs(query.as_deref());
+        let mut ctx = state.context(&headers, &method);
+        ctx.subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(impression) = new_impression(&state.services, &resolved, ctx) {
+            state.publish(impression).await;
+        }
+    }
+    let mut resp = (StatusCode::OK, PIXEL_GIF).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/gif"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PIXEL_GIF;
+
+    #[test]
+    fn the_pixel_is_a_1x1_gif() {
+        assert_eq!(&PIXEL_GIF[..6], b"GIF89a");
+        assert_eq!(u16::from_le_bytes([PIXEL_GIF[6], PIXEL_GIF[7]]), 1);
+        assert_eq!(u16::from_le_bytes([PIXEL_GIF[8], PIXEL_GIF[9]]), 1);
+        assert_eq!(PIXEL_GIF.last(), Some(&0x3b), "GIF trailer");
+    }
 }

@@ -10,11 +10,12 @@ async fn main() -> Result<(), upline_lambda::Error> {
     upline_lambda::init_tracing();
     let config = Config::from_env(&process_env)?;
     let clients = upline_lambda::clients().await;
+    let tracking = config.tracking();
     let deployment = Deployment {
         click_secret: Some(config.click_secret),
         public_base_url: String::new(),
     };
     let sends_to = [(QueueName::Clicks, config.clicks_queue_url.as_str())];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
-    upline_lambda::run_http(router(state(services))).await
+    upline_lambda::run_http(router(state(services, tracking))).await
 }

@@ -101,17 +101,51 @@ struct Expr {
 
 fn condition_expr(c: &Condition) -> Expr {
     let mut e = Expr::default();
+    e.text = condition_text(c, &mut e.names, &mut e.values);
+    e
+}
+
+/// The expression text of one condition, adding the names and values it uses; numbered
+/// so the branches of `Any` do not collide.
+fn condition_text(
+    c: &Condition,
+    names: &mut HashMap<String, String>,
+    values: &mut AttrMap,
+) -> Option<String> {
+    let n = names.len();
     match c {
-        Condition::None => {}
-        Condition::NotExists => e.text = Some("attribute_not_exists(pk)".into()),
-        Condition::Exists => e.text = Some("attribute_exists(pk)".into()),
+        Condition::None => None,
+        Condition::NotExists => Some("attribute_not_exists(pk)".into()),
+        Condition::Exists => Some("attribute_exists(pk)".into()),
         Condition::AttrEquals(name, value) => {
-            e.text = Some("#cond = :cond".into());
-            e.names.insert("#cond".into(), name.clone());
-            e.values.insert(":cond".into(), to_dynamo(value));
+            names.insert(format!("#c{n}"), name.clone());
+            values.insert(format!(":c{n}"), to_dynamo(value));
+            Some(format!("#c{n} = :c{n}"))
+        }
+        Condition::AttrLessThan(name, bound) => {
+            names.insert(format!("#c{n}"), name.clone());
+            values.insert(format!(":c{n}"), AttributeValue::N(bound.to_string()));
+            Some(format!("#c{n} < :c{n}"))
+        }
+        Condition::Any(options) => {
+            let parts: Vec<String> = options
+                .iter()
+                .map(|o| {
+                    condition_text(o, names, values).unwrap_or_else(|| {
+                        "attribute_exists(pk) OR attribute_not_exists(pk)".into()
+                    })
+                })
+                .map(|t| format!("({t})"))
+                .collect();
+            // An empty `Any` never holds: DynamoDB has no literal false, so ask for an
+            // item that both exists and does not.
+            Some(if parts.is_empty() {
+                "attribute_exists(pk) AND attribute_not_exists(pk)".into()
+            } else {
+                parts.join(" OR ")
+            })
         }
     }
-    e
 }
 
 /// The update text (`SET #s0 = :s0, … ADD #a0 :a0, …`, `None` when it changes nothing)

@@ -64,6 +64,8 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 ..Default::default()
             }),
             upline: None,
+            targeting: None,
+            attribution_window_days: None,
             status: None,
         },
     )

@@ -61,6 +61,10 @@ pub struct HostConfig {
     /// Base URL of tracking links; defaults to `http://<bound address>`.
     pub public_base_url: Option<String>,
     pub mail_from: String,
+    /// The click cookie's `Domain` (none: the tracking host only).
+    pub cookie_domain: Option<String>,
+    /// The header carrying the visitor's country (CloudFront's by default).
+    pub country_header: Option<String>,
 }
 
 impl HostConfig {
@@ -73,6 +77,8 @@ impl HostConfig {
             admin_key: None,
             public_base_url: None,
             mail_from: "Upline <partners@upline.local>".into(),
+            cookie_domain: None,
+            country_header: None,
         }
     }
 }
@@ -138,10 +144,11 @@ async fn click_secret(store: &dyn Table, ids: &dyn Ids) -> Result<(ClickSecret, 
 }
 
 /// Every HTTP route of every function, on one router.
-pub fn router(services: &Services) -> Router {
+pub fn router(services: &Services, tracking: upline_redirect::TrackingSettings) -> Router {
     Router::new()
         .merge(upline_redirect::router(upline_redirect::state(
             services.clone(),
+            tracking,
         )))
         .merge(upline_postback::router(services.clone()))
         .merge(upline_signup::router(services.clone()))
@@ -290,7 +297,17 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             stop_rx.clone(),
         )));
     }
-    let app = router(&services);
+    let defaults = upline_redirect::TrackingSettings::default();
+    let tracking = upline_redirect::TrackingSettings {
+        country_header: config
+            .country_header
+            .as_deref()
+            .map_or(defaults.country_header, |h| h.trim().to_ascii_lowercase()),
+        cookie_domain: config.cookie_domain.clone(),
+        // Browsers drop Secure cookies set over plain HTTP (except on localhost).
+        secure_cookie: base_url.starts_with("https://"),
+    };
+    let app = router(&services, tracking);
     let mut server_stop = stop_rx.clone();
     tasks.push(tokio::spawn(async move {
         let shutdown = async move {

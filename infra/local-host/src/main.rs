@@ -13,7 +13,7 @@ const USAGE: &str =
     "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY]
              [--public-url URL] [--store embedded|aws]
   Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL,
-               UPLINE_STORE, RUST_LOG
+               UPLINE_STORE, UPLINE_COOKIE_DOMAIN, UPLINE_COUNTRY_HEADER, RUST_LOG
   With --store aws (standard AWS_* variables for region, credentials and AWS_ENDPOINT_URL):
                UPLINE_TABLE_NAME, UPLINE_{CLICKS,CONVERSIONS,EMAILS}_QUEUE_URL,
                UPLINE_{CLICKS,CONVERSIONS,EMAILS}_DLQ_URL, UPLINE_MAIL_FROM,
@@ -90,6 +90,8 @@ async fn config() -> Result<HostConfig, String> {
     config.seed_demo = !empty;
     config.admin_key = admin_key;
     config.public_base_url = public_url;
+    config.cookie_domain = env("UPLINE_COOKIE_DOMAIN");
+    config.country_header = env("UPLINE_COUNTRY_HEADER");
     Ok(config)
 }
 

@@ -174,6 +174,10 @@ pub enum Condition {
     Exists,
     /// The item exists and the attribute has exactly this value.
     AttrEquals(String, Attr),
+    /// The item exists and the integer attribute is below this value.
+    AttrLessThan(String, i64),
+    /// At least one of these holds (none given: never holds).
+    Any(Vec<Condition>),
 }
 
 /// An update of one item: integer attributes added to (missing counts as 0) and attributes
@@ -303,6 +307,10 @@ pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
         Condition::AttrEquals(name, value) => {
             current.and_then(|i| i.attrs.get(name)) == Some(value)
         }
+        Condition::AttrLessThan(name, bound) => {
+            current.and_then(|i| i.n(name)).is_some_and(|n| n < *bound)
+        }
+        Condition::Any(options) => options.iter().any(|c| condition_holds(c, current)),
     }
 }
 

@@ -263,6 +263,9 @@ pub struct CampaignRequest {
     pub terms: Option<TermsRequest>,
     /// An upline plan for this campaign only, in place of the program's.
     pub upline: Option<UplineRequest>,
+    pub targeting: Option<crate::targeting::TargetingRequest>,
+    /// Days after a click that a conversion still earns (default 30).
+    pub attribution_window_days: Option<i64>,
     pub status: Option<String>,
 }
 
@@ -658,6 +661,20 @@ pub async fn put_campaign(
         .upline
         .as_ref()
         .and_then(|u| parse_upline(u, &mut errors));
+    let targeting =
+        crate::targeting::parse_targeting(req.targeting.unwrap_or_default(), &mut errors);
+    let max_window = crate::campaign::MAX_ATTRIBUTION_WINDOW_DAYS;
+    let attribution_window_days = match req.attribution_window_days {
+        None => crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+        Some(d) if (1..=i64::from(max_window)).contains(&d) => d as u32,
+        Some(_) => {
+            errors.push(
+                "attribution_window_days",
+                format!("must be between 1 and {max_window}"),
+            );
+            crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS
+        }
+    };
     let status = match req.status.as_deref() {
         None | Some("active") => CampaignStatus::Active,
         Some("paused") => CampaignStatus::Paused,
@@ -678,6 +695,8 @@ pub async fn put_campaign(
         allowed_domains,
         terms,
         upline,
+        targeting,
+        attribution_window_days,
         status,
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
         updated_at: now,

@@ -1,5 +1,6 @@
-//! Reports over the counters: clicks, conversions, revenue and commission grouped by day,
-//! partner or campaign, for the operator and for one partner.
+//! Reports over the counters: clicks (gross, unique, bots, rejected by reason),
+//! impressions, conversions, revenue and commission grouped by day, partner, campaign or
+//! (for one partner) sub-id value.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use crate::clock::{Day, Timestamp};
 use crate::error::AppError;
 use crate::money::{Currency, format_minor};
 use crate::store::{StatsRow, Store};
+use crate::tracking::SUB_IDS;
 
 /// The longest range one report covers.
 pub const MAX_REPORT_DAYS: i32 = 366;
@@ -18,6 +20,8 @@ pub enum GroupBy {
     Day,
     Partner,
     Campaign,
+    /// By the value of one sub-id (`sub1`..`sub5`); one partner's report only.
+    Sub(&'static str),
 }
 
 impl GroupBy {
@@ -26,7 +30,22 @@ impl GroupBy {
             "day" => Ok(GroupBy::Day),
             "partner" => Ok(GroupBy::Partner),
             "campaign" => Ok(GroupBy::Campaign),
-            other => Err(format!("must be day, partner or campaign, got {other:?}")),
+            other => SUB_IDS
+                .iter()
+                .find(|s| **s == other)
+                .map(|s| GroupBy::Sub(s))
+                .ok_or_else(|| {
+                    format!("must be day, partner, campaign or sub1 to sub5, got {other:?}")
+                }),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            GroupBy::Day => "day",
+            GroupBy::Partner => "partner",
+            GroupBy::Campaign => "campaign",
+            GroupBy::Sub(s) => s,
         }
     }
 }
@@ -34,7 +53,14 @@ impl GroupBy {
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct ReportRow {
     pub key: String,
+    /// Gross clicks by people (bots and rejected visitors are counted apart).
     pub clicks: i64,
+    pub unique_clicks: i64,
+    pub bot_clicks: i64,
+    pub rejected_clicks: i64,
+    /// Rejected clicks by reason: `country`, `device`, `os`.
+    pub rejected_by_reason: BTreeMap<&'static str, i64>,
+    pub impressions: i64,
     pub conversions: i64,
     pub revenue: String,
     pub commission: String,
@@ -86,9 +112,21 @@ pub fn days(from: Day, to: Day) -> Vec<Day> {
 }
 
 fn row(key: String, rows: &[&StatsRow], currency: Currency) -> ReportRow {
+    let sum = |f: fn(&StatsRow) -> i64| rows.iter().map(|r| f(r)).sum::<i64>();
     ReportRow {
         key,
-        clicks: rows.iter().map(|r| r.clicks).sum(),
+        clicks: sum(|r| r.clicks),
+        unique_clicks: sum(|r| r.unique_clicks),
+        bot_clicks: sum(|r| r.bot_clicks),
+        rejected_clicks: sum(|r| r.rejected_clicks),
+        rejected_by_reason: [
+            ("country", sum(|r| r.rejected_country)),
+            ("device", sum(|r| r.rejected_device)),
+            ("os", sum(|r| r.rejected_os)),
+        ]
+        .into_iter()
+        .collect(),
+        impressions: sum(|r| r.impressions),
         conversions: rows.iter().map(|r| r.conversions).sum(),
         revenue: format_minor(rows.iter().map(|r| r.revenue_minor).sum(), currency),
         commission: format_minor(rows.iter().map(|r| r.commission_minor).sum(), currency),
@@ -108,6 +146,7 @@ pub fn summarise(
             GroupBy::Day => s.day.clone(),
             GroupBy::Partner => s.partner_id.clone(),
             GroupBy::Campaign => s.campaign_id.clone(),
+            GroupBy::Sub(_) => s.sub.split_once('=').map_or("", |(_, v)| v).to_string(),
         };
         groups.entry(key).or_default().push(s);
     }
@@ -116,11 +155,7 @@ pub fn summarise(
         from,
         to,
         currency,
-        group_by: match group_by {
-            GroupBy::Day => "day",
-            GroupBy::Partner => "partner",
-            GroupBy::Campaign => "campaign",
-        },
+        group_by: group_by.name(),
         rows: groups
             .into_iter()
             .map(|(k, rows)| row(k, &rows, currency))
@@ -136,6 +171,12 @@ pub async fn program_report(
     group_by: GroupBy,
     currency: Currency,
 ) -> Result<Report, AppError> {
+    if let GroupBy::Sub(_) = group_by {
+        return Err(AppError::field(
+            "group_by",
+            "sub-id reports are per partner: add partner_id to the query",
+        ));
+    }
     let stats = store.stats_on_days(&days(from, to)).await?;
     Ok(summarise(&stats, from, to, group_by, currency))
 }
@@ -148,6 +189,14 @@ pub async fn partner_report(
     group_by: GroupBy,
     currency: Currency,
 ) -> Result<Report, AppError> {
-    let stats = store.stats_of_partner(partner_id, from, to).await?;
+    let stats = match group_by {
+        GroupBy::Sub(sub) => store
+            .sub_stats_of_partner(partner_id, from, to)
+            .await?
+            .into_iter()
+            .filter(|r| r.sub.split_once('=').is_some_and(|(k, _)| k == sub))
+            .collect(),
+        _ => store.stats_of_partner(partner_id, from, to).await?,
+    };
     Ok(summarise(&stats, from, to, group_by, currency))
 }

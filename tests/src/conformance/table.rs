@@ -118,6 +118,59 @@ pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
     );
 }
 
+/// How the click recorder claims a visitor as unique: absent, or its last claim too old,
+/// or already claimed by the same click (a redelivery).
+pub async fn either_of_several_conditions_may_hold(f: &TableFixture) {
+    let k = Key::new("UNIQ#1", "V");
+    let claim = |at: i64, click: &str| {
+        let cond = Condition::Any(vec![
+            Condition::NotExists,
+            Condition::AttrLessThan("at".into(), at - 100),
+            Condition::AttrEquals("click".into(), Attr::S(click.into())),
+        ]);
+        let item = item("UNIQ#1", "V").with("at", at).with("click", click);
+        let table = f.table.clone();
+        async move { table.put(item, cond).await }
+    };
+    claim(1_000, "a").await.expect("absent: claimed");
+    claim(1_000, "a")
+        .await
+        .expect("the same click again: claimed");
+    assert_eq!(
+        claim(1_050, "b").await,
+        Err(TableError::ConditionFailed),
+        "a second click inside the window is refused"
+    );
+    claim(1_100, "c")
+        .await
+        .expect_err("exactly the window's length is still inside");
+    claim(1_101, "c").await.expect("after the window: claimed");
+    let got = f.table.get(&k).await.unwrap().unwrap();
+    assert_eq!((got.n("at"), got.s("click")), (Some(1_101), Some("c")));
+    // Inside a transaction too, naming the failed operation.
+    let cond = Condition::Any(vec![Condition::AttrLessThan("at".into(), 0)]);
+    let result = f
+        .table
+        .transact(vec![
+            TxOp::Put(item("UNIQ#2", "W"), Condition::None),
+            TxOp::Put(item("UNIQ#1", "V").with("at", 5), cond),
+        ])
+        .await;
+    assert_eq!(
+        result,
+        Err(TableError::TransactionCancelled {
+            failed: vec![false, true]
+        })
+    );
+    assert_eq!(
+        f.table
+            .put(item("UNIQ#3", "X"), Condition::Any(vec![]))
+            .await,
+        Err(TableError::ConditionFailed),
+        "no alternative holds"
+    );
+}
+
 pub async fn deletes_honour_their_condition(f: &TableFixture) {
     let k = Key::new("P#1", "A");
     f.table
@@ -498,6 +551,7 @@ macro_rules! table_conformance {
                 put_replaces_every_attribute,
                 a_put_that_must_not_exist_fails_on_an_existing_item,
                 attribute_conditions_compare_exact_values,
+                either_of_several_conditions_may_hold,
                 deletes_honour_their_condition,
                 updates_create_missing_items_and_add_to_counters,
                 an_update_with_a_failed_condition_changes_nothing,
