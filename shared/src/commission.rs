@@ -85,6 +85,10 @@ pub struct Explanation {
     /// For a subscription renewal: which month of the subscription it pays for.
     #[serde(default)]
     pub renewal: Option<String>,
+    /// How the conversion was credited to the partner: click, promo code or
+    /// subscription, and why when there was a choice.
+    #[serde(default)]
+    pub attribution: Option<String>,
     pub summary: String,
 }
 
@@ -310,6 +314,7 @@ pub fn compute_lines_in(
                 terms: None,
                 tier: None,
                 renewal: None,
+                attribution: None,
                 summary: format!(
                     "Level {level} upline: {rate} of {what} {} = {}",
                     base, amount
@@ -456,6 +461,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             terms: None,
             tier: None,
             renewal: None,
+            attribution: None,
             summary,
         },
     };
@@ -599,6 +605,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
             terms: None,
             tier: None,
             renewal: None,
+            attribution: None,
             summary,
         },
     }

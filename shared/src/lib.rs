@@ -17,6 +17,7 @@ pub mod partner;
 pub mod ports;
 pub mod postback_auth;
 pub mod program;
+pub mod public_address;
 pub mod services;
 pub mod store;
 pub mod targeting;

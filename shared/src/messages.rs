@@ -31,6 +31,19 @@ pub enum Message {
     ConversionRecorded { conversion_id: String },
     /// An email is due; the email stage renders and sends it once.
     EmailRequested(EmailRequest),
+    /// A conversion's status changed; the partner's own postback URL is to be called.
+    PartnerPostbackDue(PartnerPostbackDue),
+}
+
+/// One call of a partner's postback URL. `delivery_id` is the idempotency key: once a call
+/// succeeded, redeliveries change nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerPostbackDue {
+    pub delivery_id: String,
+    pub partner_id: String,
+    pub conversion_id: String,
+    /// `pending`, `approved`, `rejected` or `reversed`.
+    pub status: String,
 }
 
 /// An email to a partner about one event. `email_id` is the idempotency key: the email
@@ -64,6 +77,7 @@ impl Message {
             Message::ClickRecorded(_) => "click.recorded",
             Message::ConversionRecorded { .. } => "conversion.recorded",
             Message::EmailRequested(_) => "email.requested",
+            Message::PartnerPostbackDue(_) => "partner_postback.due",
         }
     }
 
@@ -77,6 +91,7 @@ impl Message {
                 })
             }
             Message::EmailRequested(e) => serde_json::to_value(e),
+            Message::PartnerPostbackDue(p) => serde_json::to_value(p),
         }
         .expect("message payloads are plain data");
         let envelope = Envelope {
@@ -111,6 +126,9 @@ impl Message {
             }
             ("email.requested", 1) => {
                 Message::EmailRequested(serde_json::from_value(payload).map_err(bad)?)
+            }
+            ("partner_postback.due", 1) => {
+                Message::PartnerPostbackDue(serde_json::from_value(payload).map_err(bad)?)
             }
             (kind, version) => {
                 return Err(DecodeError::UnknownType {

@@ -19,7 +19,30 @@ pub struct Program {
     pub upline: UplinePlan,
     /// Authenticates storefront postbacks. Stored, never shown again after it is set.
     pub postback_secret: String,
+    /// Which credit wins when a postback carries both a click id and a promo code.
+    #[serde(default)]
+    pub attribution_priority: AttributionPriority,
     pub updated_at: Timestamp,
+}
+
+/// The rule for a sale that names both a click and a promo code of different partners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionPriority {
+    /// The code: the buyer typed it at checkout, the latest and most deliberate signal.
+    #[default]
+    PromoCode,
+    /// The click.
+    Click,
+}
+
+impl AttributionPriority {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AttributionPriority::PromoCode => "promo_code",
+            AttributionPriority::Click => "click",
+        }
+    }
 }
 
 /// What upline partners earn: how many levels, at which rates, on which base.

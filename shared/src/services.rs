@@ -20,6 +20,9 @@ pub struct Deployment {
     pub click_secret: Option<ClickSecret>,
     /// Where tracking links are served, e.g. `https://go.example.com`; no trailing slash.
     pub public_base_url: String,
+    /// Lets partners' postback URLs point at private addresses: for local development and
+    /// tests only, never set on AWS.
+    pub allow_private_postbacks: bool,
 }
 
 impl Deployment {

@@ -155,6 +155,26 @@ pub mod keys {
             format!("{day}#{campaign_id}#{sub}#{value}"),
         )
     }
+    /// A partner's own postback URL template.
+    pub fn partner_postback(partner_id: &str) -> Key {
+        Key::new(format!("PARTNER#{partner_id}"), "POSTBACK")
+    }
+    /// Written once a partner postback was delivered, so redeliveries do not call again.
+    pub fn partner_postback_delivered(delivery_id: &str) -> Key {
+        Key::new(format!("PBSENT#{delivery_id}"), "PBSENT")
+    }
+    pub fn partner_postback_log_partition(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#POSTBACKLOG")
+    }
+    pub fn partner_postback_log(partner_id: &str, at: Timestamp, id: &str) -> Key {
+        Key::new(
+            partner_postback_log_partition(partner_id),
+            time_ordered(at, id),
+        )
+    }
+    pub fn promo_code(code: &str) -> Key {
+        Key::new(format!("PROMO#{code}"), "PROMO")
+    }
     /// How far the hold-period sweep has fully approved.
     pub fn approval_sweep() -> Key {
         Key::new("PROGRAM", "APPROVAL_SWEEP")
@@ -166,6 +186,12 @@ pub mod keys {
     }
     pub fn partner_links(partner_id: &str) -> String {
         format!("PARTNER#{partner_id}#LINKS")
+    }
+    pub fn partner_promo_codes(partner_id: &str) -> String {
+        format!("PARTNER#{partner_id}#PROMOS")
+    }
+    pub fn promo_codes_listing() -> String {
+        "PROMOS".into()
     }
     pub fn partner_lines(partner_id: &str) -> String {
         format!("PARTNER#{partner_id}#LINES")
@@ -605,13 +631,17 @@ impl Store {
 
     pub fn conversion_put(conversion: &Conversion, condition: Condition) -> TxOp {
         let sk = keys::time_ordered(conversion.created_at, &conversion.id);
-        let item = encode(keys::conversion(&conversion.id), conversion)
+        let mut item = encode(keys::conversion(&conversion.id), conversion)
             .with("status", conversion.status.as_str())
             .with("refunded_minor", conversion.refunded_minor)
-            .with("gsi1pk", keys::partner_conversions(&conversion.partner_id))
-            .with("gsi1sk", sk.clone())
             .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
-            .with("gsi2sk", sk);
+            .with("gsi2sk", sk.clone());
+        // Unattributed conversions are the operator's record, not the partner's.
+        if conversion.status != crate::tracking::ConversionStatus::Unattributed {
+            item = item
+                .with("gsi1pk", keys::partner_conversions(&conversion.partner_id))
+                .with("gsi1sk", sk);
+        }
         TxOp::Put(item, condition)
     }
 

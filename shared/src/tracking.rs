@@ -82,9 +82,16 @@ pub struct Conversion {
     pub campaign_id: String,
     pub order_id: String,
     pub partner_id: String,
-    pub link_code: String,
-    pub click_id: String,
-    pub clicked_at: Timestamp,
+    /// The link and click credited, when a click was (not for promo codes).
+    pub link_code: Option<String>,
+    pub click_id: Option<String>,
+    pub clicked_at: Option<Timestamp>,
+    /// How the partner was credited: click, promo code or subscription, and why.
+    #[serde(default)]
+    pub attribution: Attribution,
+    /// Why no partner earns on it, for unattributed conversions.
+    #[serde(default)]
+    pub unattributed_reason: Option<String>,
     /// The sale amount in minor units of `currency`.
     pub amount_minor: i64,
     pub currency: Currency,
@@ -181,6 +188,44 @@ impl Conversion {
     }
 }
 
+/// How a conversion was credited to its partner.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub method: AttributionMethod,
+    /// The promo code used, when the code won.
+    #[serde(default)]
+    pub promo_code: Option<String>,
+    /// Why this credit and not another, when the postback offered a choice.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionMethod {
+    #[default]
+    Click,
+    PromoCode,
+    /// A renewal, credited to the partner who brought the subscriber.
+    Subscription,
+}
+
+impl Attribution {
+    /// One sentence for explanations: which attribution was used and why.
+    pub fn describe(&self) -> String {
+        let head = match (self.method, &self.promo_code) {
+            (AttributionMethod::PromoCode, Some(code)) => format!("promo code {code}"),
+            (AttributionMethod::PromoCode, None) => "promo code".to_string(),
+            (AttributionMethod::Click, _) => "click".to_string(),
+            (AttributionMethod::Subscription, _) => "subscription renewal".to_string(),
+        };
+        match &self.note {
+            Some(note) => format!("attributed by {head}: {note}"),
+            None => format!("attributed by {head}"),
+        }
+    }
+}
+
 /// A payment's place in its subscription.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionPayment {
@@ -197,9 +242,12 @@ pub struct Subscription {
     pub subscription_id: String,
     pub campaign_id: String,
     pub partner_id: String,
-    pub link_code: String,
-    pub click_id: String,
-    pub clicked_at: Timestamp,
+    pub link_code: Option<String>,
+    pub click_id: Option<String>,
+    pub clicked_at: Option<Timestamp>,
+    /// How the first payment was credited; renewals keep the same partner.
+    #[serde(default)]
+    pub attribution: Attribution,
     pub started_at: Timestamp,
     pub first_conversion_id: String,
 }
@@ -230,6 +278,8 @@ pub enum ConversionStatus {
     Commissioned,
     /// Rejected by the operator: its pending lines were rejected with it.
     Rejected,
+    /// Recorded, but no partner earns on it (a click older than the attribution window).
+    Unattributed,
 }
 
 impl ConversionStatus {
@@ -238,6 +288,7 @@ impl ConversionStatus {
             ConversionStatus::Recorded => "recorded",
             ConversionStatus::Commissioned => "commissioned",
             ConversionStatus::Rejected => "rejected",
+            ConversionStatus::Unattributed => "unattributed",
         }
     }
 }

@@ -41,6 +41,7 @@ async fn main() {
     config.public_base_url = Some("https://go.example.com".into());
     let host = start(config).await.unwrap();
     let demo = host.first_start.demo.clone().unwrap();
+    upline_tests::install_tls_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

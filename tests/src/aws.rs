@@ -185,6 +185,7 @@ impl SentEmail {
 
 /// Every raw email moto's SES has accepted since it started, from its data endpoint.
 pub async fn sent_emails(endpoint: &str) -> Vec<SentEmail> {
+    crate::install_tls_provider();
     let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
         .await
         .unwrap()

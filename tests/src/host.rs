@@ -75,7 +75,10 @@ impl TestHost {
 
     async fn start_with(config: HostConfig) -> TestHost {
         let host = start(config.clone()).await.expect("the local host starts");
+        crate::install_tls_provider();
         let client = Client::builder()
+            // A person's browser, unless a test says otherwise: other agents count as bots.
+            .user_agent(BROWSER)
             .redirect(redirect::Policy::none())
             .timeout(Duration::from_secs(20))
             .build()
@@ -181,6 +184,9 @@ impl TestHost {
         }
     }
 }
+
+/// The user agent the test client sends: a desktop browser.
+pub const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 
 /// Polls `check` until it returns `Some`, for effects of the background consumers.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T

@@ -48,6 +48,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
             terms: None,
             tier: None,
             renewal: None,
+            attribution: None,
             summary: "CPA".into(),
         },
         created_at: Timestamp(1_795_000_000_000),

@@ -52,6 +52,7 @@ async fn world() -> World {
         Deployment {
             click_secret: Some(ClickSecret::new(vec![9; 32]).unwrap()),
             public_base_url: "http://links.test".into(),
+            allow_private_postbacks: false,
         },
     );
     World {
@@ -80,6 +81,7 @@ async fn program(s: &Services) -> String {
                 skip: None,
             }),
             postback_secret: None,
+            attribution_priority: None,
         },
     )
     .await

@@ -45,6 +45,7 @@ async fn world() -> World {
                 ClickSecret::new(vec![upline_tests::samples::CLICK_SECRET_BYTE; 32]).unwrap(),
             ),
             public_base_url: "https://go.example.com".into(),
+            allow_private_postbacks: false,
         },
     );
     seed(&services).await;
@@ -123,6 +124,99 @@ async fn redirect_events_redirect_and_count_only_real_visits() {
             reason: "HEAD request".into()
         }],
         "a HEAD is counted apart, not as a click"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impression_direct_click_and_snippet_events_get_their_answers() {
+    let w = world().await;
+    let router = upline_redirect::router(upline_redirect::state(
+        w.services.clone(),
+        upline_redirect::TrackingSettings::default(),
+    ));
+    let r = call(&router, "redirect/impression.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "image/gif");
+    let clicks = queued_clicks(&w).await;
+    assert_eq!(clicks.len(), 1);
+    assert_eq!(clicks[0].traffic, Traffic::Impression);
+    assert_eq!(clicks[0].subs["sub1"], "banner-728");
+
+    let r = call(&router, "redirect/direct-click.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let click_id = r.body["click_id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["source"], "click");
+    assert_eq!(
+        r.headers["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    assert_eq!(r.headers["access-control-allow-credentials"], "true");
+    let clicks = queued_clicks(&w).await;
+    assert_eq!(
+        (
+            clicks[0].click_id.as_str(),
+            &clicks[0].traffic,
+            clicks[0].country.as_deref()
+        ),
+        (click_id.as_str(), &Traffic::Visit, Some("US"))
+    );
+    assert_eq!(clicks[0].subs["sub1"], "newsletter");
+
+    let r = call(&router, "redirect/snippet.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
+    let w = world().await;
+    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
+        .await
+        .unwrap();
+    let tracker = upline_tests::receiver::PostbackReceiver::start(&[200]).await;
+    // Written straight to the store: saving through the API refuses loopback addresses.
+    let template = upline_domain::usecases::partner_postbacks::PostbackTemplate {
+        url: format!(
+            "{}/pb?cid={{click_id}}&payout={{payout}}&status={{status}}",
+            tracker.base_url
+        ),
+        updated_at: NOW,
+    };
+    w.services
+        .store
+        .table()
+        .put(
+            upline_domain::store::encode(
+                upline_domain::store::keys::partner_postback("p-ada"),
+                &template,
+            ),
+            upline_domain::ports::Condition::None,
+        )
+        .await
+        .unwrap();
+    let sender = upline_partner_postbacks::PartnerPostbackSender::new(
+        w.services.clone(),
+        Arc::new(upline_webhooks::HttpPostbackCaller::new(
+            upline_webhooks::AddressPolicy::AllowPrivate,
+        )),
+    );
+    for _ in 0..2 {
+        let response = upline_aws::handle_sqs_event(
+            &sender,
+            sqs_event("partner-postbacks/partner-postbacks-batch.json"),
+        )
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(
+        tracker.received(),
+        ["/pb?cid=AWsANkABAgMEBQZzcHJpbmcwMbyDq_6R5G-rFnSZecVCUKM&payout=10.00&status=pending"],
+        "delivered once, however often the message comes"
     );
 }
 
@@ -264,6 +358,34 @@ async fn every_api_event_gets_its_answer() {
         expect("api/list-exchange-rates.json", StatusCode::OK, |b| {
             b["items"][0]["currency"] == "EUR"
         }),
+        expect("api/assign-promo-code.json", StatusCode::CREATED, |b| {
+            b["code"] == "ADA10" && b["partner_id"] == "p-ada"
+        }),
+        expect("api/list-promo-codes.json", StatusCode::OK, |b| {
+            b["items"][0]["code"] == "ADA10"
+        }),
+        expect("api/my-promo-codes.json", StatusCode::OK, |b| {
+            b["items"][0]["campaign_id"] == "spring-sale"
+        }),
+        expect(
+            "api/withdraw-promo-code.json",
+            StatusCode::NO_CONTENT,
+            |_| true,
+        ),
+        expect("api/set-my-postback.json", StatusCode::OK, |b| {
+            b["url"].as_str().unwrap().contains("{payout}")
+        }),
+        expect("api/my-postback.json", StatusCode::OK, |b| {
+            b["macros"].as_array().unwrap().len() == 13
+        }),
+        expect("api/my-postback-deliveries.json", StatusCode::OK, |b| {
+            b["items"].as_array().unwrap().is_empty()
+        }),
+        expect(
+            "api/remove-my-postback.json",
+            StatusCode::NO_CONTENT,
+            |_| true,
+        ),
     ];
     for (file, status, check) in cases {
         let r = call(&router, file).await;

@@ -145,6 +145,7 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
         Deployment {
             click_secret: None,
             public_base_url: "https://go.example.com".into(),
+            allow_private_postbacks: false,
         },
     );
     seed(&services).await;

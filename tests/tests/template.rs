@@ -131,6 +131,10 @@ fn every_function_is_given_exactly_the_variables_it_reads() {
         ("ClicksFunction", upline_clicks::Config::ENV),
         ("PayoutFunction", upline_payout::Config::ENV),
         ("EmailFunction", upline_email::Config::ENV),
+        (
+            "PartnerPostbacksFunction",
+            upline_partner_postbacks::Config::ENV,
+        ),
     ]);
     let t = template();
     let fs = functions(&t);
@@ -169,7 +173,7 @@ fn every_queue_has_a_dead_letter_queue_and_outlasts_its_consumer() {
         .keys()
         .filter(|n| !n.ends_with("DeadLetterQueue"))
         .collect();
-    assert_eq!(work_queues.len(), 3);
+    assert_eq!(work_queues.len(), 4);
     for name in work_queues {
         let props = &queues[name]["Properties"];
         let redrive = &props["RedrivePolicy"];

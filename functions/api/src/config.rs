@@ -7,6 +7,7 @@ use upline_domain::config::{ConfigError, EnvReader};
 pub struct Config {
     pub table_name: String,
     pub emails_queue_url: String,
+    pub partner_postbacks_queue_url: String,
     pub public_base_url: String,
     pub bootstrap_admin_key_hash: Option<String>,
 }
@@ -16,6 +17,7 @@ impl Config {
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
         "UPLINE_EMAILS_QUEUE_URL",
+        "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_PUBLIC_BASE_URL",
         "UPLINE_BOOTSTRAP_ADMIN_KEY_HASH",
     ];
@@ -24,12 +26,14 @@ impl Config {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
+        let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         let bootstrap_admin_key_hash = env.optional("UPLINE_BOOTSTRAP_ADMIN_KEY_HASH");
         env.finish()?;
         Ok(Config {
             table_name,
             emails_queue_url,
+            partner_postbacks_queue_url,
             public_base_url,
             bootstrap_admin_key_hash,
         })

@@ -32,6 +32,8 @@ use upline_http::{
     ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit,
 };
 
+mod tracking;
+
 use crate::views::{CampaignView, LineView, TermsView};
 
 type Params = Query<HashMap<String, String>>;
@@ -72,18 +74,19 @@ pub fn router(services: Services) -> Router {
         .route("/v1/me/commissions", get(my_commissions))
         .route("/v1/me/stats", get(my_stats))
         .route("/health", get(|| async { "ok" }))
+        .merge(tracking::routes())
         .with_state(services)
 }
 
-async fn admin(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) async fn admin(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
     Ok(require_admin(&services.store, bearer(headers)).await?)
 }
 
-async fn partner(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) async fn partner(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
     Ok(require_partner(&services.store, bearer(headers)).await?)
 }
 
-fn created_or_ok(created: bool) -> StatusCode {
+pub(crate) fn created_or_ok(created: bool) -> StatusCode {
     if created {
         StatusCode::CREATED
     } else {

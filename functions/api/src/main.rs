@@ -14,8 +14,15 @@ async fn main() -> Result<(), upline_lambda::Error> {
     let deployment = Deployment {
         click_secret: None,
         public_base_url: config.public_base_url.clone(),
+        allow_private_postbacks: false,
     };
-    let sends_to = [(QueueName::Emails, config.emails_queue_url.as_str())];
+    let sends_to = [
+        (QueueName::Emails, config.emails_queue_url.as_str()),
+        (
+            QueueName::PartnerPostbacks,
+            config.partner_postbacks_queue_url.as_str(),
+        ),
+    ];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
     if let Some(hash) = &config.bootstrap_admin_key_hash {
         register_admin_key_hash(&services.store, "bootstrap", hash).await?;

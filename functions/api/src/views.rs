@@ -152,6 +152,8 @@ pub struct CampaignView {
     pub terms: TermsView,
     /// The campaign's own upline plan, when it does not use the program's.
     pub upline: Option<UplinePlan>,
+    pub targeting: upline_domain::targeting::Targeting,
+    pub attribution_window_days: u32,
     pub status: CampaignStatus,
     pub currency: Currency,
     pub created_at: String,
@@ -167,6 +169,8 @@ impl CampaignView {
             allowed_domains: c.allowed_domains.clone(),
             terms: TermsView::of(&c.terms, currency),
             upline: c.upline.clone(),
+            targeting: c.targeting.clone(),
+            attribution_window_days: c.attribution_window_days,
             status: c.status,
             currency,
             created_at: c.created_at.to_rfc3339(),

@@ -88,6 +88,34 @@ pub async fn run_sqs(handler: Arc<dyn MessageHandler>) -> Result<(), Error> {
     .await
 }
 
+/// [`run_sqs`] for a stage whose retries should wait: each message to retry is also made
+/// invisible for a delay that doubles with every receive, instead of SQS's fixed
+/// visibility timeout.
+pub async fn run_sqs_with_backoff(
+    handler: Arc<dyn MessageHandler>,
+    queues: Arc<SqsQueues>,
+    queue: QueueName,
+    base: std::time::Duration,
+) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = handler.clone();
+        let queues = queues.clone();
+        async move {
+            Ok::<SqsBatchResponse, Error>(
+                upline_aws::handle_sqs_event_with_backoff(
+                    handler.as_ref(),
+                    event.payload,
+                    queues.as_ref(),
+                    queue,
+                    base,
+                )
+                .await,
+            )
+        }
+    }))
+    .await
+}
+
 /// Runs a function that takes any JSON event (the payout function takes SQS batches and
 /// scheduled events) through `handle`.
 pub async fn run_json<F, Fut>(handle: F) -> Result<(), Error>

@@ -7,20 +7,27 @@ use upline_domain::config::{ConfigError, EnvReader};
 pub struct Config {
     pub table_name: String,
     pub emails_queue_url: String,
+    pub partner_postbacks_queue_url: String,
 }
 
 impl Config {
     /// Every variable read, required or optional.
-    pub const ENV: &'static [&'static str] = &["UPLINE_TABLE_NAME", "UPLINE_EMAILS_QUEUE_URL"];
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_EMAILS_QUEUE_URL",
+        "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
+    ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
+        let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
             emails_queue_url,
+            partner_postbacks_queue_url,
         })
     }
 }

@@ -8,6 +8,7 @@ use upline_domain::config::{ConfigError, EnvReader};
 pub struct Config {
     pub table_name: String,
     pub conversions_queue_url: String,
+    pub partner_postbacks_queue_url: String,
     pub click_secret: ClickSecret,
 }
 
@@ -16,6 +17,7 @@ impl Config {
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
         "UPLINE_CONVERSIONS_QUEUE_URL",
+        "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_CLICK_SECRET",
     ];
 
@@ -23,6 +25,7 @@ impl Config {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
+        let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
         env.finish()?;
         let click_secret = click_secret.ok_or_else(|| ConfigError {
@@ -31,6 +34,7 @@ impl Config {
         Ok(Config {
             table_name,
             conversions_queue_url,
+            partner_postbacks_queue_url,
             click_secret,
         })
     }

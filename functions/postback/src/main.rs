@@ -13,11 +13,18 @@ async fn main() -> Result<(), upline_lambda::Error> {
     let deployment = Deployment {
         click_secret: Some(config.click_secret),
         public_base_url: String::new(),
+        allow_private_postbacks: false,
     };
-    let sends_to = [(
-        QueueName::Conversions,
-        config.conversions_queue_url.as_str(),
-    )];
+    let sends_to = [
+        (
+            QueueName::Conversions,
+            config.conversions_queue_url.as_str(),
+        ),
+        (
+            QueueName::PartnerPostbacks,
+            config.partner_postbacks_queue_url.as_str(),
+        ),
+    ];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
     upline_lambda::run_http(router(services)).await
 }

@@ -14,6 +14,7 @@ async fn main() -> Result<(), upline_lambda::Error> {
     let deployment = Deployment {
         click_secret: Some(config.click_secret),
         public_base_url: String::new(),
+        allow_private_postbacks: false,
     };
     let sends_to = [(QueueName::Clicks, config.clicks_queue_url.as_str())];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);

@@ -5,9 +5,40 @@
 //! cannot loop; retried ones reach the dead-letter queue after the receive limit.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
+use std::time::Duration;
+
+use upline_domain::ports::queue::retry_delay;
+use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler, QueueConsumer, QueueName};
 
 pub async fn handle_sqs_event(handler: &dyn MessageHandler, event: SqsEvent) -> SqsBatchResponse {
+    handle(handler, event).await.0
+}
+
+/// [`handle_sqs_event`], and each message to retry is released with a delay that doubles
+/// with its receive count (`retry_delay`), so a failing partner server is retried after
+/// 30 s, 1 min, 2 min … rather than hammered every visibility timeout.
+pub async fn handle_sqs_event_with_backoff(
+    handler: &dyn MessageHandler,
+    event: SqsEvent,
+    consumer: &dyn QueueConsumer,
+    queue: QueueName,
+    base: Duration,
+) -> SqsBatchResponse {
+    let (response, retried) = handle(handler, event).await;
+    for d in retried {
+        let delay = retry_delay(base, d.receive_count);
+        if let Err(e) = consumer.release(queue, &d.receipt, delay).await {
+            // The message still comes back after the queue's visibility timeout.
+            tracing::warn!(message_id = %d.message_id, error = %e, "retry delay not set");
+        }
+    }
+    response
+}
+
+async fn handle(
+    handler: &dyn MessageHandler,
+    event: SqsEvent,
+) -> (SqsBatchResponse, Vec<Delivery>) {
     let deliveries: Vec<Delivery> = event
         .records
         .into_iter()
@@ -24,16 +55,20 @@ pub async fn handle_sqs_event(handler: &dyn MessageHandler, event: SqsEvent) -> 
         .collect();
     let outcomes = handler.handle(&deliveries).await;
     let mut response = SqsBatchResponse::default();
-    for (delivery, outcome) in deliveries.iter().zip(outcomes) {
+    let mut retried = Vec::new();
+    for (delivery, outcome) in deliveries.into_iter().zip(outcomes) {
         match outcome {
             DeliveryOutcome::Done => {}
             DeliveryOutcome::Poison => {
                 tracing::error!(message_id = %delivery.message_id, "poison message acknowledged without effect");
             }
-            DeliveryOutcome::Retry => response.add_failure(delivery.message_id.clone()),
+            DeliveryOutcome::Retry => {
+                response.add_failure(delivery.message_id.clone());
+                retried.push(delivery);
+            }
         }
     }
-    response
+    (response, retried)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use dynamodb::DynamoTable;
-pub use lambda_sqs::handle_sqs_event;
+pub use lambda_sqs::{handle_sqs_event, handle_sqs_event_with_backoff};
 pub use ses::SesMailer;
 pub use sqs::{QueueUrls, SqsQueues};
 

@@ -30,11 +30,7 @@ impl Default for ConsumerSettings {
     }
 }
 
-/// The retry delay after the `receive_count`th failed receive: `base`, twice `base`, four
-/// times … up to five minutes.
-pub fn retry_delay(base: Duration, receive_count: u32) -> Duration {
-    (base * (1u32 << receive_count.saturating_sub(1).min(8))).min(Duration::from_secs(300))
-}
+pub use upline_domain::ports::queue::retry_delay;
 
 /// Consumes `queue` until `stop` turns true.
 pub async fn run(

@@ -48,6 +48,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 skip: None,
             }),
             postback_secret: None,
+            attribution_priority: None,
         },
     )
     .await?;

@@ -65,6 +65,9 @@ pub struct HostConfig {
     pub cookie_domain: Option<String>,
     /// The header carrying the visitor's country (CloudFront's by default).
     pub country_header: Option<String>,
+    /// Lets partners' postback URLs point at this machine or a private network, for
+    /// trying postbacks locally. Off by default, as in production.
+    pub allow_private_postbacks: bool,
 }
 
 impl HostConfig {
@@ -79,6 +82,7 @@ impl HostConfig {
             mail_from: "Upline <partners@upline.local>".into(),
             cookie_domain: None,
             country_header: None,
+            allow_private_postbacks: false,
         }
     }
 }
@@ -239,6 +243,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         Deployment {
             click_secret: Some(secret),
             public_base_url: base_url.clone(),
+            allow_private_postbacks: config.allow_private_postbacks,
         },
     );
     let mut first_start = FirstStart::default();
@@ -263,7 +268,13 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let handlers: [(QueueName, Arc<dyn MessageHandler>, usize); 3] = [
+    let policy = if config.allow_private_postbacks {
+        upline_webhooks::AddressPolicy::AllowPrivate
+    } else {
+        upline_webhooks::AddressPolicy::PublicOnly
+    };
+    let caller = Arc::new(upline_webhooks::HttpPostbackCaller::new(policy));
+    let handlers: [(QueueName, Arc<dyn MessageHandler>, usize); 4] = [
         // Clicks come in bulk: bigger batches mean fewer counter writes.
         (
             QueueName::Clicks,
@@ -280,6 +291,14 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             Arc::new(upline_email::EmailSender::new(
                 services.store.clone(),
                 mailer,
+            )),
+            10,
+        ),
+        (
+            QueueName::PartnerPostbacks,
+            Arc::new(upline_partner_postbacks::PartnerPostbackSender::new(
+                services.clone(),
+                caller,
             )),
             10,
         ),

@@ -11,12 +11,13 @@ use upline_local::{AwsBackend, Backend, HostConfig, RunningHost, start};
 
 const USAGE: &str =
     "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY]
-             [--public-url URL] [--store embedded|aws]
+             [--public-url URL] [--store embedded|aws] [--allow-private-postbacks]
   Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL,
-               UPLINE_STORE, UPLINE_COOKIE_DOMAIN, UPLINE_COUNTRY_HEADER, RUST_LOG
+               UPLINE_STORE, UPLINE_COOKIE_DOMAIN, UPLINE_COUNTRY_HEADER,
+               UPLINE_ALLOW_PRIVATE_POSTBACKS=1, RUST_LOG
   With --store aws (standard AWS_* variables for region, credentials and AWS_ENDPOINT_URL):
-               UPLINE_TABLE_NAME, UPLINE_{CLICKS,CONVERSIONS,EMAILS}_QUEUE_URL,
-               UPLINE_{CLICKS,CONVERSIONS,EMAILS}_DLQ_URL, UPLINE_MAIL_FROM,
+               UPLINE_TABLE_NAME, UPLINE_{CLICKS,CONVERSIONS,EMAILS,PARTNER_POSTBACKS}_QUEUE_URL,
+               UPLINE_{CLICKS,CONVERSIONS,EMAILS,PARTNER_POSTBACKS}_DLQ_URL, UPLINE_MAIL_FROM,
                UPLINE_SES_CONFIGURATION_SET (optional)";
 
 fn env(name: &str) -> Option<String> {
@@ -66,6 +67,7 @@ async fn config() -> Result<HostConfig, String> {
     let mut empty = env("UPLINE_EMPTY").is_some_and(|v| v != "0");
     let mut admin_key = env("UPLINE_ADMIN_KEY");
     let mut public_url = env("UPLINE_PUBLIC_URL");
+    let mut allow_private_postbacks = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -76,6 +78,7 @@ async fn config() -> Result<HostConfig, String> {
             "--admin-key" => admin_key = Some(value("--admin-key")?),
             "--public-url" => public_url = Some(value("--public-url")?),
             "--store" => store = value("--store")?,
+            "--allow-private-postbacks" => allow_private_postbacks = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -92,6 +95,8 @@ async fn config() -> Result<HostConfig, String> {
     config.public_base_url = public_url;
     config.cookie_domain = env("UPLINE_COOKIE_DOMAIN");
     config.country_header = env("UPLINE_COUNTRY_HEADER");
+    config.allow_private_postbacks =
+        allow_private_postbacks || env("UPLINE_ALLOW_PRIVATE_POSTBACKS").is_some_and(|v| v != "0");
     Ok(config)
 }
 

@@ -4,6 +4,7 @@
 pub mod mailer;
 pub mod queue;
 pub mod table;
+pub mod webhook;
 
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use queue::{
@@ -12,6 +13,7 @@ pub use queue::{
 pub use table::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
+pub use webhook::{CallError, PostbackCaller};
 
 /// A store that backs a queue (the embedded adapter keeps both in one file) reports its
 /// failures as the queue being unavailable.

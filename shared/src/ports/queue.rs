@@ -21,18 +21,33 @@ pub enum QueueName {
     Conversions,
     /// Any stage → email.
     Emails,
+    /// Commission stages → the caller of partners' own postback URLs.
+    PartnerPostbacks,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Clicks, QueueName::Conversions, QueueName::Emails];
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Clicks,
+        QueueName::Conversions,
+        QueueName::Emails,
+        QueueName::PartnerPostbacks,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             QueueName::Clicks => "clicks",
             QueueName::Conversions => "conversions",
             QueueName::Emails => "emails",
+            QueueName::PartnerPostbacks => "partner_postbacks",
         }
     }
+}
+
+/// The delay before retry number `receive_count` of a failed message: `base`, twice
+/// `base`, four times … up to five minutes. The local poller and the Lambda consumers
+/// both back off by it.
+pub fn retry_delay(base: Duration, receive_count: u32) -> Duration {
+    (base * (1u32 << receive_count.saturating_sub(1).min(8))).min(Duration::from_secs(300))
 }
 
 impl fmt::Display for QueueName {

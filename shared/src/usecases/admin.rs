@@ -12,7 +12,9 @@ use crate::messages::{EmailRequest, Message};
 use crate::money::{Currency, Money, Percent};
 use crate::partner::{Partner, PartnerStatus};
 use crate::ports::{Attr, Condition, QueueName, TableError, TxOp};
-use crate::program::{LevelRates, MAX_UPLINE_DEPTH, Program, SkipRule, UplineBase, UplinePlan};
+use crate::program::{
+    AttributionPriority, LevelRates, MAX_UPLINE_DEPTH, Program, SkipRule, UplineBase, UplinePlan,
+};
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
 use crate::terms::{
@@ -34,6 +36,8 @@ pub struct ProgramRequest {
     pub hold_days: Option<i64>,
     pub upline: Option<UplineRequest>,
     pub postback_secret: Option<String>,
+    /// `promo_code` (default) or `click`: which wins when a postback has both.
+    pub attribution_priority: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +61,7 @@ pub struct ProgramView {
     pub currency: Currency,
     pub hold_days: u32,
     pub upline: UplinePlan,
+    pub attribution_priority: AttributionPriority,
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postback_secret: Option<String>,
@@ -69,6 +74,7 @@ impl ProgramView {
             currency: p.currency,
             hold_days: p.hold_days,
             upline: p.upline.clone(),
+            attribution_priority: p.attribution_priority,
             updated_at: p.updated_at.to_rfc3339(),
             postback_secret: reveal_secret.then(|| p.postback_secret.clone()),
         }
@@ -199,6 +205,17 @@ pub async fn put_program(
         None => Some(UplinePlan::off()),
         Some(u) => parse_upline(u, &mut errors),
     };
+    let attribution_priority = match req.attribution_priority.as_deref() {
+        None | Some("promo_code") => AttributionPriority::PromoCode,
+        Some("click") => AttributionPriority::Click,
+        Some(other) => {
+            errors.push(
+                "attribution_priority",
+                format!("must be promo_code or click, got {other:?}"),
+            );
+            AttributionPriority::PromoCode
+        }
+    };
     if let Some(secret) = &req.postback_secret
         && secret.trim().len() < MIN_POSTBACK_SECRET_LEN
     {
@@ -238,6 +255,7 @@ pub async fn put_program(
         hold_days,
         upline,
         postback_secret,
+        attribution_priority,
         updated_at: services.now(),
     };
     services.store.put_program(&program).await?;

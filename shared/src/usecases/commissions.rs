@@ -83,8 +83,11 @@ pub async fn commission_conversion(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("conversion {conversion_id}")))?;
     let program = require_program(store).await?;
-    if conversion.status == ConversionStatus::Rejected {
-        // Rejected before its commission was computed: it earns nothing.
+    if matches!(
+        conversion.status,
+        ConversionStatus::Rejected | ConversionStatus::Unattributed
+    ) {
+        // Rejected before its commission was computed, or credited to nobody: no lines.
         return Ok(vec![]);
     }
     if conversion.status == ConversionStatus::Commissioned {
@@ -177,6 +180,7 @@ pub async fn commission_conversion(
         .filter(|d| d.partner_id != placeholder)
         .map(|mut d| {
             d.explanation.exchange = exchange.clone();
+            d.explanation.attribution = Some(conversion.attribution.describe());
             if d.level == 0 && terms_source != TermsSource::Campaign {
                 d.explanation.terms = Some(terms_source.to_string());
             }
@@ -309,5 +313,14 @@ async fn announce(
         .collect();
     services
         .publish(QueueName::Emails, &emails, correlation_id)
-        .await
+        .await?;
+    // The partner's own tracker hears of it too (once: the delivery id is stable).
+    crate::usecases::partner_postbacks::notify(
+        services,
+        conversion,
+        "pending",
+        None,
+        correlation_id,
+    )
+    .await
 }

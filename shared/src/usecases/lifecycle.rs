@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::ports::{Index, Item, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, keys, status_is};
+use crate::usecases::partner_postbacks;
 
 /// How far back the first sweep looks when it has never run.
 const FIRST_SWEEP_DAYS: i32 = 366;
@@ -46,7 +47,7 @@ pub async fn approve_due_lines(services: &Services) -> Result<usize, AppError> {
                 )
                 .await?;
             for item in &page.items {
-                approved += usize::from(approve_if_due(store, item, now).await?);
+                approved += usize::from(approve_if_due(services, item, now).await?);
             }
             match page.next {
                 Some(c) => cursor = Some(c),
@@ -68,10 +69,11 @@ pub async fn approve_due_lines(services: &Services) -> Result<usize, AppError> {
 }
 
 async fn approve_if_due(
-    store: &Store,
+    services: &Services,
     item: &Item,
     now: crate::clock::Timestamp,
 ) -> Result<bool, AppError> {
+    let store = &services.store;
     let mut line: CommissionLine = decode(item)?;
     if line.status != LineStatus::Pending || line.hold_until > now {
         return Ok(false);
@@ -82,14 +84,21 @@ async fn approve_if_due(
         status_is(LineStatus::Pending.as_str()),
     )];
     // An approved partner line counts toward the partner's tiers for this month.
-    if line.level == 0
-        && line.reverses.is_none()
-        && let Some(conversion) = store.conversion(&line.conversion_id).await?
-    {
-        ops.push(Store::tier_volume_add(&conversion, now));
+    let conversion = if line.level == 0 && line.reverses.is_none() {
+        store.conversion(&line.conversion_id).await?
+    } else {
+        None
+    };
+    if let Some(c) = &conversion {
+        ops.push(Store::tier_volume_add(c, now));
     }
     match store.table().transact(ops).await {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            if let Some(c) = &conversion {
+                partner_postbacks::notify_after_commit(services, c, "approved", None, &c.id).await;
+            }
+            Ok(true)
+        }
         // Changed since it was listed (approved by a concurrent run, or rejected): leave it.
         Err(TableError::TransactionCancelled { .. }) => Ok(false),
         Err(e) => Err(e.into()),
@@ -217,7 +226,23 @@ pub async fn decide_conversion(
         return Ok(vec![]);
     }
     match store.table().transact(ops).await {
-        Ok(()) => Ok(changed),
+        Ok(()) => {
+            let status = match decision {
+                Decision::Approve => "approved",
+                Decision::Reject { .. } => "rejected",
+            };
+            if changed.iter().any(|l| l.level == 0 && l.reverses.is_none()) {
+                partner_postbacks::notify_after_commit(
+                    services,
+                    &conversion,
+                    status,
+                    None,
+                    &conversion.id,
+                )
+                .await;
+            }
+            Ok(changed)
+        }
         Err(TableError::TransactionCancelled { .. }) => Err(AppError::Conflict {
             field: None,
             detail: "the conversion changed while the decision was applied; reload and try again"

@@ -5,21 +5,24 @@
 use serde::{Deserialize, Serialize};
 
 use crate::click_id::{self, ClickIdError};
+use crate::clock::Timestamp;
 use crate::commission::LineItem;
 use crate::error::{AppError, FieldErrors};
 use crate::messages::Message;
 use crate::money::{Currency, Money, format_minor};
 use crate::ports::TxOp;
 use crate::ports::{Condition, QueueName, TableError};
+use crate::program::AttributionPriority;
 use crate::services::Services;
 use crate::store::{Store, keys};
 use crate::store::{decode, encode};
 use crate::tracking::{
-    Conversion, ConversionStatus, OriginalAmount, Subscription, SubscriptionPayment,
-    months_between, parse_event, parse_order_id,
+    Attribution, AttributionMethod, Conversion, ConversionStatus, Link, OriginalAmount,
+    Subscription, SubscriptionPayment, months_between, parse_event, parse_order_id,
 };
 use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
+use crate::usecases::promo_codes::{self, PromoCode};
 
 /// Unknown fields are ignored: storefronts send what their platform sends.
 #[derive(Debug, Deserialize, Default)]
@@ -41,6 +44,8 @@ pub struct PostbackRequest {
     /// The storefront's subscription id: the first payment starts the subscription, and
     /// later ones are renewals, attributed to the same partner without a click id.
     pub subscription_id: Option<IdText>,
+    /// A promo code used at checkout: credits the partner it is assigned to.
+    pub promo_code: Option<IdText>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,9 +160,14 @@ pub struct ConversionView {
     pub campaign_id: String,
     pub order_id: String,
     pub partner_id: String,
-    pub link_code: String,
-    pub click_id: String,
-    pub clicked_at: String,
+    pub link_code: Option<String>,
+    pub click_id: Option<String>,
+    pub clicked_at: Option<String>,
+    /// How the partner was credited (click, promo code, subscription) and why.
+    pub attribution: Attribution,
+    /// Why nobody earns on it, for unattributed conversions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unattributed_reason: Option<String>,
     pub amount: String,
     pub currency: Currency,
     pub event: String,
@@ -197,7 +207,9 @@ impl ConversionView {
             partner_id: c.partner_id.clone(),
             link_code: c.link_code.clone(),
             click_id: c.click_id.clone(),
-            clicked_at: c.clicked_at.to_rfc3339(),
+            clicked_at: c.clicked_at.map(|t| t.to_rfc3339()),
+            attribution: c.attribution.clone(),
+            unattributed_reason: c.unattributed_reason.clone(),
             amount: format_minor(c.amount_minor, c.currency),
             currency: c.currency,
             event: c.event.clone(),
@@ -262,22 +274,36 @@ pub async fn record_postback(
         },
         None => None,
     };
-    let click_id_text = match (req.click_id, &subscription) {
-        (None, Some(sub)) => Some(sub.click_id.clone()),
-        (given, _) => given,
-    };
-    let claims = errors.required("click_id", click_id_text).and_then(|id| {
-        let result = click_id::verify(click_secret, &id).map(|c| (id, c));
-        errors.take(
+    // A renewal is credited through its subscription; anything else needs a click id or
+    // a promo code.
+    let click_id_text = req.click_id.filter(|c| !c.trim().is_empty());
+    let promo_text = req
+        .promo_code
+        .map(|p| p.0.trim().to_string())
+        .filter(|p| !p.is_empty());
+    if subscription.is_none() && click_id_text.is_none() && promo_text.is_none() {
+        errors.push(
             "click_id",
-            result.map_err(|e| match e {
-                ClickIdError::Malformed => "is not a click id issued by this program".to_string(),
-                ClickIdError::BadSignature => {
-                    "was altered or forged: its signature does not match".to_string()
-                }
-            }),
-        )
-    });
+            "is required unless the postback carries a promo_code or the subscription_id of a known subscription",
+        );
+    }
+    let claims = match (&subscription, click_id_text) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(id)) => {
+            let result = click_id::verify(click_secret, &id).map(|c| (id, c));
+            errors.take(
+                "click_id",
+                result.map_err(|e| match e {
+                    ClickIdError::Malformed => {
+                        "is not a click id issued by this program".to_string()
+                    }
+                    ClickIdError::BadSignature => {
+                        "was altered or forged: its signature does not match".to_string()
+                    }
+                }),
+            )
+        }
+    };
     let order_id = errors.required("order_id", req.order_id);
     let order_id = order_id.and_then(|o| errors.take("order_id", parse_order_id(&o.0)));
     let currency = errors.required("currency", req.currency);
@@ -335,30 +361,43 @@ pub async fn record_postback(
         )
     });
     errors.into_result()?;
-    let (Some((click_id, claims)), Some(order_id), Some(amount), Some(event)) =
-        (claims, order_id, amount, event)
-    else {
+    let (Some(order_id), Some(amount), Some(event)) = (order_id, amount, event) else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
-    // Renewals stay with the partner who brought the subscriber (lifetime attribution).
-    let link_code = subscription
-        .as_ref()
-        .map_or(claims.link_code.clone(), |s| s.link_code.clone());
-    let (click_id, clicked_at) = match &subscription {
-        Some(sub) => (sub.click_id.clone(), sub.clicked_at),
-        None => (click_id, claims.clicked_at),
+    let now = services.now();
+    let credit = match &subscription {
+        // Renewals stay with the partner who brought the subscriber (lifetime attribution).
+        Some(sub) => Credit {
+            partner_id: sub.partner_id.clone(),
+            campaign_id: sub.campaign_id.clone(),
+            link_code: sub.link_code.clone(),
+            click_id: sub.click_id.clone(),
+            clicked_at: sub.clicked_at,
+            attribution: Attribution {
+                method: AttributionMethod::Subscription,
+                promo_code: None,
+                note: Some(format!(
+                    "subscription {} started with conversion {}",
+                    sub.subscription_id, sub.first_conversion_id
+                )),
+            },
+            unattributed: None,
+        },
+        None => {
+            attribute(
+                services,
+                program.attribution_priority,
+                claims,
+                promo_text.as_deref(),
+                now,
+            )
+            .await?
+        }
     };
-    let link = services.store.link(&link_code).await?.ok_or_else(|| {
-        AppError::field(
-            "click_id",
-            format!("names link {link_code}, which does not exist"),
-        )
-    })?;
-
     // A repeat (refresh, retry, back button) answers with the conversion already stored.
     if let Some(existing) = replay(
         services,
-        &link.campaign_id,
+        &credit.campaign_id,
         &order_id,
         amount,
         correlation_id,
@@ -381,13 +420,15 @@ pub async fn record_postback(
         .new_customer
         .or_else(|| customer_id.as_ref().map(|_| !seen_before));
     // The click's sub-ids, if its record has landed (clicks are recorded off the hot path).
-    let subs = services
-        .store
-        .click(&click_id)
-        .await?
-        .map(|c| c.subs)
-        .unwrap_or_default();
-    let now = services.now();
+    let subs = match &credit.click_id {
+        Some(id) => services
+            .store
+            .click(id)
+            .await?
+            .map(|c| c.subs)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
     let (amount_minor, currency_used, original) = match rate {
         Some(r) => (
             r.convert(amount.minor()),
@@ -410,12 +451,14 @@ pub async fn record_postback(
         .collect();
     let conversion = Conversion {
         id: services.new_id(),
-        campaign_id: link.campaign_id.clone(),
+        campaign_id: credit.campaign_id.clone(),
         order_id: order_id.clone(),
-        partner_id: link.partner_id.clone(),
-        link_code: link.code.clone(),
-        click_id: click_id.clone(),
-        clicked_at,
+        partner_id: credit.partner_id.clone(),
+        link_code: credit.link_code.clone(),
+        click_id: credit.click_id.clone(),
+        clicked_at: credit.clicked_at,
+        attribution: credit.attribution.clone(),
+        unattributed_reason: credit.unattributed.clone(),
         amount_minor,
         currency: currency_used,
         event,
@@ -436,7 +479,11 @@ pub async fn record_postback(
         first_time_customer,
         refunded_minor: 0,
         refunded_original_minor: 0,
-        status: ConversionStatus::Recorded,
+        status: if credit.unattributed.is_some() {
+            ConversionStatus::Unattributed
+        } else {
+            ConversionStatus::Recorded
+        },
         created_at: now,
     };
     let mut ops = vec![
@@ -449,7 +496,7 @@ pub async fn record_postback(
     if let (Some(c), false) = (&customer_id, seen_before) {
         ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
     }
-    if let (Some(id), None) = (&subscription_id, &subscription) {
+    if let (Some(id), None, None) = (&subscription_id, &subscription, &credit.unattributed) {
         let started = Subscription {
             subscription_id: id.clone(),
             campaign_id: conversion.campaign_id.clone(),
@@ -457,6 +504,7 @@ pub async fn record_postback(
             link_code: conversion.link_code.clone(),
             click_id: conversion.click_id.clone(),
             clicked_at: conversion.clicked_at,
+            attribution: conversion.attribution.clone(),
             started_at: now,
             first_conversion_id: conversion.id.clone(),
         };
@@ -471,7 +519,7 @@ pub async fn record_postback(
             // A concurrent identical postback stored it first.
             return replay(
                 services,
-                &link.campaign_id,
+                &credit.campaign_id,
                 &order_id,
                 amount,
                 correlation_id,
@@ -481,10 +529,158 @@ pub async fn record_postback(
         }
         Err(e) => return Err(e.into()),
     }
-    hand_to_payout(services, &conversion, correlation_id).await?;
+    // An unattributed conversion is kept for the record; no partner earns on it.
+    if conversion.status == ConversionStatus::Recorded {
+        hand_to_payout(services, &conversion, correlation_id).await?;
+    }
     Ok(PostbackOutcome {
         conversion,
         created: true,
+    })
+}
+
+/// Who a conversion is credited to, and how.
+struct Credit {
+    partner_id: String,
+    campaign_id: String,
+    link_code: Option<String>,
+    click_id: Option<String>,
+    clicked_at: Option<Timestamp>,
+    attribution: Attribution,
+    /// Set when nobody earns: the reason.
+    unattributed: Option<String>,
+}
+
+/// A verified click as a candidate for the credit.
+struct ClickCandidate {
+    link: Link,
+    click_id: String,
+    clicked_at: Timestamp,
+    /// The click is older than its campaign's attribution window (the reason, if so).
+    expired: Option<String>,
+}
+
+impl ClickCandidate {
+    fn credit(self, note: Option<String>) -> Credit {
+        Credit {
+            partner_id: self.link.partner_id,
+            campaign_id: self.link.campaign_id,
+            link_code: Some(self.link.code),
+            click_id: Some(self.click_id),
+            clicked_at: Some(self.clicked_at),
+            attribution: Attribution {
+                method: AttributionMethod::Click,
+                promo_code: None,
+                note,
+            },
+            unattributed: self.expired,
+        }
+    }
+}
+
+fn promo_credit(promo: PromoCode, note: Option<String>) -> Credit {
+    Credit {
+        partner_id: promo.partner_id,
+        campaign_id: promo.campaign_id,
+        link_code: None,
+        click_id: None,
+        clicked_at: None,
+        attribution: Attribution {
+            method: AttributionMethod::PromoCode,
+            promo_code: Some(promo.code),
+            note,
+        },
+        unattributed: None,
+    }
+}
+
+/// Decides between the click and the promo code a postback carries. A click older than
+/// its campaign's window cannot earn: with a valid code the code wins, otherwise the
+/// conversion is recorded unattributed with the reason. With both valid and for different
+/// partners, the program's priority decides; the explanation says which won and why.
+async fn attribute(
+    services: &Services,
+    priority: AttributionPriority,
+    claims: Option<(String, crate::click_id::ClickIdClaims)>,
+    promo_text: Option<&str>,
+    now: Timestamp,
+) -> Result<Credit, AppError> {
+    let store = &services.store;
+    let click = match claims {
+        None => None,
+        Some((click_id, claims)) => {
+            let link = store.link(&claims.link_code).await?.ok_or_else(|| {
+                AppError::field(
+                    "click_id",
+                    format!("names link {}, which does not exist", claims.link_code),
+                )
+            })?;
+            let campaign = store.campaign(&link.campaign_id).await?.ok_or_else(|| {
+                AppError::field(
+                    "click_id",
+                    format!("names campaign {}, which does not exist", link.campaign_id),
+                )
+            })?;
+            let days = campaign.attribution_window_days;
+            let expired = (now > claims.clicked_at.plus_days(i64::from(days))).then(|| {
+                format!(
+                    "click {click_id} was made {} and campaign {} credits clicks for {days} days",
+                    claims.clicked_at.to_rfc3339(),
+                    campaign.id
+                )
+            });
+            Some(ClickCandidate {
+                link,
+                click_id,
+                clicked_at: claims.clicked_at,
+                expired,
+            })
+        }
+    };
+    let promo = match promo_text {
+        Some(code) => promo_codes::find(store, code).await?,
+        None => None,
+    };
+    let unknown_code = match (promo_text, &promo) {
+        (Some(code), None) => Some(format!("promo code {code} is not assigned to any partner")),
+        _ => None,
+    };
+    Ok(match (click, promo) {
+        (None, None) => {
+            return Err(AppError::field(
+                "promo_code",
+                unknown_code.unwrap_or_else(|| "is required without a click_id".into()),
+            ));
+        }
+        (None, Some(p)) => promo_credit(p, None),
+        (Some(c), None) => c.credit(unknown_code),
+        (Some(c), Some(p)) if c.expired.is_some() => {
+            let note = format!(
+                "{}; the promo code still earns",
+                c.expired.unwrap_or_default()
+            );
+            promo_credit(p, Some(note))
+        }
+        (Some(c), Some(p)) if c.link.partner_id == p.partner_id => {
+            let note = format!("the click {} was the same partner's", c.click_id);
+            promo_credit(p, Some(note))
+        }
+        (Some(c), Some(p)) => match priority {
+            AttributionPriority::PromoCode => {
+                let note = format!(
+                    "the postback also named click {} of partner {}; the program credits promo codes first",
+                    c.click_id, c.link.partner_id
+                );
+                promo_credit(p, Some(note))
+            }
+            AttributionPriority::Click => {
+                let note = format!(
+                    "the postback also named promo code {} of partner {}; the program credits clicks first",
+                    p.code, p.partner_id
+                );
+                c.credit(Some(note))
+            }
+        },
     })
 }
 

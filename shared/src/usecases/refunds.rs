@@ -282,6 +282,7 @@ pub async fn refund_conversion(
                 terms: None,
                 tier: None,
                 renewal: None,
+                attribution: None,
                 summary: format!(
                     "{} {refund_id} of {} ({}% of the sale) reverses {} of this {} line",
                     if kind == RefundKind::Refund {
@@ -350,6 +351,14 @@ pub async fn refund_conversion(
         }
         Err(e) => return Err(e.into()),
     }
+    crate::usecases::partner_postbacks::notify_after_commit(
+        services,
+        &conversion,
+        "reversed",
+        Some(&refund_id),
+        &refund_id,
+    )
+    .await;
     tracing::info!(conversion_id = %conversion.id, %refund_id, amount, kind = kind.as_str(), "refund recorded");
     outcome(services, &updated, &refund, true).await
 }

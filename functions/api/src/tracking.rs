@@ -1,0 +1,109 @@
+//! Tracking settings over the API: promo codes (assigned by the operator, listed for the
+//! partner) and partners' own postback URLs with their delivery log.
+
+use axum::Router;
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use upline_domain::error::AppError;
+use upline_domain::services::Services;
+use upline_domain::usecases::partner_postbacks::{self, TemplateRequest, TemplateView};
+use upline_domain::usecases::promo_codes::{self, PromoCodeRequest, PromoCodeView};
+use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+
+use crate::{admin, created_or_ok, partner};
+
+pub(crate) fn routes() -> Router<Services> {
+    Router::new()
+        .route(
+            "/v1/admin/promo-codes",
+            get(list_promo_codes).post(assign_promo_code),
+        )
+        .route("/v1/admin/promo-codes/{code}", delete(withdraw_promo_code))
+        .route("/v1/me/promo-codes", get(my_promo_codes))
+        .route(
+            "/v1/me/postback",
+            get(my_postback)
+                .put(set_my_postback)
+                .delete(remove_my_postback),
+        )
+        .route("/v1/me/postback/deliveries", get(my_postback_deliveries))
+}
+
+async fn my_postback(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let template = partner_postbacks::template_of(&s, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no postback URL is set".into()))?;
+    Ok(json(StatusCode::OK, &TemplateView::of(&template)))
+}
+
+async fn set_my_postback(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<TemplateRequest>,
+) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let template = partner_postbacks::set_template(&s, &id, req).await?;
+    Ok(json(StatusCode::OK, &TemplateView::of(&template)))
+}
+
+async fn remove_my_postback(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    partner_postbacks::remove_template(&s, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn my_postback_deliveries(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (items, next_cursor) =
+        partner_postbacks::deliveries(&s, &id, limit, q.get("cursor").map(String::as_str)).await?;
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
+}
+
+fn listing(codes: &[promo_codes::PromoCode]) -> Listing<PromoCodeView> {
+    Listing {
+        items: codes.iter().map(PromoCodeView::of).collect(),
+        next_cursor: None,
+    }
+}
+
+async fn list_promo_codes(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let codes = promo_codes::list(&s.store, None).await?;
+    Ok(json(StatusCode::OK, &listing(&codes)))
+}
+
+async fn assign_promo_code(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<PromoCodeRequest>,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let (code, created) = promo_codes::assign(&s, req).await?;
+    Ok(json(created_or_ok(created), &PromoCodeView::of(&code)))
+}
+
+async fn withdraw_promo_code(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    promo_codes::withdraw(&s, &code).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn my_promo_codes(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let codes = promo_codes::list(&s.store, Some(&id)).await?;
+    Ok(json(StatusCode::OK, &listing(&codes)))
+}

@@ -1,0 +1,29 @@
+//! The partner postback function's configuration: exactly the environment variables it
+//! reads (the SAM template sets each of them for this function, and a test holds the two
+//! together).
+
+use upline_domain::config::{ConfigError, EnvReader};
+
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    /// Its own queue, to delay retries (backoff) by changing a message's visibility.
+    pub partner_postbacks_queue_url: String,
+}
+
+impl Config {
+    /// Every variable read, required or optional.
+    pub const ENV: &'static [&'static str] =
+        &["UPLINE_TABLE_NAME", "UPLINE_PARTNER_POSTBACKS_QUEUE_URL"];
+
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new(lookup);
+        let table_name = env.required("UPLINE_TABLE_NAME");
+        let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
+        env.finish()?;
+        Ok(Config {
+            table_name,
+            partner_postbacks_queue_url,
+        })
+    }
+}

@@ -1,0 +1,35 @@
+//! Lambda entry point of the partner postback function: wiring only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use upline_domain::config::process_env;
+use upline_domain::ports::QueueName;
+use upline_domain::services::Deployment;
+use upline_partner_postbacks::{Config, PartnerPostbackSender};
+use upline_webhooks::{AddressPolicy, HttpPostbackCaller};
+
+/// The first retry waits this long; each further one twice as long.
+const RETRY_BASE: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> Result<(), upline_lambda::Error> {
+    upline_lambda::init_tracing();
+    let config = Config::from_env(&process_env)?;
+    let clients = upline_lambda::clients().await;
+    let own_queue = [(
+        QueueName::PartnerPostbacks,
+        config.partner_postbacks_queue_url.as_str(),
+    )];
+    let deployment = Deployment {
+        click_secret: None,
+        public_base_url: String::new(),
+        allow_private_postbacks: false,
+    };
+    let services = upline_lambda::services(&clients, &config.table_name, &own_queue, deployment);
+    let queues = Arc::new(upline_lambda::queues(&clients, &own_queue));
+    let caller = Arc::new(HttpPostbackCaller::new(AddressPolicy::PublicOnly));
+    let sender = Arc::new(PartnerPostbackSender::new(services, caller));
+    upline_lambda::run_sqs_with_backoff(sender, queues, QueueName::PartnerPostbacks, RETRY_BASE)
+        .await
+}

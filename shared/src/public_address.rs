@@ -1,0 +1,126 @@
+//! Which addresses are on the public internet. Upline calls URLs partners give it (their
+//! postback URLs); calling a private, loopback, link-local or otherwise special address
+//! would let a partner probe the operator's own network or cloud metadata service.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+fn public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || ip.is_unspecified()
+        || a == 0
+        // Carrier-grade NAT, 100.64.0.0/10.
+        || (a == 100 && (64..128).contains(&b))
+        // IETF protocol assignments, 192.0.0.0/24.
+        || (a == 192 && b == 0 && c == 0)
+        // Benchmarking, 198.18.0.0/15.
+        || (a == 198 && (b == 18 || b == 19))
+        // Reserved, 240.0.0.0/4.
+        || a >= 240)
+}
+
+fn public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return public_v4(v4);
+    }
+    let s = ip.segments();
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        // Unique local, fc00::/7.
+        || (s[0] & 0xfe00) == 0xfc00
+        // Link-local, fe80::/10.
+        || (s[0] & 0xffc0) == 0xfe80
+        // Documentation, 2001:db8::/32.
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        // NAT64 and IPv4-compatible forms could reach IPv4 space indirectly.
+        || (s[0] == 0x0064 && s[1] == 0xff9b)
+        || s[..6].iter().all(|x| *x == 0))
+}
+
+/// Whether `ip` is a globally routable unicast address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => public_v4(v4),
+        IpAddr::V6(v6) => public_v6(v6),
+    }
+}
+
+/// Whether a host name can only mean this machine or a private network: `localhost`,
+/// single-label names and the special-use suffixes.
+pub fn is_private_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    !h.contains('.')
+        || [
+            ".localhost",
+            ".local",
+            ".internal",
+            ".lan",
+            ".home.arpa",
+            ".intranet",
+        ]
+        .iter()
+        .any(|s| h.ends_with(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.2.10",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
+            "ff02::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
+        }
+    }
+
+    #[test]
+    fn local_names_are_private() {
+        for h in [
+            "localhost",
+            "LOCALHOST.",
+            "db",
+            "printer.local",
+            "x.internal",
+            "a.localhost",
+        ] {
+            assert!(is_private_name(h), "{h}");
+        }
+        assert!(!is_private_name("tracker.example.com"));
+    }
+}

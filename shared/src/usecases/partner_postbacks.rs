@@ -1,0 +1,474 @@
+//! Outgoing partner postbacks: a partner sets a URL template for their own tracker, and
+//! Upline calls it when one of their conversions is commissioned and whenever its status
+//! changes — through a queue, retried with backoff on failure, every attempt logged where
+//! the partner can read it. Only http(s) URLs to public hosts are ever called.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::clock::Timestamp;
+use crate::commission::LineStatus;
+use crate::error::AppError;
+use crate::messages::{Message, PartnerPostbackDue};
+use crate::money::format_minor;
+use crate::ports::{
+    CallError, Condition, DeliveryOutcome, Index, Item, PostbackCaller, QueueName,
+    SortKeyCondition, TableError,
+};
+use crate::public_address::{is_private_name, is_public};
+use crate::services::Services;
+use crate::store::{decode, encode, keys};
+use crate::tracking::{Conversion, SUB_IDS};
+
+/// The macros a template may use.
+pub const MACROS: [&str; 13] = [
+    "click_id",
+    "sub1",
+    "sub2",
+    "sub3",
+    "sub4",
+    "sub5",
+    "order_id",
+    "amount",
+    "payout",
+    "currency",
+    "status",
+    "event",
+    "conversion_id",
+];
+
+/// Attempts before a delivery is given up (logged as such, not dead-lettered: the
+/// partner's server being down is not Upline's fault to page anyone about).
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// How long delivery log entries are kept.
+const LOG_RETENTION_DAYS: i64 = 30;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostbackTemplate {
+    pub url: String,
+    pub updated_at: Timestamp,
+}
+
+/// One attempt to call a partner's postback URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub delivery_id: String,
+    pub conversion_id: String,
+    pub status: String,
+    /// The URL as called, macros expanded.
+    pub url: String,
+    pub attempt: u32,
+    /// The partner server's answer, if it answered.
+    pub http_status: Option<u16>,
+    /// `delivered`, `retrying`, `failed` (a final 4xx or the last attempt) or `refused`
+    /// (not a public address).
+    pub outcome: String,
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+/// Splits a template into literal text and macro names; errors name the problem.
+fn parse_macros(template: &str) -> Result<Vec<(bool, &str)>, String> {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest.as_bytes()[open] == b'}' {
+            return Err("has a } without its {".into());
+        }
+        let close = rest[open..]
+            .find('}')
+            .map(|c| open + c)
+            .ok_or("has a { without its }")?;
+        let name = &rest[open + 1..close];
+        if !MACROS.contains(&name) {
+            return Err(format!(
+                "uses {{{name}}}, which is not a macro; the macros are {}",
+                MACROS.map(|m| format!("{{{m}}}")).join(", ")
+            ));
+        }
+        parts.push((false, &rest[..open]));
+        parts.push((true, name));
+        rest = &rest[close + 1..];
+    }
+    parts.push((false, rest));
+    Ok(parts)
+}
+
+/// Checks a template: an absolute http(s) URL without credentials, whose host is written
+/// out (no macros in it) and is not a private name or non-public address. With
+/// `allow_private` (local development and tests only) private hosts are accepted.
+pub fn parse_template(text: &str, allow_private: bool) -> Result<String, String> {
+    let text = text.trim();
+    if text.len() > 2_000 {
+        return Err("must be at most 2000 characters".into());
+    }
+    let parts = parse_macros(text)?;
+    let sample: String = parts
+        .iter()
+        .map(|(is_macro, t)| if *is_macro { "0" } else { t })
+        .collect();
+    let url = Url::parse(&sample).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must use http or https".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    let authority_end = text
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| text[start..].find(['/', '?', '#']).map(|e| start + e))
+        .unwrap_or(text.len());
+    if text[..authority_end].contains('{') {
+        return Err("may use macros only in the path and query, not in the host".into());
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) if !allow_private && is_private_name(d) => {
+            return Err(format!("must be a public host; {d} is a local name"));
+        }
+        Some(url::Host::Ipv4(ip)) if !allow_private && !is_public(ip.into()) => {
+            return Err(format!(
+                "must be a public host; {ip} is not a public address"
+            ));
+        }
+        Some(url::Host::Ipv6(ip)) if !allow_private && !is_public(ip.into()) => {
+            return Err(format!(
+                "must be a public host; {ip} is not a public address"
+            ));
+        }
+        Some(h) => h.to_string(),
+        None => return Err("must have a host".into()),
+    };
+    if host.is_empty() {
+        return Err("must have a host".into());
+    }
+    Ok(text.to_string())
+}
+
+/// Characters left as they are in a macro's value (RFC 3986 unreserved); everything else
+/// is percent-encoded, so a value can never add a parameter or change the path.
+const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The template with each macro replaced by its URL-encoded value (empty when unknown).
+pub fn expand(template: &str, value_of: impl Fn(&str) -> String) -> Result<String, String> {
+    Ok(parse_macros(template)?
+        .into_iter()
+        .map(|(is_macro, text)| {
+            if is_macro {
+                percent_encoding::utf8_percent_encode(&value_of(text), VALUE).to_string()
+            } else {
+                text.to_string()
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TemplateView {
+    pub url: String,
+    pub macros: Vec<String>,
+    pub updated_at: String,
+}
+
+impl TemplateView {
+    pub fn of(t: &PostbackTemplate) -> Self {
+        TemplateView {
+            url: t.url.clone(),
+            macros: MACROS.iter().map(|m| format!("{{{m}}}")).collect(),
+            updated_at: t.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+pub async fn template_of(
+    services: &Services,
+    partner_id: &str,
+) -> Result<Option<PostbackTemplate>, AppError> {
+    match services
+        .store
+        .table()
+        .get(&keys::partner_postback(partner_id))
+        .await?
+    {
+        Some(item) => Ok(Some(decode(&item)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn set_template(
+    services: &Services,
+    partner_id: &str,
+    req: TemplateRequest,
+) -> Result<PostbackTemplate, AppError> {
+    let url = req
+        .url
+        .ok_or_else(|| AppError::field("url", "is required"))?;
+    let url = parse_template(&url, services.deployment.allow_private_postbacks)
+        .map_err(|e| AppError::field("url", e))?;
+    let template = PostbackTemplate {
+        url,
+        updated_at: services.now(),
+    };
+    services
+        .store
+        .table()
+        .put(
+            encode(keys::partner_postback(partner_id), &template),
+            Condition::None,
+        )
+        .await?;
+    Ok(template)
+}
+
+pub async fn remove_template(services: &Services, partner_id: &str) -> Result<(), AppError> {
+    match services
+        .store
+        .table()
+        .delete(&keys::partner_postback(partner_id), Condition::Exists)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(TableError::ConditionFailed) => {
+            Err(AppError::NotFound("no postback URL is set".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Queues a call of the converting partner's postback URL for `status`, if they set one.
+/// `event_key` tells repeated events apart (a refund's id), so each is delivered once.
+pub async fn notify(
+    services: &Services,
+    conversion: &Conversion,
+    status: &str,
+    event_key: Option<&str>,
+    correlation_id: &str,
+) -> Result<(), AppError> {
+    if template_of(services, &conversion.partner_id)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let delivery_id = match event_key {
+        Some(k) => format!("{}:{status}:{k}", conversion.id),
+        None => format!("{}:{status}", conversion.id),
+    };
+    let message = Message::PartnerPostbackDue(PartnerPostbackDue {
+        delivery_id,
+        partner_id: conversion.partner_id.clone(),
+        conversion_id: conversion.id.clone(),
+        status: status.to_string(),
+    });
+    services
+        .publish(QueueName::PartnerPostbacks, &[message], correlation_id)
+        .await
+}
+
+/// [`notify`] where the caller's own work is already committed: a failure is logged, not
+/// returned, so the operator's action is not reported as failed.
+pub async fn notify_after_commit(
+    services: &Services,
+    conversion: &Conversion,
+    status: &str,
+    event_key: Option<&str>,
+    correlation_id: &str,
+) {
+    if let Err(e) = notify(services, conversion, status, event_key, correlation_id).await {
+        tracing::error!(conversion_id = %conversion.id, status, error = %e, "partner postback not queued");
+    }
+}
+
+/// The macro values for one conversion: the partner's payout is what their own lines on
+/// it come to now (rejected lines excluded, reversals included).
+async fn values(
+    services: &Services,
+    due: &PartnerPostbackDue,
+    conversion: &Conversion,
+) -> Result<impl Fn(&str) -> String, AppError> {
+    let lines = services.store.lines_of_conversion(&conversion.id).await?;
+    let payout: i64 = lines
+        .iter()
+        .filter(|l| l.partner_id == due.partner_id && l.status != LineStatus::Rejected)
+        .map(|l| l.amount_minor)
+        .sum();
+    let c = conversion.clone();
+    let status = due.status.clone();
+    Ok(move |name: &str| match name {
+        "click_id" => c.click_id.clone().unwrap_or_default(),
+        "order_id" => c.order_id.clone(),
+        "conversion_id" => c.id.clone(),
+        "amount" => format_minor(c.amount_minor, c.currency),
+        "payout" => format_minor(payout, c.currency),
+        "currency" => c.currency.code().to_string(),
+        "status" => status.clone(),
+        "event" => c.event.clone(),
+        sub if SUB_IDS.contains(&sub) => c.subs.get(sub).cloned().unwrap_or_default(),
+        _ => String::new(),
+    })
+}
+
+/// Calls the partner's URL for one due postback and logs the attempt. Done when
+/// delivered, refused, answered with a final 4xx, or out of attempts; retry on 5xx, 408,
+/// 429 and network failures.
+pub async fn deliver(
+    services: &Services,
+    caller: &dyn PostbackCaller,
+    due: &PartnerPostbackDue,
+    attempt: u32,
+) -> Result<DeliveryOutcome, AppError> {
+    let store = &services.store;
+    let delivered_key = keys::partner_postback_delivered(&due.delivery_id);
+    if store.table().get(&delivered_key).await?.is_some() {
+        return Ok(DeliveryOutcome::Done);
+    }
+    let Some(template) = template_of(services, &due.partner_id).await? else {
+        return Ok(DeliveryOutcome::Done);
+    };
+    let Some(conversion) = store.conversion(&due.conversion_id).await? else {
+        return Ok(DeliveryOutcome::Poison);
+    };
+    let value_of = values(services, due, &conversion).await?;
+    let url = match expand(&template.url, value_of) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(partner_id = %due.partner_id, error = %e, "stored postback template does not parse");
+            return Ok(DeliveryOutcome::Poison);
+        }
+    };
+    let result = caller.get(&url).await;
+    let last = attempt >= MAX_ATTEMPTS;
+    let (http_status, outcome, error, next) = match result {
+        Ok(code) if (200..300).contains(&code) => {
+            (Some(code), "delivered", None, DeliveryOutcome::Done)
+        }
+        Ok(code) if code >= 500 || code == 408 || code == 429 => {
+            if last {
+                (Some(code), "failed", None, DeliveryOutcome::Done)
+            } else {
+                (Some(code), "retrying", None, DeliveryOutcome::Retry)
+            }
+        }
+        Ok(code) => (Some(code), "failed", None, DeliveryOutcome::Done),
+        Err(CallError::Refused(e)) => (None, "refused", Some(e), DeliveryOutcome::Done),
+        Err(CallError::Failed(e)) if last => (None, "failed", Some(e), DeliveryOutcome::Done),
+        Err(CallError::Failed(e)) => (None, "retrying", Some(e), DeliveryOutcome::Retry),
+    };
+    let now = services.now();
+    let record = DeliveryRecord {
+        delivery_id: due.delivery_id.clone(),
+        conversion_id: due.conversion_id.clone(),
+        status: due.status.clone(),
+        url,
+        attempt,
+        http_status,
+        outcome: outcome.into(),
+        error,
+        at: now,
+    };
+    let entry = encode(
+        keys::partner_postback_log(
+            &due.partner_id,
+            now,
+            &format!("{}:{attempt}", due.delivery_id),
+        ),
+        &record,
+    )
+    .with("ttl", now.plus_days(LOG_RETENTION_DAYS).secs());
+    store.table().put(entry, Condition::None).await?;
+    if outcome == "delivered" {
+        let marker = Item::new(delivered_key).with("ttl", now.plus_days(LOG_RETENTION_DAYS).secs());
+        store.table().put(marker, Condition::None).await?;
+    }
+    tracing::info!(delivery_id = %due.delivery_id, attempt, outcome, ?http_status, "partner postback attempt");
+    Ok(next)
+}
+
+/// A partner's delivery log, newest first.
+pub async fn deliveries(
+    services: &Services,
+    partner_id: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<(Vec<DeliveryRecord>, Option<String>), AppError> {
+    let page = services
+        .store
+        .table()
+        .query(
+            Index::Primary,
+            &keys::partner_postback_log_partition(partner_id),
+            &SortKeyCondition::All,
+            false,
+            limit,
+            cursor,
+        )
+        .await?;
+    Ok((
+        page.items.iter().map(decode).collect::<Result<_, _>>()?,
+        page.next,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_must_be_public_http_urls_with_known_macros() {
+        let ok = "https://tracker.example.com/pb?cid={click_id}&amt={payout}&s={sub1}";
+        assert_eq!(parse_template(ok, false).unwrap(), ok);
+        for (bad, says) in [
+            ("ftp://tracker.example.com/{click_id}", "http or https"),
+            ("https://tracker.example.com/?x={clickid}", "not a macro"),
+            ("https://tracker.example.com/?x={click_id", "without its }"),
+            ("https://tracker.example.com/?x=click_id}", "without its {"),
+            ("https://{sub1}.example.com/", "not in the host"),
+            ("https://user:pw@tracker.example.com/", "credentials"),
+            ("http://localhost:8080/pb", "local name"),
+            ("http://intranet/pb", "local name"),
+            ("http://127.0.0.1/pb", "not a public address"),
+            ("http://10.0.0.8/pb", "not a public address"),
+            (
+                "http://169.254.169.254/latest/meta-data/",
+                "not a public address",
+            ),
+            ("http://[::1]/pb", "not a public address"),
+            ("http://[::ffff:192.168.0.1]/pb", "not a public address"),
+            ("/relative/{click_id}", "absolute URL"),
+        ] {
+            let err = parse_template(bad, false).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        assert!(parse_template("http://127.0.0.1:9/pb?c={click_id}", true).is_ok());
+    }
+
+    #[test]
+    fn macro_values_are_url_encoded() {
+        let url = expand(
+            "https://t.example.com/p/{sub1}?o={order_id}&a={amount}&e={event}",
+            |m| match m {
+                "sub1" => "a/b c".into(),
+                "order_id" => "A&B=1?#x".into(),
+                "amount" => "49.99".into(),
+                "event" => "café".into(),
+                _ => String::new(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "https://t.example.com/p/a%2Fb%20c?o=A%26B%3D1%3F%23x&a=49.99&e=caf%C3%A9"
+        );
+    }
+}

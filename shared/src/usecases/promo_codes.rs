@@ -1,0 +1,207 @@
+//! Promo codes: a code the operator assigns to a partner on a campaign (influencers,
+//! podcasts), so a sale that used the code is credited to the partner without any click.
+//! Codes are matched case-insensitively and belong to one partner at a time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::error::{AppError, FieldErrors};
+use crate::partner::PartnerStatus;
+use crate::ports::{Condition, Index, SortKeyCondition, TableError};
+use crate::services::Services;
+use crate::store::{Store, decode, encode, keys};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoCode {
+    /// Upper case, as matched.
+    pub code: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub created_at: Timestamp,
+}
+
+/// Normalises a code: 3 to 40 letters, digits, `-` or `_`, upper case.
+pub fn parse_code(text: &str) -> Result<String, String> {
+    let code = text.trim().to_ascii_uppercase();
+    let ok = (3..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code)
+    } else {
+        Err("must be 3 to 40 letters, digits, - or _".into())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoCodeRequest {
+    pub code: Option<String>,
+    pub partner_id: Option<String>,
+    pub campaign_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PromoCodeView {
+    pub code: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub created_at: String,
+}
+
+impl PromoCodeView {
+    pub fn of(p: &PromoCode) -> Self {
+        PromoCodeView {
+            code: p.code.clone(),
+            partner_id: p.partner_id.clone(),
+            campaign_id: p.campaign_id.clone(),
+            created_at: p.created_at.to_rfc3339(),
+        }
+    }
+}
+
+fn promo_item(p: &PromoCode) -> crate::ports::Item {
+    encode(keys::promo_code(&p.code), p)
+        .with("gsi1pk", keys::partner_promo_codes(&p.partner_id))
+        .with("gsi1sk", p.code.clone())
+        .with("gsi2pk", keys::promo_codes_listing())
+        .with("gsi2sk", p.code.clone())
+}
+
+/// Assigns a code to an approved partner on a campaign. Assigning it again to the same
+/// pair changes nothing (`false`); a code held by another pair is a conflict.
+pub async fn assign(
+    services: &Services,
+    req: PromoCodeRequest,
+) -> Result<(PromoCode, bool), AppError> {
+    let mut errors = FieldErrors::default();
+    let code = errors
+        .required("code", req.code)
+        .and_then(|c| errors.take("code", parse_code(&c)));
+    let partner_id = errors.required("partner_id", req.partner_id);
+    let campaign_id = errors.required("campaign_id", req.campaign_id);
+    errors.into_result()?;
+    let (Some(code), Some(partner_id), Some(campaign_id)) = (code, partner_id, campaign_id) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let store = &services.store;
+    let partner = store
+        .partner(&partner_id)
+        .await?
+        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Approved {
+        return Err(AppError::field(
+            "partner_id",
+            format!(
+                "the partner is {}; codes are for approved partners",
+                partner.status
+            ),
+        ));
+    }
+    if store.campaign(&campaign_id).await?.is_none() {
+        return Err(AppError::field(
+            "campaign_id",
+            format!("no campaign {campaign_id}"),
+        ));
+    }
+    let promo = PromoCode {
+        code: code.clone(),
+        partner_id,
+        campaign_id,
+        created_at: services.now(),
+    };
+    match store
+        .table()
+        .put(promo_item(&promo), Condition::NotExists)
+        .await
+    {
+        Ok(()) => Ok((promo, true)),
+        Err(TableError::ConditionFailed) => {
+            let held = find(store, &code)
+                .await?
+                .ok_or_else(|| AppError::Unavailable("the code changed; retry".into()))?;
+            if held.partner_id == promo.partner_id && held.campaign_id == promo.campaign_id {
+                Ok((held, false))
+            } else {
+                Err(AppError::Conflict {
+                    field: Some("code".into()),
+                    detail: format!(
+                        "{code} is assigned to partner {} on campaign {}; delete it first",
+                        held.partner_id, held.campaign_id
+                    ),
+                })
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The assignment of `code` (any case), if any.
+pub async fn find(store: &Store, code: &str) -> Result<Option<PromoCode>, AppError> {
+    let Ok(code) = parse_code(code) else {
+        return Ok(None);
+    };
+    match store.table().get(&keys::promo_code(&code)).await? {
+        Some(item) => Ok(Some(decode(&item)?)),
+        None => Ok(None),
+    }
+}
+
+/// Withdraws a code; sales that used it earlier keep their attribution.
+pub async fn withdraw(services: &Services, code: &str) -> Result<(), AppError> {
+    let code = parse_code(code).map_err(|e| AppError::field("code", e))?;
+    match services
+        .store
+        .table()
+        .delete(&keys::promo_code(&code), Condition::Exists)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(TableError::ConditionFailed) => Err(AppError::NotFound(format!("promo code {code}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every code, or one partner's, in code order.
+pub async fn list(store: &Store, partner_id: Option<&str>) -> Result<Vec<PromoCode>, AppError> {
+    let (index, partition) = match partner_id {
+        Some(p) => (Index::Gsi1, keys::partner_promo_codes(p)),
+        None => (Index::Gsi2, keys::promo_codes_listing()),
+    };
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .table()
+            .query(
+                index,
+                &partition,
+                &SortKeyCondition::All,
+                true,
+                500,
+                cursor.as_deref(),
+            )
+            .await?;
+        for item in &page.items {
+            out.push(decode(item)?);
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_matched_in_upper_case_and_bounded() {
+        assert_eq!(parse_code(" spring-10 ").unwrap(), "SPRING-10");
+        assert!(parse_code("ab").is_err());
+        assert!(parse_code("has space").is_err());
+        assert!(parse_code(&"x".repeat(41)).is_err());
+    }
+}
