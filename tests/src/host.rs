@@ -50,6 +50,15 @@ impl TestHost {
     /// Starts an empty host on `backend`: for AWS, on a new table, new queues (three
     /// receives before dead-lettering) and a newly verified sender of its own.
     pub async fn start_on(backend: TestBackend, data_dir: &Path) -> TestHost {
+        TestHost::start_configured(backend, data_dir, |_| {}).await
+    }
+
+    /// [`TestHost::start_on`] with settings changed by `tweak` before the start.
+    pub async fn start_configured(
+        backend: TestBackend,
+        data_dir: &Path,
+        tweak: impl FnOnce(&mut HostConfig),
+    ) -> TestHost {
         let mut config = HostConfig::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
         config.seed_demo = false;
         config.admin_key = Some(ADMIN_KEY.into());
@@ -70,6 +79,7 @@ impl TestHost {
                 ses_configuration_set: None,
             }));
         }
+        tweak(&mut config);
         TestHost::start_with(config).await
     }
 

@@ -171,6 +171,10 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
             "UPLINE_EMAILS_QUEUE_URL",
             urls[&QueueName::Emails].queue.as_str(),
         ),
+        (
+            "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
+            urls[&QueueName::PartnerPostbacks].queue.as_str(),
+        ),
         ("UPLINE_CLICK_SECRET", click_secret_hex().as_str()),
         ("RUST_LOG", "info"),
     ] {

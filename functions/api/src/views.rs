@@ -197,6 +197,8 @@ pub struct ExplanationView {
     pub tier: Option<String>,
     /// For a subscription renewal, which month of the subscription it pays for.
     pub renewal: Option<String>,
+    /// How the conversion was credited (click, promo code, subscription) and why.
+    pub attribution: Option<String>,
     pub summary: String,
 }
 
@@ -240,6 +242,7 @@ impl LineView {
                 terms: e.terms.clone(),
                 tier: e.tier.clone(),
                 renewal: e.renewal.clone(),
+                attribution: e.attribution.clone(),
                 summary: e.summary.clone(),
             },
             created_at: l.created_at.to_rfc3339(),

@@ -35,7 +35,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     max_receives: u32,
     /// Woken on every send, so idle consumers react at once instead of polling.
-    arrivals: [Notify; 3],
+    arrivals: [Notify; QueueName::ALL.len()],
 }
 
 /// Observes whether a store's file has been closed (all clones dropped), so a process can
@@ -67,7 +67,7 @@ impl EmbeddedStore {
                 db,
                 clock,
                 max_receives,
-                arrivals: [Notify::new(), Notify::new(), Notify::new()],
+                arrivals: std::array::from_fn(|_| Notify::new()),
             }),
         })
     }

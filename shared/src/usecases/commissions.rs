@@ -263,6 +263,30 @@ fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxO
             .or_default()
             .push((counters::COMMISSION, line.amount_minor));
     }
+    // The converting partner's sub-id rows get the sale and their own commission.
+    let own: i64 = lines
+        .iter()
+        .filter(|l| l.partner_id == conversion.partner_id)
+        .map(|l| l.amount_minor)
+        .sum();
+    let sub_rows: Vec<TxOp> = conversion
+        .subs
+        .iter()
+        .map(|(sub, value)| {
+            Store::sub_stats_add(
+                conversion.created_at.day(),
+                &conversion.partner_id,
+                &conversion.campaign_id,
+                sub,
+                value,
+                &[
+                    (counters::CONVERSIONS, 1),
+                    (counters::REVENUE, conversion.amount_minor),
+                    (counters::COMMISSION, own),
+                ],
+            )
+        })
+        .collect();
     per_partner
         .into_iter()
         .map(|(partner, deltas)| {
@@ -278,6 +302,7 @@ fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxO
                 &merged,
             )
         })
+        .chain(sub_rows)
         .collect()
 }
 

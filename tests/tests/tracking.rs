@@ -1,0 +1,835 @@
+//! Tracking end to end on the local host, on both backends: targeting, bots and HEAD
+//! requests, unique vs gross clicks, impressions, the click cookie, sub-ids, direct
+//! links, promo codes and their priority, and partners' own postbacks retried on 5xx.
+//! Then, on a manual clock: the attribution window's edge and unique clicks over a day.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use upline_domain::click_id::ClickSecret;
+use upline_domain::clock::{ManualClock, Timestamp};
+use upline_domain::ids::SequentialIds;
+use upline_domain::ports::PostbackCaller;
+use upline_domain::services::{Deployment, Services};
+use upline_domain::tracking::Traffic;
+use upline_domain::usecases::tracking::{ClickContext, record_clicks, resolve_link, track_click};
+use upline_embedded::EmbeddedStore;
+use upline_tests::host::{BROWSER, TestBackend, TestHost, eventually};
+use upline_tests::receiver::PostbackReceiver;
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(upline_tests::host::TestBackend::Embedded).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(upline_tests::host::TestBackend::Aws).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    targeting_bots_head_and_unique_clicks_are_counted_apart,
+    sub_ids_reach_the_conversion_and_the_sub_id_report,
+    direct_links_register_clicks_and_the_cookie_answers_later,
+    promo_codes_credit_their_partner_and_the_program_setting_decides_ties,
+    partner_postbacks_are_retried_on_5xx_and_logged,
+);
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+struct Setup {
+    secret: String,
+    /// (partner id, partner key, link code) for two partners.
+    partners: Vec<(String, String, String)>,
+}
+
+/// A program, a campaign with `campaign` settings and two approved partners with links.
+async fn set_up(h: &TestHost, campaign: Value) -> Setup {
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let secret = r.body["postback_secret"].as_str().unwrap().to_string();
+    let mut body = json!({"name": "Spring", "destination_url": "https://shop.example.com/landing",
+        "terms": {"revenue_share_percent": "10"}});
+    body.as_object_mut()
+        .unwrap()
+        .extend(campaign.as_object().unwrap().clone());
+    let r = h
+        .admin(Method::PUT, "/v1/admin/campaigns/spring", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let mut partners = Vec::new();
+    for email in ["ann@example.com", "ben@example.com"] {
+        let body = json!({"email": email, "name": email, "type": "influencer"});
+        let r = h
+            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
+            .await;
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let r = h
+            .admin(
+                Method::POST,
+                &format!("/v1/admin/partners/{id}/approve"),
+                None,
+            )
+            .await;
+        let key = r.body["api_key"].as_str().unwrap().to_string();
+        let r = h
+            .admin(
+                Method::POST,
+                "/v1/admin/links",
+                Some(json!({"partner_id": id, "campaign_id": "spring"})),
+            )
+            .await;
+        partners.push((id, key, r.body["code"].as_str().unwrap().to_string()));
+    }
+    Setup { secret, partners }
+}
+
+/// A request to the tracking domain as a browser with these headers would make it.
+async fn visit(
+    h: &TestHost,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = h.client.request(method, format!("{}{path}", h.base));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::FOUND);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn report_of(h: &TestHost, query: &str) -> Value {
+    h.admin(Method::GET, &format!("/v1/admin/reports?{query}"), None)
+        .await
+        .body
+}
+
+async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let targeting = json!({"attribution_window_days": 14, "targeting": {
+        "countries": ["DE", "AT"], "fallback_url": "https://elsewhere.example.com/offers",
+        "rules": [{"devices": ["mobile"], "url": "https://m.shop.example.com/"}]}});
+    let s = set_up(&h, targeting).await;
+    let code = &s.partners[0].2;
+    let path = format!("/r/{code}");
+    let de = ("cloudfront-viewer-country", "DE");
+    let ip1 = ("x-forwarded-for", "198.51.100.7");
+
+    // A person in Germany twice from one address: two gross clicks, one unique.
+    for _ in 0..2 {
+        let r = visit(&h, Method::GET, &path, &[de, ip1]).await;
+        let to = location(&r);
+        assert!(
+            to.starts_with("https://shop.example.com/landing?click_id="),
+            "{to}"
+        );
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        let click_id = to.split("click_id=").nth(1).unwrap();
+        assert_eq!(
+            cookie,
+            format!("upline_click={click_id}; Max-Age=1209600; Path=/; HttpOnly; SameSite=Lax"),
+            "the cookie lives as long as the campaign's 14-day window"
+        );
+    }
+    // The same address on a phone is another visitor, sent by the mobile rule.
+    let r = visit(&h, Method::GET, &path, &[de, ip1, ("user-agent", IPHONE)]).await;
+    assert!(location(&r).starts_with("https://m.shop.example.com/?click_id="));
+    // Outside the countries, or with no country at all: the fallback, uncredited.
+    for headers in [vec![("cloudfront-viewer-country", "FR"), ip1], vec![ip1]] {
+        let r = visit(&h, Method::GET, &path, &headers).await;
+        assert_eq!(location(&r), "https://elsewhere.example.com/offers");
+        assert!(r.headers().get("set-cookie").is_none());
+    }
+    // A crawler and a link checker: redirected, not clicks.
+    let r = visit(&h, Method::GET, &path, &[de, ("user-agent", GOOGLEBOT)]).await;
+    assert!(location(&r).starts_with("https://shop.example.com/landing?click_id="));
+    let r = visit(&h, Method::HEAD, &path, &[de]).await;
+    assert!(location(&r).starts_with("https://shop.example.com/landing?click_id="));
+    // Impressions: a pixel each, never cached; the crawler's is not counted.
+    for ua in [BROWSER, BROWSER, GOOGLEBOT] {
+        let r = visit(
+            &h,
+            Method::GET,
+            &format!("/i/{code}"),
+            &[("user-agent", ua)],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/gif");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("no-store")
+        );
+        assert_eq!(r.bytes().await.unwrap().len(), 43);
+    }
+    let totals = eventually("every request counted", || async {
+        let t = report_of(&h, "group_by=partner").await["totals"].clone();
+        (t["clicks"] == 3
+            && t["impressions"] == 2
+            && t["bot_clicks"] == 2
+            && t["rejected_clicks"] == 2)
+            .then_some(t)
+    })
+    .await;
+    assert_eq!(totals["unique_clicks"], 2);
+    assert_eq!(
+        totals["rejected_by_reason"],
+        json!({"country": 2, "device": 0, "os": 0})
+    );
+    h.host.stop().await;
+}
+
+async fn sub_ids_reach_the_conversion_and_the_sub_id_report(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let s = set_up(&h, json!({})).await;
+    let (partner, key, code) = &s.partners[0];
+    let mut click_ids = Vec::new();
+    for (n, sub1) in [(1, "newsletter"), (2, "newsletter"), (3, "video 7")] {
+        let query = format!(
+            "sub1={}&sub2=b{n}&sub3=c&sub4=d&sub5=e%26f",
+            sub1.replace(' ', "%20")
+        );
+        let r = visit(&h, Method::GET, &format!("/r/{code}?{query}"), &[]).await;
+        click_ids.push(location(&r).split("click_id=").nth(1).unwrap().to_string());
+    }
+    // The postback comes once the click is recorded, as in real life (seconds later).
+    eventually("clicks recorded", || async {
+        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 3).then_some(())
+    })
+    .await;
+    let sale =
+        json!({"click_id": click_ids[2], "order_id": "o-1", "amount": "80.00", "currency": "USD"});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some(&s.secret),
+            Some(&sale.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["conversion"]["subs"],
+        json!({"sub1": "video 7", "sub2": "b3", "sub3": "c", "sub4": "d", "sub5": "e&f"})
+    );
+    let rows = eventually("the sale in the sub-id report", || async {
+        let r = h
+            .call(Method::GET, "/v1/me/stats?group_by=sub1", Some(key), None)
+            .await;
+        (r.body["totals"]["conversions"] == 1).then_some(r.body["rows"].clone())
+    })
+    .await;
+    let by_value: Vec<(String, i64, i64, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["clicks"].as_i64().unwrap(),
+                r["conversions"].as_i64().unwrap(),
+                r["commission"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_value,
+        [
+            ("newsletter".to_string(), 2, 0, "0.00".to_string()),
+            ("video 7".to_string(), 1, 1, "8.00".to_string())
+        ]
+    );
+    let admin = report_of(&h, &format!("group_by=sub2&partner_id={partner}")).await;
+    assert_eq!(admin["rows"].as_array().unwrap().len(), 3, "{admin}");
+    let refused = h
+        .admin(Method::GET, "/v1/admin/reports?group_by=sub1", None)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    h.host.stop().await;
+}
+
+async fn direct_links_register_clicks_and_the_cookie_answers_later(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let s = set_up(&h, json!({"allowed_domains": ["blog.example.com"]})).await;
+    let code = &s.partners[0].2;
+    // The snippet's request: text/plain, from a page on the campaign's domain.
+    let r = h
+        .client
+        .post(format!("{}/v1/clicks", h.base))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("origin", "https://blog.example.com")
+        .body(json!({"ref": code, "sub1": "post-42"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://blog.example.com"
+    );
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let body: Value = r.json().await.unwrap();
+    let click_id = body["click_id"].as_str().unwrap().to_string();
+    assert_eq!(body["cookie_days"], 30);
+    // A page elsewhere gets no CORS grant.
+    let r = h
+        .client
+        .post(format!("{}/v1/clicks", h.base))
+        .header("origin", "https://evil.example.net")
+        .body(json!({"ref": code}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // Later, on a page that lost the query: the cookie answers with the same click.
+    let cookie_pair = cookie.split(';').next().unwrap();
+    let r = h
+        .client
+        .post(format!("{}/v1/clicks", h.base))
+        .header("cookie", cookie_pair)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["source"].as_str(), body["click_id"].as_str()),
+        (Some("cookie"), Some(click_id.as_str()))
+    );
+    // Unknown codes and no click at all are told apart.
+    let r = h
+        .call(Method::POST, "/v1/clicks", None, Some(r#"{"ref":"nope"}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "ref");
+    let r = h.call(Method::POST, "/v1/clicks", None, Some("{}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A bot running the snippet gets no click id.
+    let r = h
+        .client
+        .post(format!("{}/v1/clicks", h.base))
+        .header("user-agent", GOOGLEBOT)
+        .body(json!({"ref": code}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["source"].as_str(), body["click_id"].is_null()),
+        (Some("bot"), true)
+    );
+    // The registered click earns like a redirect's.
+    let sale =
+        json!({"click_id": click_id, "order_id": "d-1", "amount": "50.00", "currency": "USD"});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some(&s.secret),
+            Some(&sale.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["conversion"]["partner_id"], s.partners[0].0.as_str());
+    h.host.stop().await;
+}
+
+async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
+    backend: TestBackend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    let s = set_up(&h, json!({})).await;
+    let (ann, ben) = (&s.partners[0], &s.partners[1]);
+    let r = h
+        .admin(
+            Method::POST,
+            "/v1/admin/promo-codes",
+            Some(json!({"code": "Ben10", "partner_id": ben.0, "campaign_id": "spring"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let taken = h
+        .admin(
+            Method::POST,
+            "/v1/admin/promo-codes",
+            Some(json!({"code": "BEN10", "partner_id": ann.0, "campaign_id": "spring"})),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    let mine = h
+        .call(Method::GET, "/v1/me/promo-codes", Some(&ben.1), None)
+        .await;
+    assert_eq!(mine.body["items"][0]["code"], "BEN10");
+
+    let ann_click = location(&visit(&h, Method::GET, &format!("/r/{}", ann.2), &[]).await)
+        .split("click_id=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let sale = |order: &str, click: Option<&str>, code: Option<&str>| {
+        let mut b = json!({"order_id": order, "amount": "100.00", "currency": "USD"});
+        if let Some(c) = click {
+            b["click_id"] = json!(c);
+        }
+        if let Some(c) = code {
+            b["promo_code"] = json!(c);
+        }
+        b.to_string()
+    };
+    let send = |body: String| {
+        let h = &h;
+        let secret = s.secret.clone();
+        async move {
+            h.call(Method::POST, "/v1/postbacks", Some(&secret), Some(&body))
+                .await
+        }
+    };
+    // A code alone credits its partner, whatever its case.
+    let r = send(sale("p-1", None, Some("ben10"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["conversion"]["partner_id"], ben.0.as_str());
+    assert_eq!(r.body["conversion"]["attribution"]["method"], "promo_code");
+    // Both: the code wins by default, and the line says so.
+    let r = send(sale("p-2", Some(&ann_click), Some("BEN10"))).await;
+    assert_eq!(r.body["conversion"]["partner_id"], ben.0.as_str());
+    let conversion_id = r.body["conversion_id"].as_str().unwrap().to_string();
+    let explanation = eventually("the code's line", || async {
+        let r = h
+            .admin(
+                Method::GET,
+                &format!("/v1/admin/commissions?conversion_id={conversion_id}"),
+                None,
+            )
+            .await;
+        r.body["items"][0]["explanation"]["attribution"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert!(
+        explanation.starts_with("attributed by promo code BEN10")
+            && explanation.contains("credits promo codes first"),
+        "{explanation}"
+    );
+    // The operator prefers clicks: the same choice goes the other way.
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30, "attribution_priority": "click"})),
+        )
+        .await;
+    assert_eq!(r.body["attribution_priority"], "click");
+    let r = send(sale("p-3", Some(&ann_click), Some("BEN10"))).await;
+    assert_eq!(r.body["conversion"]["partner_id"], ann.0.as_str());
+    assert_eq!(r.body["conversion"]["attribution"]["method"], "click");
+    assert!(
+        r.body["conversion"]["attribution"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("credits clicks first")
+    );
+    // An unknown code alone is an error naming the field; beside a click it is noted.
+    let r = send(sale("p-4", None, Some("NOPE99"))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "promo_code");
+    let r = send(sale("p-5", Some(&ann_click), Some("NOPE99"))).await;
+    assert_eq!(r.body["conversion"]["partner_id"], ann.0.as_str());
+    assert!(
+        r.body["conversion"]["attribution"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("NOPE99")
+    );
+    // Withdrawn codes credit nobody new.
+    let r = h
+        .admin(Method::DELETE, "/v1/admin/promo-codes/ben10", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = send(sale("p-6", None, Some("BEN10"))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    h.host.stop().await;
+}
+
+async fn partner_postbacks_are_retried_on_5xx_and_logged(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_configured(backend, dir.path(), |c| {
+        c.allow_private_postbacks = true;
+    })
+    .await;
+    let s = set_up(&h, json!({})).await;
+    let (_, key, code) = &s.partners[0];
+    let tracker = PostbackReceiver::start(&[503, 502, 200]).await;
+    let url = format!(
+        "{}/pb?cid={{click_id}}&s1={{sub1}}&o={{order_id}}&amt={{amount}}&pay={{payout}}&cur={{currency}}&st={{status}}&ev={{event}}",
+        tracker.base_url
+    );
+    let r = h
+        .call(
+            Method::PUT,
+            "/v1/me/postback",
+            Some(key),
+            Some(&json!({"url": url}).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let click_id =
+        location(&visit(&h, Method::GET, &format!("/r/{code}?sub1=a%20b%26c"), &[]).await)
+            .split("click_id=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+    eventually("the click recorded", || async {
+        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 1).then_some(())
+    })
+    .await;
+    let sale = json!({"click_id": click_id, "order_id": "A&B 1", "amount": "120.00",
+        "currency": "USD", "event": "sale"});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some(&s.secret),
+            Some(&sale.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let conversion_id = r.body["conversion_id"].as_str().unwrap().to_string();
+    let calls = eventually("three calls: two 5xx, then 200", || async {
+        let got = tracker.received();
+        (got.len() >= 3).then_some(got)
+    })
+    .await;
+    let expected = format!(
+        "/pb?cid={click_id}&s1=a%20b%26c&o=A%26B%201&amt=120.00&pay=12.00&cur=USD&st=pending&ev=sale"
+    );
+    assert_eq!(calls, [expected.clone(), expected.clone(), expected]);
+    let log = eventually("three attempts logged", || async {
+        let r = h
+            .call(Method::GET, "/v1/me/postback/deliveries", Some(key), None)
+            .await;
+        let items = r.body["items"].as_array().cloned().unwrap_or_default();
+        (items.len() == 3).then_some(items)
+    })
+    .await;
+    let summary: Vec<(u64, u64, &str)> = log
+        .iter()
+        .rev()
+        .map(|d| {
+            (
+                d["attempt"].as_u64().unwrap(),
+                d["http_status"].as_u64().unwrap(),
+                d["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, 503, "retrying"),
+            (2, 502, "retrying"),
+            (3, 200, "delivered")
+        ]
+    );
+    // A status change is another call, answered at once.
+    let r = h
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/conversions/{conversion_id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let calls = eventually("the approval call", || async {
+        let got = tracker.received();
+        (got.len() == 4).then_some(got)
+    })
+    .await;
+    assert!(calls[3].contains("&st=approved&"), "{}", calls[3]);
+    h.host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postback_urls_to_private_addresses_are_refused_when_saved_and_when_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start(dir.path()).await;
+    let s = set_up(&h, json!({})).await;
+    let key = &s.partners[0].1;
+    let tracker = PostbackReceiver::start(&[200]).await;
+    for url in [
+        format!("{}/pb?c={{click_id}}", tracker.base_url),
+        "http://localhost:9/pb".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[::1]/pb".to_string(),
+        "http://10.0.0.5/pb".to_string(),
+    ] {
+        let r = h
+            .call(
+                Method::PUT,
+                "/v1/me/postback",
+                Some(key),
+                Some(&json!({"url": url}).to_string()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(r.body["errors"][0]["field"], "url");
+    }
+    h.host.stop().await;
+
+    // A name that resolves to this machine is refused where the connection would be
+    // made, even though it looked fine once (DNS can change after a URL is saved).
+    let caller =
+        upline_webhooks::HttpPostbackCaller::new(upline_webhooks::AddressPolicy::PublicOnly);
+    let port = tracker.base_url.rsplit(':').next().unwrap();
+    for url in [
+        format!("http://localhost:{port}/pb"),
+        format!("http://127.0.0.1:{port}/pb"),
+        format!("http://[::ffff:127.0.0.1]:{port}/pb"),
+    ] {
+        let got = caller.get(&url).await;
+        assert!(
+            matches!(got, Err(upline_domain::ports::CallError::Refused(_))),
+            "{url}: {got:?}"
+        );
+    }
+    assert!(
+        tracker.received().is_empty(),
+        "no request reached the server"
+    );
+    let permissive =
+        upline_webhooks::HttpPostbackCaller::new(upline_webhooks::AddressPolicy::AllowPrivate);
+    assert_eq!(
+        permissive
+            .get(&format!("http://localhost:{port}/pb"))
+            .await
+            .unwrap(),
+        200,
+        "the same call is made when private addresses are allowed"
+    );
+}
+
+// ---------------------------------------------------------------- on a manual clock
+
+struct World {
+    services: Services,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+const START: Timestamp = Timestamp(1_795_262_400_000);
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(START));
+    let store = EmbeddedStore::open(&dir.path().join("t.redb"), clock.clone(), 3).unwrap();
+    let services = Services::new(
+        Arc::new(store.clone()),
+        Arc::new(store),
+        clock.clone(),
+        Arc::new(SequentialIds::default()),
+        Deployment {
+            click_secret: Some(ClickSecret::new(vec![7; 32]).unwrap()),
+            public_base_url: "https://go.example.com".into(),
+            allow_private_postbacks: false,
+        },
+    );
+    World {
+        services,
+        clock,
+        _dir: dir,
+    }
+}
+
+/// A program, a campaign with a `window`-day attribution window, a partner and its link.
+async fn program(w: &World, window: i64) -> String {
+    use upline_domain::usecases::admin::{
+        CampaignRequest, LinkRequest, ProgramRequest, approve_partner, create_link, put_campaign,
+        put_program,
+    };
+    let s = &w.services;
+    put_program(
+        s,
+        ProgramRequest {
+            name: Some("Acme".into()),
+            currency: Some("USD".into()),
+            hold_days: Some(0),
+            upline: None,
+            postback_secret: None,
+            attribution_priority: None,
+        },
+    )
+    .await
+    .unwrap();
+    put_campaign(
+        s,
+        "spring",
+        CampaignRequest {
+            name: Some("Spring".into()),
+            destination_url: Some("https://shop.example.com/".into()),
+            allowed_domains: None,
+            terms: None,
+            upline: None,
+            targeting: None,
+            attribution_window_days: Some(window),
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let req: upline_domain::usecases::signup::SignupRequest = serde_json::from_value(
+        json!({"email": "ann@example.com", "name": "Ann", "type": "affiliate"}),
+    )
+    .unwrap();
+    let partner = upline_domain::usecases::signup::signup(s, req, "t")
+        .await
+        .unwrap();
+    approve_partner(s, &partner.id, "t").await.unwrap();
+    let (link, _) = create_link(
+        s,
+        LinkRequest {
+            partner_id: Some(partner.id.clone()),
+            campaign_id: Some("spring".into()),
+        },
+    )
+    .await
+    .unwrap();
+    link.code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attribution_window_ends_exactly_window_days_after_the_click() {
+    use upline_domain::tracking::ConversionStatus;
+    use upline_domain::usecases::postback::{PostbackRequest, record_postback};
+    let w = world().await;
+    let code = program(&w, 7).await;
+    let resolved = resolve_link(&w.services.store, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let click = |ctx| track_click(&w.services, &resolved, ctx).unwrap().click;
+    // Click ids carry whole seconds, so clicks are made on a second.
+    let c1 = click(ClickContext {
+        user_agent: Some(BROWSER),
+        ..Default::default()
+    });
+    w.clock.set(Timestamp(START.0 + 1000));
+    let c2 = click(ClickContext {
+        user_agent: Some(BROWSER),
+        ..Default::default()
+    });
+    let sale = |click_id: &str, order: &str| -> PostbackRequest {
+        serde_json::from_value(json!({"click_id": click_id, "order_id": order,
+            "amount": "10.00", "currency": "USD"}))
+        .unwrap()
+    };
+    // Exactly seven days after c2 (and 7 days + 1 s after c1): c2 inside, c1 outside.
+    let week = 7 * 24 * 3600 * 1000;
+    w.clock.set(Timestamp(START.0 + 1000 + week));
+    let inside = record_postback(&w.services, sale(&c2.click_id, "in"), "t")
+        .await
+        .unwrap();
+    assert_eq!(inside.conversion.status, ConversionStatus::Recorded);
+    let outside = record_postback(&w.services, sale(&c1.click_id, "out"), "t")
+        .await
+        .unwrap();
+    assert_eq!(outside.conversion.status, ConversionStatus::Unattributed);
+    let reason = outside.conversion.unattributed_reason.clone().unwrap();
+    assert!(reason.contains("credits clicks for 7 days"), "{reason}");
+    // One millisecond later c2 is outside too.
+    w.clock.set(Timestamp(START.0 + 1000 + week + 1));
+    let late = record_postback(&w.services, sale(&c2.click_id, "late"), "t")
+        .await
+        .unwrap();
+    assert_eq!(late.conversion.status, ConversionStatus::Unattributed);
+    // Unattributed conversions earn nothing and are not the partner's to see.
+    let lines = upline_domain::usecases::commissions::commission_conversion(
+        &w.services,
+        &outside.conversion.id,
+        "t",
+    )
+    .await
+    .unwrap();
+    assert!(lines.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_clicks_over_a_simulated_day() {
+    let w = world().await;
+    let code = program(&w, 30).await;
+    let resolved = resolve_link(&w.services.store, &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut day = Vec::new();
+    // (minutes after the first click, ip, user agent)
+    let schedule = [
+        (0, "203.0.113.1", BROWSER), // unique
+        (1, "203.0.113.1", BROWSER),
+        (60, "203.0.113.2", BROWSER), // another address: unique
+        (90, "203.0.113.1", IPHONE),  // another device: unique
+        (23 * 60 + 59, "203.0.113.1", BROWSER),
+        (24 * 60, "203.0.113.1", BROWSER), // exactly 24 h: still the same window
+        (24 * 60 + 1, "203.0.113.1", BROWSER), // unique again
+    ];
+    for (minute, ip, ua) in schedule {
+        w.clock.set(Timestamp(START.0 + minute * 60_000));
+        let t = track_click(
+            &w.services,
+            &resolved,
+            ClickContext {
+                ip: Some(ip),
+                user_agent: Some(ua),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(t.click.traffic, Traffic::Visit);
+        day.push(t.click);
+    }
+    // In two batches, each shuffled, the first delivered again at the end: uniqueness is
+    // decided in time order within a batch and redeliveries count nothing twice.
+    let (first, second) = day.split_at(4);
+    let mut first = first.to_vec();
+    first.reverse();
+    let mut second = second.to_vec();
+    second.swap(0, 2);
+    record_clicks(&w.services.store, &first).await.unwrap();
+    record_clicks(&w.services.store, &second).await.unwrap();
+    record_clicks(&w.services.store, &first).await.unwrap();
+    let days = [START.day(), Timestamp(START.0 + 24 * 3600 * 1000).day()];
+    let stats = w.services.store.stats_on_days(&days).await.unwrap();
+    let gross: i64 = stats.iter().map(|s| s.clicks).sum();
+    let unique: i64 = stats.iter().map(|s| s.unique_clicks).sum();
+    assert_eq!((gross, unique), (7, 4));
+}
