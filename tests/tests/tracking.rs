@@ -833,3 +833,67 @@ async fn unique_clicks_over_a_simulated_day() {
     let unique: i64 = stats.iter().map(|s| s.unique_clicks).sum();
     assert_eq!((gross, unique), (7, 4));
 }
+
+/// The snippet itself, run by Node against the local host as a landing page would run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start(dir.path()).await;
+    let s = set_up(&h, json!({"attribution_window_days": 45})).await;
+    let code = &s.partners[0].2;
+    let run = |page: String| {
+        let base = h.base.clone();
+        async move {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/js/snippet.mjs");
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new("node")
+                    .args([script, &base, &page])
+                    .output()
+            })
+            .await
+            .unwrap()
+            .expect("node runs (Node is part of the toolchain this project needs)");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        }
+    };
+    // A direct link: the snippet registers the click and keeps its id for the window.
+    let got = run(format!(
+        "https://shop.example.com/spring?ref={code}&sub1=snippet"
+    ))
+    .await;
+    let click_id = got["ready"].as_str().expect("a click id").to_string();
+    assert_eq!(got["clickId"], click_id.as_str());
+    let set = got["lastSet"].as_str().unwrap();
+    assert!(
+        set.starts_with(&format!(
+            "upline_click_id={click_id}; Max-Age=3888000; Path=/; SameSite=Lax; Secure"
+        )),
+        "{set}"
+    );
+    let sale =
+        json!({"click_id": click_id, "order_id": "js-1", "amount": "20.00", "currency": "USD"});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some(&s.secret),
+            Some(&sale.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["conversion"]["partner_id"], s.partners[0].0.as_str());
+    // A landing from a redirect link: the id it carries is kept, no new click is made.
+    let got = run("https://shop.example.com/spring?click_id=abc123".into()).await;
+    assert_eq!(got["ready"], "abc123");
+    assert_eq!(got["cookie"], "upline_click_id=abc123");
+    eventually("one click counted", || async {
+        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 1).then_some(())
+    })
+    .await;
+    h.host.stop().await;
+}

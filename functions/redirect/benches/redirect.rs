@@ -52,10 +52,12 @@ async fn link(services: &Services) -> String {
     )
     .unwrap();
     put_campaign(services, "spring", campaign).await.unwrap();
-    let req = serde_json::from_str(r#"{"email":"b@example.com","name":"B","type":"affiliate"}"#)
-        .unwrap();
+    let req =
+        serde_json::from_str(r#"{"email":"b@example.com","name":"B","type":"affiliate"}"#).unwrap();
     let partner = signup(services, req, "bench").await.unwrap();
-    approve_partner(services, &partner.id, "bench").await.unwrap();
+    approve_partner(services, &partner.id, "bench")
+        .await
+        .unwrap();
     let (link, _) = create_link(
         services,
         LinkRequest {
@@ -77,8 +79,8 @@ async fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
     let requests = if benching { 200_000 } else { 300 };
     let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(&dir.path().join("bench.redb"), Arc::new(SystemClock), 3)
-        .unwrap();
+    let store =
+        EmbeddedStore::open(&dir.path().join("bench.redb"), Arc::new(SystemClock), 3).unwrap();
     let queue = Arc::new(CountingQueue::default());
     let services = Services::new(
         Arc::new(store),
