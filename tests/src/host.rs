@@ -212,3 +212,27 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+/// One `#[tokio::test]` per backend for each scenario function (`async fn(TestBackend)`):
+/// `embedded::<name>` on the redb store, `aws::<name>` on DynamoDB, SQS and SES (moto).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::host::TestBackend::Embedded).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::host::TestBackend::Aws).await;
+                }
+            )*
+        }
+    };
+}

@@ -8,29 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use upline_tests::host::{TestBackend, TestHost, eventually};
 
-/// One `#[tokio::test]` per backend for each scenario.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(upline_tests::host::TestBackend::Embedded).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(upline_tests::host::TestBackend::Aws).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+upline_tests::on_both_backends!(
     a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart,
     ten_concurrent_identical_postbacks_make_one_conversion,
     a_signed_postback_is_accepted_and_a_stale_signature_is_not,

@@ -18,28 +18,7 @@ use upline_embedded::EmbeddedStore;
 use upline_tests::host::{BROWSER, TestBackend, TestHost, eventually};
 use upline_tests::receiver::PostbackReceiver;
 
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(upline_tests::host::TestBackend::Embedded).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(upline_tests::host::TestBackend::Aws).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+upline_tests::on_both_backends!(
     targeting_bots_head_and_unique_clicks_are_counted_apart,
     sub_ids_reach_the_conversion_and_the_sub_id_report,
     direct_links_register_clicks_and_the_cookie_answers_later,

@@ -859,6 +859,36 @@ impl LinkView {
     }
 }
 
+/// Checks that an approved partner and a campaign exist before something of theirs (a
+/// link, a promo code: `what`) is made, naming the field at fault.
+pub async fn require_partner_on_campaign(
+    store: &Store,
+    partner_id: &str,
+    campaign_id: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    let partner = store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Approved {
+        return Err(AppError::field(
+            "partner_id",
+            format!(
+                "the partner is {}; {what} are for approved partners",
+                partner.status
+            ),
+        ));
+    }
+    if store.campaign(campaign_id).await?.is_none() {
+        return Err(AppError::field(
+            "campaign_id",
+            format!("no campaign {campaign_id}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The tracking link of a partner for a campaign, created on first request; one per pair.
 pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link, bool), AppError> {
     let mut errors = FieldErrors::default();
@@ -869,25 +899,7 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
         return Err(AppError::Internal("validated fields missing".into()));
     };
     let store = &services.store;
-    let partner = store
-        .partner(&partner_id)
-        .await?
-        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
-    if partner.status != PartnerStatus::Approved {
-        return Err(AppError::field(
-            "partner_id",
-            format!(
-                "the partner is {}; links are for approved partners",
-                partner.status
-            ),
-        ));
-    }
-    if store.campaign(&campaign_id).await?.is_none() {
-        return Err(AppError::field(
-            "campaign_id",
-            format!("no campaign {campaign_id}"),
-        ));
-    }
+    require_partner_on_campaign(store, &partner_id, &campaign_id, "links").await?;
     for _ in 0..5 {
         if let Some(code) = store.link_code_for(&partner_id, &campaign_id).await? {
             let link = store

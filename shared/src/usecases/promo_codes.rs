@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::error::{AppError, FieldErrors};
-use crate::partner::PartnerStatus;
 use crate::ports::{Condition, Index, SortKeyCondition, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, encode, keys};
@@ -86,25 +85,8 @@ pub async fn assign(
         return Err(AppError::Internal("validated fields missing".into()));
     };
     let store = &services.store;
-    let partner = store
-        .partner(&partner_id)
-        .await?
-        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
-    if partner.status != PartnerStatus::Approved {
-        return Err(AppError::field(
-            "partner_id",
-            format!(
-                "the partner is {}; codes are for approved partners",
-                partner.status
-            ),
-        ));
-    }
-    if store.campaign(&campaign_id).await?.is_none() {
-        return Err(AppError::field(
-            "campaign_id",
-            format!("no campaign {campaign_id}"),
-        ));
-    }
+    crate::usecases::admin::require_partner_on_campaign(store, &partner_id, &campaign_id, "codes")
+        .await?;
     let promo = PromoCode {
         code: code.clone(),
         partner_id,
