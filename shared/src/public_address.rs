@@ -68,6 +68,21 @@ pub fn is_private_name(host: &str) -> bool {
         .any(|s| h.ends_with(s))
 }
 
+/// Why a URL's host may not be called, or `None` when it is a public name or address.
+/// Names are only judged by their form here; callers resolve them and check the addresses
+/// with [`is_public`] where the connection is made.
+pub fn refusal(host: &url::Host<&str>) -> Option<String> {
+    match host {
+        url::Host::Domain(d) => is_private_name(d).then(|| format!("{d} is a local name")),
+        url::Host::Ipv4(ip) => {
+            (!is_public((*ip).into())).then(|| format!("{ip} is not a public address"))
+        }
+        url::Host::Ipv6(ip) => {
+            (!is_public((*ip).into())).then(|| format!("{ip} is not a public address"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,7 +301,7 @@ impl Store {
     }
 
     /// Every item of an index partition, following pages (for small partitions only).
-    async fn query_all(
+    pub async fn query_all(
         &self,
         index: Index,
         partition: &str,

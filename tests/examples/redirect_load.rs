@@ -9,7 +9,6 @@
 //! `./scripts/load-redirect` (or `cargo run --release -p upline-tests --example
 //! redirect_load -- [SECONDS] [CONCURRENCY]`).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -112,8 +111,5 @@ async fn main() {
         "ratio: Upline serves {:.0}% of the minimal server's throughput",
         100.0 * upline.per_second / bare.per_second
     );
-    let host = Arc::new(host);
-    if let Ok(host) = Arc::try_unwrap(host) {
-        host.stop().await;
-    }
+    host.stop().await;
 }

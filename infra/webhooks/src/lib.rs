@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use upline_domain::ports::{CallError, PostbackCaller};
-use upline_domain::public_address::{is_private_name, is_public};
+use upline_domain::public_address::{is_public, refusal};
 
 /// Which addresses may be called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,13 +90,12 @@ impl HttpPostbackCaller {
         if self.policy == AddressPolicy::AllowPrivate {
             return Ok(());
         }
-        let refused = |what: String| Err(CallError::Refused(format!("{what} is not public")));
-        match url.host() {
-            Some(url::Host::Ipv4(ip)) if !is_public(ip.into()) => refused(ip.to_string()),
-            Some(url::Host::Ipv6(ip)) if !is_public(ip.into()) => refused(ip.to_string()),
-            Some(url::Host::Domain(d)) if is_private_name(d) => refused(d.to_string()),
-            Some(_) => Ok(()),
-            None => Err(CallError::Refused("the URL has no host".into())),
+        let host = url
+            .host()
+            .ok_or_else(|| CallError::Refused("the URL has no host".into()))?;
+        match refusal(&host) {
+            Some(why) => Err(CallError::Refused(why)),
+            None => Ok(()),
         }
     }
 }

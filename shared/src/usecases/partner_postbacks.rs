@@ -15,7 +15,7 @@ use crate::ports::{
     CallError, Condition, DeliveryOutcome, Index, Item, PostbackCaller, QueueName,
     SortKeyCondition, TableError,
 };
-use crate::public_address::{is_private_name, is_public};
+use crate::public_address::refusal;
 use crate::services::Services;
 use crate::store::{decode, encode, keys};
 use crate::tracking::{Conversion, SUB_IDS};
@@ -123,25 +123,9 @@ pub fn parse_template(text: &str, allow_private: bool) -> Result<String, String>
     if text[..authority_end].contains('{') {
         return Err("may use macros only in the path and query, not in the host".into());
     }
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) if !allow_private && is_private_name(d) => {
-            return Err(format!("must be a public host; {d} is a local name"));
-        }
-        Some(url::Host::Ipv4(ip)) if !allow_private && !is_public(ip.into()) => {
-            return Err(format!(
-                "must be a public host; {ip} is not a public address"
-            ));
-        }
-        Some(url::Host::Ipv6(ip)) if !allow_private && !is_public(ip.into()) => {
-            return Err(format!(
-                "must be a public host; {ip} is not a public address"
-            ));
-        }
-        Some(h) => h.to_string(),
-        None => return Err("must have a host".into()),
-    };
-    if host.is_empty() {
-        return Err("must have a host".into());
+    let host = url.host().ok_or("must have a host")?;
+    if !allow_private && let Some(why) = refusal(&host) {
+        return Err(format!("must be a public host; {why}"));
     }
     Ok(text.to_string())
 }

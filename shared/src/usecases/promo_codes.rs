@@ -151,28 +151,12 @@ pub async fn list(store: &Store, partner_id: Option<&str>) -> Result<Vec<PromoCo
         Some(p) => (Index::Gsi1, keys::partner_promo_codes(p)),
         None => (Index::Gsi2, keys::promo_codes_listing()),
     };
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .table()
-            .query(
-                index,
-                &partition,
-                &SortKeyCondition::All,
-                true,
-                500,
-                cursor.as_deref(),
-            )
-            .await?;
-        for item in &page.items {
-            out.push(decode(item)?);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    store
+        .query_all(index, &partition, &SortKeyCondition::All)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
 }
 
 #[cfg(test)]
