@@ -25,8 +25,9 @@ pub fn moto_endpoint() -> String {
     })
 }
 
-/// SDK configuration for moto: static test credentials, one region, the same retries and
-/// timeouts as production.
+/// SDK configuration for moto: static test credentials, one region, production's retries,
+/// but patient timeouts: moto is one Python process shared by every test binary on a busy
+/// 2-core CI machine, where a `CreateQueue` can take longer than production's 5 s budget.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -39,7 +40,13 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
             "upline-tests",
         ))
         .retry_config(upline_aws::retry_config())
-        .timeout_config(upline_aws::timeout_config())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(std::time::Duration::from_secs(30))
+                .operation_timeout(std::time::Duration::from_secs(90))
+                .build(),
+        )
         .load()
         .await
 }
