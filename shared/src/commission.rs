@@ -36,6 +36,10 @@ pub struct CommissionLine {
     /// carry negative amounts; the original line is never edited.
     #[serde(default)]
     pub reverses: Option<String>,
+    /// The payout an approved line was put in; it stays approved until that payout is
+    /// marked paid (the line becomes paid) or failed (the line is payable again).
+    #[serde(default)]
+    pub payout_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,6 +33,12 @@ const DEFAULTS: &[(&str, &str, &str, &str)] = &[
         include_str!("../templates/commission_earned.txt"),
         include_str!("../templates/commission_earned.html"),
     ),
+    (
+        "payout_statement",
+        include_str!("../templates/payout_statement.subject"),
+        include_str!("../templates/payout_statement.txt"),
+        include_str!("../templates/payout_statement.html"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

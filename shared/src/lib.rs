@@ -14,6 +14,7 @@ pub mod ids;
 pub mod messages;
 pub mod money;
 pub mod partner;
+pub mod payout;
 pub mod ports;
 pub mod postback_auth;
 pub mod program;

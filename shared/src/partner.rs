@@ -1,6 +1,7 @@
 //! Partners: who promotes the program, what kind of partner they are, where they stand,
 //! and who recruited them (their upline).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,53 @@ pub struct Partner {
     /// A group the operator puts partners in for shared terms (`gold`, `resellers-eu`).
     #[serde(default)]
     pub group: Option<String>,
+    /// How the partner wants to be paid; a payout run copies it into each payout.
+    #[serde(default)]
+    pub payout_details: Option<crate::payout::PayoutDetails>,
+    /// The answers to the program's own signup questions, by field name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Why the partner was rejected or suspended, as the operator put it.
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    #[serde(default)]
+    pub notifications: NotificationPrefs,
+    /// Proves an unsubscribe link came from one of this partner's emails.
+    #[serde(default)]
+    pub unsubscribe_token: String,
+    /// The hash of the partner's current API key, so rotating it can revoke the old one.
+    #[serde(default)]
+    pub api_key_hash: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Which notification emails a partner wants. Account and money emails (approval,
+/// rejection, payout statements) are not notifications and are always sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPrefs {
+    /// An email for every new conversion: opt-in, busy partners get many.
+    #[serde(default)]
+    pub new_conversion: bool,
+    #[serde(default = "yes")]
+    pub commission_approved: bool,
+    /// Set by the unsubscribe link: no notification emails at all.
+    #[serde(default)]
+    pub unsubscribed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> Self {
+        NotificationPrefs {
+            new_conversion: false,
+            commission_approved: true,
+            unsubscribed: false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -22,6 +22,9 @@ pub struct Program {
     /// Which credit wins when a postback carries both a click id and a promo code.
     #[serde(default)]
     pub attribution_priority: AttributionPriority,
+    /// When runs happen on their own and the smallest amount paid out.
+    #[serde(default)]
+    pub payouts: crate::payout::PayoutSettings,
     pub updated_at: Timestamp,
 }
 

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::campaign::Campaign;
 use crate::clock::{Day, Timestamp};
-use crate::commission::CommissionLine;
+use crate::commission::{CommissionLine, LineStatus};
 use crate::error::AppError;
 use crate::ids::Principal;
 use crate::money::{Currency, ExchangeRate};
@@ -204,6 +204,39 @@ pub mod keys {
     }
     pub fn conversions_on(day: Day) -> String {
         format!("CONVERSIONS#{day}")
+    }
+    pub fn payout_run(period: &str) -> Key {
+        Key::new(format!("PAYOUTRUN#{period}"), "RUN")
+    }
+    pub fn payout_runs_listing() -> String {
+        "PAYOUTRUNS".into()
+    }
+    pub fn payout(id: &str) -> Key {
+        Key::new(format!("PAYOUT#{id}"), "PAYOUT")
+    }
+    /// A statement line: the commission line as the payout took it.
+    pub fn statement_line(payout_id: &str, line_id: &str) -> Key {
+        Key::new(format!("PAYOUT#{payout_id}"), format!("LINE#{line_id}"))
+    }
+    pub fn run_payouts(run_id: &str) -> String {
+        format!("RUNPAYOUTS#{run_id}")
+    }
+    pub fn partner_payouts(partner_id: &str) -> String {
+        format!("PARTNERPAYOUTS#{partner_id}")
+    }
+    /// The open-lines index partition of a partner's pending lines.
+    pub fn pending_lines(partner_id: &str) -> String {
+        format!("PENDING#{partner_id}")
+    }
+    /// The open-lines index partition of every approved line not yet in a payout.
+    pub const PAYABLE_LINES: &str = "PAYABLE";
+    /// A payable line's place in that partition: by partner, then currency, then time.
+    pub fn payable_line(partner_id: &str, currency: Currency, time_ordered: &str) -> String {
+        format!("{partner_id}#{}#{time_ordered}", currency.code())
+    }
+    /// The prefix of one partner's payable lines (all currencies).
+    pub fn payable_prefix(partner_id: &str) -> String {
+        format!("{partner_id}#")
     }
     pub fn lines_on(day: Day) -> String {
         format!("LINES#{day}")
@@ -669,12 +702,30 @@ impl Store {
             None => keys::line(&line.conversion_id, line.level),
             Some(refund_id) => keys::reversal_line(&line.conversion_id, line.level, refund_id),
         };
-        let item = encode(key, line)
+        let mut item = encode(key, line)
             .with("status", line.status.as_str())
             .with("gsi1pk", keys::partner_lines(&line.partner_id))
             .with("gsi1sk", sk.clone())
             .with("gsi2pk", keys::lines_on(line.created_at.day()))
-            .with("gsi2sk", sk);
+            .with("gsi2sk", sk.clone());
+        // The open-lines index: pending lines per partner, and approved lines not yet in a
+        // payout in one program-wide partition ordered by partner and currency, which is
+        // what a payout run groups by. Every other line leaves the index.
+        match (line.status, &line.payout_id) {
+            (LineStatus::Pending, _) => {
+                item = item
+                    .with("gsi3pk", keys::pending_lines(&line.partner_id))
+                    .with("gsi3sk", sk);
+            }
+            (LineStatus::Approved, None) => {
+                item = item.with("gsi3pk", keys::PAYABLE_LINES).with(
+                    "gsi3sk",
+                    keys::payable_line(&line.partner_id, line.currency, &sk),
+                );
+            }
+            (_, Some(payout_id)) => item = item.with("payout_id", payout_id.as_str()),
+            _ => {}
+        }
         TxOp::Put(item, condition)
     }
 

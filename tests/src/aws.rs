@@ -58,7 +58,7 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Creates a table shaped like `template.yaml`'s: pk/sk and the gsi1/gsi2 indexes.
+/// Creates a table shaped like `template.yaml`'s: pk/sk and the gsi1/gsi2/gsi3 indexes.
 pub async fn create_table(clients: &AwsClients, name: &str) {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -93,15 +93,18 @@ pub async fn create_table(clients: &AwsClients, name: &str) {
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(
-            ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-                .iter()
-                .map(|n| attr(n))
-                .collect(),
+            [
+                "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+            ]
+            .iter()
+            .map(|n| attr(n))
+            .collect(),
         ))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(gsi("gsi1"))
         .global_secondary_indexes(gsi("gsi2"))
+        .global_secondary_indexes(gsi("gsi3"))
         .send()
         .await
         .expect("moto creates the table");

@@ -62,6 +62,9 @@ impl TestHost {
         let mut config = HostConfig::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
         config.seed_demo = false;
         config.admin_key = Some(ADMIN_KEY.into());
+        // Tests drive approvals and payout runs themselves; one opts back in to check
+        // the local schedule.
+        config.schedule_every = None;
         if let TestBackend::Aws = backend {
             let sdk = sdk_config(&moto_endpoint()).await;
             let clients = AwsClients::new(&sdk);

@@ -56,6 +56,12 @@ pub fn partner(
         recruited_by: recruited_by.map(str::to_string),
         referral_code: referral_code.into(),
         group: None,
+        payout_details: None,
+        fields: Default::default(),
+        status_reason: None,
+        notifications: Default::default(),
+        unsubscribe_token: String::new(),
+        api_key_hash: None,
         created_at: NOW.plus_days(-60),
         updated_at: NOW.plus_days(-60),
     }
@@ -94,6 +100,7 @@ pub fn line(
         },
         created_at: created,
         reverses: None,
+        payout_id: None,
     }
 }
 
@@ -117,6 +124,7 @@ pub async fn seed(services: &Services) {
             }),
             postback_secret: Some(POSTBACK_SECRET.into()),
             attribution_priority: None,
+            payouts: None,
         },
     )
     .await

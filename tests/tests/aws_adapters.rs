@@ -53,6 +53,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
         },
         created_at: Timestamp(1_795_000_000_000),
         reverses: None,
+        payout_id: None,
     }
 }
 

@@ -82,6 +82,7 @@ async fn program(s: &Services) -> String {
             }),
             postback_secret: None,
             attribution_priority: None,
+            payouts: None,
         },
     )
     .await

@@ -62,6 +62,7 @@ struct Reply {
     status: StatusCode,
     headers: axum::http::HeaderMap,
     body: Value,
+    text: String,
 }
 
 async fn call(router: &Router, file: &str) -> Reply {
@@ -78,6 +79,7 @@ async fn call(router: &Router, file: &str) -> Reply {
         status,
         headers,
         body,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
@@ -392,6 +394,103 @@ async fn every_api_event_gets_its_answer() {
         assert_eq!(r.status, status, "{file}: {}", r.body);
         assert!(check(&r.body), "{file}: {}", r.body);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
+    let w = world().await;
+    // The sample conversion's lines, approved by the operator: Ada 10.00, Bo 5.00 and
+    // Cleo 2.50.
+    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
+        .await
+        .unwrap();
+    upline_domain::usecases::lifecycle::decide_conversion(
+        &w.services,
+        "conv-sample-1",
+        upline_domain::usecases::lifecycle::Decision::Approve,
+    )
+    .await
+    .unwrap();
+    let router = upline_api::router(w.services.clone());
+    let r = call(&router, "api/set-my-payout-details.json").await;
+    assert_eq!(
+        (r.status, &r.body["email"]),
+        (StatusCode::OK, &Value::from("ada.payouts@example.com")),
+        "{}",
+        r.text
+    );
+    let r = call(&router, "api/my-payout-details.json").await;
+    assert_eq!(r.body["method"], "paypal");
+    let r = call(&router, "api/start-payout-run.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (
+            r.body["payouts"].as_u64(),
+            r.body["missing_details"].as_u64()
+        ),
+        (Some(3), Some(2))
+    );
+    // Bo's sample line past its hold joins his upline line: 10.00 + 15.00 + 2.50.
+    assert_eq!(r.body["totals"][0]["amount"], "27.50");
+    let again = call(&router, "api/start-payout-run.json").await;
+    assert_eq!(again.status, StatusCode::OK, "the period ran already");
+    let r = call(&router, "api/list-payout-runs.json").await;
+    assert_eq!(r.body["items"][0]["id"], "2026-11");
+    let r = call(&router, "api/get-payout-run.json").await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
+    let r = call(&router, "api/export-payout-run.json").await;
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    let rows: Vec<&str> = r.text.lines().collect();
+    assert_eq!(rows.len(), 4, "{}", r.text);
+    assert!(rows[1].starts_with("2026-11:p-ada:USD,p-ada,ada,p-ada@example.com,10.00,USD,1,paypal,ada.payouts@example.com"), "{}", r.text);
+    let r = call(&router, "api/get-payout.json").await;
+    assert_eq!(
+        (
+            r.body["amount"].as_str(),
+            r.body["lines"][0]["level"].as_u64()
+        ),
+        (Some("2.50"), Some(2))
+    );
+    let r = call(&router, "api/mark-payout-paid.json").await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["note"].as_str()),
+        (Some("paid"), Some("PAYPAL-5TY81"))
+    );
+    let r = call(&router, "api/mark-payout-failed.json").await;
+    assert_eq!(r.body["status"], "failed");
+    let r = call(&router, "api/my-balance.json").await;
+    assert_eq!(
+        (
+            r.body["items"][0]["paid"].as_str(),
+            r.body["items"][0]["in_payout"].as_str()
+        ),
+        (Some("10.00"), Some("0.00"))
+    );
+    let r = call(&router, "api/my-payouts.json").await;
+    assert_eq!(r.body["items"][0]["status"], "paid");
+    let r = call(&router, "api/my-payout.json").await;
+    assert_eq!(r.body["lines"][0]["conversion_id"], "conv-sample-1");
+    let r = call(&router, "api/list-audit-log.json").await;
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "payout.marked_failed",
+            "payout.marked_paid",
+            "payout_run.started"
+        ]
+    );
+    // The schedule finds the month's run done and makes nothing new.
+    let scheduled = upline_payout::PayoutFunction::new(w.services.clone())
+        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(scheduled["payout_runs"], serde_json::json!([]));
 }
 
 fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {

@@ -666,6 +666,7 @@ async fn program(w: &World, window: i64) -> String {
             upline: None,
             postback_secret: None,
             attribution_priority: None,
+            payouts: None,
         },
     )
     .await

@@ -32,6 +32,8 @@ use upline_http::{
     ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit,
 };
 
+mod audit;
+mod payouts;
 mod tracking;
 
 use crate::views::{CampaignView, LineView, TermsView};
@@ -75,6 +77,8 @@ pub fn router(services: Services) -> Router {
         .route("/v1/me/stats", get(my_stats))
         .route("/health", get(|| async { "ok" }))
         .merge(tracking::routes())
+        .merge(payouts::routes())
+        .merge(audit::routes())
         .with_state(services)
 }
 
@@ -111,7 +115,21 @@ async fn put_program(
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let (view, created) = admin::put_program(&s, req).await?;
-    tracing::info!(admin = %who, created, "program settings saved");
+    audit::record(
+        &s,
+        &who,
+        if created {
+            "program.created"
+        } else {
+            "program.updated"
+        },
+        "program",
+        format!(
+            "name {:?}, currency {}, hold {} days, payouts {:?}",
+            view.name, view.currency, view.hold_days, view.payouts.cadence
+        ),
+    )
+    .await;
     Ok(json(created_or_ok(created), &view))
 }
 
@@ -143,7 +161,18 @@ async fn put_campaign(
     let who = admin(&s, &headers).await?;
     let (campaign, created) = admin::put_campaign(&s, &id, req).await?;
     let program = require_program(&s.store).await?;
-    tracing::info!(admin = %who, campaign_id = %campaign.id, created, "campaign saved");
+    audit::record(
+        &s,
+        &who,
+        if created {
+            "campaign.created"
+        } else {
+            "campaign.terms_changed"
+        },
+        &campaign.id,
+        format!("{:?}, status {:?}", campaign.name, campaign.status),
+    )
+    .await;
     Ok(json(
         created_or_ok(created),
         &CampaignView::of(&campaign, program.currency),
@@ -176,7 +205,14 @@ async fn put_exchange_rate(
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let rate = admin::put_exchange_rate(&s, &currency, req).await?;
-    tracing::info!(admin = %who, currency = %rate.from, "exchange rate set");
+    audit::record(
+        &s,
+        &who,
+        "exchange_rate.set",
+        rate.from.code(),
+        ExchangeRateView::of(&rate).means,
+    )
+    .await;
     Ok(json(StatusCode::OK, &ExchangeRateView::of(&rate)))
 }
 
@@ -216,7 +252,14 @@ async fn approve_partner(
     let who = admin(&s, &headers).await?;
     let correlation = correlation_id(&headers, || s.new_id());
     let (partner, key) = admin::approve_partner(&s, &id, &correlation).await?;
-    tracing::info!(admin = %who, partner_id = %partner.id, "partner approved");
+    audit::record(
+        &s,
+        &who,
+        "partner.approved",
+        &partner.id,
+        partner.email.clone(),
+    )
+    .await;
     Ok(json(
         StatusCode::OK,
         &Approved {
@@ -236,7 +279,14 @@ async fn put_override(
     let who = admin(s, headers).await?;
     let (terms, created) = admin::put_terms_override(s, campaign, target.clone(), req).await?;
     let program = require_program(&s.store).await?;
-    tracing::info!(admin = %who, campaign_id = %campaign, ?target, "terms override saved");
+    audit::record(
+        s,
+        &who,
+        "terms_override.saved",
+        campaign,
+        format!("{target:?}"),
+    )
+    .await;
     Ok(json(
         created_or_ok(created),
         &TermsView::of(&terms, program.currency),
@@ -251,7 +301,14 @@ async fn delete_override(
 ) -> ApiResult<Response> {
     let who = admin(s, headers).await?;
     admin::delete_terms_override(s, campaign, target.clone()).await?;
-    tracing::info!(admin = %who, campaign_id = %campaign, ?target, "terms override removed");
+    audit::record(
+        s,
+        &who,
+        "terms_override.removed",
+        campaign,
+        format!("{target:?}"),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -297,7 +354,14 @@ async fn set_group(
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let partner = admin::set_group(&s, &id, req).await?;
-    tracing::info!(admin = %who, partner_id = %partner.id, group = ?partner.group, "partner group set");
+    audit::record(
+        &s,
+        &who,
+        "partner.group_set",
+        &partner.id,
+        format!("group {:?}", partner.group),
+    )
+    .await;
     Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
 }
 
@@ -309,7 +373,14 @@ async fn set_recruiter(
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let partner = admin::set_recruiter(&s, &id, req).await?;
-    tracing::info!(admin = %who, partner_id = %partner.id, recruiter = ?partner.recruited_by, "recruiter changed");
+    audit::record(
+        &s,
+        &who,
+        "partner.recruiter_changed",
+        &partner.id,
+        format!("recruited by {:?}", partner.recruited_by),
+    )
+    .await;
     Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
 }
 
@@ -327,7 +398,7 @@ async fn create_link(
 }
 
 /// Newest-first listing over one index partition per day.
-async fn by_day<T: serde::Serialize>(
+pub(crate) async fn by_day<T: serde::Serialize>(
     s: &Services,
     q: &HashMap<String, String>,
     partition: fn(upline_domain::clock::Day) -> String,
@@ -418,7 +489,14 @@ async fn approve_conversion(
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
     let lines = decide_conversion(&s, &id, Decision::Approve).await?;
-    tracing::info!(admin = %who, conversion_id = %id, lines = lines.len(), "conversion approved");
+    audit::record(
+        &s,
+        &who,
+        "conversion.approved",
+        &id,
+        format!("{} lines approved", lines.len()),
+    )
+    .await;
     let lines = lines.iter().map(LineView::of).collect();
     Ok(json(
         StatusCode::OK,
@@ -452,8 +530,16 @@ async fn reject_conversion(
                 "is required: 1 to 500 characters the partner will see",
             )
         })?;
+    let reason_text = reason.clone();
     let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
-    tracing::info!(admin = %who, conversion_id = %id, lines = lines.len(), "conversion rejected");
+    audit::record(
+        &s,
+        &who,
+        "conversion.rejected",
+        &id,
+        format!("{} lines rejected: {reason_text}", lines.len()),
+    )
+    .await;
     let lines = lines.iter().map(LineView::of).collect();
     Ok(json(
         StatusCode::OK,

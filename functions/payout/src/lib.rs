@@ -1,6 +1,7 @@
-//! The payout function's commission stage: consumes the conversions queue and turns each
-//! conversion into commission lines (direct and upline levels) in one transaction,
-//! idempotently, then queues the partners' emails.
+//! The payout function: its commission stage consumes the conversions queue and turns
+//! each conversion into commission lines (direct and upline levels) in one transaction,
+//! idempotently, then queues the partners' emails; its scheduled stage approves lines
+//! past their hold and runs payouts on the program's cadence.
 
 mod config;
 pub use config::Config;
@@ -54,7 +55,8 @@ impl MessageHandler for CommissionCalculator {
 }
 
 /// The payout Lambda's two kinds of event: SQS batches from the conversions queue, and
-/// the EventBridge schedule that approves lines past their hold period.
+/// the EventBridge schedule that approves lines past their hold period and runs payouts
+/// on the program's cadence.
 pub struct PayoutFunction {
     calculator: CommissionCalculator,
     services: Services,
@@ -81,11 +83,28 @@ impl PayoutFunction {
             return serde_json::to_value(response).map_err(|e| e.to_string());
         }
         if event.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event") {
-            let approved = upline_domain::usecases::lifecycle::approve_due_lines(&self.services)
+            let outcome = upline_domain::usecases::payouts::scheduled(&self.services)
                 .await
                 .map_err(|e| e.to_string())?;
-            tracing::info!(approved, "hold-period approvals done");
-            return Ok(serde_json::json!({ "approved_lines": approved }));
+            for run in &outcome.runs {
+                upline_domain::usecases::audit::record(
+                    &self.services,
+                    "schedule",
+                    "payout_run.started",
+                    &run.id,
+                    format!("{} payouts, {} carried over", run.payouts, run.carried_over),
+                )
+                .await;
+            }
+            tracing::info!(
+                approved = outcome.approved_lines,
+                runs = outcome.runs.len(),
+                "scheduled approvals and payout runs done"
+            );
+            return Ok(serde_json::json!({
+                "approved_lines": outcome.approved_lines,
+                "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            }));
         }
         Err("the payout function takes SQS batches and scheduled events only".into())
     }

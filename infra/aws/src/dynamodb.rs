@@ -1,5 +1,5 @@
 //! The Table port on DynamoDB, one to one: items are DynamoDB items (`pk`, `sk`, string
-//! attributes as `S`, integers as `N`), the two indexes are GSIs named `gsi1` and `gsi2`,
+//! attributes as `S`, integers as `N`), the three indexes are GSIs named `gsi1`, `gsi2` and `gsi3`,
 //! conditions become condition expressions, and transactions are `TransactWriteItems`
 //! with cancellation reasons mapped back to the operations that failed.
 

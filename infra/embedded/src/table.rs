@@ -22,12 +22,14 @@ use crate::EmbeddedStore;
 pub(crate) const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
 const GSI1: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi2");
+const GSI3: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi3");
 
 fn index_table(
     index: Index,
 ) -> TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()> {
     match index {
         Index::Gsi1 => GSI1,
+        Index::Gsi3 => GSI3,
         _ => GSI2,
     }
 }

@@ -5,7 +5,8 @@
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{
-    self, CampaignRequest, LinkRequest, ProgramRequest, TermsRequest, UplineRequest,
+    self, CampaignRequest, LinkRequest, PayoutSettingsRequest, ProgramRequest, TermsRequest,
+    UplineRequest,
 };
 use upline_domain::usecases::input::DecimalText;
 use upline_domain::usecases::signup::{SignupRequest, signup};
@@ -49,6 +50,10 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
             }),
             postback_secret: None,
             attribution_priority: None,
+            payouts: Some(PayoutSettingsRequest {
+                cadence: Some("monthly".into()),
+                minimum: dec("10.00"),
+            }),
         },
     )
     .await?;

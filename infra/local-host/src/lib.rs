@@ -68,6 +68,9 @@ pub struct HostConfig {
     /// Lets partners' postback URLs point at this machine or a private network, for
     /// trying postbacks locally. Off by default, as in production.
     pub allow_private_postbacks: bool,
+    /// How often the payout schedule runs (approvals past the hold, payout runs on the
+    /// program's cadence), as EventBridge does hourly on AWS; `None` turns it off.
+    pub schedule_every: Option<std::time::Duration>,
 }
 
 impl HostConfig {
@@ -83,6 +86,7 @@ impl HostConfig {
             cookie_domain: None,
             country_header: None,
             allow_private_postbacks: false,
+            schedule_every: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }
@@ -316,6 +320,13 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             stop_rx.clone(),
         )));
     }
+    if let Some(every) = config.schedule_every {
+        tasks.push(tokio::spawn(run_schedule(
+            services.clone(),
+            every,
+            stop_rx.clone(),
+        )));
+    }
     let defaults = upline_redirect::TrackingSettings::default();
     let tracking = upline_redirect::TrackingSettings {
         country_header: config
@@ -348,6 +359,43 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         tasks,
         closed,
     })
+}
+
+/// The local stand-in for the hourly EventBridge schedule: the same scheduled work the
+/// payout function does on AWS, first right after start, then every `every`.
+async fn run_schedule(
+    services: Services,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match upline_domain::usecases::payouts::scheduled(&services).await {
+            Ok(outcome) => {
+                for run in &outcome.runs {
+                    upline_domain::usecases::audit::record(
+                        &services,
+                        "schedule",
+                        "payout_run.started",
+                        &run.id,
+                        format!("{} payouts, {} carried over", run.payouts, run.carried_over),
+                    )
+                    .await;
+                }
+                tracing::info!(
+                    approved = outcome.approved_lines,
+                    runs = outcome.runs.len(),
+                    "schedule ran"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduled approvals and payout runs failed"),
+        }
+    }
 }
 
 impl RunningHost {

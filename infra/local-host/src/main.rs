@@ -12,9 +12,10 @@ use upline_local::{AwsBackend, Backend, HostConfig, RunningHost, start};
 const USAGE: &str =
     "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY]
              [--public-url URL] [--store embedded|aws] [--allow-private-postbacks]
+             [--schedule-every SECONDS (default 3600; 0 turns the schedule off)]
   Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL,
                UPLINE_STORE, UPLINE_COOKIE_DOMAIN, UPLINE_COUNTRY_HEADER,
-               UPLINE_ALLOW_PRIVATE_POSTBACKS=1, RUST_LOG
+               UPLINE_ALLOW_PRIVATE_POSTBACKS=1, UPLINE_SCHEDULE_EVERY, RUST_LOG
   With --store aws (standard AWS_* variables for region, credentials and AWS_ENDPOINT_URL):
                UPLINE_TABLE_NAME, UPLINE_{CLICKS,CONVERSIONS,EMAILS,PARTNER_POSTBACKS}_QUEUE_URL,
                UPLINE_{CLICKS,CONVERSIONS,EMAILS,PARTNER_POSTBACKS}_DLQ_URL, UPLINE_MAIL_FROM,
@@ -68,6 +69,7 @@ async fn config() -> Result<HostConfig, String> {
     let mut admin_key = env("UPLINE_ADMIN_KEY");
     let mut public_url = env("UPLINE_PUBLIC_URL");
     let mut allow_private_postbacks = false;
+    let mut schedule_every = env("UPLINE_SCHEDULE_EVERY").unwrap_or_else(|| "3600".into());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -79,6 +81,7 @@ async fn config() -> Result<HostConfig, String> {
             "--public-url" => public_url = Some(value("--public-url")?),
             "--store" => store = value("--store")?,
             "--allow-private-postbacks" => allow_private_postbacks = true,
+            "--schedule-every" => schedule_every = value("--schedule-every")?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -97,6 +100,10 @@ async fn config() -> Result<HostConfig, String> {
     config.country_header = env("UPLINE_COUNTRY_HEADER");
     config.allow_private_postbacks =
         allow_private_postbacks || env("UPLINE_ALLOW_PRIVATE_POSTBACKS").is_some_and(|v| v != "0");
+    let every: u64 = schedule_every
+        .parse()
+        .map_err(|_| format!("--schedule-every must be whole seconds, got {schedule_every:?}"))?;
+    config.schedule_every = (every > 0).then(|| std::time::Duration::from_secs(every));
     Ok(config)
 }
 

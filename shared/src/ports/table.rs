@@ -2,7 +2,8 @@
 //!
 //! Items live under a (partition key, sort key) pair and carry named attributes that are
 //! either strings or integers. Two secondary indexes are available by convention: an item
-//! with `gsi1pk`/`gsi1sk` (or `gsi2pk`/`gsi2sk`) attributes appears in that index. Sort
+//! with `gsi1pk`/`gsi1sk` (`gsi2pk`/`gsi2sk`, `gsi3pk`/`gsi3sk`) attributes appears in that
+//! index; an item without them is simply not in it (a sparse index). Sort
 //! keys and index keys order as UTF-8 bytes, as DynamoDB orders strings.
 //!
 //! Semantics every adapter must share (the conformance suite checks them):
@@ -117,10 +118,11 @@ pub enum Index {
     Primary,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 impl Index {
-    pub const SECONDARY: [Index; 2] = [Index::Gsi1, Index::Gsi2];
+    pub const SECONDARY: [Index; 3] = [Index::Gsi1, Index::Gsi2, Index::Gsi3];
 
     /// The attributes holding this index's partition and sort key.
     pub fn attribute_names(&self) -> Option<(&'static str, &'static str)> {
@@ -128,6 +130,7 @@ impl Index {
             Index::Primary => None,
             Index::Gsi1 => Some(("gsi1pk", "gsi1sk")),
             Index::Gsi2 => Some(("gsi2pk", "gsi2sk")),
+            Index::Gsi3 => Some(("gsi3pk", "gsi3sk")),
         }
     }
 
@@ -136,6 +139,7 @@ impl Index {
             Index::Primary => "primary",
             Index::Gsi1 => "gsi1",
             Index::Gsi2 => "gsi2",
+            Index::Gsi3 => "gsi3",
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::ids::{NewApiKey, Principal, base32, new_api_key};
 use crate::messages::{EmailRequest, Message};
 use crate::money::{Currency, Money, Percent};
 use crate::partner::{Partner, PartnerStatus};
+use crate::payout::{Cadence, PayoutSettings};
 use crate::ports::{Attr, Condition, QueueName, TableError, TxOp};
 use crate::program::{
     AttributionPriority, LevelRates, MAX_UPLINE_DEPTH, Program, SkipRule, UplineBase, UplinePlan,
@@ -38,6 +39,16 @@ pub struct ProgramRequest {
     pub postback_secret: Option<String>,
     /// `promo_code` (default) or `click`: which wins when a postback has both.
     pub attribution_priority: Option<String>,
+    pub payouts: Option<PayoutSettingsRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutSettingsRequest {
+    /// `manual` (default), `weekly` or `monthly`.
+    pub cadence: Option<String>,
+    /// The smallest payout, in the program currency (`"50.00"`); default none.
+    pub minimum: Option<DecimalText>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,9 +73,16 @@ pub struct ProgramView {
     pub hold_days: u32,
     pub upline: UplinePlan,
     pub attribution_priority: AttributionPriority,
+    pub payouts: PayoutSettingsView,
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postback_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PayoutSettingsView {
+    pub cadence: Cadence,
+    pub minimum: String,
 }
 
 impl ProgramView {
@@ -75,6 +93,10 @@ impl ProgramView {
             hold_days: p.hold_days,
             upline: p.upline.clone(),
             attribution_priority: p.attribution_priority,
+            payouts: PayoutSettingsView {
+                cadence: p.payouts.cadence,
+                minimum: crate::money::format_minor(p.payouts.minimum_minor, p.currency),
+            },
             updated_at: p.updated_at.to_rfc3339(),
             postback_secret: reveal_secret.then(|| p.postback_secret.clone()),
         }
@@ -216,6 +238,7 @@ pub async fn put_program(
             AttributionPriority::PromoCode
         }
     };
+    let payouts = parse_payout_settings(req.payouts.as_ref(), currency, &mut errors);
     if let Some(secret) = &req.postback_secret
         && secret.trim().len() < MIN_POSTBACK_SECRET_LEN
     {
@@ -256,6 +279,7 @@ pub async fn put_program(
         upline,
         postback_secret,
         attribution_priority,
+        payouts,
         updated_at: services.now(),
     };
     services.store.put_program(&program).await?;
@@ -263,6 +287,40 @@ pub async fn put_program(
         ProgramView::of(&program, secret_set_now),
         existing.is_none(),
     ))
+}
+
+fn parse_payout_settings(
+    req: Option<&PayoutSettingsRequest>,
+    currency: Option<Currency>,
+    errors: &mut FieldErrors,
+) -> PayoutSettings {
+    let Some(req) = req else {
+        return PayoutSettings::default();
+    };
+    let cadence = match req.cadence.as_deref() {
+        None => Cadence::Manual,
+        Some(c) => errors
+            .take("payouts.cadence", Cadence::parse(c))
+            .unwrap_or_default(),
+    };
+    let minimum_minor = match (&req.minimum, currency) {
+        (Some(m), Some(currency)) => match Money::parse(&m.0, currency) {
+            Ok(m) if !m.is_negative() => m.minor(),
+            Ok(_) => {
+                errors.push("payouts.minimum", "must not be negative");
+                0
+            }
+            Err(e) => {
+                errors.push("payouts.minimum", e);
+                0
+            }
+        },
+        _ => 0,
+    };
+    PayoutSettings {
+        cadence,
+        minimum_minor,
+    }
 }
 
 pub async fn require_program(store: &Store) -> Result<Program, AppError> {

@@ -199,6 +199,7 @@ pub async fn commission_conversion(
             explanation: d.explanation,
             created_at: now,
             reverses: None,
+            payout_id: None,
         })
         .collect();
 

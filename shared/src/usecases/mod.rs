@@ -3,12 +3,15 @@
 //! host and the Lambdas run exactly this code.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod commissions;
 pub mod emails;
 pub mod input;
 pub mod lifecycle;
+pub mod partner_area;
 pub mod partner_postbacks;
+pub mod payouts;
 pub mod postback;
 pub mod promo_codes;
 pub mod refunds;

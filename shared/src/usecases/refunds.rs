@@ -298,6 +298,7 @@ pub async fn refund_conversion(
             },
             created_at: now,
             reverses: Some(refund_id.clone()),
+            payout_id: None,
         });
     }
 

@@ -103,6 +103,12 @@ pub async fn signup(
         recruited_by,
         referral_code: String::new(),
         group: None,
+        fields: Default::default(),
+        status_reason: None,
+        notifications: Default::default(),
+        unsubscribe_token: String::new(),
+        api_key_hash: None,
+        payout_details: None,
         created_at: now,
         updated_at: now,
     };

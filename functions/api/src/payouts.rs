@@ -1,0 +1,439 @@
+//! Payouts over the API: the operator's runs (start, list, export for mass payment,
+//! mark paid or failed) and the partner's balance, payouts, statements and payout
+//! details.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+use upline_domain::commission::CommissionLine;
+use upline_domain::error::AppError;
+use upline_domain::money::{Currency, format_minor};
+use upline_domain::payout::{ExportFormat, Payout, PayoutDetails, PayoutRun, Period};
+use upline_domain::services::Services;
+use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
+use upline_domain::usecases::payouts::{self, Settlement};
+use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
+
+use crate::{admin, created_or_ok, partner};
+
+pub(crate) fn routes() -> Router<Services> {
+    Router::new()
+        .route("/v1/admin/payout-runs", get(list_runs).post(start_run))
+        .route("/v1/admin/payout-runs/{id}", get(show_run))
+        .route("/v1/admin/payout-runs/{id}/export", get(export_run))
+        .route("/v1/admin/payouts/{id}", get(show_payout))
+        .route("/v1/admin/payouts/{id}/paid", post(mark_paid))
+        .route("/v1/admin/payouts/{id}/failed", post(mark_failed))
+        .route("/v1/me/balance", get(my_balance))
+        .route("/v1/me/payouts", get(my_payouts))
+        .route("/v1/me/payouts/{id}", get(my_payout))
+        .route(
+            "/v1/me/payout-details",
+            put(set_my_payout_details).get(my_payout_details),
+        )
+}
+
+#[derive(Serialize)]
+pub(crate) struct Amount {
+    currency: Currency,
+    amount: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RunView {
+    id: String,
+    period_end: String,
+    status: upline_domain::payout::RunStatus,
+    started_by: String,
+    created_at: String,
+    payouts: u32,
+    totals: Vec<Amount>,
+    carried_over: u32,
+    missing_details: u32,
+}
+
+impl RunView {
+    pub(crate) fn of(r: &PayoutRun) -> Self {
+        RunView {
+            id: r.id.clone(),
+            period_end: r.period_end.to_rfc3339(),
+            status: r.status,
+            started_by: r.started_by.clone(),
+            created_at: r.created_at.to_rfc3339(),
+            payouts: r.payouts,
+            totals: r
+                .totals
+                .iter()
+                .map(|(c, m)| Amount {
+                    currency: *c,
+                    amount: format_minor(*m, *c),
+                })
+                .collect(),
+            carried_over: r.carried_over,
+            missing_details: r.missing_details,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct PayoutView {
+    id: String,
+    run_id: String,
+    partner_id: String,
+    partner_name: String,
+    currency: Currency,
+    amount: String,
+    earned: String,
+    reversed: String,
+    line_count: u32,
+    method: Option<&'static str>,
+    status: upline_domain::payout::PayoutStatus,
+    created_at: String,
+    settled_at: Option<String>,
+    note: Option<String>,
+}
+
+impl PayoutView {
+    pub(crate) fn of(p: &Payout) -> Self {
+        PayoutView {
+            id: p.id.clone(),
+            run_id: p.run_id.clone(),
+            partner_id: p.partner_id.clone(),
+            partner_name: p.partner_name.clone(),
+            currency: p.currency,
+            amount: format_minor(p.amount_minor, p.currency),
+            earned: format_minor(p.earned_minor, p.currency),
+            reversed: format_minor(p.reversed_minor, p.currency),
+            line_count: p.line_count,
+            method: p.details.as_ref().map(PayoutDetails::method),
+            status: p.status,
+            created_at: p.created_at.to_rfc3339(),
+            settled_at: p.settled_at.map(|t| t.to_rfc3339()),
+            note: p.note.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StatementLineView {
+    line_id: String,
+    conversion_id: String,
+    campaign_id: String,
+    level: u8,
+    amount: String,
+    summary: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct Statement {
+    #[serde(flatten)]
+    payout: PayoutView,
+    lines: Vec<StatementLineView>,
+}
+
+async fn statement(s: &Services, p: &Payout) -> ApiResult<Statement> {
+    let lines = payouts::statement_lines(&s.store, &p.id).await?;
+    Ok(Statement {
+        payout: PayoutView::of(p),
+        lines: lines.iter().map(line_view).collect(),
+    })
+}
+
+fn line_view(l: &CommissionLine) -> StatementLineView {
+    StatementLineView {
+        line_id: l.id.clone(),
+        conversion_id: l.conversion_id.clone(),
+        campaign_id: l.campaign_id.clone(),
+        level: l.level,
+        amount: format_minor(l.amount_minor, l.currency),
+        summary: l.explanation.summary.clone(),
+        created_at: l.created_at.to_rfc3339(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunRequest {
+    /// `2026-11`, `2026-W47` or `2026-11-21`; default today.
+    period: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RunWithPayouts {
+    #[serde(flatten)]
+    run: RunView,
+    items: Vec<PayoutView>,
+}
+
+async fn run_with_payouts(s: &Services, run: &PayoutRun) -> ApiResult<RunWithPayouts> {
+    let items = payouts::payouts_of_run(&s.store, &run.id).await?;
+    Ok(RunWithPayouts {
+        run: RunView::of(run),
+        items: items.iter().map(PayoutView::of).collect(),
+    })
+}
+
+async fn start_run(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<RunRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let period = match req.period {
+        Some(p) => Period::parse(&p).map_err(|e| AppError::field("period", e))?,
+        None => Period::parse(&s.now().day().to_string()).map_err(AppError::Internal)?,
+    };
+    let (run, created) = payouts::run_period(&s, &period, &format!("admin:{who}")).await?;
+    if created {
+        crate::audit::record(
+            &s,
+            &who,
+            "payout_run.started",
+            &run.id,
+            format!("{} payouts, {} carried over", run.payouts, run.carried_over),
+        )
+        .await;
+    }
+    Ok(json(
+        created_or_ok(created),
+        &run_with_payouts(&s, &run).await?,
+    ))
+}
+
+async fn list_runs(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (runs, next) =
+        payouts::payout_runs(&s.store, limit, q.get("cursor").map(String::as_str)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items: runs.iter().map(RunView::of).collect::<Vec<_>>(),
+            next_cursor: next,
+        },
+    ))
+}
+
+async fn find_run(s: &Services, id: &str) -> ApiResult<PayoutRun> {
+    Ok(payouts::payout_run(&s.store, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no payout run {id}")))?)
+}
+
+async fn show_run(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let run = find_run(&s, &id).await?;
+    Ok(json(StatusCode::OK, &run_with_payouts(&s, &run).await?))
+}
+
+async fn export_run(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let format = match q.get("format") {
+        None => ExportFormat::Generic,
+        Some(f) => ExportFormat::parse(f).map_err(|e| AppError::field("format", e))?,
+    };
+    let currency = match q.get("currency") {
+        None => None,
+        Some(c) => Some(Currency::from_code(c).map_err(|e| AppError::field("currency", e))?),
+    };
+    let csv = payouts::export_run(&s, &id, format, currency).await?;
+    let name = format!(
+        "upline-payouts-{}-{}.csv",
+        id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
+        q.get("format").map_or("generic", String::as_str)
+    );
+    let mut response = (StatusCode::OK, csv).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn find_payout(s: &Services, id: &str) -> ApiResult<Payout> {
+    Ok(payouts::payout(&s.store, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no payout {id}")))?)
+}
+
+async fn show_payout(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    admin(&s, &headers).await?;
+    let p = find_payout(&s, &id).await?;
+    Ok(json(StatusCode::OK, &statement(&s, &p).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaidRequest {
+    /// The payment's id at PayPal, Wise or the bank.
+    reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailedRequest {
+    reason: Option<String>,
+}
+
+fn short_text(
+    field: &str,
+    text: Option<String>,
+    required: bool,
+) -> Result<Option<String>, AppError> {
+    match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+        None if required => Err(AppError::field(field, "is required")),
+        Some(t) if t.chars().count() > 500 => {
+            Err(AppError::field(field, "must be at most 500 characters"))
+        }
+        other => Ok(other),
+    }
+}
+
+async fn mark_paid(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<PaidRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let reference = short_text("reference", req.reference, false)?;
+    let cid = correlation_id(&headers, || s.new_id());
+    let before = find_payout(&s, &id).await?;
+    let p = payouts::settle(&s, &id, Settlement::Paid { reference }, &cid).await?;
+    if before.status != p.status {
+        crate::audit::record(
+            &s,
+            &who,
+            "payout.marked_paid",
+            &p.id,
+            format!(
+                "{} {} to {}",
+                format_minor(p.amount_minor, p.currency),
+                p.currency,
+                p.partner_id
+            ),
+        )
+        .await;
+    }
+    Ok(json(StatusCode::OK, &PayoutView::of(&p)))
+}
+
+async fn mark_failed(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<FailedRequest>,
+) -> ApiResult<Response> {
+    let who = admin(&s, &headers).await?;
+    let reason = short_text("reason", req.reason, true)?.unwrap_or_default();
+    let cid = correlation_id(&headers, || s.new_id());
+    let before = find_payout(&s, &id).await?;
+    let p = payouts::settle(
+        &s,
+        &id,
+        Settlement::Failed {
+            reason: reason.clone(),
+        },
+        &cid,
+    )
+    .await?;
+    if before.status != p.status {
+        crate::audit::record(&s, &who, "payout.marked_failed", &p.id, reason).await;
+    }
+    Ok(json(StatusCode::OK, &PayoutView::of(&p)))
+}
+
+async fn my_balance(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let items = payouts::balance_of(&s, &id).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: None,
+        },
+    ))
+}
+
+async fn my_payouts(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (items, next) =
+        payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
+            .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items: items.iter().map(PayoutView::of).collect::<Vec<_>>(),
+            next_cursor: next,
+        },
+    ))
+}
+
+async fn my_payout(
+    State(s): State<Services>,
+    Path(payout_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let p = payouts::payout(&s.store, &payout_id)
+        .await?
+        .filter(|p| p.partner_id == id)
+        // Another partner's payout is as absent as a missing one.
+        .ok_or_else(|| AppError::NotFound(format!("no payout {payout_id}")))?;
+    Ok(json(StatusCode::OK, &statement(&s, &p).await?))
+}
+
+async fn my_payout_details(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let p = s
+        .store
+        .partner(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such partner".into()))?;
+    let details = p
+        .payout_details
+        .ok_or_else(|| AppError::NotFound("no payout details yet".into()))?;
+    Ok(json(StatusCode::OK, &details))
+}
+
+async fn set_my_payout_details(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<PayoutDetailsRequest>,
+) -> ApiResult<Response> {
+    let id = partner(&s, &headers).await?;
+    let p = partner_area::set_payout_details(&s, &id, req).await?;
+    Ok(json(StatusCode::OK, &p.payout_details))
+}

@@ -1,0 +1,71 @@
+//! The audit log: every admin action — who did it, what, to which thing, when — kept in
+//! per-day partitions so the admin API lists it newest first over a date range.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Day;
+use crate::error::AppError;
+use crate::ports::{Condition, Key};
+use crate::services::Services;
+use crate::store::{encode, keys};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// The admin key's name, or `schedule` for what the schedule did on its own.
+    pub actor: String,
+    /// A dotted verb: `partner.approved`, `program.updated`, `payout.marked_paid`, …
+    pub action: String,
+    /// The id of what was acted on (a partner, a campaign, a payout).
+    pub target: String,
+    /// The change in words: the reason given, the amount, the fields set.
+    pub summary: String,
+    pub at: String,
+}
+
+/// The day partition of the audit log (also its index partition, for day listings).
+pub fn partition(day: Day) -> String {
+    format!("AUDIT#{day}")
+}
+
+/// Writes one entry. The action it records has already happened, so a failure here is
+/// logged loudly rather than undoing it or failing the caller.
+pub async fn record(
+    services: &Services,
+    actor: &str,
+    action: &str,
+    target: &str,
+    summary: impl Into<String>,
+) {
+    if let Err(e) = try_record(services, actor, action, target, summary.into()).await {
+        tracing::error!(actor, action, target, error = %e, "audit entry not written");
+    }
+}
+
+async fn try_record(
+    services: &Services,
+    actor: &str,
+    action: &str,
+    target: &str,
+    summary: String,
+) -> Result<(), AppError> {
+    let now = services.now();
+    let entry = AuditEntry {
+        id: services.new_id(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        summary: summary.chars().take(1000).collect(),
+        at: now.to_rfc3339(),
+    };
+    let sk = keys::time_ordered(now, &entry.id);
+    let item = encode(Key::new(partition(now.day()), sk.clone()), &entry)
+        .with("gsi2pk", partition(now.day()))
+        .with("gsi2sk", sk);
+    services
+        .store
+        .table()
+        .put(item, Condition::NotExists)
+        .await?;
+    Ok(())
+}
