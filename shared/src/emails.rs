@@ -1,9 +1,9 @@
-//! Partner emails: the templates that ship with Upline and their rendering. Templates are
-//! minijinja (no code execution, auto-escaping in HTML), each with a subject, a text part
-//! and an HTML part, so operators can override them safely later.
+//! Partner emails: the templates that ship with Upline, the operator's overrides, and
+//! their rendering. Templates are minijinja (no code execution, auto-escaping in HTML,
+//! undefined variables are errors), each with a subject, a text part and an HTML part.
 
 use minijinja::{AutoEscape, Environment};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A rendered email, ready for the Mailer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,90 +13,208 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// The templates shipped with the project: (name, subject, text, html).
-const DEFAULTS: &[(&str, &str, &str, &str)] = &[
-    (
+/// Whether a partner can turn an email off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    /// About the partner's account or money: always sent.
+    Account,
+    /// News the partner may not want (each conversion, each approval): carries an
+    /// unsubscribe link and honours the partner's preferences.
+    Notification,
+}
+
+/// One shipped template: its parts, kind, and the sample data that documents its
+/// variables and proves an override renders.
+pub struct Template {
+    pub name: &'static str,
+    pub kind: EmailKind,
+    pub subject: &'static str,
+    pub text: &'static str,
+    pub html: &'static str,
+    sample: &'static str,
+}
+
+impl Template {
+    /// The variables the template is given, with sample values.
+    pub fn sample(&self) -> serde_json::Value {
+        serde_json::from_str(self.sample).expect("shipped samples are JSON")
+    }
+}
+
+macro_rules! template {
+    ($name:literal, $kind:expr, $sample:expr) => {
+        Template {
+            name: $name,
+            kind: $kind,
+            subject: include_str!(concat!("../templates/", $name, ".subject")),
+            text: include_str!(concat!("../templates/", $name, ".txt")),
+            html: include_str!(concat!("../templates/", $name, ".html")),
+            sample: $sample,
+        }
+    };
+}
+
+/// Every email Upline sends. `partner_name` is added to every one by the email stage;
+/// notifications also get `unsubscribe_url`.
+pub const TEMPLATES: &[Template] = &[
+    template!(
         "application_received",
-        include_str!("../templates/application_received.subject"),
-        include_str!("../templates/application_received.txt"),
-        include_str!("../templates/application_received.html"),
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace"}"#
     ),
-    (
+    template!(
         "partner_approved",
-        include_str!("../templates/partner_approved.subject"),
-        include_str!("../templates/partner_approved.txt"),
-        include_str!("../templates/partner_approved.html"),
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace"}"#
     ),
-    (
+    template!(
+        "partner_rejected",
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "reason": "We only work with sites about outdoor gear."}"#
+    ),
+    template!(
+        "partner_suspended",
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "reason": "Paid search on our brand name, which the terms forbid."}"#
+    ),
+    template!(
+        "welcome",
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "referral_code": "k3x9q2mf", "api_key": "upl_partner_EXAMPLEKEY",
+            "partner_area_url": "https://go.example.com/v1/me",
+            "links": [{"campaign_name": "Spring sale", "url": "https://go.example.com/r/spring01"}]}"#
+    ),
+    template!(
         "commission_earned",
-        include_str!("../templates/commission_earned.subject"),
-        include_str!("../templates/commission_earned.txt"),
-        include_str!("../templates/commission_earned.html"),
+        EmailKind::Notification,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "campaign_name": "Spring sale", "conversion_id": "conv-1", "amount": "10.00 USD",
+            "level": 0, "summary": "10% of the 100.00 USD sale",
+            "unsubscribe_url": "https://go.example.com/v1/unsubscribe?partner=p-ada&token=t"}"#
     ),
-    (
+    template!(
+        "commission_approved",
+        EmailKind::Notification,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "conversion_id": "conv-1", "amount": "10.00 USD", "level": 0,
+            "summary": "10% of the 100.00 USD sale",
+            "unsubscribe_url": "https://go.example.com/v1/unsubscribe?partner=p-ada&token=t"}"#
+    ),
+    template!(
         "payout_statement",
-        include_str!("../templates/payout_statement.subject"),
-        include_str!("../templates/payout_statement.txt"),
-        include_str!("../templates/payout_statement.html"),
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "period": "2026-11", "amount": "70.00 USD", "earned": "120.00 USD",
+            "reversed": "-50.00 USD", "line_count": 2, "method": "bank_transfer",
+            "reference": "TX-778",
+            "lines": [{"date": "2026-11-03", "amount": "120.00 USD", "summary": "10% of the 1200.00 USD sale"},
+                      {"date": "2026-11-09", "amount": "-50.00 USD", "summary": "Refund r-1 of 500.00 USD reverses 50.00 USD"}]}"#
     ),
 ];
+
+pub fn template(name: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// An operator's version of a template (all three parts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSource {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     #[error("no email template named {0:?}")]
     UnknownTemplate(String),
-    #[error("template {name} does not render: {reason}")]
-    Broken { name: String, reason: String },
+    /// `part` is `subject`, `text` or `html`.
+    #[error("the {part} of {name} does not render: {reason}")]
+    Broken {
+        name: String,
+        part: &'static str,
+        reason: String,
+    },
 }
 
-pub struct EmailTemplates {
-    env: Environment<'static>,
-}
-
-impl Default for EmailTemplates {
-    fn default() -> Self {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        for (name, subject, text, html) in DEFAULTS {
-            for (suffix, source) in [("subject", subject), ("txt", text), ("html", html)] {
-                env.add_template_owned(format!("{name}.{suffix}"), source.to_string())
-                    .expect("shipped templates parse");
-            }
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
         }
-        EmailTemplates { env }
-    }
+    });
+    env
 }
+
+#[derive(Default)]
+pub struct EmailTemplates;
 
 impl EmailTemplates {
     pub fn names() -> impl Iterator<Item = &'static str> {
-        DEFAULTS.iter().map(|(n, ..)| *n)
+        TEMPLATES.iter().map(|t| t.name)
     }
 
+    /// Renders the shipped template `name`.
     pub fn render<T: Serialize>(&self, name: &str, data: &T) -> Result<Rendered, RenderError> {
-        if !DEFAULTS.iter().any(|(n, ..)| *n == name) {
-            return Err(RenderError::UnknownTemplate(name.to_string()));
-        }
-        let part = |suffix: &str| {
-            self.env
-                .get_template(&format!("{name}.{suffix}"))
-                .and_then(|t| t.render(data))
+        self.render_with(name, None, data)
+    }
+
+    /// Renders `name` from the operator's override when there is one.
+    pub fn render_with<T: Serialize>(
+        &self,
+        name: &str,
+        source: Option<&TemplateSource>,
+        data: &T,
+    ) -> Result<Rendered, RenderError> {
+        let shipped =
+            template(name).ok_or_else(|| RenderError::UnknownTemplate(name.to_string()))?;
+        let (subject, text, html) = match source {
+            Some(s) => (s.subject.as_str(), s.text.as_str(), s.html.as_str()),
+            None => (shipped.subject, shipped.text, shipped.html),
+        };
+        let env = environment();
+        let part = |part: &'static str, file: &str, source: &str| {
+            env.render_named_str(&format!("{name}.{file}"), source, data)
                 .map_err(|e| RenderError::Broken {
                     name: name.to_string(),
+                    part,
                     reason: e.to_string(),
                 })
         };
+        let subject = part("subject", "subject", subject)?.trim().to_string();
+        if subject.is_empty() || subject.contains(['\r', '\n']) {
+            return Err(RenderError::Broken {
+                name: name.to_string(),
+                part: "subject",
+                reason: "renders empty or over several lines".into(),
+            });
+        }
         Ok(Rendered {
-            subject: part("subject")?.trim().to_string(),
-            text: part("txt")?,
-            html: part("html")?,
+            subject,
+            text: part("text", "txt", text)?,
+            html: part("html", "html", html)?,
         })
+    }
+
+    /// Checks an override before it is saved: every part must render with the
+    /// template's sample data, so a broken template is refused now, not when an email
+    /// is due.
+    pub fn check_override(
+        &self,
+        name: &str,
+        source: &TemplateSource,
+    ) -> Result<Rendered, RenderError> {
+        let shipped =
+            template(name).ok_or_else(|| RenderError::UnknownTemplate(name.to_string()))?;
+        self.render_with(name, Some(source), &shipped.sample())
     }
 }
 
@@ -203,12 +321,12 @@ mod tests {
 
     #[test]
     fn commission_email_renders_amount_and_explanation() {
-        let r = EmailTemplates::default()
+        let r = EmailTemplates
             .render(
                 "commission_earned",
                 &json!({"program_name": "Acme", "partner_name": "Ann", "amount": "5.00 USD",
                         "level": 1, "summary": "Level 1 upline: 50% of …", "conversion_id": "c1",
-                        "campaign_name": "Spring"}),
+                        "campaign_name": "Spring", "unsubscribe_url": "https://x/u"}),
             )
             .unwrap();
         assert_eq!(r.subject, "You earned 5.00 USD with Acme");
@@ -218,7 +336,7 @@ mod tests {
 
     #[test]
     fn html_parts_escape_what_partners_typed() {
-        let r = EmailTemplates::default()
+        let r = EmailTemplates
             .render(
                 "application_received",
                 &json!({"program_name": "Acme", "partner_name": "<script>x</script>"}),
@@ -228,9 +346,83 @@ mod tests {
         assert!(r.text.contains("<script>x</script>"));
     }
 
+    /// Each shipped template rendered with its sample data, against the text part kept in
+    /// `templates/snapshots/` (`UPDATE_SNAPSHOTS=1` rewrites them after a deliberate change).
+    #[test]
+    fn every_template_renders_its_sample_as_in_its_snapshot() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/snapshots");
+        for t in TEMPLATES {
+            let r = EmailTemplates.render(t.name, &t.sample()).unwrap();
+            let snapshot = format!("Subject: {}\n\n{}", r.subject, r.text);
+            let path = dir.join(format!("{}.txt", t.name));
+            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &snapshot).unwrap();
+            }
+            let expected = std::fs::read_to_string(&path)
+                .unwrap_or_else(|_| panic!("no snapshot {}", path.display()));
+            assert_eq!(snapshot, expected, "{} changed", t.name);
+            assert!(!r.html.contains("{{"), "{}: unrendered HTML", t.name);
+            if t.kind == EmailKind::Notification {
+                assert!(
+                    r.text.contains("/v1/unsubscribe?"),
+                    "{} has no unsubscribe link",
+                    t.name
+                );
+                // HTML escaping writes the slashes as entities, which browsers read back.
+                assert!(
+                    r.html.contains("unsubscribe?partner="),
+                    "{} has no unsubscribe link",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_are_checked_against_the_sample_data() {
+        let ok = TemplateSource {
+            subject: "{{ amount }} for {{ partner_name }}".into(),
+            text: "{% for l in lines %}{{ l.amount }}\n{% endfor %}".into(),
+            html: "<b>{{ amount }}</b>".into(),
+        };
+        let r = EmailTemplates
+            .check_override("payout_statement", &ok)
+            .unwrap();
+        assert_eq!(r.subject, "70.00 USD for Ada Lovelace");
+        assert_eq!(r.text, "120.00 USD\n-50.00 USD\n");
+        let unknown_variable = TemplateSource {
+            text: "{{ balance }}".into(),
+            ..ok.clone()
+        };
+        assert!(matches!(
+            EmailTemplates.check_override("payout_statement", &unknown_variable),
+            Err(RenderError::Broken { part: "text", .. })
+        ));
+        let bad_syntax = TemplateSource {
+            html: "{% if amount %}".into(),
+            ..ok.clone()
+        };
+        assert!(matches!(
+            EmailTemplates.check_override("payout_statement", &bad_syntax),
+            Err(RenderError::Broken { part: "html", .. })
+        ));
+        let two_line_subject = TemplateSource {
+            subject: "a\n{{ amount }}".into(),
+            ..ok
+        };
+        assert!(matches!(
+            EmailTemplates.check_override("payout_statement", &two_line_subject),
+            Err(RenderError::Broken {
+                part: "subject",
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn missing_variables_are_an_error_not_a_blank() {
-        let e = EmailTemplates::default().render("partner_approved", &json!({}));
+        let e = EmailTemplates.render("partner_approved", &json!({}));
         assert!(matches!(e, Err(RenderError::Broken { .. })));
     }
 }

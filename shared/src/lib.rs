@@ -20,6 +20,7 @@ pub mod postback_auth;
 pub mod program;
 pub mod public_address;
 pub mod services;
+pub mod signup_form;
 pub mod store;
 pub mod targeting;
 pub mod terms;

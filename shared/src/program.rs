@@ -25,6 +25,9 @@ pub struct Program {
     /// When runs happen on their own and the smallest amount paid out.
     #[serde(default)]
     pub payouts: crate::payout::PayoutSettings,
+    /// The signup form's extra questions and whether applicants are approved at once.
+    #[serde(default)]
+    pub signup: crate::signup_form::SignupSettings,
     pub updated_at: Timestamp,
 }
 

@@ -205,6 +205,12 @@ pub mod keys {
     pub fn conversions_on(day: Day) -> String {
         format!("CONVERSIONS#{day}")
     }
+    pub fn recruits_of(partner_id: &str) -> String {
+        format!("RECRUITS#{partner_id}")
+    }
+    pub fn email_template(name: &str) -> Key {
+        Key::new("EMAILTEMPLATE", name)
+    }
     pub fn payout_run(period: &str) -> Key {
         Key::new(format!("PAYOUTRUN#{period}"), "RUN")
     }
@@ -551,6 +557,14 @@ impl Store {
                 "gsi2sk",
                 keys::time_ordered(partner.created_at, &partner.id),
             );
+        // The recruiter's downline listing: one partition per recruiter.
+        let item = match &partner.recruited_by {
+            Some(recruiter) => item.with("gsi1pk", keys::recruits_of(recruiter)).with(
+                "gsi1sk",
+                keys::time_ordered(partner.created_at, &partner.id),
+            ),
+            None => item,
+        };
         TxOp::Put(item, condition)
     }
 

@@ -125,6 +125,7 @@ pub async fn seed(services: &Services) {
             postback_secret: Some(POSTBACK_SECRET.into()),
             attribution_priority: None,
             payouts: None,
+            signup: None,
         },
     )
     .await

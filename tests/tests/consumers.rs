@@ -83,6 +83,7 @@ async fn program(s: &Services) -> String {
             postback_secret: None,
             attribution_priority: None,
             payouts: None,
+            signup: None,
         },
     )
     .await
@@ -107,6 +108,7 @@ async fn program(s: &Services) -> String {
                 name: Some("N".into()),
                 kind: Some("reseller".into()),
                 referred_by: referred_by.clone(),
+                fields: None,
             },
             "t",
         )

@@ -575,7 +575,17 @@ async fn the_emails_batch_sends_the_commission_email_once() {
     let mailer = Arc::new(
         OutboxMailer::new(w.outbox.clone(), "Demo <partners@example.com>".into()).unwrap(),
     );
-    let sender = upline_email::EmailSender::new(w.services.store.clone(), mailer);
+    let sender = upline_email::EmailSender::new(
+        w.services.store.clone(),
+        mailer,
+        "https://go.example.com".into(),
+    );
+    // An email per conversion is opt-in: Ada asks for it.
+    let prefs: upline_domain::usecases::partner_area::ProfileRequest =
+        serde_json::from_str(r#"{"notifications": {"new_conversion": true}}"#).unwrap();
+    upline_domain::usecases::partner_area::update_profile(&w.services, "p-ada", prefs)
+        .await
+        .unwrap();
     for _ in 0..2 {
         let response =
             upline_aws::handle_sqs_event(&sender, sqs_event("email/emails-batch.json")).await;
@@ -593,6 +603,9 @@ async fn the_emails_batch_sends_the_commission_email_once() {
     assert!(
         eml.contains("To: p-ada@example.com")
             && eml.contains("Subject: You earned 10.00 USD with Demo Outfitters")
+            && eml.contains(
+                "List-Unsubscribe: <https://go.example.com/v1/unsubscribe?partner=p%2Dada&token="
+            )
     );
 }
 

@@ -80,7 +80,8 @@ async fn set_up(h: &TestHost) -> Program {
             Some(json!({"partner_id": partners[2].0, "campaign_id": "spring"})),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Approval gave the partner a link to every active campaign: this is that link.
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let link_code = r.body["code"].as_str().unwrap().to_string();
     assert_eq!(r.body["url"], format!("{}/r/{link_code}", h.base));
     Program {
@@ -164,6 +165,18 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
     let p = set_up(&h).await;
     let (c, b, a) = (&p.partners[0], &p.partners[1], &p.partners[2]);
 
+    // All three asked for an email per conversion (it is opt-in).
+    for (_, key) in &p.partners {
+        let r = h
+            .call(
+                Method::PATCH,
+                "/v1/me",
+                Some(key),
+                Some(r#"{"notifications": {"new_conversion": true}}"#),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
     let click_id = click(&h, &p.link_code).await;
     let sale =
         json!({"click_id": click_id, "order_id": "o-1", "amount": "100.00", "currency": "USD"});

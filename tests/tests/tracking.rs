@@ -667,6 +667,7 @@ async fn program(w: &World, window: i64) -> String {
             postback_secret: None,
             attribution_priority: None,
             payouts: None,
+            signup: None,
         },
     )
     .await

@@ -33,6 +33,7 @@ use upline_http::{
 };
 
 mod audit;
+mod partners;
 mod payouts;
 mod tracking;
 
@@ -71,14 +72,15 @@ pub fn router(services: Services) -> Router {
         .route("/v1/admin/conversions/{id}/reject", post(reject_conversion))
         .route("/v1/admin/commissions", get(list_commissions))
         .route("/v1/admin/reports", get(program_report))
-        .route("/v1/me", get(me))
-        .route("/v1/me/links", get(my_links))
+        .route("/v1/me", get(me).patch(partners::update_profile))
+        .route("/v1/me/links", get(my_links).post(partners::create_my_link))
         .route("/v1/me/commissions", get(my_commissions))
         .route("/v1/me/stats", get(my_stats))
         .route("/health", get(|| async { "ok" }))
         .merge(tracking::routes())
         .merge(payouts::routes())
         .merge(audit::routes())
+        .merge(partners::routes())
         .with_state(services)
 }
 
@@ -587,7 +589,7 @@ async fn me(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response
         .partner(&id)
         .await?
         .ok_or_else(|| AppError::NotFound("partner".into()))?;
-    Ok(json(StatusCode::OK, &PartnerView::of(&p)))
+    Ok(json(StatusCode::OK, &partners::Profile::of(&p)))
 }
 
 async fn my_links(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {

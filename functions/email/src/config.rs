@@ -8,6 +8,8 @@ pub struct Config {
     pub table_name: String,
     pub mail_from: String,
     pub ses_configuration_set: Option<String>,
+    /// Where unsubscribe links point (the API's public address).
+    pub public_base_url: String,
 }
 
 impl Config {
@@ -16,6 +18,7 @@ impl Config {
         "UPLINE_TABLE_NAME",
         "UPLINE_MAIL_FROM",
         "UPLINE_SES_CONFIGURATION_SET",
+        "UPLINE_PUBLIC_BASE_URL",
     ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -23,11 +26,13 @@ impl Config {
         let table_name = env.required("UPLINE_TABLE_NAME");
         let mail_from = env.required("UPLINE_MAIL_FROM");
         let ses_configuration_set = env.optional("UPLINE_SES_CONFIGURATION_SET");
+        let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
             mail_from,
             ses_configuration_set,
+            public_base_url,
         })
     }
 }

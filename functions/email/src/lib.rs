@@ -17,14 +17,16 @@ pub struct EmailSender {
     store: Store,
     mailer: Arc<dyn Mailer>,
     templates: EmailTemplates,
+    public_base_url: String,
 }
 
 impl EmailSender {
-    pub fn new(store: Store, mailer: Arc<dyn Mailer>) -> Self {
+    pub fn new(store: Store, mailer: Arc<dyn Mailer>, public_base_url: String) -> Self {
         EmailSender {
             store,
             mailer,
-            templates: EmailTemplates::default(),
+            templates: EmailTemplates,
+            public_base_url,
         }
     }
 }
@@ -40,8 +42,14 @@ impl MessageHandler for EmailSender {
             });
             let outcome = match decoded {
                 Ok((env, request)) => {
-                    match deliver(&self.store, self.mailer.as_ref(), &self.templates, &request)
-                        .await
+                    match deliver(
+                        &self.store,
+                        self.mailer.as_ref(),
+                        &self.templates,
+                        &self.public_base_url,
+                        &request,
+                    )
+                    .await
                     {
                         Ok(result) => {
                             tracing::info!(email_id = %request.email_id, ?result, correlation_id = %env.correlation_id, "email handled");

@@ -18,5 +18,10 @@ async fn main() -> Result<(), upline_lambda::Error> {
         config.mail_from,
         config.ses_configuration_set,
     );
-    upline_lambda::run_sqs(Arc::new(EmailSender::new(store, Arc::new(mailer)))).await
+    upline_lambda::run_sqs(Arc::new(EmailSender::new(
+        store,
+        Arc::new(mailer),
+        config.public_base_url,
+    )))
+    .await
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use upline_domain::services::Services;
-use upline_domain::usecases::signup::{PartnerView, SignupRequest, signup};
+use upline_domain::usecases::signup::{PartnerView, SignupRequest, apply as apply_to_program};
 use upline_http::{ApiError, JsonBody, correlation_id, json};
 
 pub fn router(services: Services) -> Router {
@@ -24,7 +24,23 @@ async fn apply(
     JsonBody(req): JsonBody<SignupRequest>,
 ) -> Result<Response, ApiError> {
     let correlation = correlation_id(&headers, || services.new_id());
-    let partner = signup(&services, req, &correlation).await?;
-    tracing::info!(partner_id = %partner.id, correlation_id = %correlation, "partner applied");
-    Ok(json(StatusCode::CREATED, &PartnerView::of(&partner)))
+    let (partner, key) = apply_to_program(&services, req, &correlation).await?;
+    tracing::info!(partner_id = %partner.id, correlation_id = %correlation, approved = key.is_some(), "partner applied");
+    Ok(json(
+        StatusCode::CREATED,
+        &Applied {
+            partner: PartnerView::of(&partner),
+            api_key: key.map(|k| k.secret),
+        },
+    ))
+}
+
+/// The new partner; with the program's automatic approval, also their API key (shown
+/// this once).
+#[derive(serde::Serialize)]
+struct Applied {
+    #[serde(flatten)]
+    partner: PartnerView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<String>,
 }

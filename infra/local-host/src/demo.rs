@@ -54,6 +54,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 cadence: Some("monthly".into()),
                 minimum: dec("10.00"),
             }),
+            signup: None,
         },
     )
     .await?;
@@ -90,6 +91,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 name: Some(name.into()),
                 kind: Some(kind.into()),
                 referred_by: referred_by.clone(),
+                fields: None,
             },
             "demo-seed",
         )

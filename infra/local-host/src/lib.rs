@@ -295,6 +295,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             Arc::new(upline_email::EmailSender::new(
                 services.store.clone(),
                 mailer,
+                base_url.clone(),
             )),
             10,
         ),

@@ -40,6 +40,14 @@ pub struct ProgramRequest {
     /// `promo_code` (default) or `click`: which wins when a postback has both.
     pub attribution_priority: Option<String>,
     pub payouts: Option<PayoutSettingsRequest>,
+    pub signup: Option<SignupSettingsRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupSettingsRequest {
+    pub auto_approve: Option<bool>,
+    pub form: Option<Vec<crate::signup_form::FormFieldRequest>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +82,7 @@ pub struct ProgramView {
     pub upline: UplinePlan,
     pub attribution_priority: AttributionPriority,
     pub payouts: PayoutSettingsView,
+    pub signup: crate::signup_form::SignupSettings,
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postback_secret: Option<String>,
@@ -97,6 +106,7 @@ impl ProgramView {
                 cadence: p.payouts.cadence,
                 minimum: crate::money::format_minor(p.payouts.minimum_minor, p.currency),
             },
+            signup: p.signup.clone(),
             updated_at: p.updated_at.to_rfc3339(),
             postback_secret: reveal_secret.then(|| p.postback_secret.clone()),
         }
@@ -239,6 +249,13 @@ pub async fn put_program(
         }
     };
     let payouts = parse_payout_settings(req.payouts.as_ref(), currency, &mut errors);
+    let signup = match req.signup {
+        None => crate::signup_form::SignupSettings::default(),
+        Some(s) => crate::signup_form::SignupSettings {
+            auto_approve: s.auto_approve.unwrap_or(false),
+            form: crate::signup_form::parse_form(s.form.unwrap_or_default(), &mut errors),
+        },
+    };
     if let Some(secret) = &req.postback_secret
         && secret.trim().len() < MIN_POSTBACK_SECRET_LEN
     {
@@ -280,6 +297,7 @@ pub async fn put_program(
         postback_secret,
         attribution_priority,
         payouts,
+        signup,
         updated_at: services.now(),
     };
     services.store.put_program(&program).await?;
@@ -781,7 +799,9 @@ pub async fn put_campaign(
     Ok((campaign, existing.is_none()))
 }
 
-/// Approves a pending partner and issues their API key (shown once, stored hashed).
+/// Approves a pending partner and issues their API key (shown once, stored hashed), gives
+/// them a link for every active campaign, and emails the approval and the welcome (links,
+/// referral code and key).
 pub async fn approve_partner(
     services: &Services,
     partner_id: &str,
@@ -804,6 +824,8 @@ pub async fn approve_partner(
     }
     let key = new_api_key(services.ids.as_ref(), "partner");
     partner.status = PartnerStatus::Approved;
+    partner.status_reason = None;
+    partner.api_key_hash = Some(key.hash.clone());
     partner.updated_at = services.now();
     let ops = vec![
         Store::partner_put(&partner, status_is(PartnerStatus::Pending.as_str())),
@@ -826,21 +848,56 @@ pub async fn approve_partner(
             },
             other => other.into(),
         })?;
-    let email = Message::EmailRequested(EmailRequest {
-        email_id: format!("partner-approved:{}", partner.id),
-        partner_id: partner.id.clone(),
-        template: "partner_approved".into(),
-        data: serde_json::json!({
-            "program_name": program.name,
-            "referral_code": partner.referral_code,
+    // Partners start with a link to every active campaign; more on request.
+    let mut links = Vec::new();
+    for campaign in services
+        .store
+        .campaigns()
+        .await?
+        .iter()
+        .filter(|c| c.status == CampaignStatus::Active)
+        .take(20)
+    {
+        let req = LinkRequest {
+            partner_id: Some(partner.id.clone()),
+            campaign_id: Some(campaign.id.clone()),
+        };
+        match create_link(services, req).await {
+            Ok((link, _)) => links.push(serde_json::json!({
+                "campaign_name": campaign.name,
+                "url": LinkView::of(&link, &services.deployment.public_base_url).url,
+            })),
+            Err(e) => {
+                tracing::warn!(partner_id = %partner.id, campaign_id = %campaign.id, error = %e, "welcome link not created")
+            }
+        }
+    }
+    let emails = [
+        Message::EmailRequested(EmailRequest {
+            email_id: format!("partner-approved:{}", partner.id),
+            partner_id: partner.id.clone(),
+            template: "partner_approved".into(),
+            data: serde_json::json!({ "program_name": program.name }),
         }),
-    });
+        Message::EmailRequested(EmailRequest {
+            email_id: format!("welcome:{}", partner.id),
+            partner_id: partner.id.clone(),
+            template: "welcome".into(),
+            data: serde_json::json!({
+                "program_name": program.name,
+                "referral_code": partner.referral_code,
+                "api_key": key.secret,
+                "partner_area_url": format!("{}/v1/me", services.deployment.public_base_url),
+                "links": links,
+            }),
+        }),
+    ];
     if let Err(e) = services
-        .publish(QueueName::Emails, &[email], correlation_id)
+        .publish(QueueName::Emails, &emails, correlation_id)
         .await
     {
-        // The approval stands; the email is the part that can be resent.
-        tracing::warn!(partner_id = %partner.id, error = %e, "approval email not queued");
+        // The approval stands; the emails are the part that can be resent.
+        tracing::warn!(partner_id = %partner.id, error = %e, "approval emails not queued");
     }
     Ok((partner, key))
 }

@@ -164,6 +164,24 @@ pub async fn commission_conversion(
         &usage_of,
         volume,
     );
+    // A suspended (or otherwise not approved) partner's conversion is recorded but earns
+    // nothing, for them or their upline: one zero line says why.
+    let drafts = match partner.as_ref().map(|p| p.status) {
+        Some(PartnerStatus::Approved) | None => drafts,
+        Some(status) => drafts
+            .into_iter()
+            .filter(|d| d.level == 0)
+            .map(|mut d| {
+                let reason = format!("the partner was {status} when the conversion came in");
+                d.explanation.summary = format!("Not paid: {reason}.");
+                d.explanation.not_paid_because = Some(reason);
+                d.explanation.rule = Rule::NotQualified;
+                d.explanation.parts.clear();
+                d.amount = crate::money::Money::zero(d.amount.currency());
+                d
+            })
+            .collect(),
+    };
     let now = services.now();
     let hold_until = now.plus_days(i64::from(program.hold_days));
     let exchange = conversion.original.as_ref().map(|o| {

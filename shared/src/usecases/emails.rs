@@ -1,7 +1,7 @@
 //! The email stage: render a requested email for its partner and send it through the
 //! Mailer, at most once per email id.
 
-use crate::emails::{EmailTemplates, RenderError};
+use crate::emails::{EmailKind, EmailTemplates, RenderError, TemplateSource, template};
 use crate::error::AppError;
 use crate::messages::EmailRequest;
 use crate::ports::{Condition, Item, MailError, Mailer, OutgoingEmail, TableError};
@@ -15,28 +15,107 @@ pub enum EmailResult {
     AlreadySent,
     /// The provider refused it for good; recorded and not retried.
     Rejected,
+    /// A notification the partner switched off or unsubscribed from; not sent.
+    NotWanted,
+}
+
+async fn mark(store: &Store, marker: crate::ports::Key, outcome: &str) {
+    if let Err(e) = store
+        .table()
+        .put(
+            Item::new(marker).with("outcome", outcome),
+            Condition::NotExists,
+        )
+        .await
+    {
+        tracing::debug!(error = %e, "email outcome not recorded");
+    }
+}
+
+fn rand_token() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // The OS's generator; a failure leaves a fixed token that still works as a link.
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
+/// The one-click unsubscribe address of a partner's notifications.
+pub fn unsubscribe_url_of(public_base_url: &str, partner: &crate::partner::Partner) -> String {
+    format!(
+        "{}/v1/unsubscribe?partner={}&token={}",
+        public_base_url.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(&partner.id, percent_encoding::NON_ALPHANUMERIC),
+        partner.unsubscribe_token
+    )
+}
+
+/// The operator's version of a template, if they saved one.
+pub async fn template_override(
+    store: &Store,
+    name: &str,
+) -> Result<Option<TemplateSource>, AppError> {
+    match store.table().get(&keys::email_template(name)).await? {
+        Some(item) => Ok(Some(crate::store::decode(&item)?)),
+        None => Ok(None),
+    }
 }
 
 pub async fn deliver(
     store: &Store,
     mailer: &dyn Mailer,
     templates: &EmailTemplates,
+    public_base_url: &str,
     request: &EmailRequest,
 ) -> Result<EmailResult, AppError> {
     let marker = keys::email_sent(&request.email_id);
     if store.table().get(&marker).await?.is_some() {
         return Ok(EmailResult::AlreadySent);
     }
-    let partner = store
+    let mut partner = store
         .partner(&request.partner_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("partner {}", request.partner_id)))?;
+    let kind = template(&request.template)
+        .map(|t| t.kind)
+        .ok_or_else(|| AppError::Internal(format!("no email template {}", request.template)))?;
     let mut data = request.data.clone();
+    let mut unsubscribe_url = None;
+    if kind == EmailKind::Notification {
+        let prefs = partner.notifications;
+        let wanted = !prefs.unsubscribed
+            && match request.template.as_str() {
+                "commission_earned" => prefs.new_conversion,
+                "commission_approved" => prefs.commission_approved,
+                _ => true,
+            };
+        if !wanted {
+            mark(
+                store,
+                marker,
+                "skipped: the partner turned these emails off",
+            )
+            .await;
+            return Ok(EmailResult::NotWanted);
+        }
+        if partner.unsubscribe_token.is_empty() {
+            // Partners from before unsubscribe links get their token on first use.
+            partner.unsubscribe_token = crate::ids::base32(&rand_token());
+            store
+                .table()
+                .transact(vec![Store::partner_put(&partner, Condition::Exists)])
+                .await?;
+        }
+        unsubscribe_url = Some(unsubscribe_url_of(public_base_url, &partner));
+    }
     if let Some(obj) = data.as_object_mut() {
         obj.insert("partner_name".into(), partner.name.clone().into());
+        if let Some(url) = &unsubscribe_url {
+            obj.insert("unsubscribe_url".into(), url.clone().into());
+        }
     }
+    let custom = template_override(store, &request.template).await?;
     let rendered = templates
-        .render(&request.template, &data)
+        .render_with(&request.template, custom.as_ref(), &data)
         .map_err(|e| match e {
             RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => {
                 AppError::Internal(e.to_string())
@@ -48,7 +127,7 @@ pub async fn deliver(
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        unsubscribe_url: None,
+        unsubscribe_url,
         tags: vec![("template".into(), request.template.clone())],
     };
     let result = match mailer.send(&email).await {
@@ -77,5 +156,46 @@ pub async fn deliver(
             tracing::error!(email_id = %request.email_id, error = %e, "email sent but not marked as sent");
             Ok(result)
         }
+    }
+}
+
+/// Saves the operator's version of a template after rendering every part with the
+/// template's sample data; a part that does not render is refused, naming the part.
+pub async fn save_override(
+    store: &Store,
+    name: &str,
+    source: TemplateSource,
+) -> Result<crate::emails::Rendered, AppError> {
+    let rendered = EmailTemplates
+        .check_override(name, &source)
+        .map_err(|e| match e {
+            RenderError::UnknownTemplate(_) => AppError::NotFound(e.to_string()),
+            RenderError::Broken { part, reason, .. } => AppError::field(part, reason),
+        })?;
+    store
+        .table()
+        .put(
+            crate::store::encode(keys::email_template(name), &source),
+            Condition::None,
+        )
+        .await?;
+    Ok(rendered)
+}
+
+/// Goes back to the shipped template; false when there was no override.
+pub async fn remove_override(store: &Store, name: &str) -> Result<bool, AppError> {
+    if template(name).is_none() {
+        return Err(AppError::NotFound(format!(
+            "no email template named {name:?}"
+        )));
+    }
+    match store
+        .table()
+        .delete(&keys::email_template(name), Condition::Exists)
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(TableError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }

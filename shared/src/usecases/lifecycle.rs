@@ -97,11 +97,47 @@ async fn approve_if_due(
             if let Some(c) = &conversion {
                 partner_postbacks::notify_after_commit(services, c, "approved", None, &c.id).await;
             }
+            announce_approved(services, std::slice::from_ref(&line), &line.id).await;
             Ok(true)
         }
         // Changed since it was listed (approved by a concurrent run, or rejected): leave it.
         Err(TableError::TransactionCancelled { .. }) => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Queues the "commission approved" notification of each approved line that pays
+/// something (the email stage drops it for partners who turned it off).
+async fn announce_approved(services: &Services, lines: &[CommissionLine], correlation_id: &str) {
+    let Ok(Some(program)) = services.store.program().await else {
+        return;
+    };
+    let emails: Vec<crate::messages::Message> = lines
+        .iter()
+        .filter(|l| l.amount_minor > 0 && l.reverses.is_none())
+        .map(|l| {
+            crate::messages::Message::EmailRequested(crate::messages::EmailRequest {
+                email_id: format!("commission-approved:{}", l.id),
+                partner_id: l.partner_id.clone(),
+                template: "commission_approved".into(),
+                data: serde_json::json!({
+                    "program_name": program.name,
+                    "conversion_id": l.conversion_id,
+                    "amount": crate::commission::display_amount(l.amount_minor, l.currency),
+                    "level": l.level,
+                    "summary": l.explanation.summary,
+                }),
+            })
+        })
+        .collect();
+    if emails.is_empty() {
+        return;
+    }
+    if let Err(e) = services
+        .publish(crate::ports::QueueName::Emails, &emails, correlation_id)
+        .await
+    {
+        tracing::warn!(error = %e, "commission approved emails not queued");
     }
 }
 
@@ -231,6 +267,9 @@ pub async fn decide_conversion(
                 Decision::Approve => "approved",
                 Decision::Reject { .. } => "rejected",
             };
+            if decision == Decision::Approve {
+                announce_approved(services, &changed, &conversion.id).await;
+            }
             if changed.iter().any(|l| l.level == 0 && l.reverses.is_none()) {
                 partner_postbacks::notify_after_commit(
                     services,

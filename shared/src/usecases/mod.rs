@@ -10,6 +10,7 @@ pub mod emails;
 pub mod input;
 pub mod lifecycle;
 pub mod partner_area;
+pub mod partner_lifecycle;
 pub mod partner_postbacks;
 pub mod payouts;
 pub mod postback;

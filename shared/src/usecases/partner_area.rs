@@ -1,5 +1,7 @@
-//! What partners keep for themselves in the partner area: how they are paid (method and
-//! its validated fields).
+//! What partners keep for themselves in the partner area: their profile, how they are
+//! paid (method and its validated fields), which notifications they get (and the
+//! unsubscribe link that turns them all off), and their downline with what it earned
+//! them.
 
 use serde::Deserialize;
 
@@ -120,6 +122,181 @@ pub async fn set_payout_details(
         )])
         .await?;
     Ok(partner)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRequest {
+    pub name: Option<String>,
+    pub notifications: Option<NotificationsRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsRequest {
+    pub new_conversion: Option<bool>,
+    pub commission_approved: Option<bool>,
+    /// `true` stops every notification; `false` takes an unsubscribe back.
+    pub unsubscribed: Option<bool>,
+}
+
+/// Changes what the partner may change about themselves; fields left out stay.
+pub async fn update_profile(
+    services: &Services,
+    partner_id: &str,
+    req: ProfileRequest,
+) -> Result<Partner, AppError> {
+    let mut partner = load(services, partner_id).await?;
+    if let Some(name) = req.name {
+        partner.name = parse_name(&name).map_err(|e| AppError::field("name", e))?;
+    }
+    if let Some(n) = req.notifications {
+        let prefs = &mut partner.notifications;
+        prefs.new_conversion = n.new_conversion.unwrap_or(prefs.new_conversion);
+        prefs.commission_approved = n.commission_approved.unwrap_or(prefs.commission_approved);
+        prefs.unsubscribed = n.unsubscribed.unwrap_or(prefs.unsubscribed);
+    }
+    save(services, partner).await
+}
+
+async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+    services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))
+}
+
+async fn save(services: &Services, mut partner: Partner) -> Result<Partner, AppError> {
+    partner.updated_at = services.now();
+    services
+        .store
+        .table()
+        .transact(vec![Store::partner_put(
+            &partner,
+            crate::ports::Condition::Exists,
+        )])
+        .await?;
+    Ok(partner)
+}
+
+/// The unsubscribe link's action: no more notification emails. Account and payout
+/// emails still go out. A wrong token changes nothing and says only that the link is
+/// not valid.
+pub async fn unsubscribe(
+    services: &Services,
+    partner_id: &str,
+    token: &str,
+) -> Result<Partner, AppError> {
+    let partner = services.store.partner(partner_id).await?;
+    let valid = partner.as_ref().is_some_and(|p| {
+        !p.unsubscribe_token.is_empty()
+            && subtle::ConstantTimeEq::ct_eq(p.unsubscribe_token.as_bytes(), token.as_bytes())
+                .into()
+    });
+    let Some(mut partner) = partner.filter(|_| valid) else {
+        return Err(AppError::NotFound(
+            "this unsubscribe link is not valid".into(),
+        ));
+    };
+    if partner.notifications.unsubscribed {
+        return Ok(partner);
+    }
+    partner.notifications.unsubscribed = true;
+    save(services, partner).await
+}
+
+/// One partner of someone's downline.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DownlineMember {
+    pub id: String,
+    pub name: String,
+    /// 1 for partners the owner recruited, 2 for theirs, …
+    pub level: u8,
+    pub recruited_by: String,
+    pub status: crate::partner::PartnerStatus,
+    pub joined_at: String,
+    /// What the owner has earned on this partner's conversions (pending and approved
+    /// lines, net of reversals), in the program currency.
+    pub contribution: String,
+}
+
+/// The partners below `partner_id`, level by level down to the program's upline depth
+/// (at least one level), with what each contributed to the owner's commissions.
+pub async fn downline(
+    services: &Services,
+    partner_id: &str,
+) -> Result<Vec<DownlineMember>, AppError> {
+    let store = &services.store;
+    let program = crate::usecases::admin::require_program(store).await?;
+    let depth = program.upline.depth.max(1);
+    // What the owner earned per converting partner, from their upline lines.
+    let mut earned: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut conversion_partner: std::collections::BTreeMap<String, String> = Default::default();
+    let lines = store
+        .query_all(
+            crate::ports::Index::Gsi1,
+            &crate::store::keys::partner_lines(partner_id),
+            &crate::ports::SortKeyCondition::All,
+        )
+        .await?;
+    for item in &lines {
+        let line: crate::commission::CommissionLine = crate::store::decode(item)?;
+        if line.level == 0 || line.status == crate::commission::LineStatus::Rejected {
+            continue;
+        }
+        let who = match conversion_partner.get(&line.conversion_id) {
+            Some(p) => p.clone(),
+            None => {
+                let Some(c) = store.conversion(&line.conversion_id).await? else {
+                    continue;
+                };
+                conversion_partner.insert(line.conversion_id.clone(), c.partner_id.clone());
+                c.partner_id
+            }
+        };
+        *earned.entry(who).or_default() += line.amount_minor;
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![partner_id.to_string()];
+    let mut seen = std::collections::BTreeSet::from([partner_id.to_string()]);
+    for level in 1..=depth {
+        let mut next = Vec::new();
+        for recruiter in &frontier {
+            let items = store
+                .query_all(
+                    crate::ports::Index::Gsi1,
+                    &crate::store::keys::recruits_of(recruiter),
+                    &crate::ports::SortKeyCondition::All,
+                )
+                .await?;
+            for item in &items {
+                let p: Partner = crate::store::decode(item)?;
+                // The index can lag a recruiter change: trust the partner's own record.
+                if p.recruited_by.as_deref() != Some(recruiter) || !seen.insert(p.id.clone()) {
+                    continue;
+                }
+                out.push(DownlineMember {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    level,
+                    recruited_by: recruiter.clone(),
+                    status: p.status,
+                    joined_at: p.created_at.to_rfc3339(),
+                    contribution: crate::money::format_minor(
+                        earned.get(&p.id).copied().unwrap_or(0),
+                        program.currency,
+                    ),
+                });
+                next.push(p.id);
+            }
+        }
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

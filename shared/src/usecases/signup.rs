@@ -20,6 +20,8 @@ pub struct SignupRequest {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub referred_by: Option<String>,
+    /// Answers to the program's own signup questions, by field name.
+    pub fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,6 +35,9 @@ pub struct PartnerView {
     pub referral_code: String,
     pub recruited_by: Option<String>,
     pub group: Option<String>,
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Why the partner was rejected or suspended.
+    pub status_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -47,9 +52,36 @@ impl PartnerView {
             referral_code: p.referral_code.clone(),
             recruited_by: p.recruited_by.clone(),
             group: p.group.clone(),
+            fields: p.fields.clone(),
+            status_reason: p.status_reason.clone(),
             created_at: p.created_at.to_rfc3339(),
         }
     }
+}
+
+/// A signup as the public form makes it: the application, then, when the program
+/// approves applicants at once, the approval — whose key is returned, shown only here.
+pub async fn apply(
+    services: &Services,
+    req: SignupRequest,
+    correlation_id: &str,
+) -> Result<(Partner, Option<crate::ids::NewApiKey>), AppError> {
+    let partner = signup(services, req, correlation_id).await?;
+    let program = require_program(&services.store).await?;
+    if !program.signup.auto_approve {
+        return Ok((partner, None));
+    }
+    let (partner, key) =
+        crate::usecases::admin::approve_partner(services, &partner.id, correlation_id).await?;
+    crate::usecases::audit::record(
+        services,
+        "signup",
+        "partner.approved",
+        &partner.id,
+        "approved at signup: the program approves applicants automatically",
+    )
+    .await;
+    Ok((partner, Some(key)))
 }
 
 pub async fn signup(
@@ -65,6 +97,11 @@ pub async fn signup(
     let name = name.and_then(|n| errors.take("name", parse_name(&n)));
     let kind = errors.required("type", req.kind);
     let kind = kind.and_then(|k| errors.take("type", PartnerKind::parse(&k)));
+    let fields = crate::signup_form::validate_answers(
+        &program.signup.form,
+        req.fields.unwrap_or_default(),
+        &mut errors,
+    );
     let mut recruited_by = None;
     if let Some(code) = req
         .referred_by
@@ -103,10 +140,10 @@ pub async fn signup(
         recruited_by,
         referral_code: String::new(),
         group: None,
-        fields: Default::default(),
+        fields,
         status_reason: None,
         notifications: Default::default(),
-        unsubscribe_token: String::new(),
+        unsubscribe_token: base32(&services.ids.random_bytes(16)),
         api_key_hash: None,
         payout_details: None,
         created_at: now,

@@ -1,0 +1,225 @@
+//! A partner's standing after signup: rejected with a reason, suspended and reinstated,
+//! and their API key rotated. Approval lives with the admin use cases because it issues
+//! the first key.
+//!
+//! Suspension keeps the partner's links working — visitors still reach the campaign and
+//! clicks are still counted — but conversions credited to a suspended partner earn
+//! nothing, for them or their upline (see the commission stage).
+
+use crate::error::AppError;
+use crate::ids::{NewApiKey, Principal, new_api_key};
+use crate::messages::{EmailRequest, Message};
+use crate::partner::{Partner, PartnerStatus};
+use crate::ports::{QueueName, TableError, TxOp};
+use crate::services::Services;
+use crate::store::{Store, keys, status_is};
+use crate::usecases::admin::require_program;
+
+/// The longest reason an operator may give.
+pub const MAX_REASON: usize = 500;
+
+pub fn parse_reason(text: Option<String>) -> Result<String, AppError> {
+    let reason = text.map(|r| r.trim().to_string()).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(AppError::field(
+            "reason",
+            format!("is required: 1 to {MAX_REASON} characters the partner will see"),
+        ));
+    }
+    Ok(reason)
+}
+
+async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+    services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))
+}
+
+/// Moves a partner from one of `from` to `to`, conditional on the status read.
+async fn change_status(
+    services: &Services,
+    partner_id: &str,
+    from: &[PartnerStatus],
+    to: PartnerStatus,
+    reason: Option<String>,
+) -> Result<Partner, AppError> {
+    let mut partner = load(services, partner_id).await?;
+    if !from.contains(&partner.status) {
+        let allowed: Vec<&str> = from.iter().map(PartnerStatus::as_str).collect();
+        return Err(AppError::Conflict {
+            field: Some("status".into()),
+            detail: format!(
+                "the partner is {}; only {} partners can become {}",
+                partner.status,
+                allowed.join(" or "),
+                to
+            ),
+        });
+    }
+    let before = partner.status;
+    partner.status = to;
+    partner.status_reason = reason;
+    partner.updated_at = services.now();
+    services
+        .store
+        .table()
+        .transact(vec![Store::partner_put(
+            &partner,
+            status_is(before.as_str()),
+        )])
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: Some("status".into()),
+                detail: "the partner changed meanwhile; reload and try again".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(partner)
+}
+
+async fn email(
+    services: &Services,
+    partner: &Partner,
+    template: &str,
+    email_id: String,
+    data: serde_json::Value,
+    correlation_id: &str,
+) {
+    let message = Message::EmailRequested(EmailRequest {
+        email_id,
+        partner_id: partner.id.clone(),
+        template: template.into(),
+        data,
+    });
+    if let Err(e) = services
+        .publish(QueueName::Emails, &[message], correlation_id)
+        .await
+    {
+        tracing::warn!(partner_id = %partner.id, template, error = %e, "email not queued");
+    }
+}
+
+/// Turns an application down, telling the applicant why.
+pub async fn reject(
+    services: &Services,
+    partner_id: &str,
+    reason: String,
+    correlation_id: &str,
+) -> Result<Partner, AppError> {
+    let program = require_program(&services.store).await?;
+    let partner = change_status(
+        services,
+        partner_id,
+        &[PartnerStatus::Pending],
+        PartnerStatus::Rejected,
+        Some(reason.clone()),
+    )
+    .await?;
+    email(
+        services,
+        &partner,
+        "partner_rejected",
+        format!("partner-rejected:{}", partner.id),
+        serde_json::json!({"program_name": program.name, "reason": reason}),
+        correlation_id,
+    )
+    .await;
+    Ok(partner)
+}
+
+/// Suspends an approved partner: links keep redirecting, conversions earn nothing.
+pub async fn suspend(
+    services: &Services,
+    partner_id: &str,
+    reason: String,
+    correlation_id: &str,
+) -> Result<Partner, AppError> {
+    let program = require_program(&services.store).await?;
+    let partner = change_status(
+        services,
+        partner_id,
+        &[PartnerStatus::Approved],
+        PartnerStatus::Suspended,
+        Some(reason.clone()),
+    )
+    .await?;
+    // One email per suspension: its time makes the id unique.
+    email(
+        services,
+        &partner,
+        "partner_suspended",
+        format!(
+            "partner-suspended:{}:{}",
+            partner.id,
+            partner.updated_at.millis()
+        ),
+        serde_json::json!({"program_name": program.name, "reason": reason}),
+        correlation_id,
+    )
+    .await;
+    Ok(partner)
+}
+
+/// Lifts a suspension: conversions from now on earn again.
+pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+    change_status(
+        services,
+        partner_id,
+        &[PartnerStatus::Suspended],
+        PartnerStatus::Approved,
+        None,
+    )
+    .await
+}
+
+/// Issues a new API key for an approved or suspended partner and revokes the old one in
+/// the same transaction. The new key is shown once.
+pub async fn rotate_key(
+    services: &Services,
+    partner_id: &str,
+) -> Result<(Partner, NewApiKey), AppError> {
+    let mut partner = load(services, partner_id).await?;
+    if !matches!(
+        partner.status,
+        PartnerStatus::Approved | PartnerStatus::Suspended
+    ) {
+        return Err(AppError::Conflict {
+            field: Some("status".into()),
+            detail: format!("the partner is {} and has no key to rotate", partner.status),
+        });
+    }
+    let key = new_api_key(services.ids.as_ref(), "partner");
+    let old = partner.api_key_hash.replace(key.hash.clone());
+    partner.updated_at = services.now();
+    let mut ops = vec![
+        Store::partner_put(&partner, status_is(partner.status.as_str())),
+        Store::api_key_put(
+            &key.hash,
+            &Principal::Partner {
+                partner_id: partner.id.clone(),
+            },
+        ),
+    ];
+    if let Some(old) = old {
+        ops.push(TxOp::Delete(
+            keys::api_key(&old),
+            crate::ports::Condition::None,
+        ));
+    }
+    services
+        .store
+        .table()
+        .transact(ops)
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: None,
+                detail: "the partner changed meanwhile; try again".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok((partner, key))
+}
