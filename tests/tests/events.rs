@@ -493,6 +493,124 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     assert_eq!(scheduled["payout_runs"], serde_json::json!([]));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
+    let w = world().await;
+    let router = upline_api::router(w.services.clone());
+    let r = call(&router, "api/reject-partner.json").await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.status),
+        (Some("rejected"), StatusCode::OK),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("outdoor gear")
+    );
+    let r = call(&router, "api/suspend-partner.json").await;
+    assert_eq!(r.body["status"], "suspended", "{}", r.text);
+    let r = call(&router, "api/reinstate-partner.json").await;
+    assert_eq!(r.body["status"], "approved", "{}", r.text);
+    let r = call(&router, "api/rotate-partner-key.json").await;
+    assert!(
+        r.body["api_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("upl_partner_"),
+        "{}",
+        r.text
+    );
+    let r = call(&router, "api/list-email-templates.json").await;
+    let names: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(names.contains(&"payout_statement") && names.contains(&"welcome"));
+    let r = call(&router, "api/get-email-template.json").await;
+    assert_eq!(
+        (r.body["kind"].as_str(), r.body["overridden"].as_bool()),
+        (Some("account"), Some(false))
+    );
+    assert!(
+        r.body["preview"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("upl_partner_EXAMPLEKEY")
+    );
+    let r = call(&router, "api/save-email-template.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["subject"],
+        "Approved: 10.00 USD from Demo Outfitters"
+    );
+    let r = call(&router, "api/reset-email-template.json").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = call(&router, "api/update-me.json").await;
+    assert_eq!(
+        (
+            r.body["name"].as_str(),
+            r.body["notifications"]["commission_approved"].as_bool()
+        ),
+        (Some("Ada L."), Some(false)),
+        "{}",
+        r.text
+    );
+    let r = call(&router, "api/create-my-link.json").await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::OK, Some("spring01")),
+        "Ada's existing link"
+    );
+    let r = call(&router, "api/my-downline.json").await;
+    assert_eq!(
+        r.body["items"],
+        serde_json::json!([]),
+        "Ada recruited nobody"
+    );
+    let r = call(&router, "api/unsubscribe-page.json").await;
+    assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
+    assert!(r.text.contains("<form method=\"post\""));
+    let r = call(&router, "api/unsubscribe.json").await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a wrong token unsubscribes nobody"
+    );
+    let r = call(&router, "api/rotate-my-key.json").await;
+    assert!(
+        r.body["api_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("upl_partner_"),
+        "{}",
+        r.text
+    );
+    let r = call(&router, "api/list-audit-log.json").await;
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "email_template.reset",
+            "email_template.saved",
+            "partner.api_key_rotated",
+            "partner.reinstated",
+            "partner.suspended",
+            "partner.rejected"
+        ]
+    );
+}
+
 fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {
     serde_json::from_str(&read_event(file)).unwrap()
 }
