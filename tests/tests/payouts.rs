@@ -465,3 +465,47 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
     );
     h.host.stop().await;
 }
+
+/// The local host's stand-in for the hourly schedule starts the run of the period the
+/// program's cadence says just ended, once, and says so in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_schedule_runs_the_cadence_period_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_configured(TestBackend::Embedded, dir.path(), |c| {
+        c.schedule_every = Some(std::time::Duration::from_millis(200));
+    })
+    .await;
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme", "currency": "USD", "payouts": {"cadence": "weekly"}})),
+        )
+        .await;
+    assert_eq!(r.body["payouts"]["cadence"], "weekly", "{}", r.text);
+    let expected = upline_domain::payout::Cadence::Weekly
+        .last_ended(today().start().plus_secs(60))
+        .unwrap()
+        .name;
+    let runs = eventually("the scheduled run", || async {
+        let r = h.admin(Method::GET, "/v1/admin/payout-runs", None).await;
+        (!r.body["items"].as_array()?.is_empty()).then_some(r.body)
+    })
+    .await;
+    assert_eq!(runs["items"][0]["id"], expected.as_str());
+    assert_eq!(runs["items"][0]["started_by"], "schedule");
+    // Later ticks find the period done.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let r = h.admin(Method::GET, "/v1/admin/payout-runs", None).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let log = h.admin(Method::GET, "/v1/admin/audit-log", None).await;
+    let started: Vec<&Value> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "payout_run.started")
+        .collect();
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["actor"], "schedule");
+    h.host.stop().await;
+}

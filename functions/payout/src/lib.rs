@@ -86,16 +86,6 @@ impl PayoutFunction {
             let outcome = upline_domain::usecases::payouts::scheduled(&self.services)
                 .await
                 .map_err(|e| e.to_string())?;
-            for run in &outcome.runs {
-                upline_domain::usecases::audit::record(
-                    &self.services,
-                    "schedule",
-                    "payout_run.started",
-                    &run.id,
-                    format!("{} payouts, {} carried over", run.payouts, run.carried_over),
-                )
-                .await;
-            }
             tracing::info!(
                 approved = outcome.approved_lines,
                 runs = outcome.runs.len(),

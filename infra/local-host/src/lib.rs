@@ -378,16 +378,6 @@ async fn run_schedule(
         }
         match upline_domain::usecases::payouts::scheduled(&services).await {
             Ok(outcome) => {
-                for run in &outcome.runs {
-                    upline_domain::usecases::audit::record(
-                        &services,
-                        "schedule",
-                        "payout_run.started",
-                        &run.id,
-                        format!("{} payouts, {} carried over", run.payouts, run.carried_over),
-                    )
-                    .await;
-                }
                 tracing::info!(
                     approved = outcome.approved_lines,
                     runs = outcome.runs.len(),

@@ -146,7 +146,7 @@ pub async fn update_profile(
     partner_id: &str,
     req: ProfileRequest,
 ) -> Result<Partner, AppError> {
-    let mut partner = load(services, partner_id).await?;
+    let mut partner = crate::usecases::partner_lifecycle::load(services, partner_id).await?;
     if let Some(name) = req.name {
         partner.name = parse_name(&name).map_err(|e| AppError::field("name", e))?;
     }
@@ -157,14 +157,6 @@ pub async fn update_profile(
         prefs.unsubscribed = n.unsubscribed.unwrap_or(prefs.unsubscribed);
     }
     save(services, partner).await
-}
-
-async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
-    services
-        .store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))
 }
 
 async fn save(services: &Services, mut partner: Partner) -> Result<Partner, AppError> {

@@ -29,7 +29,7 @@ pub fn parse_reason(text: Option<String>) -> Result<String, AppError> {
     Ok(reason)
 }
 
-async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+pub(crate) async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
     services
         .store
         .partner(partner_id)

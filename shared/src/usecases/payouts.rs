@@ -646,6 +646,14 @@ pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError
     if let Some(period) = program.payouts.cadence.last_ended(services.now()) {
         let (run, created) = run_period(services, &period, "schedule").await?;
         if created {
+            crate::usecases::audit::record(
+                services,
+                "schedule",
+                "payout_run.started",
+                &run.id,
+                format!("{} payouts, {} carried over", run.payouts, run.carried_over),
+            )
+            .await;
             runs.push(run);
         }
     }
