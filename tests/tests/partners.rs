@@ -390,6 +390,7 @@ async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBa
         "partner.approved",
         "program.updated",
         "campaign.created",
+        "promo_code.assigned",
     ] {
         assert!(
             actions.contains(&action),

@@ -87,9 +87,14 @@ async fn assign_promo_code(
     headers: HeaderMap,
     JsonBody(req): JsonBody<PromoCodeRequest>,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+    let who = admin(&s, &headers).await?;
     let (code, created) = promo_codes::assign(&s, req).await?;
-    Ok(json(created_or_ok(created), &PromoCodeView::of(&code)))
+    let view = PromoCodeView::of(&code);
+    if created {
+        let summary = format!("to {} for {}", view.partner_id, view.campaign_id);
+        crate::audit::record(&s, &who, "promo_code.assigned", &view.code, summary).await;
+    }
+    Ok(json(created_or_ok(created), &view))
 }
 
 async fn withdraw_promo_code(
@@ -97,8 +102,16 @@ async fn withdraw_promo_code(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+    let who = admin(&s, &headers).await?;
     promo_codes::withdraw(&s, &code).await?;
+    crate::audit::record(
+        &s,
+        &who,
+        "promo_code.withdrawn",
+        &code,
+        "no longer credits anyone",
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
