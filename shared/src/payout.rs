@@ -97,7 +97,7 @@ impl Period {
         let (year, month) = text.split_once('-').ok_or_else(bad)?;
         let year: i32 = year.parse().map_err(|_| bad())?;
         let month: u8 = month.parse().map_err(|_| bad())?;
-        if month.to_string().len() > 2 || text.len() != 7 {
+        if text.len() != 7 {
             return Err(bad());
         }
         let month = Month::try_from(month).map_err(|_| bad())?;

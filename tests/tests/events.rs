@@ -485,7 +485,7 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
             "payout_run.started"
         ]
     );
-    // The schedule finds the month's run done and makes nothing new.
+    // The schedule finds no run left unfinished and, on a manual cadence, starts none.
     let scheduled = upline_payout::PayoutFunction::new(w.services.clone())
         .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
         .await

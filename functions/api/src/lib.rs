@@ -522,16 +522,7 @@ async fn reject_conversion(
     JsonBody(req): JsonBody<RejectRequest>,
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
-    let reason = req
-        .reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty() && r.len() <= 500)
-        .ok_or_else(|| {
-            AppError::field(
-                "reason",
-                "is required: 1 to 500 characters the partner will see",
-            )
-        })?;
+    let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let reason_text = reason.clone();
     let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
     audit::record(

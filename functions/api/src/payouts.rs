@@ -302,16 +302,13 @@ struct FailedRequest {
     reason: Option<String>,
 }
 
-fn short_text(
-    field: &str,
-    text: Option<String>,
-    required: bool,
-) -> Result<Option<String>, AppError> {
+/// An optional payment reference: trimmed, at most 500 characters.
+fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
     match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
-        None if required => Err(AppError::field(field, "is required")),
-        Some(t) if t.chars().count() > 500 => {
-            Err(AppError::field(field, "must be at most 500 characters"))
-        }
+        Some(t) if t.chars().count() > 500 => Err(AppError::field(
+            "reference",
+            "must be at most 500 characters",
+        )),
         other => Ok(other),
     }
 }
@@ -323,7 +320,7 @@ async fn mark_paid(
     JsonBody(req): JsonBody<PaidRequest>,
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
-    let reference = short_text("reference", req.reference, false)?;
+    let reference = parse_reference(req.reference)?;
     let cid = correlation_id(&headers, || s.new_id());
     let before = find_payout(&s, &id).await?;
     let p = payouts::settle(&s, &id, Settlement::Paid { reference }, &cid).await?;
@@ -352,7 +349,7 @@ async fn mark_failed(
     JsonBody(req): JsonBody<FailedRequest>,
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
-    let reason = short_text("reason", req.reason, true)?.unwrap_or_default();
+    let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());
     let before = find_payout(&s, &id).await?;
     let p = payouts::settle(

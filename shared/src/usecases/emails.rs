@@ -32,13 +32,6 @@ async fn mark(store: &Store, marker: crate::ports::Key, outcome: &str) {
     }
 }
 
-fn rand_token() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    // The OS's generator; a failure leaves a fixed token that still works as a link.
-    let _ = getrandom::fill(&mut b);
-    b
-}
-
 /// The one-click unsubscribe address of a partner's notifications.
 pub fn unsubscribe_url_of(public_base_url: &str, partner: &crate::partner::Partner) -> String {
     format!(
@@ -99,7 +92,8 @@ pub async fn deliver(
         }
         if partner.unsubscribe_token.is_empty() {
             // Partners from before unsubscribe links get their token on first use.
-            partner.unsubscribe_token = crate::ids::base32(&rand_token());
+            partner.unsubscribe_token =
+                crate::ids::base32(&crate::ids::Ids::random_bytes(&crate::ids::RandomIds, 16));
             store
                 .table()
                 .transact(vec![Store::partner_put(&partner, Condition::Exists)])
