@@ -368,11 +368,11 @@ fn over_cap(terms: &Terms, usage: &dyn Fn(&Cap) -> CapUsage, earns: Money) -> Op
             CapPeriod::Month => "monthly",
         };
         match cap.metric {
-            CapMetric::Conversions if used.conversions + 1 > cap.limit => Some(format!(
+            CapMetric::Conversions if used.conversions.saturating_add(1) > cap.limit => Some(format!(
                 "the {period} cap of {} conversions for this partner on this campaign is reached",
                 cap.limit
             )),
-            CapMetric::Commission if used.commission_minor + earns.minor() > cap.limit => Some(format!(
+            CapMetric::Commission if used.commission_minor.saturating_add(earns.minor()) > cap.limit => Some(format!(
                 "the {period} cap of {} commission for this partner on this campaign would be exceeded ({} used)",
                 Money::from_minor(cap.limit, earns.currency()),
                 Money::from_minor(used.commission_minor, earns.currency())
@@ -385,15 +385,17 @@ fn over_cap(terms: &Terms, usage: &dyn Fn(&Cap) -> CapUsage, earns: Money) -> Op
 /// The amount revenue shares apply to: gross, less what the campaign excludes; never
 /// below zero.
 pub fn commission_base(sale: &Sale, base: &CommissionBase) -> i64 {
+    // Saturating: every input is bounded at the edge, and a base is never below zero, so
+    // even a stored amount from before the bounds cannot wrap into a large base.
     let mut b = sale.amount.minor();
     if base.net_of_discount {
-        b -= sale.discount_minor;
+        b = b.saturating_sub(sale.discount_minor);
     }
     if base.net_of_tax {
-        b -= sale.tax_minor;
+        b = b.saturating_sub(sale.tax_minor);
     }
     if base.net_of_shipping {
-        b -= sale.shipping_minor;
+        b = b.saturating_sub(sale.shipping_minor);
     }
     b.max(0)
 }
@@ -488,7 +490,11 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
     let itemized =
         !sale.items.is_empty() && (!terms.items.is_empty() || terms.revenue_share.is_some());
     if itemized {
-        let items_gross: i64 = sale.items.iter().map(LineItem::total_minor).sum();
+        let items_gross: i64 = sale
+            .items
+            .iter()
+            .map(LineItem::total_minor)
+            .fold(0, i64::saturating_add);
         for item in &sale.items {
             let total = Decimal::from(item.total_minor());
             let excluded = terms.items.excluded_skus.contains(&item.sku)

@@ -58,13 +58,14 @@ impl AppError {
     }
 
     /// What a queue consumer does with a message that failed with this error: retry what
-    /// time can fix (an unavailable dependency, a race, a program not set up yet), drop as
-    /// poison what it cannot (missing records, bad data).
+    /// time can fix (an unavailable dependency, a race, a program not set up yet); what it
+    /// cannot (missing records, bad data, a bug) goes to the dead-letter area with this
+    /// error as its reason, where an operator sees it and can redrive it once fixed.
     pub fn delivery_outcome(&self) -> crate::ports::DeliveryOutcome {
         use crate::ports::DeliveryOutcome;
         match self {
             AppError::Unavailable(_) | AppError::Conflict { .. } => DeliveryOutcome::Retry,
-            _ => DeliveryOutcome::Poison,
+            other => DeliveryOutcome::DeadLetter(other.to_string()),
         }
     }
 }

@@ -142,7 +142,7 @@ impl Message {
 }
 
 /// Decodes a delivery for a consumer that takes one kind of message (`pick` returns its
-/// payload). Anything else is poison: logged with the message id, never retried.
+/// payload). Anything else is dead-lettered with the reason: retrying cannot help.
 pub fn decode_for<T>(
     message_id: &str,
     body: &str,
@@ -154,14 +154,16 @@ pub fn decode_for<T>(
             match pick(message) {
                 Some(payload) => Ok((envelope, payload)),
                 None => {
-                    tracing::error!(message_id, kind = %kind, "message of the wrong type for this queue; dropped");
-                    Err(crate::ports::DeliveryOutcome::Poison)
+                    tracing::error!(message_id, kind = %kind, "message of the wrong type for this queue");
+                    Err(crate::ports::DeliveryOutcome::DeadLetter(format!(
+                        "a {kind} message does not belong on this queue"
+                    )))
                 }
             }
         }
         Err(e) => {
-            tracing::error!(message_id, error = %e, "undecodable message; dropped");
-            Err(crate::ports::DeliveryOutcome::Poison)
+            tracing::error!(message_id, error = %e, "undecodable message");
+            Err(crate::ports::DeliveryOutcome::DeadLetter(e.to_string()))
         }
     }
 }

@@ -52,6 +52,17 @@ MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB 
 SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYI UYU \
 UYW UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 
+/// The largest amount, in minor units, that any request may carry and that any
+/// conversion may produce: 10^14, a trillion dollars or a hundred trillion yen. The bound
+/// is what keeps every computation on money exact without overflow: a pro-rata share
+/// (a line × a refunded amount, a discount × an item) multiplies two amounts, and 10^28
+/// stays below the decimal type's 7.9 × 10^28 even with a currency's 10^4 scale applied;
+/// and tens of thousands of maximum sales still fit one i64 counter.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000_000;
+
+/// The largest exchange rate accepted: no pair of ISO 4217 currencies is a billion apart.
+pub const MAX_EXCHANGE_RATE: i64 = 1_000_000_000;
+
 /// A currency: its three-letter ISO 4217 code and how many decimal places its minor unit has.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
@@ -71,8 +82,8 @@ pub enum MoneyError {
         places: usize,
         allowed: u8,
     },
-    #[error("is too large")]
-    TooLarge,
+    #[error("is too large: amounts are at most {} {currency}", format_minor(MAX_AMOUNT_MINOR, *currency))]
+    TooLarge { currency: Currency },
     #[error("must not be negative")]
     Negative,
     #[error("currencies differ: {0} and {1}")]
@@ -169,6 +180,7 @@ impl Money {
     /// Parses decimal text exactly: `"100"`, `"100.1"`, `"100.10"`, `"-3.5"`. More decimal
     /// places than the currency has are rejected unless they are zeros: `"1.005"` USD is an
     /// error, never silently rounded, because a postback amount is a fact, not a computation.
+    /// Magnitudes above [`MAX_AMOUNT_MINOR`] are refused.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
         let t = text.trim();
         let bad = || MoneyError::NotADecimal(text.to_string());
@@ -197,6 +209,7 @@ impl Money {
                 allowed: currency.exponent(),
             });
         }
+        let too_large = MoneyError::TooLarge { currency };
         let mut minor: i64 = 0;
         for b in whole
             .bytes()
@@ -206,7 +219,8 @@ impl Money {
             minor = minor
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(i64::from(b - b'0')))
-                .ok_or(MoneyError::TooLarge)?;
+                .filter(|m| *m <= MAX_AMOUNT_MINOR)
+                .ok_or_else(|| too_large.clone())?;
         }
         Ok(Money {
             minor: if negative { -minor } else { minor },
@@ -233,7 +247,9 @@ impl Money {
         let minor = self
             .minor
             .checked_add(other.minor)
-            .ok_or(MoneyError::TooLarge)?;
+            .ok_or(MoneyError::TooLarge {
+                currency: self.currency,
+            })?;
         Ok(Money::from_minor(minor, self.currency))
     }
 
@@ -262,6 +278,8 @@ pub struct ExchangeRate {
 pub enum RateError {
     #[error("must be a positive decimal such as 1.0842, got {0:?}")]
     NotARate(String),
+    #[error("must be at most {MAX_EXCHANGE_RATE}, got {0}")]
+    TooLarge(String),
 }
 
 impl ExchangeRate {
@@ -272,17 +290,25 @@ impl ExchangeRate {
             .flatten()
             .filter(|r| *r > Decimal::ZERO && r.scale() <= 12)
             .ok_or_else(|| RateError::NotARate(text.to_string()))?;
+        if rate > Decimal::from(MAX_EXCHANGE_RATE) {
+            return Err(RateError::TooLarge(text.trim().to_string()));
+        }
         Ok(ExchangeRate { from, to, rate })
     }
 
     /// Converts an amount of `from` into `to`, across the two currencies' exponents
-    /// (100 JPY at 0.0067 → 0.67 USD), rounded once with the platform rule.
-    pub fn convert(&self, minor: i64) -> i64 {
+    /// (100 JPY at 0.0067 → 0.67 USD), rounded once with the platform rule. `None` when
+    /// the result would exceed [`MAX_AMOUNT_MINOR`] (or the arithmetic overflow).
+    pub fn convert(&self, minor: i64) -> Option<i64> {
         let major =
             Decimal::from_i128_with_scale(i128::from(minor), u32::from(self.from.exponent()));
-        let target_minor =
-            major * self.rate * Decimal::from(10i64.pow(u32::from(self.to.exponent())));
-        round_minor(target_minor)
+        let target_minor = major
+            .checked_mul(self.rate)?
+            .checked_mul(Decimal::from(10i64.pow(u32::from(self.to.exponent()))))?;
+        let rounded = target_minor.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven);
+        rounded
+            .to_i64()
+            .filter(|m| m.unsigned_abs() <= MAX_AMOUNT_MINOR.unsigned_abs())
     }
 }
 
@@ -407,7 +433,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_amount_survives_formatting_and_parsing(minor: i64, which in 0usize..200) {
+        fn any_amount_survives_formatting_and_parsing(minor in -MAX_AMOUNT_MINOR..=MAX_AMOUNT_MINOR, which in 0usize..200) {
             let currencies: Vec<Currency> = Currency::all().collect();
             let c = currencies[which % currencies.len()];
             let text = format_minor(minor, c);
@@ -435,12 +461,17 @@ mod tests {
             let all: Vec<Currency> = Currency::all().collect();
             let (from, to) = (all[from % all.len()], all[to % all.len()]);
             let rate = ExchangeRate { from, to, rate: Decimal::new(rate_units, 6) };
-            let converted = rate.convert(minor);
             let exact = Decimal::from_i128_with_scale(i128::from(minor), u32::from(from.exponent()))
                 * rate.rate
                 * Decimal::from(10i64.pow(u32::from(to.exponent())));
-            // An integer count of the target's minor units, the nearest one.
-            prop_assert!((Decimal::from(converted) - exact).abs() <= Decimal::new(5, 1));
+            match rate.convert(minor) {
+                // An integer count of the target's minor units, the nearest one.
+                Some(converted) => {
+                    prop_assert!((Decimal::from(converted) - exact).abs() <= Decimal::new(5, 1));
+                }
+                // Refused only past the maximum.
+                None => prop_assert!(exact > Decimal::from(MAX_AMOUNT_MINOR)),
+            }
         }
 
         #[test]
@@ -505,7 +536,7 @@ mod tests {
         }
         assert_eq!(
             Money::parse("99999999999999999999", usd()),
-            Err(MoneyError::TooLarge)
+            Err(MoneyError::TooLarge { currency: usd() })
         );
     }
 
@@ -544,17 +575,17 @@ mod tests {
     fn conversions_cross_exponents_and_round_once() {
         let c = |code: &str| Currency::from_code(code).unwrap();
         let eur_usd = ExchangeRate::parse(c("EUR"), c("USD"), "1.0842").unwrap();
-        assert_eq!(eur_usd.convert(10_000), 10_842);
+        assert_eq!(eur_usd.convert(10_000), Some(10_842));
         let jpy_usd = ExchangeRate::parse(c("JPY"), c("USD"), "0.0067").unwrap();
-        assert_eq!(jpy_usd.convert(100), 67);
+        assert_eq!(jpy_usd.convert(100), Some(67));
         let usd_bhd = ExchangeRate::parse(c("USD"), c("BHD"), "0.376").unwrap();
         assert_eq!(
             usd_bhd.convert(1_999),
-            7_516,
+            Some(7_516),
             "19.99 USD = 7.51624 BHD → 7.516"
         );
         let usd_jpy = ExchangeRate::parse(c("USD"), c("JPY"), "151.25").unwrap();
-        assert_eq!(usd_jpy.convert(1), 2, "0.01 USD = 1.5125 JPY → 2");
+        assert_eq!(usd_jpy.convert(1), Some(2), "0.01 USD = 1.5125 JPY → 2");
         assert_eq!(eur_usd.to_string(), "1 EUR = 1.0842 USD");
         for bad in ["0", "-1", "abc", "1e3", ""] {
             assert!(
@@ -576,5 +607,41 @@ mod tests {
             format_minor(500, Currency::from_code("JPY").unwrap()),
             "500"
         );
+    }
+
+    #[test]
+    fn amounts_above_the_platform_maximum_are_refused_at_the_edge() {
+        assert_eq!(
+            Money::parse("1000000000000.00", usd()).unwrap().minor(),
+            MAX_AMOUNT_MINOR
+        );
+        let err = Money::parse("1000000000000.01", usd()).unwrap_err();
+        assert_eq!(err, MoneyError::TooLarge { currency: usd() });
+        assert_eq!(
+            err.to_string(),
+            "is too large: amounts are at most 1000000000000.00 USD"
+        );
+        // The probe's amount: i64::MAX cents.
+        assert!(Money::parse("92233720368547758.07", usd()).is_err());
+        assert!(Money::parse("-1000000000000.01", usd()).is_err());
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert!(Money::parse("100000000000000", jpy).is_ok());
+        assert!(Money::parse("100000000000001", jpy).is_err());
+    }
+
+    #[test]
+    fn exchange_rates_are_bounded_and_conversions_never_exceed_the_maximum() {
+        let c = |code: &str| Currency::from_code(code).unwrap();
+        assert!(matches!(
+            ExchangeRate::parse(c("EUR"), c("USD"), "1000000000000"),
+            Err(RateError::TooLarge(_))
+        ));
+        let huge = ExchangeRate::parse(c("EUR"), c("USD"), "1000000000").unwrap();
+        assert_eq!(huge.convert(MAX_AMOUNT_MINOR), None);
+        assert_eq!(huge.convert(100_000), Some(100_000_000_000_000));
+        assert_eq!(huge.convert(100_001), None);
+        // Into a currency with more decimals, at the largest rate, from the largest amount.
+        let to_clf = ExchangeRate::parse(c("JPY"), c("CLF"), "1000000000").unwrap();
+        assert_eq!(to_clf.convert(MAX_AMOUNT_MINOR), None);
     }
 }

@@ -59,6 +59,10 @@ pub struct PayoutSettings {
     pub minimum_minor: i64,
 }
 
+/// The years a pay period may fall in: wide enough for any real program, and narrow
+/// enough that every date computed from a period (its end, the next month) exists.
+pub const PERIOD_YEARS: std::ops::RangeInclusive<i32> = 2000..=2999;
+
 /// A pay period: its name (`2026-11`, `2026-W47`, `2026-11-21`), which identifies its
 /// run, and its end — lines that became payable before the end belong to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,9 +80,19 @@ impl Period {
                 "{text:?} is not a period: give a month (2026-11), an ISO week (2026-W47) or a day (2026-11-21)"
             )
         };
+        let out_of_range = || {
+            format!(
+                "{text:?} is outside the years {} to {} that pay periods may name",
+                PERIOD_YEARS.start(),
+                PERIOD_YEARS.end()
+            )
+        };
         if let Some((year, week)) = text.split_once("-W") {
             let year: i32 = year.parse().map_err(|_| bad())?;
             let week: u8 = week.parse().map_err(|_| bad())?;
+            if !PERIOD_YEARS.contains(&year) {
+                return Err(out_of_range());
+            }
             let monday =
                 Date::from_iso_week_date(year, week, Weekday::Monday).map_err(|_| bad())?;
             return Period::of_week_ending(
@@ -89,6 +103,10 @@ impl Period {
             .ok_or_else(bad);
         }
         if let Some(day) = Day::parse(text) {
+            let year: i32 = text.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+            if !PERIOD_YEARS.contains(&year) || text.starts_with('-') {
+                return Err(out_of_range());
+            }
             return Ok(Period {
                 name: day.to_string(),
                 end: day.next().start(),
@@ -101,8 +119,8 @@ impl Period {
             return Err(bad());
         }
         let month = Month::try_from(month).map_err(|_| bad())?;
-        if !(2000..=9999).contains(&year) {
-            return Err(bad());
+        if !PERIOD_YEARS.contains(&year) {
+            return Err(out_of_range());
         }
         Ok(Period::month(year, month))
     }

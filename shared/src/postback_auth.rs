@@ -62,7 +62,8 @@ pub fn authenticate(
         let (Some(t), Some(given)) = (t, v1) else {
             return Err(PostbackAuthError::MalformedSignature);
         };
-        if (now.secs() - t).abs() > SIGNATURE_TOLERANCE_SECS {
+        // `abs_diff`: any i64 the header carries is compared without overflowing.
+        if now.secs().abs_diff(t) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
             return Err(PostbackAuthError::StaleSignature);
         }
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");

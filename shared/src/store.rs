@@ -248,6 +248,24 @@ pub mod keys {
         format!("LINES#{day}")
     }
 
+    /// How many open-index partitions hold conversions still waiting for their commission
+    /// lines: a conversion passes through once (written, then rewritten when commissioned),
+    /// so spreading them keeps each partition far below an index partition's write rate.
+    pub const AWAITING_SHARDS: u32 = 8;
+
+    /// The open-index partition of a conversion still `recorded`, by a stable hash of its id.
+    pub fn awaiting_commission(conversion_id: &str) -> String {
+        let shard = conversion_id
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+            % AWAITING_SHARDS;
+        awaiting_shard(shard)
+    }
+
+    pub fn awaiting_shard(shard: u32) -> String {
+        format!("AWAITING#{shard}")
+    }
+
     /// A sort key that orders by time, then by id: 13 zero-padded digits of milliseconds.
     pub fn time_ordered(at: Timestamp, id: &str) -> String {
         format!("{:013}#{id}", at.millis().max(0))
@@ -545,7 +563,29 @@ impl Store {
     }
 
     /// The put of a partner profile with its listing index entry and status attribute.
+    /// Writes a partner whose key is unchanged since it was read: the write fails if a
+    /// rotation landed meanwhile, so a stale copy never brings a revoked key's hash back.
     pub fn partner_put(partner: &Partner, condition: Condition) -> TxOp {
+        Store::partner_put_replacing_key(partner, partner.api_key_hash.as_deref(), condition)
+    }
+
+    /// Writes a partner whose API key hash was `key_was` when read (`None`: no key) and
+    /// is now the partner's own; under `condition` as well. Concurrent rotations from one
+    /// key therefore have exactly one winner.
+    pub fn partner_put_replacing_key(
+        partner: &Partner,
+        key_was: Option<&str>,
+        condition: Condition,
+    ) -> TxOp {
+        let key_guard = match key_was {
+            // Partners stored before the hash became an attribute lack it; their old key
+            // item's `Exists` delete in the rotation's transaction guards them instead.
+            Some(hash) => Condition::Any(vec![
+                Condition::AttrEquals("api_key_hash".into(), Attr::S(hash.to_string())),
+                Condition::AttrMissing("api_key_hash".into()),
+            ]),
+            None => Condition::AttrMissing("api_key_hash".into()),
+        };
         let item = encode(keys::partner(&partner.id), partner)
             .with("status", partner.status.as_str())
             .with(
@@ -565,7 +605,11 @@ impl Store {
             ),
             None => item,
         };
-        TxOp::Put(item, condition)
+        let item = match &partner.api_key_hash {
+            Some(hash) => item.with("api_key_hash", hash.as_str()),
+            None => item,
+        };
+        TxOp::Put(item, Condition::All(vec![condition, key_guard]))
     }
 
     pub fn unique_marker(key: Key, owner: &str) -> TxOp {
@@ -676,6 +720,34 @@ impl Store {
         self.get_entity(&keys::conversion(id)).await
     }
 
+    /// Conversions still `recorded` that were stored before `before`, oldest first, at
+    /// most `limit` from each partition of the open index.
+    pub async fn conversions_awaiting_commission(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Conversion>, AppError> {
+        let upto = keys::time_ordered(before, "");
+        let mut out = Vec::new();
+        for shard in 0..keys::AWAITING_SHARDS {
+            let page = self
+                .table
+                .query(
+                    Index::Gsi3,
+                    &keys::awaiting_shard(shard),
+                    &SortKeyCondition::Between(String::new(), upto.clone()),
+                    true,
+                    limit,
+                    None,
+                )
+                .await?;
+            for item in &page.items {
+                out.push(decode(item)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn conversion_put(conversion: &Conversion, condition: Condition) -> TxOp {
         let sk = keys::time_ordered(conversion.created_at, &conversion.id);
         let mut item = encode(keys::conversion(&conversion.id), conversion)
@@ -683,6 +755,13 @@ impl Store {
             .with("refunded_minor", conversion.refunded_minor)
             .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
             .with("gsi2sk", sk.clone());
+        // While its lines are not written, the conversion sits in the open index, where
+        // the sweep finds it if the hand-off to the queue never happened.
+        if conversion.status == crate::tracking::ConversionStatus::Recorded {
+            item = item
+                .with("gsi3pk", keys::awaiting_commission(&conversion.id))
+                .with("gsi3sk", sk.clone());
+        }
         // Unattributed conversions are the operator's record, not the partner's.
         if conversion.status != crate::tracking::ConversionStatus::Unattributed {
             item = item

@@ -9,7 +9,7 @@ use upline_domain::click_id::ClickSecret;
 use upline_domain::clock::{ManualClock, Timestamp};
 use upline_domain::ids::SequentialIds;
 use upline_domain::messages::Message;
-use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
+use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler, QueueName};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::tracking::Click;
 
@@ -196,14 +196,10 @@ async fn an_undecodable_message_is_poison_and_the_rest_of_the_batch_still_counts
             delivery(3, wrong_kind),
         ])
         .await;
-    assert_eq!(
-        outcomes,
-        vec![
-            DeliveryOutcome::Poison,
-            DeliveryOutcome::Done,
-            DeliveryOutcome::Poison
-        ]
-    );
+    let dead_lettered = |o: &DeliveryOutcome| matches!(o, DeliveryOutcome::DeadLetter(_));
+    assert!(dead_lettered(&outcomes[0]), "{outcomes:?}");
+    assert_eq!(outcomes[1], DeliveryOutcome::Done);
+    assert!(dead_lettered(&outcomes[2]), "{outcomes:?}");
     assert_eq!(clicks_counted(&w.services).await, 1);
 }
 
@@ -268,10 +264,10 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
         conversion_id: "nope".into(),
     }
     .encode("e", Timestamp(0), "c");
-    assert_eq!(
-        calculator.handle(&[delivery(9, unknown)]).await,
-        vec![DeliveryOutcome::Poison]
-    );
+    assert!(matches!(
+        calculator.handle(&[delivery(9, unknown)]).await.as_slice(),
+        [DeliveryOutcome::DeadLetter(reason)] if reason.contains("nope")
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,11 +288,16 @@ async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknow
     }))
     .unwrap();
     let recorder = ClickRecorder::new(w.services.store.clone());
-    let response = upline_aws::handle_sqs_event(&recorder, event).await;
+    let dead = upline_tests::DeadLettered::default();
+    let response = upline_aws::handle_sqs_event(&recorder, event, &dead, QueueName::Clicks).await;
     assert!(
         response.batch_item_failures.is_empty(),
-        "the garbage is acknowledged, not retried"
+        "the garbage is not retried"
     );
+    let taken = dead.taken();
+    assert_eq!(taken.len(), 1, "the garbage goes to the dead-letter queue");
+    assert_eq!(taken[0].1, "%%% not an envelope");
+    assert!(taken[0].2.contains("not an envelope"), "{}", taken[0].2);
     assert_eq!(clicks_counted(&w.services).await, 1);
 
     // A conversion that does not exist can never be commissioned: poison, acknowledged.
@@ -308,10 +309,19 @@ async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknow
         serde_json::from_value(serde_json::json!({ "Records": [record("conv", &message)] }))
             .unwrap();
     let calculator = CommissionCalculator::new(w.services.clone());
-    let response = upline_aws::handle_sqs_event(&calculator, event).await;
+    let dead = upline_tests::DeadLettered::default();
+    let response =
+        upline_aws::handle_sqs_event(&calculator, event, &dead, QueueName::Conversions).await;
     assert!(
         response.batch_item_failures.is_empty(),
-        "an unknown conversion is poison, acknowledged"
+        "an unknown conversion is not retried"
+    );
+    let taken = dead.taken();
+    assert_eq!(taken.len(), 1, "it is dead-lettered, never dropped");
+    assert!(
+        taken[0].2.contains("missing"),
+        "the reason names it: {}",
+        taken[0].2
     );
 }
 

@@ -211,6 +211,8 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
         let response = upline_aws::handle_sqs_event(
             &sender,
             sqs_event("partner-postbacks/partner-postbacks-batch.json"),
+            &upline_tests::DeadLettered::default(),
+            QueueName::PartnerPostbacks,
         )
         .await;
         assert!(response.batch_item_failures.is_empty());
@@ -486,10 +488,13 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
         ]
     );
     // The schedule finds no run left unfinished and, on a manual cadence, starts none.
-    let scheduled = upline_payout::PayoutFunction::new(w.services.clone())
-        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
-        .await
-        .unwrap();
+    let scheduled = upline_payout::PayoutFunction::new(
+        w.services.clone(),
+        Arc::new(upline_tests::DeadLettered::default()),
+    )
+    .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+    .await
+    .unwrap();
     assert_eq!(scheduled["payout_runs"], serde_json::json!([]));
 }
 
@@ -619,11 +624,22 @@ fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {
 async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record() {
     let w = world().await;
     let recorder = upline_clicks::ClickRecorder::new(w.services.store.clone());
-    let response =
-        upline_aws::handle_sqs_event(&recorder, sqs_event("clicks/clicks-batch.json")).await;
+    let dead = upline_tests::DeadLettered::default();
+    let response = upline_aws::handle_sqs_event(
+        &recorder,
+        sqs_event("clicks/clicks-batch.json"),
+        &dead,
+        QueueName::Clicks,
+    )
+    .await;
     assert!(
         response.batch_item_failures.is_empty(),
-        "poison is acknowledged, not retried"
+        "poison is not retried"
+    );
+    assert_eq!(
+        dead.taken().len(),
+        1,
+        "poison goes to the dead-letter queue"
     );
     let stats = w.services.store.stats_on_days(&[NOW.day()]).await.unwrap();
     assert_eq!(stats.iter().map(|s| s.clicks).sum::<i64>(), 2);
@@ -632,7 +648,10 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_payout_events_commission_the_conversion_and_approve_lines_past_their_hold() {
     let w = world().await;
-    let function = upline_payout::PayoutFunction::new(w.services.clone());
+    let function = upline_payout::PayoutFunction::new(
+        w.services.clone(),
+        Arc::new(upline_tests::DeadLettered::default()),
+    );
     let response = function
         .handle_event(serde_json::from_str(&read_event("payout/conversions-batch.json")).unwrap())
         .await
@@ -705,8 +724,13 @@ async fn the_emails_batch_sends_the_commission_email_once() {
         .await
         .unwrap();
     for _ in 0..2 {
-        let response =
-            upline_aws::handle_sqs_event(&sender, sqs_event("email/emails-batch.json")).await;
+        let response = upline_aws::handle_sqs_event(
+            &sender,
+            sqs_event("email/emails-batch.json"),
+            &upline_tests::DeadLettered::default(),
+            QueueName::Emails,
+        )
+        .await;
         assert!(response.batch_item_failures.is_empty());
     }
     let files: Vec<_> = std::fs::read_dir(&w.outbox)

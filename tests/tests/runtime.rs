@@ -175,6 +175,11 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
             "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
             urls[&QueueName::PartnerPostbacks].queue.as_str(),
         ),
+        // The one consumer invoked here is the payout function (the conversions queue).
+        (
+            "UPLINE_DEAD_LETTER_QUEUE_URL",
+            urls[&QueueName::Conversions].dead_letters.as_str(),
+        ),
         ("UPLINE_CLICK_SECRET", click_secret_hex().as_str()),
         ("RUST_LOG", "info"),
     ] {

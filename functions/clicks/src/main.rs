@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use upline_clicks::{ClickRecorder, Config};
 use upline_domain::config::process_env;
+use upline_domain::ports::QueueName;
 use upline_domain::store::Store;
 
 #[tokio::main]
@@ -12,5 +13,16 @@ async fn main() -> Result<(), upline_lambda::Error> {
     let config = Config::from_env(&process_env)?;
     let clients = upline_lambda::clients().await;
     let store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)));
-    upline_lambda::run_sqs(Arc::new(ClickRecorder::new(store))).await
+    let queue = upline_lambda::consumer_queue(
+        &clients,
+        QueueName::Clicks,
+        "",
+        &config.dead_letter_queue_url,
+    );
+    upline_lambda::run_sqs(
+        Arc::new(ClickRecorder::new(store)),
+        queue,
+        QueueName::Clicks,
+    )
+    .await
 }

@@ -6,6 +6,8 @@ use upline_domain::config::{ConfigError, EnvReader};
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// Where messages this function cannot handle go, with their reason.
+    pub dead_letter_queue_url: String,
     pub mail_from: String,
     pub ses_configuration_set: Option<String>,
     /// Where unsubscribe links point (the API's public address).
@@ -16,6 +18,7 @@ impl Config {
     /// Every variable read, required or optional.
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
+        "UPLINE_DEAD_LETTER_QUEUE_URL",
         "UPLINE_MAIL_FROM",
         "UPLINE_SES_CONFIGURATION_SET",
         "UPLINE_PUBLIC_BASE_URL",
@@ -24,12 +27,14 @@ impl Config {
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
+        let dead_letter_queue_url = env.required("UPLINE_DEAD_LETTER_QUEUE_URL");
         let mail_from = env.required("UPLINE_MAIL_FROM");
         let ses_configuration_set = env.optional("UPLINE_SES_CONFIGURATION_SET");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
+            dead_letter_queue_url,
             mail_from,
             ses_configuration_set,
             public_base_url,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use upline_aws::SesMailer;
 use upline_domain::config::process_env;
+use upline_domain::ports::QueueName;
 use upline_domain::store::Store;
 use upline_email::{Config, EmailSender};
 
@@ -18,10 +19,12 @@ async fn main() -> Result<(), upline_lambda::Error> {
         config.mail_from,
         config.ses_configuration_set,
     );
-    upline_lambda::run_sqs(Arc::new(EmailSender::new(
-        store,
-        Arc::new(mailer),
-        config.public_base_url,
-    )))
-    .await
+    let queue = upline_lambda::consumer_queue(
+        &clients,
+        QueueName::Emails,
+        "",
+        &config.dead_letter_queue_url,
+    );
+    let sender = EmailSender::new(store, Arc::new(mailer), config.public_base_url);
+    upline_lambda::run_sqs(Arc::new(sender), queue, QueueName::Emails).await
 }

@@ -75,13 +75,43 @@ pub async fn run_http(router: axum::Router) -> Result<(), Error> {
     lambda_http::run(router).await
 }
 
-/// Runs a consumer stage on SQS batches, reporting only the messages to retry.
-pub async fn run_sqs(handler: Arc<dyn MessageHandler>) -> Result<(), Error> {
+/// The queue a consumer function is triggered by, with its dead-letter queue: where it
+/// puts the messages it gives up on (and, with back-off, whose retries it delays).
+pub fn consumer_queue(
+    clients: &AwsClients,
+    queue: QueueName,
+    queue_url: &str,
+    dead_letter_queue_url: &str,
+) -> Arc<SqsQueues> {
+    let urls = QueueUrls {
+        queue: queue_url.to_string(),
+        dead_letters: dead_letter_queue_url.to_string(),
+    };
+    Arc::new(SqsQueues::new(
+        clients.sqs.clone(),
+        HashMap::from([(queue, urls)]),
+    ))
+}
+
+/// Runs a consumer stage on SQS batches of `queue`, reporting only the messages to retry
+/// and dead-lettering those that cannot succeed.
+pub async fn run_sqs(
+    handler: Arc<dyn MessageHandler>,
+    queues: Arc<SqsQueues>,
+    queue: QueueName,
+) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = handler.clone();
+        let queues = queues.clone();
         async move {
             Ok::<SqsBatchResponse, Error>(
-                upline_aws::handle_sqs_event(handler.as_ref(), event.payload).await,
+                upline_aws::handle_sqs_event(
+                    handler.as_ref(),
+                    event.payload,
+                    queues.as_ref(),
+                    queue,
+                )
+                .await,
             )
         }
     }))

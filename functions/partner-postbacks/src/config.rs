@@ -7,22 +7,29 @@ use upline_domain::config::{ConfigError, EnvReader};
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// Where messages this function cannot handle go, with their reason.
+    pub dead_letter_queue_url: String,
     /// Its own queue, to delay retries (backoff) by changing a message's visibility.
     pub partner_postbacks_queue_url: String,
 }
 
 impl Config {
     /// Every variable read, required or optional.
-    pub const ENV: &'static [&'static str] =
-        &["UPLINE_TABLE_NAME", "UPLINE_PARTNER_POSTBACKS_QUEUE_URL"];
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_DEAD_LETTER_QUEUE_URL",
+        "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
+    ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
+        let dead_letter_queue_url = env.required("UPLINE_DEAD_LETTER_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
+            dead_letter_queue_url,
             partner_postbacks_queue_url,
         })
     }

@@ -27,7 +27,12 @@ async fn main() -> Result<(), upline_lambda::Error> {
         allow_private_postbacks: false,
     };
     let services = upline_lambda::services(&clients, &config.table_name, &own_queue, deployment);
-    let queues = Arc::new(upline_lambda::queues(&clients, &own_queue));
+    let queues = upline_lambda::consumer_queue(
+        &clients,
+        QueueName::PartnerPostbacks,
+        &config.partner_postbacks_queue_url,
+        &config.dead_letter_queue_url,
+    );
     let caller = Arc::new(HttpPostbackCaller::new(AddressPolicy::PublicOnly));
     let sender = Arc::new(PartnerPostbackSender::new(services, caller));
     upline_lambda::run_sqs_with_backoff(sender, queues, QueueName::PartnerPostbacks, RETRY_BASE)

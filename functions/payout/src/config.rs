@@ -6,7 +6,11 @@ use upline_domain::config::{ConfigError, EnvReader};
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// Where messages this function cannot handle go, with their reason.
+    pub dead_letter_queue_url: String,
     pub emails_queue_url: String,
+    /// The sweep hands stuck conversions back to its own queue.
+    pub conversions_queue_url: String,
     pub partner_postbacks_queue_url: String,
 }
 
@@ -14,19 +18,25 @@ impl Config {
     /// Every variable read, required or optional.
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
+        "UPLINE_DEAD_LETTER_QUEUE_URL",
         "UPLINE_EMAILS_QUEUE_URL",
+        "UPLINE_CONVERSIONS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
     ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
+        let dead_letter_queue_url = env.required("UPLINE_DEAD_LETTER_QUEUE_URL");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
+        let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
+            dead_letter_queue_url,
             emails_queue_url,
+            conversions_queue_url,
             partner_postbacks_queue_url,
         })
     }

@@ -60,13 +60,18 @@ impl MessageHandler for CommissionCalculator {
 pub struct PayoutFunction {
     calculator: CommissionCalculator,
     services: Services,
+    dead_letters: std::sync::Arc<dyn upline_aws::lambda_sqs::DeadLetters>,
 }
 
 impl PayoutFunction {
-    pub fn new(services: Services) -> Self {
+    pub fn new(
+        services: Services,
+        dead_letters: std::sync::Arc<dyn upline_aws::lambda_sqs::DeadLetters>,
+    ) -> Self {
         PayoutFunction {
             calculator: CommissionCalculator::new(services.clone()),
             services,
+            dead_letters,
         }
     }
 
@@ -79,7 +84,13 @@ impl PayoutFunction {
         if event.get("Records").is_some() {
             let batch: aws_lambda_events::event::sqs::SqsEvent =
                 serde_json::from_value(event).map_err(|e| format!("not an SQS event: {e}"))?;
-            let response = upline_aws::handle_sqs_event(&self.calculator, batch).await;
+            let response = upline_aws::handle_sqs_event(
+                &self.calculator,
+                batch,
+                self.dead_letters.as_ref(),
+                upline_domain::ports::QueueName::Conversions,
+            )
+            .await;
             return serde_json::to_value(response).map_err(|e| e.to_string());
         }
         if event.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event") {
@@ -87,11 +98,13 @@ impl PayoutFunction {
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(
+                requeued = outcome.requeued_conversions,
                 approved = outcome.approved_lines,
                 runs = outcome.runs.len(),
                 "scheduled approvals and payout runs done"
             );
             return Ok(serde_json::json!({
+                "requeued_conversions": outcome.requeued_conversions,
                 "approved_lines": outcome.approved_lines,
                 "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
             }));

@@ -127,6 +127,18 @@ fn condition_text(
             values.insert(format!(":c{n}"), AttributeValue::N(bound.to_string()));
             Some(format!("#c{n} < :c{n}"))
         }
+        Condition::AttrMissing(name) => {
+            names.insert(format!("#c{n}"), name.clone());
+            Some(format!("attribute_not_exists(#c{n})"))
+        }
+        Condition::All(options) => {
+            let parts: Vec<String> = options
+                .iter()
+                .filter_map(|o| condition_text(o, names, values))
+                .map(|t| format!("({t})"))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" AND "))
+        }
         Condition::Any(options) => {
             let parts: Vec<String> = options
                 .iter()

@@ -15,6 +15,9 @@ use upline_domain::ports::{Delivery, Queue, QueueConsumer, QueueError, QueueName
 const MAX_BATCH_MESSAGES: usize = 10;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
+/// The message attribute that carries why a message was dead-lettered.
+pub const DEAD_LETTER_REASON: &str = "upline-reason";
+
 /// The URLs of a queue and of its dead-letter queue.
 #[derive(Clone, Debug)]
 pub struct QueueUrls {
@@ -31,6 +34,43 @@ pub struct SqsQueues {
 impl SqsQueues {
     pub fn new(client: Client, urls: HashMap<QueueName, QueueUrls>) -> Self {
         SqsQueues { client, urls }
+    }
+
+    /// Puts a copy of `body` on `queue`'s dead-letter queue with the reason it failed as
+    /// the `upline-reason` attribute. Lambda's bridge uses it alone (Lambda deletes the
+    /// original when the batch answers); the polled consumer deletes it itself.
+    pub async fn send_to_dead_letters(
+        &self,
+        queue: QueueName,
+        body: &str,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let url = &self.urls(queue)?.dead_letters;
+        if url.is_empty() {
+            return Err(QueueError::Unavailable(format!(
+                "no dead-letter queue URL configured for the {queue} queue"
+            )));
+        }
+        // SQS attribute values are limited; the reason is for people, its head suffices.
+        let reason: String = reason.chars().take(1_000).collect();
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(if reason.is_empty() {
+                "unknown".into()
+            } else {
+                reason
+            })
+            .build()
+            .map_err(|e| QueueError::Unavailable(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_attributes(DEAD_LETTER_REASON, attribute)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     fn urls(&self, queue: QueueName) -> Result<&QueueUrls, QueueError> {
@@ -180,6 +220,17 @@ impl QueueConsumer for SqsQueues {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: QueueName,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        self.send_to_dead_letters(queue, &delivery.body, reason)
+            .await?;
+        self.ack(queue, &delivery.receipt).await
     }
 
     async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, QueueError> {

@@ -15,6 +15,9 @@ const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queu
 const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("queue_dead_letters");
 const SEQUENCE: TableDefinition<&str, u64> = TableDefinition::new("queue_sequence");
+/// Why a message was dead-lettered by its handler (absent: it ran out of receives).
+const DEAD_LETTER_REASONS: TableDefinition<(&str, u64), &str> =
+    TableDefinition::new("queue_dead_letter_reasons");
 
 /// SQS's limit on a message body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -200,6 +203,42 @@ impl QueueConsumer for EmbeddedStore {
             self.arrivals(queue).notify_waiters();
         }
         Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: QueueName,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let Some((seq, count)) = parse_receipt(&delivery.receipt) else {
+            return Err(unavailable(format!("not a receipt: {}", delivery.receipt)));
+        };
+        let reason = reason.to_string();
+        self.blocking(move |s| {
+            let txn = s.begin_write()?;
+            {
+                let mut t = txn.open_table(MESSAGES).map_err(unavailable)?;
+                let current = match t.get((queue.as_str(), seq)).map_err(unavailable)? {
+                    Some(v) => Some(read(v.value())?),
+                    None => None,
+                };
+                let Some(current) = current.filter(|m| m.receive_count == count) else {
+                    return Ok(()); // stale receipt: someone else holds it now
+                };
+                t.remove((queue.as_str(), seq)).map_err(unavailable)?;
+                let mut dead = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
+                dead.insert((queue.as_str(), seq), current.body.as_bytes())
+                    .map_err(unavailable)?;
+                let mut reasons = txn.open_table(DEAD_LETTER_REASONS).map_err(unavailable)?;
+                reasons
+                    .insert((queue.as_str(), seq), reason.as_str())
+                    .map_err(unavailable)?;
+            }
+            tracing::error!(%queue, seq, reason = %reason, "message moved to the dead-letter area");
+            txn.commit().map_err(unavailable)
+        })
+        .await
     }
 
     async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, QueueError> {

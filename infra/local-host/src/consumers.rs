@@ -1,11 +1,16 @@
 //! Runs a queue's consumer stage the way Lambda's SQS trigger would: receive a batch,
-//! hand it to the stage's handler, acknowledge what is done or poison, and release what
-//! should be retried with a growing delay until the queue dead-letters it.
+//! hand it to the stage's handler (a panic costs only its message), acknowledge what is
+//! done, dead-letter what cannot succeed with its reason, and release what should be
+//! retried with a growing delay until the queue dead-letters it. A supervisor restarts a
+//! consumer loop that dies and keeps [`ConsumerHealth`] for `/health`.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::sync::watch;
+use upline_domain::ports::queue::handle_guarded;
 use upline_domain::ports::{DeliveryOutcome, MessageHandler, QueueConsumer, QueueName};
 
 /// How one queue is consumed.
@@ -61,11 +66,12 @@ pub async fn run(
             }
             continue;
         }
-        let outcomes = handler.handle(&batch).await;
+        let outcomes = handle_guarded(handler.as_ref(), &batch).await;
         for (delivery, outcome) in batch.iter().zip(outcomes) {
             let result = match outcome {
-                DeliveryOutcome::Done | DeliveryOutcome::Poison => {
-                    consumer.ack(queue, &delivery.receipt).await
+                DeliveryOutcome::Done => consumer.ack(queue, &delivery.receipt).await,
+                DeliveryOutcome::DeadLetter(reason) => {
+                    consumer.dead_letter(queue, delivery, &reason).await
                 }
                 DeliveryOutcome::Retry => {
                     consumer
@@ -81,6 +87,63 @@ pub async fn run(
                 tracing::warn!(%queue, message_id = %delivery.message_id, error = %e, "settling a message failed; it will be redelivered");
             }
         }
+    }
+}
+
+/// Whether each consumer loop is running, for `/health`.
+#[derive(Clone, Default)]
+pub struct ConsumerHealth {
+    down: Arc<Mutex<BTreeMap<QueueName, String>>>,
+}
+
+impl ConsumerHealth {
+    /// The queues whose consumer is down, with why.
+    pub fn down(&self) -> BTreeMap<QueueName, String> {
+        self.down.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, queue: QueueName, why: Option<String>) {
+        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        match why {
+            Some(why) => down.insert(queue, why),
+            None => down.remove(&queue),
+        };
+    }
+}
+
+/// [`run`] under a supervisor: a loop that dies (a panic outside a handler, which
+/// [`handle_guarded`] already contains) is reported down and restarted after `pause`,
+/// doubling up to a minute while it keeps dying.
+pub async fn supervise(
+    consumer: Arc<dyn QueueConsumer>,
+    queue: QueueName,
+    handler: Arc<dyn MessageHandler>,
+    settings: ConsumerSettings,
+    stop: watch::Receiver<bool>,
+    health: ConsumerHealth,
+) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let attempt = std::panic::AssertUnwindSafe(run(
+            consumer.clone(),
+            queue,
+            handler.clone(),
+            settings,
+            stop.clone(),
+        ))
+        .catch_unwind()
+        .await;
+        if attempt.is_ok() || *stop.borrow() {
+            return;
+        }
+        tracing::error!(%queue, "the consumer died; restarting it");
+        health.set(
+            queue,
+            Some(format!("restarting after a crash (next try in {pause:?})")),
+        );
+        tokio::time::sleep(pause).await;
+        health.set(queue, None);
+        pause = (pause * 2).min(Duration::from_secs(60));
     }
 }
 

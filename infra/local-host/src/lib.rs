@@ -272,6 +272,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let health = consumers::ConsumerHealth::default();
     let policy = if config.allow_private_postbacks {
         upline_webhooks::AddressPolicy::AllowPrivate
     } else {
@@ -313,12 +314,13 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             batch_size,
             ..ConsumerSettings::default()
         };
-        tasks.push(tokio::spawn(consumers::run(
+        tasks.push(tokio::spawn(consumers::supervise(
             consumer.clone(),
             queue,
             handler,
             settings,
             stop_rx.clone(),
+            health.clone(),
         )));
     }
     if let Some(every) = config.schedule_every {
@@ -338,7 +340,10 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         // Browsers drop Secure cookies set over plain HTTP (except on localhost).
         secure_cookie: base_url.starts_with("https://"),
     };
-    let app = router(&services, tracking);
+    let app = router(&services, tracking).layer(axum::middleware::from_fn_with_state(
+        health,
+        health_of_the_host,
+    ));
     let mut server_stop = stop_rx.clone();
     tasks.push(tokio::spawn(async move {
         let shutdown = async move {
@@ -362,6 +367,28 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
     })
 }
 
+/// `/health` on the local host also answers for the background consumers: `503` naming
+/// the queues whose consumer is down, so a supervisor or a person sees it at once.
+async fn health_of_the_host(
+    axum::extract::State(health): axum::extract::State<consumers::ConsumerHealth>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.uri().path() != "/health" {
+        return next.run(request).await;
+    }
+    let down = health.down();
+    if down.is_empty() {
+        return next.run(request).await;
+    }
+    let text: Vec<String> = down
+        .iter()
+        .map(|(queue, why)| format!("the {queue} consumer is down: {why}"))
+        .collect();
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, text.join("\n")).into_response()
+}
+
 /// The local stand-in for the hourly EventBridge schedule: the same scheduled work the
 /// payout function does on AWS, first right after start, then every `every`.
 async fn run_schedule(
@@ -379,6 +406,7 @@ async fn run_schedule(
         match upline_domain::usecases::payouts::scheduled(&services).await {
             Ok(outcome) => {
                 tracing::info!(
+                    requeued = outcome.requeued_conversions,
                     approved = outcome.approved_lines,
                     runs = outcome.runs.len(),
                     "schedule ran"

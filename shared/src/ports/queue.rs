@@ -3,9 +3,11 @@
 //! Producers `send` envelopes in batches. Consumers are [`MessageHandler`]s that get a batch
 //! of [`Delivery`]s and answer one [`DeliveryOutcome`] per message: done, retry (a
 //! transient failure; the message comes back and, after the queue's receive limit, goes to
-//! the dead-letter area) or poison (it can never succeed: logged and acknowledged so it
-//! cannot loop). On AWS the handler runs behind SQS's partial batch failures; locally a
-//! poller drives it through [`QueueConsumer`].
+//! the dead-letter area) or dead letter (it cannot succeed as it is: moved to the
+//! dead-letter area at once with its reason, for an operator to inspect and redrive —
+//! never acknowledged and lost). [`handle_guarded`] runs a handler so that a panic costs
+//! only the message that caused it. On AWS the handler runs behind SQS's partial batch
+//! failures; locally a poller drives it through [`QueueConsumer`].
 
 use std::fmt;
 use std::time::Duration;
@@ -68,11 +70,12 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
     Done,
     Retry,
-    Poison,
+    /// Handling failed in a way retrying cannot fix; the reason travels with the message.
+    DeadLetter(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,6 +119,15 @@ pub trait QueueConsumer: Send + Sync {
         delay: Duration,
     ) -> Result<(), QueueError>;
 
+    /// Moves a received message to the dead-letter area now, with the reason it failed.
+    /// A stale receipt (the message was received again since) changes nothing.
+    async fn dead_letter(
+        &self,
+        queue: QueueName,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), QueueError>;
+
     /// Bodies in the dead-letter area of `queue`, oldest first, without removing them.
     async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, QueueError>;
 
@@ -130,4 +142,53 @@ pub trait QueueConsumer: Send + Sync {
 pub trait MessageHandler: Send + Sync {
     /// One outcome per delivery, in the same order.
     async fn handle(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome>;
+}
+
+/// Runs `handler` on `batch` so that a panic cannot take the stage down: if the batch
+/// panics, each message is handled again on its own (every stage is idempotent on its
+/// business key, so a message already done is done again harmlessly) and the one that
+/// panics is dead-lettered with the panic's message, while the others go on.
+pub async fn handle_guarded(
+    handler: &dyn MessageHandler,
+    batch: &[Delivery],
+) -> Vec<DeliveryOutcome> {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+    // Unwind safety: a handler keeps no state across calls that a panic could leave
+    // half-changed; what it writes goes through transactions that either landed or not.
+    match AssertUnwindSafe(handler.handle(batch)).catch_unwind().await {
+        Ok(outcomes) if outcomes.len() == batch.len() => return outcomes,
+        Ok(outcomes) => {
+            tracing::error!(
+                expected = batch.len(),
+                got = outcomes.len(),
+                "a handler answered the wrong number of outcomes; each message is handled alone"
+            );
+        }
+        Err(panic) if batch.len() == 1 => {
+            return vec![panicked(&batch[0], panic.as_ref())];
+        }
+        Err(_) => {}
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        let one = std::slice::from_ref(delivery);
+        let outcome = match AssertUnwindSafe(handler.handle(one)).catch_unwind().await {
+            Ok(mut o) if o.len() == 1 => o.remove(0),
+            Ok(_) => DeliveryOutcome::Retry,
+            Err(panic) => panicked(delivery, panic.as_ref()),
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn panicked(delivery: &Delivery, panic: &(dyn std::any::Any + Send)) -> DeliveryOutcome {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!(message_id = %delivery.message_id, panic = %what, "the handler panicked on this message");
+    DeliveryOutcome::DeadLetter(format!("the handler panicked: {what}"))
 }

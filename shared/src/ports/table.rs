@@ -180,8 +180,12 @@ pub enum Condition {
     AttrEquals(String, Attr),
     /// The item exists and the integer attribute is below this value.
     AttrLessThan(String, i64),
+    /// The attribute is absent (also when the item is).
+    AttrMissing(String),
     /// At least one of these holds (none given: never holds).
     Any(Vec<Condition>),
+    /// Every one of these holds (none given: always holds).
+    All(Vec<Condition>),
 }
 
 /// An update of one item: integer attributes added to (missing counts as 0) and attributes
@@ -314,7 +318,9 @@ pub fn condition_holds(condition: &Condition, current: Option<&Item>) -> bool {
         Condition::AttrLessThan(name, bound) => {
             current.and_then(|i| i.n(name)).is_some_and(|n| n < *bound)
         }
+        Condition::AttrMissing(name) => current.is_none_or(|i| !i.attrs.contains_key(name)),
         Condition::Any(options) => options.iter().any(|c| condition_holds(c, current)),
+        Condition::All(options) => options.iter().all(|c| condition_holds(c, current)),
     }
 }
 

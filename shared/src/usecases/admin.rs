@@ -828,7 +828,11 @@ pub async fn approve_partner(
     partner.api_key_hash = Some(key.hash.clone());
     partner.updated_at = services.now();
     let ops = vec![
-        Store::partner_put(&partner, status_is(PartnerStatus::Pending.as_str())),
+        Store::partner_put_replacing_key(
+            &partner,
+            None,
+            status_is(PartnerStatus::Pending.as_str()),
+        ),
         Store::api_key_put(
             &key.hash,
             &Principal::Partner {

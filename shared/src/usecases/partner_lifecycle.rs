@@ -195,7 +195,11 @@ pub async fn rotate_key(
     let old = partner.api_key_hash.replace(key.hash.clone());
     partner.updated_at = services.now();
     let mut ops = vec![
-        Store::partner_put(&partner, status_is(partner.status.as_str())),
+        Store::partner_put_replacing_key(
+            &partner,
+            old.as_deref(),
+            status_is(partner.status.as_str()),
+        ),
         Store::api_key_put(
             &key.hash,
             &Principal::Partner {
@@ -204,9 +208,10 @@ pub async fn rotate_key(
         ),
     ];
     if let Some(old) = old {
+        // `Exists`: of two rotations from the same key only one can revoke it.
         ops.push(TxOp::Delete(
             keys::api_key(&old),
-            crate::ports::Condition::None,
+            crate::ports::Condition::Exists,
         ));
     }
     services
@@ -217,7 +222,9 @@ pub async fn rotate_key(
         .map_err(|e| match e {
             TableError::TransactionCancelled { .. } => AppError::Conflict {
                 field: None,
-                detail: "the partner changed meanwhile; try again".into(),
+                detail: "the key was rotated or the partner changed meanwhile; \
+                         use the newest key and try again"
+                    .into(),
             },
             other => other.into(),
         })?;

@@ -321,14 +321,19 @@ pub async fn deliver(
         return Ok(DeliveryOutcome::Done);
     };
     let Some(conversion) = store.conversion(&due.conversion_id).await? else {
-        return Ok(DeliveryOutcome::Poison);
+        return Ok(DeliveryOutcome::DeadLetter(format!(
+            "no conversion {}",
+            due.conversion_id
+        )));
     };
     let value_of = values(services, due, &conversion).await?;
     let url = match expand(&template.url, value_of) {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(partner_id = %due.partner_id, error = %e, "stored postback template does not parse");
-            return Ok(DeliveryOutcome::Poison);
+            return Ok(DeliveryOutcome::DeadLetter(format!(
+                "the partner's postback template does not parse: {e}"
+            )));
         }
     };
     let result = caller.get(&url).await;

@@ -627,9 +627,12 @@ pub async fn balance_of(services: &Services, partner_id: &str) -> Result<Vec<Bal
 /// The scheduled part: approve what is due, finish runs that stopped part-way, and start
 /// the run of the period that just ended when the program has a cadence.
 pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError> {
+    let requeued_conversions =
+        crate::usecases::postback::requeue_stuck_conversions(services).await?;
     let approved_lines = approve_due_lines(services).await?;
     let Some(program) = services.store.program().await? else {
         return Ok(ScheduledOutcome {
+            requeued_conversions,
             approved_lines,
             runs: vec![],
         });
@@ -658,6 +661,7 @@ pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError
         }
     }
     Ok(ScheduledOutcome {
+        requeued_conversions,
         approved_lines,
         runs,
     })
@@ -665,6 +669,8 @@ pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScheduledOutcome {
+    /// Conversions found stuck in `recorded` and handed to the commission stage again.
+    pub requeued_conversions: usize,
     pub approved_lines: usize,
     pub runs: Vec<PayoutRun>,
 }

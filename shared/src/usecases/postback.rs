@@ -9,7 +9,7 @@ use crate::clock::Timestamp;
 use crate::commission::LineItem;
 use crate::error::{AppError, FieldErrors};
 use crate::messages::Message;
-use crate::money::{Currency, Money, format_minor};
+use crate::money::{Currency, ExchangeRate, MAX_AMOUNT_MINOR, Money, format_minor};
 use crate::ports::TxOp;
 use crate::ports::{Condition, QueueName, TableError};
 use crate::program::AttributionPriority;
@@ -116,6 +116,19 @@ fn parse_items(
             .map(|c| c.trim().to_ascii_lowercase())
             .filter(|c| !c.is_empty());
         if let (Some(sku), Some(quantity), Some(unit_price_minor)) = (sku, quantity, unit_price) {
+            if quantity
+                .checked_mul(unit_price_minor)
+                .is_none_or(|t| t > MAX_AMOUNT_MINOR)
+            {
+                errors.push(
+                    &f("quantity"),
+                    format!(
+                        "quantity × unit_price exceeds the largest amount, {}",
+                        Money::from_minor(MAX_AMOUNT_MINOR, currency)
+                    ),
+                );
+                continue;
+            }
             out.push(LineItem {
                 sku,
                 category,
@@ -125,6 +138,48 @@ fn parse_items(
         }
     }
     out
+}
+
+/// The items' total must stay within the largest amount too (checked again after an
+/// exchange rate applies, since a rate above 1 grows it).
+fn check_items_total(items: &[LineItem], currency: Currency, errors: &mut FieldErrors) {
+    let total = items.iter().try_fold(0i64, |sum, i| {
+        sum.checked_add(i.quantity.checked_mul(i.unit_price_minor)?)
+    });
+    if total.is_none_or(|t| t > MAX_AMOUNT_MINOR) {
+        errors.push(
+            "line_items",
+            format!(
+                "the items add up to more than the largest amount, {}",
+                Money::from_minor(MAX_AMOUNT_MINOR, currency)
+            ),
+        );
+    }
+}
+
+/// An amount in the program's currency: converted at `rate` when the sale came in another
+/// one, refused (naming `field`) when the result would pass the largest amount.
+fn in_program_currency(
+    rate: Option<ExchangeRate>,
+    field: &str,
+    minor: i64,
+    errors: &mut FieldErrors,
+) -> i64 {
+    let Some(rate) = rate else {
+        return minor;
+    };
+    rate.convert(minor).unwrap_or_else(|| {
+        errors.push(
+            field,
+            format!(
+                "converted to {} at {} it exceeds the largest amount, {}",
+                rate.to,
+                rate.rate.normalize(),
+                Money::from_minor(MAX_AMOUNT_MINOR, rate.to)
+            ),
+        );
+        0
+    })
 }
 
 /// An optional non-negative adjustment in the postback's currency.
@@ -344,10 +399,27 @@ pub async fn record_postback(
     let discount_minor = adjustment(&mut errors, "discount", req.discount, currency);
     let tax_minor = adjustment(&mut errors, "tax", req.tax, currency);
     let shipping_minor = adjustment(&mut errors, "shipping", req.shipping, currency);
-    let items = match (req.line_items, currency) {
+    let mut items = match (req.line_items, currency) {
         (Some(items), Some(c)) => parse_items(items, c, &mut errors),
         _ => vec![],
     };
+    if let Some(c) = currency {
+        check_items_total(&items, c, &mut errors);
+    }
+    // Everything in the program's currency, each amount checked against the bound.
+    let amount_in_program =
+        amount.map(|a| in_program_currency(rate, "amount", a.minor(), &mut errors));
+    let discount_minor = in_program_currency(rate, "discount", discount_minor, &mut errors);
+    let tax_minor = in_program_currency(rate, "tax", tax_minor, &mut errors);
+    let shipping_minor = in_program_currency(rate, "shipping", shipping_minor, &mut errors);
+    if let Some(r) = rate {
+        for (i, item) in items.iter_mut().enumerate() {
+            let field = format!("line_items[{i}].unit_price");
+            item.unit_price_minor =
+                in_program_currency(Some(r), &field, item.unit_price_minor, &mut errors);
+        }
+        check_items_total(&items, r.to, &mut errors);
+    }
     let customer_id = req.customer_id.and_then(|c| {
         let c = c.0.trim().to_string();
         let ok = !c.is_empty() && c.len() <= 128 && !c.chars().any(char::is_control);
@@ -429,9 +501,9 @@ pub async fn record_postback(
             .unwrap_or_default(),
         None => Default::default(),
     };
-    let (amount_minor, currency_used, original) = match rate {
+    let amount_minor = amount_in_program.unwrap_or(amount.minor());
+    let (currency_used, original) = match rate {
         Some(r) => (
-            r.convert(amount.minor()),
             r.to,
             Some(OriginalAmount {
                 amount_minor: amount.minor(),
@@ -439,16 +511,8 @@ pub async fn record_postback(
                 rate: r,
             }),
         ),
-        None => (amount.minor(), amount.currency(), None),
+        None => (amount.currency(), None),
     };
-    let in_program = |minor: i64| rate.map_or(minor, |r| r.convert(minor));
-    let items = items
-        .into_iter()
-        .map(|mut i| {
-            i.unit_price_minor = in_program(i.unit_price_minor);
-            i
-        })
-        .collect();
     let conversion = Conversion {
         id: services.new_id(),
         campaign_id: credit.campaign_id.clone(),
@@ -462,9 +526,9 @@ pub async fn record_postback(
         amount_minor,
         currency: currency_used,
         event,
-        discount_minor: in_program(discount_minor),
-        tax_minor: in_program(tax_minor),
-        shipping_minor: in_program(shipping_minor),
+        discount_minor,
+        tax_minor,
+        shipping_minor,
         items,
         original,
         subs,
@@ -743,4 +807,42 @@ async fn hand_to_payout(
             tracing::error!(conversion_id = %conversion.id, error = %e, "conversion stored but not queued; a retried postback re-queues it");
             AppError::Unavailable("the conversion is stored but could not be queued; send the postback again".into())
         })
+}
+
+/// How long a conversion may stay `recorded` before the sweep hands it to the commission
+/// stage again: far longer than a queue hand-off takes, short enough that a partner's
+/// sale shows up the same hour.
+pub const STUCK_AFTER_MILLIS: i64 = 5 * 60 * 1000;
+
+/// The most conversions one sweep re-queues from each partition of the open index; the
+/// next hourly sweep takes the rest.
+const SWEEP_BATCH: usize = 200;
+
+/// Hands conversions that were stored but never reached the commission stage (the
+/// process died between the two, or the queue refused the hand-off and the storefront
+/// never retried) to the stage again. Safe to repeat: the stage is idempotent on the
+/// conversion id. Returns how many were re-queued.
+pub async fn requeue_stuck_conversions(services: &Services) -> Result<usize, AppError> {
+    let before = Timestamp(services.now().millis() - STUCK_AFTER_MILLIS);
+    let stuck = services
+        .store
+        .conversions_awaiting_commission(before, SWEEP_BATCH)
+        .await?;
+    let messages: Vec<Message> = stuck
+        .iter()
+        .filter(|c| c.status == ConversionStatus::Recorded)
+        .map(|c| Message::ConversionRecorded {
+            conversion_id: c.id.clone(),
+        })
+        .collect();
+    if !messages.is_empty() {
+        tracing::warn!(
+            count = messages.len(),
+            "conversions found stuck in recorded; re-queued"
+        );
+        services
+            .publish(QueueName::Conversions, &messages, "sweep")
+            .await?;
+    }
+    Ok(messages.len())
 }

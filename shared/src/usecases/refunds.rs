@@ -174,9 +174,27 @@ pub async fn refund_conversion(
                 Some(o) if refund_currency == o.currency => {
                     // Convert the cumulative original refund, so refunds that add up to
                     // the original amount add up to the converted amount exactly.
-                    original_delta = m.minor();
                     let before = conversion.refunded_original_minor;
-                    o.rate.convert(before + m.minor()) - o.rate.convert(before)
+                    let left = o.amount_minor.saturating_sub(before);
+                    if m.minor() > left {
+                        return Err(AppError::field(
+                            "amount",
+                            format!(
+                                "exceeds the {} not yet refunded on this conversion",
+                                Money::from_minor(left, o.currency)
+                            ),
+                        ));
+                    }
+                    original_delta = m.minor();
+                    let converted = |minor: i64| {
+                        o.rate.convert(minor).ok_or_else(|| {
+                            AppError::Internal(format!(
+                                "the stored rate {} no longer converts {minor}",
+                                o.rate
+                            ))
+                        })
+                    };
+                    converted(before + m.minor())? - converted(before)?
                 }
                 _ if refund_currency == currency => m.minor(),
                 _ => {

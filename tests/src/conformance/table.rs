@@ -171,6 +171,93 @@ pub async fn either_of_several_conditions_may_hold(f: &TableFixture) {
     );
 }
 
+/// How a key rotation guards itself: the item's status is still the one read and its key
+/// attribute still the one being replaced (or still absent) — both at once.
+pub async fn every_one_of_several_conditions_must_hold(f: &TableFixture) {
+    let k = Key::new("ROT#1", "P");
+    let guard = |hash: Option<&str>| {
+        Condition::All(vec![
+            Condition::AttrEquals("status".into(), Attr::S("approved".into())),
+            match hash {
+                Some(h) => Condition::AttrEquals("key_hash".into(), Attr::S(h.into())),
+                None => Condition::AttrMissing("key_hash".into()),
+            },
+        ])
+    };
+    f.table
+        .put(
+            item("ROT#1", "P").with("status", "approved"),
+            Condition::None,
+        )
+        .await
+        .unwrap();
+    let rotate = |from: Option<&'static str>, to: &'static str| {
+        let table = f.table.clone();
+        let cond = guard(from);
+        async move {
+            table
+                .put(
+                    item("ROT#1", "P")
+                        .with("status", "approved")
+                        .with("key_hash", to),
+                    cond,
+                )
+                .await
+        }
+    };
+    rotate(None, "h1")
+        .await
+        .expect("no key yet: the first one is set");
+    assert_eq!(
+        rotate(None, "h2").await,
+        Err(TableError::ConditionFailed),
+        "a key is there now"
+    );
+    assert_eq!(
+        rotate(Some("h0"), "h2").await,
+        Err(TableError::ConditionFailed),
+        "not the key being replaced"
+    );
+    rotate(Some("h1"), "h2")
+        .await
+        .expect("the current key is replaced");
+    f.table
+        .put(
+            item("ROT#1", "P")
+                .with("status", "suspended")
+                .with("key_hash", "h2"),
+            Condition::None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rotate(Some("h2"), "h3").await,
+        Err(TableError::ConditionFailed),
+        "one part of the guard no longer holds"
+    );
+    assert_eq!(
+        f.table.get(&k).await.unwrap().unwrap().s("key_hash"),
+        Some("h2")
+    );
+    assert_eq!(
+        f.table
+            .put(
+                item("ROT#2", "Q"),
+                Condition::AttrMissing("key_hash".into())
+            )
+            .await,
+        Ok(()),
+        "an absent item has no attributes"
+    );
+    assert_eq!(
+        f.table
+            .put(item("ROT#3", "R"), Condition::All(vec![]))
+            .await,
+        Ok(()),
+        "no requirement always holds"
+    );
+}
+
 pub async fn deletes_honour_their_condition(f: &TableFixture) {
     let k = Key::new("P#1", "A");
     f.table
@@ -574,6 +661,7 @@ macro_rules! table_conformance {
                 a_put_that_must_not_exist_fails_on_an_existing_item,
                 attribute_conditions_compare_exact_values,
                 either_of_several_conditions_may_hold,
+                every_one_of_several_conditions_must_hold,
                 deletes_honour_their_condition,
                 updates_create_missing_items_and_add_to_counters,
                 an_update_with_a_failed_condition_changes_nothing,
