@@ -41,6 +41,21 @@ pub struct Reply {
     pub text: String,
 }
 
+impl Reply {
+    pub async fn of(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
 impl TestHost {
     /// Starts an empty host (no demo) on the embedded store in `data_dir`.
     pub async fn start(data_dir: &Path) -> TestHost {
@@ -129,17 +144,27 @@ impl TestHost {
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("the host answers");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
+        Reply::of(req.send().await.expect("the host answers")).await
+    }
+
+    /// A call with the given headers and no key.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        Reply::of(req.send().await.expect("the host answers")).await
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {

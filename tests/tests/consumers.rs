@@ -28,6 +28,8 @@ use upline_payout::CommissionCalculator;
 struct World {
     services: Services,
     clock: Arc<ManualClock>,
+    /// The same store as the services', as the queue's consumer side.
+    queues: EmbeddedStore,
     _dir: tempfile::TempDir,
 }
 
@@ -46,7 +48,7 @@ async fn world() -> World {
     let store = EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
     let services = Services::new(
         Arc::new(store.clone()),
-        Arc::new(store),
+        Arc::new(store.clone()),
         clock.clone(),
         Arc::new(SequentialIds::default()),
         Deployment {
@@ -58,6 +60,7 @@ async fn world() -> World {
     World {
         services,
         clock,
+        queues: store,
         _dir: dir,
     }
 }
@@ -898,4 +901,161 @@ mod redelivery {
             });
         }
     }
+}
+
+/// A queue that refuses every send, as SQS does in an outage.
+struct RefusingQueue;
+
+#[async_trait::async_trait]
+impl upline_domain::ports::Queue for RefusingQueue {
+    async fn send(
+        &self,
+        _queue: QueueName,
+        _bodies: Vec<String>,
+    ) -> Result<(), upline_domain::ports::QueueError> {
+        Err(upline_domain::ports::QueueError::Unavailable(
+            "the queue is down".into(),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage() {
+    use upline_domain::ports::QueueConsumer;
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
+    // The conversion is stored, then the hand-off fails and the storefront never retries.
+    let mut outage = s.clone();
+    outage.queue = Arc::new(RefusingQueue);
+    let request = PostbackRequest {
+        click_id: Some(click.click_id),
+        order_id: Some(upline_domain::usecases::input::IdText("o-stuck".into())),
+        amount: Some(DecimalText("100.00".into())),
+        currency: Some("USD".into()),
+        ..Default::default()
+    };
+    let err = record_postback(&outage, request, "t").await.unwrap_err();
+    assert!(
+        matches!(err, upline_domain::error::AppError::Unavailable(_)),
+        "{err:?}"
+    );
+    let id = s
+        .store
+        .conversion_id_for_order("c", "o-stuck")
+        .await
+        .unwrap()
+        .expect("the conversion was stored before the hand-off failed");
+    let pending = |w: &World| {
+        let q = w.queues.clone();
+        async move {
+            q.receive(QueueName::Conversions, 10, std::time::Duration::ZERO)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(pending(&w).await.is_empty(), "nothing reached the queue");
+
+    // A sweep within the first minutes leaves it alone: its hand-off may be under way.
+    w.clock.advance_secs(60);
+    let early = upline_domain::usecases::payouts::scheduled(s)
+        .await
+        .unwrap();
+    assert_eq!(early.requeued_conversions, 0);
+    // After five minutes the hourly sweep hands it to the commission stage again.
+    w.clock.advance_secs(5 * 60);
+    let swept = upline_domain::usecases::payouts::scheduled(s)
+        .await
+        .unwrap();
+    assert_eq!(swept.requeued_conversions, 1);
+    let batch = pending(&w).await;
+    assert_eq!(batch.len(), 1);
+    let outcomes = CommissionCalculator::new(s.clone()).handle(&batch).await;
+    assert_eq!(outcomes, vec![DeliveryOutcome::Done]);
+    let conversion = s.store.conversion(&id).await.unwrap().unwrap();
+    assert_eq!(conversion.status.as_str(), "commissioned");
+    assert_eq!(s.store.lines_of_conversion(&id).await.unwrap().len(), 3);
+    // Once commissioned it leaves the open index: later sweeps find nothing.
+    w.clock.advance_secs(3600);
+    let later = upline_domain::usecases::payouts::scheduled(s)
+        .await
+        .unwrap();
+    assert_eq!(later.requeued_conversions, 0);
+}
+
+/// A stage that panics on the message `boom` and handles every other.
+struct PanicsOnBoom(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl MessageHandler for PanicsOnBoom {
+    async fn handle(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
+        batch
+            .iter()
+            .map(|d| {
+                assert_ne!(d.body, "boom", "the stage broke on boom");
+                self.0.lock().unwrap().push(d.body.clone());
+                DeliveryOutcome::Done
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_handled() {
+    use upline_domain::ports::{Queue, QueueConsumer};
+    let w = world().await;
+    w.queues
+        .send(
+            QueueName::Emails,
+            vec!["first".into(), "boom".into(), "second".into()],
+        )
+        .await
+        .unwrap();
+    let handler = Arc::new(PanicsOnBoom(Default::default()));
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let consumer: Arc<dyn QueueConsumer> = Arc::new(w.queues.clone());
+    let running = tokio::spawn(upline_local::consumers::run(
+        consumer,
+        QueueName::Emails,
+        handler.clone(),
+        upline_local::consumers::ConsumerSettings::default(),
+        stop_rx,
+    ));
+    upline_tests::host::eventually("the batch is settled", || {
+        let q = w.queues.clone();
+        async move {
+            let dead = q.dead_letters(QueueName::Emails, 10).await.unwrap();
+            (!dead.is_empty()).then_some(dead)
+        }
+    })
+    .await;
+    let _ = stop.send(true);
+    running.await.expect("the consumer loop survives the panic");
+    assert_eq!(
+        w.queues.dead_letters(QueueName::Emails, 10).await.unwrap(),
+        vec!["boom".to_string()]
+    );
+    let reasons = w
+        .queues
+        .dead_letter_reasons(QueueName::Emails, 10)
+        .await
+        .unwrap();
+    assert!(
+        reasons[0].contains("the stage broke on boom"),
+        "the reason travels with it: {reasons:?}"
+    );
+    let mut handled = handler.0.lock().unwrap().clone();
+    handled.sort();
+    assert!(handled.contains(&"second".to_string()), "{handled:?}");
+    assert!(handled.contains(&"first".to_string()), "{handled:?}");
+    // Nothing is left to deliver: the good ones were acknowledged, the bad one moved.
+    assert!(
+        w.queues
+            .receive(QueueName::Emails, 10, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -4,10 +4,13 @@
 
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use upline_tests::host::{TestBackend, TestHost};
 
-upline_tests::on_both_backends!(concurrent_key_rotations_leave_exactly_one_working_key,);
+upline_tests::on_both_backends!(
+    concurrent_key_rotations_leave_exactly_one_working_key,
+    amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_field,
+);
 
 const SECRET: &str = "whsec_hardening_tests_secret_0123456789";
 
@@ -109,4 +112,156 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
         assert!(!works(&h, k).await, "{k} still works");
     }
     assert!(works(&h, last).await);
+}
+
+/// The field a 422 problem names (all of them, in order).
+fn fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn postback(h: &TestHost, body: Value) -> upline_tests::host::Reply {
+    h.call(
+        Method::POST,
+        "/v1/postbacks",
+        Some(SECRET),
+        Some(&body.to_string()),
+    )
+    .await
+}
+
+async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_field(
+    backend: TestBackend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    set_up(&h).await;
+    let (id, _) = partner(&h, "ada").await;
+    let r = h
+        .admin(
+            Method::POST,
+            "/v1/admin/promo-codes",
+            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sale = |order: &str, amount: &str| json!({"promo_code": "ADA", "order_id": order, "amount": amount, "currency": "USD"});
+
+    // The probe's line items: two at i64::MAX cents each.
+    let mut body = sale("o-items", "1.00");
+    body["line_items"] = json!([
+        {"sku": "a", "quantity": "1", "unit_price": "92233720368547758.07"},
+        {"sku": "b", "quantity": "1", "unit_price": "92233720368547758.07"}]);
+    let r = postback(&h, body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        fields(&r.body),
+        ["line_items[0].unit_price", "line_items[1].unit_price"]
+    );
+    // Each within the bound, but a quantity that multiplies past it; and items that add
+    // up past it.
+    let mut body = sale("o-qty", "1.00");
+    body["line_items"] =
+        json!([{"sku": "a", "quantity": "1000000", "unit_price": "1000000000.00"}]);
+    let r = postback(&h, body).await;
+    assert_eq!(fields(&r.body), ["line_items[0].quantity"], "{}", r.text);
+    let mut body = sale("o-sum", "1.00");
+    body["line_items"] = json!([
+        {"sku": "a", "quantity": "1", "unit_price": "600000000000.00"},
+        {"sku": "b", "quantity": "1", "unit_price": "600000000000.00"}]);
+    let r = postback(&h, body).await;
+    assert_eq!(fields(&r.body), ["line_items"], "{}", r.text);
+    for (field, value) in [
+        ("amount", "1000000000000.01"),
+        ("discount", "1000000000000.01"),
+        ("tax", "92233720368547758.07"),
+        ("shipping", "1000000000000.01"),
+    ] {
+        let mut body = sale(&format!("o-{field}"), "10.00");
+        body[field] = json!(value);
+        let r = postback(&h, body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(fields(&r.body), [field], "{}", r.text);
+        assert!(
+            r.text.contains("at most 1000000000000.00 USD"),
+            "{}",
+            r.text
+        );
+    }
+
+    // Exchange rates: a trillion is refused; the largest rate allowed still cannot carry
+    // a sale past the bound.
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/exchange-rates/EUR",
+            Some(json!({"rate": "1000000000000"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(fields(&r.body), ["rate"], "{}", r.text);
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/exchange-rates/EUR",
+            Some(json!({"rate": "1000000000"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let mut body = sale("o-eur", "5000.00");
+    body["currency"] = json!("EUR");
+    let r = postback(&h, body).await;
+    assert_eq!(fields(&r.body), ["amount"], "{}", r.text);
+    assert!(r.text.contains("converted to USD"), "{}", r.text);
+
+    // Periods: the year 10000 does not exist for a month's end.
+    for period in ["9999-12", "9999-W52", "9999-12-31", "1999-01"] {
+        let r = h
+            .admin(
+                Method::POST,
+                "/v1/admin/payout-runs",
+                Some(json!({"period": period})),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{period}: {}",
+            r.text
+        );
+        assert_eq!(fields(&r.body), ["period"], "{}", r.text);
+    }
+
+    // A signature timestamp at i64::MIN is only stale, before any authentication.
+    let body = sale("o-sig", "10.00").to_string();
+    let r = h
+        .call_with_headers(
+            Method::POST,
+            "/v1/postbacks",
+            &[("upline-signature", "t=-9223372036854775808,v1=00")],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+
+    // None of that harmed the stages: a real sale is still commissioned.
+    let r = postback(&h, sale("o-real", "1000000000000.00")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
+    let lines = upline_tests::host::eventually("the largest sale's lines", || async {
+        let r = h.admin(Method::GET, &path, None).await;
+        let items = r.body["items"].as_array()?.clone();
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    // 10 % of a trillion dollars, exact at the bound.
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["amount"], "100000000000.00");
 }

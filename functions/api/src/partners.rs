@@ -123,7 +123,7 @@ async fn rotate_partner_key(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let who = admin(&s, &headers).await?;
-    let (p, key) = partner_lifecycle::rotate_key(&s, &id).await?;
+    let (p, key) = partner_lifecycle::rotate_key(&s, &id, None).await?;
     audit::record(
         &s,
         &who,
@@ -143,7 +143,11 @@ async fn rotate_partner_key(
 
 async fn rotate_my_key(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
     let id = partner(&s, &headers).await?;
-    let (p, key) = partner_lifecycle::rotate_key(&s, &id).await?;
+    // The key replaced is the one presented: a request that authenticated with a key
+    // another rotation has just replaced must not revoke that rotation's new key.
+    let presented =
+        upline_http::bearer(&headers).map(|t| upline_domain::ids::hash_api_key(t.trim()));
+    let (p, key) = partner_lifecycle::rotate_key(&s, &id, presented.as_deref()).await?;
     Ok(json(
         StatusCode::OK,
         &NewKey {

@@ -84,6 +84,36 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Why messages were dead-lettered by their handler, oldest first (those that ran out
+    /// of receives have no reason recorded and are not listed).
+    pub async fn dead_letter_reasons(
+        &self,
+        queue: QueueName,
+        max: usize,
+    ) -> Result<Vec<String>, QueueError> {
+        self.blocking(move |s| {
+            let txn = s.begin_read()?;
+            let t = match txn.open_table(DEAD_LETTER_REASONS) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(vec![]),
+                Err(e) => return Err(unavailable(e)),
+            };
+            let mut out = Vec::new();
+            for entry in t
+                .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
+                .map_err(unavailable)?
+                .take(max)
+            {
+                let (_, v) = entry.map_err(unavailable)?;
+                out.push(v.value().to_string());
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Queue for EmbeddedStore {
     async fn send(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), QueueError> {

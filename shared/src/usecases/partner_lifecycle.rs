@@ -176,12 +176,21 @@ pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner,
 }
 
 /// Issues a new API key for an approved or suspended partner and revokes the old one in
-/// the same transaction. The new key is shown once.
+/// the same transaction, which holds only if the old key is still the partner's (and,
+/// when `replacing` names a key hash, that it is this one): of concurrent rotations from
+/// one key exactly one wins, so at most one key is ever valid. The new key is shown once.
 pub async fn rotate_key(
     services: &Services,
     partner_id: &str,
+    replacing: Option<&str>,
 ) -> Result<(Partner, NewApiKey), AppError> {
     let mut partner = load(services, partner_id).await?;
+    if replacing.is_some() && partner.api_key_hash.as_deref() != replacing {
+        return Err(AppError::Conflict {
+            field: None,
+            detail: "this key was rotated meanwhile; use the newest key".into(),
+        });
+    }
     if !matches!(
         partner.status,
         PartnerStatus::Approved | PartnerStatus::Suspended
