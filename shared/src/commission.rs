@@ -302,6 +302,8 @@ pub fn compute_lines_in(
             ),
         };
         let amount = base.percent(rate);
+        // The one exact component, as on direct lines: the amount before its rounding.
+        let exact = Decimal::from(base.minor()) * rate.as_decimal() / Decimal::ONE_HUNDRED;
         lines.push(LineDraft {
             partner_id: recruiter.clone(),
             level,
@@ -312,7 +314,10 @@ pub fn compute_lines_in(
                 base_minor: base.minor(),
                 rate: Some(rate),
                 cpa_minor: None,
-                parts: vec![],
+                parts: vec![Part {
+                    label: format!("{rate} of {what} {base}"),
+                    amount: exact_text(exact, currency),
+                }],
                 not_paid_because: None,
                 exchange: None,
                 terms: None,
@@ -734,6 +739,17 @@ mod tests {
         assert_eq!(
             lines[1].explanation.summary,
             "Level 1 upline: 50% of the direct commission 10.00 USD = 5.00 USD"
+        );
+        // Every line carries its exact parts, upline lines too.
+        let parts: Vec<(&str, &str)> = lines[2]
+            .explanation
+            .parts
+            .iter()
+            .map(|p| (p.label.as_str(), p.amount.as_str()))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![("25% of the direct commission 10.00 USD", "2.5")]
         );
     }
 

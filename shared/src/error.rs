@@ -10,11 +10,23 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The most characters of a field error's message (and name) an answer carries: a
+/// message may quote what was sent, and a megabyte sent must not come back, twice.
+pub const MAX_MESSAGE_CHARS: usize = 200;
+
+/// `text` cut to `max` characters, marked with an ellipsis where it was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
         FieldError {
-            field: field.into(),
-            message: message.to_string(),
+            field: clip(&field.into(), MAX_MESSAGE_CHARS),
+            message: clip(&message.to_string(), MAX_MESSAGE_CHARS),
         }
     }
 }
@@ -27,6 +39,12 @@ pub enum AppError {
     /// The request cannot be read at all: bad JSON, wrong content type (400).
     #[error("malformed request: {0}")]
     Malformed(String),
+    /// The body is over the route's limit (413).
+    #[error("body over the limit of {limit_bytes} bytes")]
+    TooLarge { limit_bytes: usize },
+    /// Too many attempts from this caller or at this target (429).
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     #[error("forbidden: {0}")]
@@ -83,6 +101,8 @@ impl From<TableError> for AppError {
                 }
             }
             TableError::Invalid(m) => AppError::Internal(m),
+            // Cursors come from callers: a bad one is their mistake, not ours.
+            TableError::BadCursor => AppError::field("cursor", "is not a cursor this API returned"),
         }
     }
 }
@@ -140,5 +160,24 @@ impl FieldErrors {
         } else {
             Err(AppError::Invalid(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_never_echo_more_than_a_bounded_part_of_what_was_sent() {
+        let huge = "9".repeat(1_000_000);
+        let e = FieldError::new("amount", format!("must be a decimal, got {huge:?}"));
+        assert_eq!(e.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(e.message.ends_with('…'));
+        assert!(e.message.starts_with("must be a decimal, got \"999"));
+        assert_eq!(
+            FieldError::new("amount", "is required").message,
+            "is required"
+        );
+        assert_eq!(clip("héllo", 2), "hé…");
     }
 }

@@ -137,22 +137,22 @@ impl fmt::Display for PartnerStatus {
     }
 }
 
-/// A light check of an email address: one `@`, a dotted domain, no spaces. Deliverability
-/// is proven by the application email, not by a regular expression.
+/// An email address by RFC 5322's syntax (the `email_address` crate), narrowed to what a
+/// mailbox people type looks like: a plain local part (no quotes, so `a,b@example.com`
+/// cannot pass as one address), a dotted domain name (no IP literal), no display name.
+/// Deliverability is proven by the application email, not by syntax.
 pub fn parse_email(text: &str) -> Result<String, String> {
     let email = text.trim().to_ascii_lowercase();
+    let options = email_address::Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: false,
+        allow_display_text: false,
+        allow_long_local_parts: false,
+    };
     let ok = email.len() <= 254
-        && match email.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-            }
-            None => false,
-        };
+        && !email.starts_with('"')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email_address::EmailAddress::parse_with_options(&email, options).is_ok();
     if ok {
         Ok(email)
     } else {
@@ -176,6 +176,12 @@ mod tests {
             "a b@x.com",
             "a@b@c.com",
             "a@.com",
+            "a,b@example.com",
+            "\"a,b\"@example.com",
+            "Ann <ann@example.com>",
+            "ann@[127.0.0.1]",
+            "ann@example..com",
+            "ann.@example.com",
         ] {
             assert!(parse_email(bad).is_err(), "{bad:?} accepted");
         }

@@ -38,9 +38,20 @@ fn public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80
         // Documentation, 2001:db8::/32.
         || (s[0] == 0x2001 && s[1] == 0x0db8)
-        // NAT64 and IPv4-compatible forms could reach IPv4 space indirectly.
+        // Documentation, 3fff::/20.
+        || (s[0] == 0x3fff && s[1] < 0x1000)
+        // Forms that carry an IPv4 address inside, and so could reach private IPv4
+        // space through a relay or translator: NAT64 (64:ff9b::/96 and the local-use
+        // 64:ff9b:1::/48), IPv4-compatible (::/96), IPv4-translated (::ffff:0:0/96),
+        // 6to4 (2002::/16), and the IETF protocol block 2001::/23 with Teredo
+        // (2001::/32) and benchmarking (2001:2::/48) in it.
         || (s[0] == 0x0064 && s[1] == 0xff9b)
-        || s[..6].iter().all(|x| *x == 0))
+        || s[..6].iter().all(|x| *x == 0)
+        || (s[..4].iter().all(|x| *x == 0) && s[4] == 0xffff && s[5] == 0)
+        || s[0] == 0x2002
+        || (s[0] == 0x2001 && s[1] < 0x0200)
+        // Discard-only, 100::/64.
+        || (s[0] == 0x0100 && s[1..4].iter().all(|x| *x == 0)))
 }
 
 /// Whether `ip` is a globally routable unicast address.
@@ -110,7 +121,21 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
             "ff02::1",
+            // 6to4 of 127.0.0.1 and of 10.0.0.1.
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            // Teredo, whose client address is 192.168.0.1 obfuscated.
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            // IPv4-translated 127.0.0.1 and 169.254.169.254.
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            // IPv4-compatible 10.0.0.1.
+            "::a00:1",
+            "100::1",
+            "3fff::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }

@@ -40,6 +40,24 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub deployment: Arc<Deployment>,
+    /// The per-caller limits in force (production's unless a host sets others).
+    pub rate_limits: RateLimits,
+}
+
+/// The per-caller limits a deployment enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub failed_auth: crate::usecases::rate_limits::RateLimit,
+    pub signups: crate::usecases::rate_limits::RateLimit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            failed_auth: crate::usecases::rate_limits::FAILED_AUTH,
+            signups: crate::usecases::rate_limits::SIGNUPS_PER_ADDRESS,
+        }
+    }
 }
 
 impl Services {
@@ -56,6 +74,7 @@ impl Services {
             clock,
             ids,
             deployment: Arc::new(deployment),
+            rate_limits: RateLimits::default(),
         }
     }
 

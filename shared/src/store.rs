@@ -102,6 +102,14 @@ pub mod keys {
     pub fn email_sent(email_id: &str) -> Key {
         Key::new(format!("EMAILSENT#{email_id}"), "EMAILSENT")
     }
+    /// One rate limit's counter for one subject (a hashed client address or target) in
+    /// one fixed window.
+    pub fn rate_window(limit: &str, subject_hash: &str, window_start_secs: i64) -> Key {
+        Key::new(
+            format!("RATE#{limit}#{subject_hash}"),
+            format!("{window_start_secs:012}"),
+        )
+    }
     pub fn deployment_secrets() -> Key {
         Key::new("DEPLOYMENT", "SECRETS")
     }

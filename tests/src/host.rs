@@ -80,6 +80,10 @@ impl TestHost {
         // Tests drive approvals and payout runs themselves; one opts back in to check
         // the local schedule.
         config.schedule_every = None;
+        // End-to-end scenarios sign up and probe from one address far more than a person
+        // would; the scenario that checks the limits sets its own.
+        config.rate_limits.failed_auth.max = 100_000;
+        config.rate_limits.signups.max = 100_000;
         if let TestBackend::Aws = backend {
             let sdk = sdk_config(&moto_endpoint()).await;
             let clients = AwsClients::new(&sdk);

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use upline_domain::services::Services;
@@ -21,9 +20,8 @@ pub(crate) fn routes() -> Router<Services> {
 
 async fn list_audit_log(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: upline_http::auth::Admin,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    crate::admin(&s, &headers).await?;
     crate::by_day(&s, &q, audit::partition, decode::<AuditEntry>).await
 }

@@ -23,14 +23,11 @@ use upline_domain::usecases::admin::{
     LinkView, OverrideFor, ProgramRequest, ProgramView, RecruiterRequest, TermsRequest,
     require_program,
 };
-use upline_domain::usecases::auth::{require_admin, require_partner};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
 use upline_domain::usecases::postback::ConversionView;
 use upline_domain::usecases::reports::{self, GroupBy, days, parse_range};
 use upline_domain::usecases::signup::PartnerView;
-use upline_http::{
-    ApiError, ApiResult, JsonBody, Listing, bearer, correlation_id, json, page_limit,
-};
+use upline_http::{ApiError, ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
 
 mod audit;
 mod partners;
@@ -42,7 +39,7 @@ use crate::views::{CampaignView, LineView, TermsView};
 type Params = Query<HashMap<String, String>>;
 
 pub fn router(services: Services) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/v1/admin/program", get(get_program).put(put_program))
         .route("/v1/admin/campaigns", get(list_campaigns))
         .route("/v1/admin/campaigns/{id}", put(put_campaign))
@@ -80,17 +77,11 @@ pub fn router(services: Services) -> Router {
         .merge(tracking::routes())
         .merge(payouts::routes())
         .merge(audit::routes())
-        .merge(partners::routes())
-        .with_state(services)
+        .merge(partners::routes());
+    upline_http::edge(router, upline_http::limits::API).with_state(services)
 }
 
-pub(crate) async fn admin(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
-    Ok(require_admin(&services.store, bearer(headers)).await?)
-}
-
-pub(crate) async fn partner(services: &Services, headers: &HeaderMap) -> ApiResult<String> {
-    Ok(require_partner(&services.store, bearer(headers)).await?)
-}
+pub(crate) use upline_http::auth::{Admin, CallingPartner};
 
 pub(crate) fn created_or_ok(created: bool) -> StatusCode {
     if created {
@@ -100,8 +91,7 @@ pub(crate) fn created_or_ok(created: bool) -> StatusCode {
     }
 }
 
-async fn get_program(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+async fn get_program(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let program = s
         .store
         .program()
@@ -112,10 +102,9 @@ async fn get_program(State(s): State<Services>, headers: HeaderMap) -> ApiResult
 
 async fn put_program(
     State(s): State<Services>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     JsonBody(req): JsonBody<ProgramRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let (view, created) = admin::put_program(&s, req).await?;
     audit::record(
         &s,
@@ -135,8 +124,7 @@ async fn put_program(
     Ok(json(created_or_ok(created), &view))
 }
 
-async fn list_campaigns(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+async fn list_campaigns(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let program = require_program(&s.store).await?;
     let items: Vec<_> = s
         .store
@@ -156,11 +144,10 @@ async fn list_campaigns(State(s): State<Services>, headers: HeaderMap) -> ApiRes
 
 async fn put_campaign(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<CampaignRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let (campaign, created) = admin::put_campaign(&s, &id, req).await?;
     let program = require_program(&s.store).await?;
     audit::record(
@@ -181,8 +168,7 @@ async fn put_campaign(
     ))
 }
 
-async fn list_exchange_rates(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+async fn list_exchange_rates(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let items: Vec<_> = s
         .store
         .exchange_rates()
@@ -201,11 +187,10 @@ async fn list_exchange_rates(State(s): State<Services>, headers: HeaderMap) -> A
 
 async fn put_exchange_rate(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(currency): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<ExchangeRateRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let rate = admin::put_exchange_rate(&s, &currency, req).await?;
     audit::record(
         &s,
@@ -220,10 +205,9 @@ async fn put_exchange_rate(
 
 async fn list_partners(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (partners, next) = s
         .store
@@ -248,10 +232,10 @@ struct Approved {
 
 async fn approve_partner(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let correlation = correlation_id(&headers, || s.new_id());
     let (partner, key) = admin::approve_partner(&s, &id, &correlation).await?;
     audit::record(
@@ -273,17 +257,16 @@ async fn approve_partner(
 
 async fn put_override(
     s: &Services,
-    headers: &HeaderMap,
+    who: &str,
     campaign: &str,
     target: OverrideFor,
     req: TermsRequest,
 ) -> ApiResult<Response> {
-    let who = admin(s, headers).await?;
     let (terms, created) = admin::put_terms_override(s, campaign, target.clone(), req).await?;
     let program = require_program(&s.store).await?;
     audit::record(
         s,
-        &who,
+        who,
         "terms_override.saved",
         campaign,
         format!("{target:?}"),
@@ -297,15 +280,14 @@ async fn put_override(
 
 async fn delete_override(
     s: &Services,
-    headers: &HeaderMap,
+    who: &str,
     campaign: &str,
     target: OverrideFor,
 ) -> ApiResult<Response> {
-    let who = admin(s, headers).await?;
     admin::delete_terms_override(s, campaign, target.clone()).await?;
     audit::record(
         s,
-        &who,
+        who,
         "terms_override.removed",
         campaign,
         format!("{target:?}"),
@@ -317,44 +299,43 @@ async fn delete_override(
 async fn put_partner_terms(
     State(s): State<Services>,
     Path((campaign, partner)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     JsonBody(req): JsonBody<TermsRequest>,
 ) -> ApiResult<Response> {
-    put_override(&s, &headers, &campaign, OverrideFor::Partner(partner), req).await
+    put_override(&s, &who, &campaign, OverrideFor::Partner(partner), req).await
 }
 
 async fn delete_partner_terms(
     State(s): State<Services>,
     Path((campaign, partner)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(who): Admin,
 ) -> ApiResult<Response> {
-    delete_override(&s, &headers, &campaign, OverrideFor::Partner(partner)).await
+    delete_override(&s, &who, &campaign, OverrideFor::Partner(partner)).await
 }
 
 async fn put_group_terms(
     State(s): State<Services>,
     Path((campaign, group)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     JsonBody(req): JsonBody<TermsRequest>,
 ) -> ApiResult<Response> {
-    put_override(&s, &headers, &campaign, OverrideFor::Group(group), req).await
+    put_override(&s, &who, &campaign, OverrideFor::Group(group), req).await
 }
 
 async fn delete_group_terms(
     State(s): State<Services>,
     Path((campaign, group)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(who): Admin,
 ) -> ApiResult<Response> {
-    delete_override(&s, &headers, &campaign, OverrideFor::Group(group)).await
+    delete_override(&s, &who, &campaign, OverrideFor::Group(group)).await
 }
 
 async fn set_group(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<GroupRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let partner = admin::set_group(&s, &id, req).await?;
     audit::record(
         &s,
@@ -369,11 +350,10 @@ async fn set_group(
 
 async fn set_recruiter(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<RecruiterRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let partner = admin::set_recruiter(&s, &id, req).await?;
     audit::record(
         &s,
@@ -388,10 +368,9 @@ async fn set_recruiter(
 
 async fn create_link(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     JsonBody(req): JsonBody<LinkRequest>,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let (link, created) = admin::create_link(&s, req).await?;
     Ok(json(
         created_or_ok(created),
@@ -439,10 +418,9 @@ pub(crate) async fn by_day<T: serde::Serialize>(
 
 async fn list_conversions(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     by_day(&s, &q, keys::conversions_on, |item| {
         decode::<Conversion>(item).map(|c| ConversionView::of(&c))
     })
@@ -451,10 +429,9 @@ async fn list_conversions(
 
 async fn list_commissions(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     if let Some(conversion_id) = q.get("conversion_id") {
         let items: Vec<_> = s
             .store
@@ -486,10 +463,9 @@ struct Decided {
 
 async fn approve_conversion(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let lines = decide_conversion(&s, &id, Decision::Approve).await?;
     audit::record(
         &s,
@@ -517,11 +493,10 @@ struct RejectRequest {
 
 async fn reject_conversion(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<RejectRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let reason_text = reason.clone();
     let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
@@ -552,10 +527,9 @@ fn group_by(q: &HashMap<String, String>, default: GroupBy) -> ApiResult<GroupBy>
 
 async fn program_report(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let program = require_program(&s.store).await?;
     let (from, to) = parse_range(
         q.get("from").map(String::as_str),
@@ -573,8 +547,7 @@ async fn program_report(
     Ok(json(StatusCode::OK, &report))
 }
 
-async fn me(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn me(State(s): State<Services>, CallingPartner(id): CallingPartner) -> ApiResult<Response> {
     let p = s
         .store
         .partner(&id)
@@ -583,8 +556,10 @@ async fn me(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response
     Ok(json(StatusCode::OK, &partners::Profile::of(&p)))
 }
 
-async fn my_links(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_links(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let items: Vec<_> = s
         .store
         .links_of(&id)
@@ -603,10 +578,9 @@ async fn my_links(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Re
 
 async fn my_commissions(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (lines, next) = s
         .store
@@ -624,10 +598,9 @@ async fn my_commissions(
 
 async fn my_stats(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     Query(q): Params,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let program = require_program(&s.store).await?;
     let (from, to) = parse_range(
         q.get("from").map(String::as_str),

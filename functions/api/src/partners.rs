@@ -21,7 +21,7 @@ use upline_domain::usecases::partner_lifecycle::{self, parse_reason};
 use upline_domain::usecases::signup::PartnerView;
 use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json};
 
-use crate::{admin, audit, created_or_ok, partner};
+use crate::{Admin, CallingPartner, audit, created_or_ok};
 
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
@@ -66,11 +66,11 @@ impl Profile {
 
 async fn reject(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let reason = parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());
     let p = partner_lifecycle::reject(&s, &id, reason.clone(), &cid).await?;
@@ -80,11 +80,11 @@ async fn reject(
 
 async fn suspend(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let reason = parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());
     let p = partner_lifecycle::suspend(&s, &id, reason.clone(), &cid).await?;
@@ -94,10 +94,9 @@ async fn suspend(
 
 async fn reinstate(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let p = partner_lifecycle::reinstate(&s, &id).await?;
     audit::record(
         &s,
@@ -119,10 +118,9 @@ struct NewKey {
 
 async fn rotate_partner_key(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let (p, key) = partner_lifecycle::rotate_key(&s, &id, None).await?;
     audit::record(
         &s,
@@ -141,8 +139,11 @@ async fn rotate_partner_key(
     ))
 }
 
-async fn rotate_my_key(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn rotate_my_key(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     // The key replaced is the one presented: a request that authenticated with a key
     // another rotation has just replaced must not revoke that rotation's new key.
     let presented =
@@ -166,8 +167,7 @@ struct TemplateSummary {
     variables: serde_json::Value,
 }
 
-async fn list_templates(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+async fn list_templates(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let mut items = Vec::new();
     for t in TEMPLATES {
         items.push(TemplateSummary {
@@ -211,10 +211,9 @@ struct Preview {
 
 async fn show_template(
     State(s): State<Services>,
+    _: Admin,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let t = template(&name)
         .ok_or_else(|| AppError::NotFound(format!("no email template named {name:?}")))?;
     let custom = email_usecases::template_override(&s.store, t.name).await?;
@@ -255,11 +254,10 @@ struct TemplateRequest {
 
 async fn save_template(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(name): Path<String>,
-    headers: HeaderMap,
     JsonBody(req): JsonBody<TemplateRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let mut errors = upline_domain::error::FieldErrors::default();
     let mut part = |field: &str, v: Option<String>| {
         let v = errors.required(field, v)?;
@@ -311,10 +309,9 @@ async fn save_template(
 
 async fn reset_template(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     if email_usecases::remove_override(&s.store, &name).await? {
         audit::record(
             &s,
@@ -330,10 +327,9 @@ async fn reset_template(
 
 pub(crate) async fn update_profile(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<ProfileRequest>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let p = partner_area::update_profile(&s, &id, req).await?;
     Ok(json(StatusCode::OK, &Profile::of(&p)))
 }
@@ -346,10 +342,9 @@ pub(crate) struct MyLinkRequest {
 
 pub(crate) async fn create_my_link(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<MyLinkRequest>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let (link, created) = create_link(
         &s,
         LinkRequest {
@@ -364,8 +359,10 @@ pub(crate) async fn create_my_link(
     ))
 }
 
-async fn my_downline(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_downline(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let items = partner_area::downline(&s, &id).await?;
     Ok(json(
         StatusCode::OK,

@@ -19,7 +19,7 @@ use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
 use upline_domain::usecases::payouts::{self, Settlement};
 use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
 
-use crate::{admin, created_or_ok, partner};
+use crate::{Admin, CallingPartner, created_or_ok};
 
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
@@ -181,10 +181,9 @@ async fn run_with_payouts(s: &Services, run: &PayoutRun) -> ApiResult<RunWithPay
 
 async fn start_run(
     State(s): State<Services>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     JsonBody(req): JsonBody<RunRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let period = match req.period {
         Some(p) => Period::parse(&p).map_err(|e| AppError::field("period", e))?,
         None => Period::parse(&s.now().day().to_string()).map_err(AppError::Internal)?,
@@ -208,10 +207,9 @@ async fn start_run(
 
 async fn list_runs(
     State(s): State<Services>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (runs, next) =
         payouts::payout_runs(&s.store, limit, q.get("cursor").map(String::as_str)).await?;
@@ -232,21 +230,19 @@ async fn find_run(s: &Services, id: &str) -> ApiResult<PayoutRun> {
 
 async fn show_run(
     State(s): State<Services>,
+    _: Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let run = find_run(&s, &id).await?;
     Ok(json(StatusCode::OK, &run_with_payouts(&s, &run).await?))
 }
 
 async fn export_run(
     State(s): State<Services>,
+    _: Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let format = match q.get("format") {
         None => ExportFormat::Generic,
         Some(f) => ExportFormat::parse(f).map_err(|e| AppError::field("format", e))?,
@@ -281,10 +277,9 @@ async fn find_payout(s: &Services, id: &str) -> ApiResult<Payout> {
 
 async fn show_payout(
     State(s): State<Services>,
+    _: Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
     let p = find_payout(&s, &id).await?;
     Ok(json(StatusCode::OK, &statement(&s, &p).await?))
 }
@@ -315,11 +310,11 @@ fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
 
 async fn mark_paid(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<PaidRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let reference = parse_reference(req.reference)?;
     let cid = correlation_id(&headers, || s.new_id());
     let before = find_payout(&s, &id).await?;
@@ -344,11 +339,11 @@ async fn mark_paid(
 
 async fn mark_failed(
     State(s): State<Services>,
+    Admin(who): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<FailedRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());
     let before = find_payout(&s, &id).await?;
@@ -367,8 +362,10 @@ async fn mark_failed(
     Ok(json(StatusCode::OK, &PayoutView::of(&p)))
 }
 
-async fn my_balance(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_balance(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let items = payouts::balance_of(&s, &id).await?;
     Ok(json(
         StatusCode::OK,
@@ -381,10 +378,9 @@ async fn my_balance(State(s): State<Services>, headers: HeaderMap) -> ApiResult<
 
 async fn my_payouts(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (items, next) =
         payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
@@ -400,10 +396,9 @@ async fn my_payouts(
 
 async fn my_payout(
     State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
     Path(payout_id): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let p = payouts::payout(&s.store, &payout_id)
         .await?
         .filter(|p| p.partner_id == id)
@@ -412,8 +407,10 @@ async fn my_payout(
     Ok(json(StatusCode::OK, &statement(&s, &p).await?))
 }
 
-async fn my_payout_details(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_payout_details(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let p = s
         .store
         .partner(&id)
@@ -427,10 +424,9 @@ async fn my_payout_details(State(s): State<Services>, headers: HeaderMap) -> Api
 
 async fn set_my_payout_details(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<PayoutDetailsRequest>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let p = partner_area::set_payout_details(&s, &id, req).await?;
     Ok(json(StatusCode::OK, &p.payout_details))
 }

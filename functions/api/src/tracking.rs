@@ -5,7 +5,7 @@ use axum::Router;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use upline_domain::error::AppError;
@@ -14,7 +14,7 @@ use upline_domain::usecases::partner_postbacks::{self, TemplateRequest, Template
 use upline_domain::usecases::promo_codes::{self, PromoCodeRequest, PromoCodeView};
 use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
 
-use crate::{admin, created_or_ok, partner};
+use crate::{Admin, CallingPartner, created_or_ok};
 
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
@@ -33,8 +33,10 @@ pub(crate) fn routes() -> Router<Services> {
         .route("/v1/me/postback/deliveries", get(my_postback_deliveries))
 }
 
-async fn my_postback(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_postback(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let template = partner_postbacks::template_of(&s, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("no postback URL is set".into()))?;
@@ -43,26 +45,26 @@ async fn my_postback(State(s): State<Services>, headers: HeaderMap) -> ApiResult
 
 async fn set_my_postback(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<TemplateRequest>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let template = partner_postbacks::set_template(&s, &id, req).await?;
     Ok(json(StatusCode::OK, &TemplateView::of(&template)))
 }
 
-async fn remove_my_postback(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn remove_my_postback(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     partner_postbacks::remove_template(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn my_postback_deliveries(
     State(s): State<Services>,
-    headers: HeaderMap,
+    CallingPartner(id): CallingPartner,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (items, next_cursor) =
         partner_postbacks::deliveries(&s, &id, limit, q.get("cursor").map(String::as_str)).await?;
@@ -76,18 +78,16 @@ fn listing(codes: &[promo_codes::PromoCode]) -> Listing<PromoCodeView> {
     }
 }
 
-async fn list_promo_codes(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    admin(&s, &headers).await?;
+async fn list_promo_codes(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let codes = promo_codes::list(&s.store, None).await?;
     Ok(json(StatusCode::OK, &listing(&codes)))
 }
 
 async fn assign_promo_code(
     State(s): State<Services>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     JsonBody(req): JsonBody<PromoCodeRequest>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     let (code, created) = promo_codes::assign(&s, req).await?;
     let view = PromoCodeView::of(&code);
     if created {
@@ -99,10 +99,9 @@ async fn assign_promo_code(
 
 async fn withdraw_promo_code(
     State(s): State<Services>,
-    headers: HeaderMap,
+    Admin(who): Admin,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
-    let who = admin(&s, &headers).await?;
     promo_codes::withdraw(&s, &code).await?;
     crate::audit::record(
         &s,
@@ -115,8 +114,10 @@ async fn withdraw_promo_code(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn my_promo_codes(State(s): State<Services>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = partner(&s, &headers).await?;
+async fn my_promo_codes(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
     let codes = promo_codes::list(&s.store, Some(&id)).await?;
     Ok(json(StatusCode::OK, &listing(&codes)))
 }

@@ -2,6 +2,11 @@
 //! `application/problem+json`, JSON bodies read with field-level errors, bearer tokens,
 //! correlation ids, and the 404 for routes that do not exist.
 
+pub mod auth;
+pub mod edge;
+
+pub use edge::{edge, limits};
+
 use axum::extract::FromRequest;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,7 +51,8 @@ fn problem(
         kind: format!("https://upline.dev/problems/{slug}"),
         title: title.to_string(),
         status: status.as_u16(),
-        detail,
+        // Several field errors joined, or a detail quoting a request: bounded either way.
+        detail: upline_domain::error::clip(&detail, 1_000),
         errors,
     }
 }
@@ -73,6 +79,20 @@ impl ApiError {
                 "malformed-request",
                 "The request cannot be read",
                 d.clone(),
+                vec![],
+            ),
+            AppError::TooLarge { limit_bytes } => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The request body is too large",
+                format!("this route takes bodies of at most {limit_bytes} bytes"),
+                vec![],
+            ),
+            AppError::RateLimited { retry_after_secs } => problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!("too many attempts; try again in {retry_after_secs} seconds"),
                 vec![],
             ),
             AppError::Unauthorized(d) => problem(
@@ -140,6 +160,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let AppError::RateLimited { retry_after_secs } = &self.0 {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -206,9 +230,16 @@ pub async fn read_json_bytes<S: Send + Sync>(
         }
     }
     let headers = req.headers().clone();
-    let bytes = bytes::Bytes::from_request(req, state)
-        .await
-        .map_err(|e| ApiError(AppError::Malformed(format!("the body cannot be read: {e}"))))?;
+    let limit = req.extensions().get::<edge::BodyLimit>().map(|l| l.0);
+    let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError(AppError::TooLarge {
+                limit_bytes: limit.unwrap_or(0),
+            })
+        } else {
+            ApiError(AppError::Malformed(format!("the body cannot be read: {e}")))
+        }
+    })?;
     Ok((bytes, headers))
 }
 

@@ -19,20 +19,23 @@ use upline_domain::services::Services;
 use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::input::parse_json;
 use upline_domain::usecases::postback::{ConversionView, PostbackRequest, record_postback};
+use upline_domain::usecases::rate_limits::after_failed_auth;
 use upline_domain::usecases::refunds::{RefundRequest, refund_conversion};
+use upline_http::auth::client_address;
 use upline_http::{ApiError, bearer, correlation_id, json, read_json_bytes};
 
 pub fn router(services: Services) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/v1/postbacks", post(postback))
-        .route("/v1/refunds", post(refund))
-        .with_state(services)
+        .route("/v1/refunds", post(refund));
+    upline_http::edge(router, upline_http::limits::POSTBACK).with_state(services)
 }
 
 /// Checks the storefront's credentials (signature or bearer secret) over the raw body.
 async fn authenticate(
     services: &Services,
     headers: &axum::http::HeaderMap,
+    client: Option<&str>,
     body: &[u8],
 ) -> Result<(), AppError> {
     let program = require_program(&services.store).await?;
@@ -44,21 +47,27 @@ async fn authenticate(
     } else {
         None
     };
-    postback_auth::authenticate(
+    let checked = postback_auth::authenticate(
         &program.postback_secret,
         signature,
         bearer_token,
         body,
         services.now(),
-    )
-    .map_err(|e| AppError::Unauthorized(e.to_string()))
+    );
+    match checked {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            Err(after_failed_auth(services, client, AppError::Unauthorized(e.to_string())).await)
+        }
+    }
 }
 
 async fn refund(State(services): State<Services>, req: Request) -> Result<Response, ApiError> {
+    let client = client_address(req.headers(), req.extensions());
     let (body, headers) = read_json_bytes(req, &()).await?;
     let correlation = correlation_id(&headers, || services.new_id());
     let result = async {
-        authenticate(&services, &headers, &body).await?;
+        authenticate(&services, &headers, client.as_deref(), &body).await?;
         let request: RefundRequest = parse_json(&body)?;
         refund_conversion(&services, request).await
     }
@@ -88,10 +97,11 @@ struct PostbackResponse {
 }
 
 async fn postback(State(services): State<Services>, req: Request) -> Result<Response, ApiError> {
+    let client = client_address(req.headers(), req.extensions());
     let (body, headers) = read_json_bytes(req, &()).await?;
     let correlation = correlation_id(&headers, || services.new_id());
     let result = async {
-        authenticate(&services, &headers, &body).await?;
+        authenticate(&services, &headers, client.as_deref(), &body).await?;
         let request: PostbackRequest = parse_json(&body)?;
         record_postback(&services, request, &correlation).await
     }

@@ -137,12 +137,12 @@ pub fn state(services: Services, settings: TrackingSettings) -> Arc<RedirectStat
 }
 
 pub fn router(state: Arc<RedirectState>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/r/{code}", get(redirect))
         .route("/i/{code}", get(impression))
         .route("/v1/clicks", post(direct::register_click))
-        .route("/upline.js", get(direct::snippet))
-        .with_state(state)
+        .route("/upline.js", get(direct::snippet));
+    upline_http::edge(router, upline_http::limits::CLICK).with_state(state)
 }
 
 fn not_found_page() -> Response {

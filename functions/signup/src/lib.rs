@@ -9,20 +9,26 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use upline_domain::services::Services;
+use upline_domain::usecases::rate_limits;
 use upline_domain::usecases::signup::{PartnerView, SignupRequest, apply as apply_to_program};
+use upline_http::auth::ClientAddress;
 use upline_http::{ApiError, JsonBody, correlation_id, json};
 
 pub fn router(services: Services) -> Router {
-    Router::new()
-        .route("/v1/partners", post(apply))
-        .with_state(services)
+    let router = Router::new().route("/v1/partners", post(apply));
+    upline_http::edge(router, upline_http::limits::SIGNUP).with_state(services)
 }
 
 async fn apply(
     State(services): State<Services>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     JsonBody(req): JsonBody<SignupRequest>,
 ) -> Result<Response, ApiError> {
+    // Each application sends an email: a client address may apply a few times an hour.
+    if let Some(client) = &client {
+        rate_limits::count(&services, &services.rate_limits.signups, client).await?;
+    }
     let correlation = correlation_id(&headers, || services.new_id());
     let (partner, key) = apply_to_program(&services, req, &correlation).await?;
     tracing::info!(partner_id = %partner.id, correlation_id = %correlation, approved = key.is_some(), "partner applied");

@@ -226,7 +226,7 @@ fn encode_cursor(key: &AttrMap) -> Result<String, TableError> {
 }
 
 fn decode_cursor(cursor: &str) -> Result<AttrMap, TableError> {
-    let bad = || TableError::Invalid("cursor is not one this table returned".into());
+    let bad = || TableError::BadCursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     Ok(plain
@@ -300,7 +300,15 @@ impl Table for DynamoTable {
         if let Some(c) = cursor {
             request = request.set_exclusive_start_key(Some(decode_cursor(c)?));
         }
-        let out = request.send().await.map_err(map_error)?;
+        let out = request
+            .send()
+            .await
+            .map_err(map_error)
+            .map_err(|e| match e {
+                // A decodable cursor whose key does not fit this query's partition or index.
+                TableError::Invalid(_) if cursor.is_some() => TableError::BadCursor,
+                other => other,
+            })?;
         let items = out
             .items
             .unwrap_or_default()

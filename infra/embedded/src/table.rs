@@ -184,7 +184,7 @@ fn encode_cursor(parts: &[&str]) -> String {
 }
 
 fn decode_cursor(cursor: &str, len: usize) -> Result<Vec<String>, TableError> {
-    let bad = || TableError::Invalid("cursor is not one this table returned".into());
+    let bad = || TableError::BadCursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let parts: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if parts.len() != len {

@@ -6,6 +6,8 @@
 
 pub mod consumers;
 mod demo;
+pub mod logging;
+pub mod serve;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,6 +70,10 @@ pub struct HostConfig {
     /// Lets partners' postback URLs point at this machine or a private network, for
     /// trying postbacks locally. Off by default, as in production.
     pub allow_private_postbacks: bool,
+    /// Per-caller limits (failed authentication, signups); production's by default.
+    pub rate_limits: upline_domain::services::RateLimits,
+    /// The HTTP server's deadlines for request heads, bodies and answers.
+    pub timeouts: serve::Timeouts,
     /// How often the payout schedule runs (approvals past the hold, payout runs on the
     /// program's cadence), as EventBridge does hourly on AWS; `None` turns it off.
     pub schedule_every: Option<std::time::Duration>,
@@ -86,6 +92,8 @@ impl HostConfig {
             cookie_domain: None,
             country_header: None,
             allow_private_postbacks: false,
+            rate_limits: Default::default(),
+            timeouts: Default::default(),
             schedule_every: Some(std::time::Duration::from_secs(3600)),
         }
     }
@@ -239,7 +247,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         .to_string();
 
     let (secret, first) = click_secret(table.as_ref(), ids.as_ref()).await?;
-    let services = Services::new(
+    let mut services = Services::new(
         table,
         queue,
         clock,
@@ -250,6 +258,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
             allow_private_postbacks: config.allow_private_postbacks,
         },
     );
+    services.rate_limits = config.rate_limits;
     let mut first_start = FirstStart::default();
     let setup = |e: upline_domain::error::AppError| HostError::Setup(e.to_string());
     match (&config.admin_key, first) {
@@ -344,18 +353,12 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         health,
         health_of_the_host,
     ));
-    let mut server_stop = stop_rx.clone();
-    tasks.push(tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = server_stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    }));
+    tasks.push(tokio::spawn(serve::serve(
+        listener,
+        app,
+        config.timeouts,
+        stop_rx.clone(),
+    )));
     Ok(RunningHost {
         addr,
         base_url,
@@ -414,6 +417,31 @@ async fn run_schedule(
             }
             Err(e) => tracing::warn!(error = %e, "scheduled approvals and payout runs failed"),
         }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM — what `kill`, systemd and container
+/// runtimes send — so either stops the host gracefully: requests in flight finish,
+/// consumers settle their batch, the store closes.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

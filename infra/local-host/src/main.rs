@@ -144,17 +144,16 @@ fn print_welcome(host: &RunningHost) {
             println!("  curl -s {base}/v1/admin/commissions -H 'Authorization: Bearer {key}'");
         }
     }
-    println!("\nStop with Ctrl-C; data stays in the data folder.");
+    println!("\nStop with Ctrl-C (or SIGTERM); data stays in the data folder.");
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tracing::subscriber::set_global_default(upline_local::logging::subscriber(
+        "info",
+        std::io::stderr,
+    ))
+    .expect("the only subscriber");
     let config = match config().await {
         Ok(c) => c,
         Err(e) => {
@@ -170,6 +169,6 @@ async fn main() {
         }
     };
     print_welcome(&host);
-    let _ = tokio::signal::ctrl_c().await;
+    upline_local::stop_signal().await;
     host.stop().await;
 }

@@ -240,6 +240,9 @@ pub enum TableError {
     Throttled,
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A paging cursor this table never returned (mangled, or from another listing).
+    #[error("not a cursor this table returned")]
+    BadCursor,
     #[error("table unavailable: {0}")]
     Unavailable(String),
 }

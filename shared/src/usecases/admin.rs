@@ -1049,11 +1049,14 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
     ))
 }
 
-/// Display names: trimmed, 1 to 120 characters.
+/// Display names: trimmed, 1 to 120 characters, none of them a control character — a
+/// name goes into email subjects and headers, where a line break would end the header.
 pub fn parse_name(text: &str) -> Result<String, String> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > 120 {
         Err("must be 1 to 120 characters".into())
+    } else if t.chars().any(char::is_control) {
+        Err("must not contain line breaks or other control characters".into())
     } else {
         Ok(t.to_string())
     }

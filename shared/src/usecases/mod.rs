@@ -15,6 +15,7 @@ pub mod partner_postbacks;
 pub mod payouts;
 pub mod postback;
 pub mod promo_codes;
+pub mod rate_limits;
 pub mod refunds;
 pub mod reports;
 pub mod signup;

@@ -484,18 +484,30 @@ pub async fn settle(
         Settlement::Paid { reference } => reference,
         Settlement::Failed { reason } => Some(reason),
     };
-    write(
+    match write(
         services,
         payout_put(&payout, status_is(PayoutStatus::Pending.as_str())),
     )
     .await
-    .map_err(|e| match e {
-        TableError::TransactionCancelled { .. } => AppError::Conflict {
-            field: Some("status".into()),
-            detail: "the payout changed while it was settled; reload and try again".into(),
-        },
-        other => other.into(),
-    })?;
+    {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { .. }) => {
+            // A concurrent request settled it first. The same settlement is a repeat and
+            // answers as one (its statement email is sent once, by the winner); another
+            // one clashes.
+            let now = self::payout(store, payout_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no payout {payout_id}")))?;
+            if now.status == target {
+                return Ok(now);
+            }
+            return Err(AppError::Conflict {
+                field: Some("status".into()),
+                detail: format!("the payout was marked {} meanwhile", now.status.as_str()),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    }
     if target == PayoutStatus::Paid {
         let program = require_program(store).await?;
         let statement: Vec<serde_json::Value> = lines

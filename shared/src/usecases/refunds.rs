@@ -21,7 +21,7 @@ use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 
 /// Unknown fields are ignored, as on postbacks.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, Clone)]
 pub struct RefundRequest {
     /// The storefront's id for this refund; repeats with the same id change nothing.
     pub refund_id: Option<IdText>,
@@ -113,10 +113,39 @@ async fn find_conversion(
     }
 }
 
+/// How often a refund that lost a race with another refund of the same conversion is
+/// tried again, on fresh state, before the caller is asked to resend.
+const REFUND_ATTEMPTS: usize = 16;
+
+/// Records a refund. Refunds of one conversion are serialised by a condition on its
+/// refunded total; one that loses that race is recomputed from the new total and tried
+/// again here, so concurrent refunds each land (or are refused for exceeding what is
+/// left) instead of answering 503.
 pub async fn refund_conversion(
     services: &Services,
     req: RefundRequest,
 ) -> Result<RefundOutcome, AppError> {
+    for _ in 1..REFUND_ATTEMPTS {
+        match refund_once(services, req.clone()).await? {
+            Attempt::Done(outcome) => return Ok(outcome),
+            Attempt::Raced => continue,
+        }
+    }
+    match refund_once(services, req).await? {
+        Attempt::Done(outcome) => Ok(outcome),
+        Attempt::Raced => Err(AppError::Unavailable(
+            "other refunds of this conversion kept landing first; send it again".into(),
+        )),
+    }
+}
+
+enum Attempt {
+    Done(RefundOutcome),
+    /// Another refund of the conversion changed its refunded total first.
+    Raced,
+}
+
+async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt, AppError> {
     require_program(&services.store).await?;
     let mut errors = FieldErrors::default();
     let refund_id = errors
@@ -222,7 +251,9 @@ pub async fn refund_conversion(
                 ),
             });
         }
-        return outcome(services, &conversion, &earlier, false).await;
+        return outcome(services, &conversion, &earlier, false)
+            .await
+            .map(Attempt::Done);
     }
     if conversion.status == ConversionStatus::Recorded {
         return Err(AppError::Unavailable(
@@ -362,11 +393,11 @@ pub async fn refund_conversion(
             // Another refund of this conversion, or this one, landed first: say which.
             if let Some(item) = services.store.table().get(&refund_key).await? {
                 let earlier: Refund = decode(&item)?;
-                return outcome(services, &conversion, &earlier, false).await;
+                return outcome(services, &conversion, &earlier, false)
+                    .await
+                    .map(Attempt::Done);
             }
-            return Err(AppError::Unavailable(
-                "another refund of this conversion was being recorded; send it again".into(),
-            ));
+            return Ok(Attempt::Raced);
         }
         Err(e) => return Err(e.into()),
     }
@@ -379,7 +410,9 @@ pub async fn refund_conversion(
     )
     .await;
     tracing::info!(conversion_id = %conversion.id, %refund_id, amount, kind = kind.as_str(), "refund recorded");
-    outcome(services, &updated, &refund, true).await
+    outcome(services, &updated, &refund, true)
+        .await
+        .map(Attempt::Done)
 }
 
 async fn outcome(

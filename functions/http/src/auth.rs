@@ -1,0 +1,87 @@
+//! Who is calling, as extractors: a handler that takes [`Admin`] or [`CallingPartner`]
+//! cannot forget to check, and — since axum runs these before the body extractor — an
+//! unauthenticated caller is refused before a byte of its body is parsed, so it learns
+//! nothing about the body's rules. Failed attempts count against the client address's
+//! rate limit.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
+use upline_domain::error::AppError;
+use upline_domain::services::Services;
+use upline_domain::usecases::auth::{require_admin, require_partner};
+use upline_domain::usecases::rate_limits::after_failed_auth;
+
+use crate::{ApiError, bearer};
+
+/// An authenticated operator: the admin key's name.
+pub struct Admin(pub String);
+
+/// An authenticated partner: their id.
+pub struct CallingPartner(pub String);
+
+/// The address the request came from: the peer of the connection where the server
+/// accepts connections itself (the local host), else the address API Gateway saw, which
+/// it appends last to `X-Forwarded-For` (earlier entries are the client's to invent).
+pub fn client_address(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
+    if let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        return Some(peer.ip().to_string());
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The caller's address as an extractor ([`client_address`]).
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(
+            &parts.headers,
+            &parts.extensions,
+        )))
+    }
+}
+
+/// `error` as the caller sees it: counted against its address when it is a failed
+/// authentication.
+pub async fn refused(s: &Services, parts: &Parts, error: AppError) -> ApiError {
+    match error {
+        AppError::Unauthorized(_) => {
+            let client = client_address(&parts.headers, &parts.extensions);
+            ApiError(after_failed_auth(s, client.as_deref(), error).await)
+        }
+        other => ApiError(other),
+    }
+}
+
+impl FromRequestParts<Services> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, ApiError> {
+        match require_admin(&s.store, bearer(&parts.headers)).await {
+            Ok(name) => Ok(Admin(name)),
+            Err(e) => Err(refused(s, parts, e).await),
+        }
+    }
+}
+
+impl FromRequestParts<Services> for CallingPartner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, ApiError> {
+        match require_partner(&s.store, bearer(&parts.headers)).await {
+            Ok(id) => Ok(CallingPartner(id)),
+            Err(e) => Err(refused(s, parts, e).await),
+        }
+    }
+}
