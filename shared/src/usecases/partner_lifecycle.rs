@@ -185,7 +185,13 @@ pub async fn rotate_key(
     replacing: Option<&str>,
 ) -> Result<(Partner, NewApiKey), AppError> {
     let mut partner = load(services, partner_id).await?;
-    if replacing.is_some() && partner.api_key_hash.as_deref() != replacing {
+    // A partner stored before key hashes were kept on the partner has none; the key they
+    // present is then the one to revoke.
+    let stale = matches!(
+        (partner.api_key_hash.as_deref(), replacing),
+        (Some(current), Some(presented)) if current != presented
+    );
+    if stale {
         return Err(AppError::Conflict {
             field: None,
             detail: "this key was rotated meanwhile; use the newest key".into(),
@@ -201,12 +207,13 @@ pub async fn rotate_key(
         });
     }
     let key = new_api_key(services.ids.as_ref(), "partner");
-    let old = partner.api_key_hash.replace(key.hash.clone());
+    let stored = partner.api_key_hash.replace(key.hash.clone());
+    let old = stored.clone().or_else(|| replacing.map(str::to_string));
     partner.updated_at = services.now();
     let mut ops = vec![
         Store::partner_put_replacing_key(
             &partner,
-            old.as_deref(),
+            stored.as_deref(),
             status_is(partner.status.as_str()),
         ),
         Store::api_key_put(
