@@ -10,6 +10,9 @@ use upline_tests::host::{TestBackend, TestHost};
 upline_tests::on_both_backends!(
     concurrent_key_rotations_leave_exactly_one_working_key,
     amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_field,
+    the_edge_refuses_before_reading_and_answers_in_bounded_problems,
+    failed_authentication_and_signups_are_limited_per_client_address,
+    concurrent_refunds_and_settlements_each_answer_as_one_would_expect,
 );
 
 const SECRET: &str = "whsec_hardening_tests_secret_0123456789";
@@ -264,4 +267,256 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
     // 10 % of a trillion dollars, exact at the bound.
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["amount"], "100000000000.00");
+}
+
+async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    set_up(&h).await;
+    let (_, key) = partner(&h, "ada").await;
+
+    // Unauthenticated callers learn nothing about the body's rules: 401 before parsing.
+    for (method, path) in [
+        (Method::PUT, "/v1/admin/program"),
+        (Method::POST, "/v1/admin/links"),
+        (Method::PUT, "/v1/admin/campaigns/spring"),
+        (Method::PATCH, "/v1/me"),
+        (Method::PUT, "/v1/me/payout-details"),
+    ] {
+        let r = h.call(method.clone(), path, Some("upl_admin_wrong"), Some("{not json")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}: {}", r.text);
+    }
+
+    // Bodies over a route's limit: 413 as a problem document.
+    let big = json!({"order_id": "o-big", "amount": "1.00", "currency": "USD",
+        "note": "x".repeat(70 * 1024)});
+    let r = postback(&h, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["type"], "https://upline.dev/problems/payload-too-large");
+    assert!(r.text.contains("65536 bytes"), "{}", r.text);
+    let r = h
+        .call(Method::POST, "/v1/partners", None, Some(&"y".repeat(17 * 1024)))
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+
+    // A long value is quoted back in part only, once per field.
+    let long = format!("{}x", "9".repeat(60_000));
+    let r = postback(
+        &h,
+        json!({"promo_code": "NONE", "order_id": "o-long", "amount": long, "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(fields(&r.body), ["amount"], "{}", &r.text[..300]);
+    assert!(r.text.len() < 2_000, "{} bytes echoed", r.text.len());
+
+    // Cursors this API never returned: 422 naming the cursor, on every listing.
+    for (path, who) in [
+        ("/v1/admin/partners", None),
+        ("/v1/admin/conversions", None),
+        ("/v1/admin/commissions", None),
+        ("/v1/admin/audit-log", None),
+        ("/v1/admin/payout-runs", None),
+        ("/v1/me/commissions", Some(key.as_str())),
+        ("/v1/me/payouts", Some(key.as_str())),
+        ("/v1/me/postback/deliveries", Some(key.as_str())),
+    ] {
+        for cursor in ["!!!", "eyJ4IjoxfQ", "WyJhIiwiYiJd", "WyJaWlpaIl0"] {
+            let url = format!("{path}?cursor={cursor}");
+            let r = match who {
+                None => h.admin(Method::GET, &url, None).await,
+                Some(k) => h.call(Method::GET, &url, Some(k), None).await,
+            };
+            assert!(
+                r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::OK,
+                "{url}: {} {}",
+                r.status,
+                r.text
+            );
+            if r.status == StatusCode::UNPROCESSABLE_ENTITY {
+                assert_eq!(fields(&r.body), ["cursor"], "{url}");
+            }
+        }
+        let r = match who {
+            None => h.admin(Method::GET, &format!("{path}?cursor=!!!"), None).await,
+            Some(k) => h.call(Method::GET, &format!("{path}?cursor=!!!"), Some(k), None).await,
+        };
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", r.text);
+    }
+
+    // Names end up in email headers: line breaks are refused on save.
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme\r\nBcc: victim@example.com", "currency": "USD"})),
+        )
+        .await;
+    assert_eq!(fields(&r.body), ["name"], "{}", r.text);
+    // One address, not a list of them.
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/partners",
+            None,
+            Some(&json!({"email": "a,b@example.com", "name": "AB", "type": "affiliate"}).to_string()),
+        )
+        .await;
+    assert_eq!(fields(&r.body), ["email"], "{}", r.text);
+
+    // Pages cannot be framed or sniffed.
+    let r = h.call(Method::GET, "/r/NO-SUCH-LINK", None, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let r = h.admin(Method::GET, "/v1/admin/program", None).await;
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+}
+
+async fn failed_authentication_and_signups_are_limited_per_client_address(
+    backend: TestBackend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_configured(backend, dir.path(), |c| {
+        c.rate_limits.failed_auth.max = 5;
+        c.rate_limits.signups.max = 3;
+    })
+    .await;
+    set_up(&h).await;
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let r = h
+            .call(Method::GET, "/v1/admin/partners", Some(&format!("upl_admin_guess_{i}")), None)
+            .await;
+        statuses.push(r.status.as_u16());
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.body["type"], "https://upline.dev/problems/rate-limited");
+            let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry), "{retry}");
+        }
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    // Wrong postback secrets count too.
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/postbacks",
+            Some("whsec_wrong"),
+            Some(&json!({"order_id": "o", "amount": "1", "currency": "USD"}).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    // The right key still works: the limit slows guessing, it does not lock operators out.
+    let r = h.admin(Method::GET, "/v1/admin/partners", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Each application sends an email: three an hour from one address, then 429.
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let body = json!({"email": format!("p{i}@example.com"), "name": "P", "type": "affiliate"});
+        let r = h
+            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429]);
+    let r = h.admin(Method::GET, "/v1/admin/partners", None).await;
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        3,
+        "the refused application stored nothing"
+    );
+}
+
+async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(
+    backend: TestBackend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    set_up(&h).await;
+    let (id, key) = partner(&h, "ada").await;
+    let r = h
+        .admin(
+            Method::POST,
+            "/v1/admin/promo-codes",
+            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = postback(
+        &h,
+        json!({"promo_code": "ADA", "order_id": "o-1", "amount": "100.00", "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
+    upline_tests::host::eventually("the sale's line", || async {
+        let r = h.admin(Method::GET, &path, None).await;
+        (!r.body["items"].as_array()?.is_empty()).then_some(())
+    })
+    .await;
+
+    // Thirty partial refunds at once: each lands once, none is asked to be sent again.
+    // (201, or 200 where the store reports a race it in fact committed: the refund is
+    // then found recorded, which is the same answer a resend gets.)
+    let host = &h;
+    let refunds = join_all((0..30).map(|i| {
+        let body = json!({"order_id": "o-1", "refund_id": format!("r-{i}"), "amount": "1.00"});
+        let body = body.to_string();
+        async move {
+            host.call(Method::POST, "/v1/refunds", Some(SECRET), Some(&body))
+                .await
+        }
+    }))
+    .await;
+    for r in &refunds {
+        assert!(
+            matches!(r.status, StatusCode::CREATED | StatusCode::OK),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["amount"], "1.00");
+    }
+    let mut ids: Vec<&str> = refunds.iter().map(|r| r.body["refund_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    let r = h.admin(Method::GET, &path, None).await;
+    let total: i64 = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let a = l["amount"].as_str().unwrap().replace('.', "");
+            a.parse::<i64>().unwrap()
+        })
+        .sum();
+    assert_eq!(total, 1_000 - 30 * 10, "10.00 less 10 % of each 1.00 refunded");
+
+    // A payout for what is left, marked paid twenty times at once: 200 each, one
+    // statement email.
+    let r = h
+        .admin(Method::POST, &format!("/v1/admin/conversions/{conversion}/approve"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h
+        .call(Method::PUT, "/v1/me/payout-details", Some(&key),
+            Some(&json!({"method": "paypal", "email": "ada@example.com"}).to_string()))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = h
+        .admin(Method::POST, "/v1/admin/payout-runs", Some(json!({"period": "2026-11-30"})))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let run = r.body["id"].as_str().unwrap().to_string();
+    let r = h.admin(Method::GET, &format!("/v1/admin/payout-runs/{run}"), None).await;
+    let payout = r.body["items"][0]["id"].as_str().unwrap().to_string();
+    let paid = format!("/v1/admin/payouts/{payout}/paid");
+    let answers = join_all((0..20).map(|_| h.admin(Method::POST, &paid, Some(json!({}))))).await;
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["status"], "paid");
+    }
 }

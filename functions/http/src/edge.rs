@@ -5,6 +5,7 @@
 //! connection.
 
 use axum::Router;
+use futures::StreamExt;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -17,6 +18,9 @@ use crate::ApiError;
 /// The body limit in force for a request, for the `413` problem to name.
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);
+
+/// Bodies over the limit up to this size are read and dropped before the 413 is sent.
+const DRAIN_AT_MOST: u64 = 4 * 1024 * 1024;
 
 /// Documented body limits (docs/security.md).
 pub mod limits {
@@ -55,7 +59,14 @@ async fn declared_length_within(mut req: Request, next: Next, limit: usize) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        // A client that writes its whole body before reading the answer would see the
+        // connection reset instead of the 413 if the body were left unread; a body of a
+        // size a mistake makes is read and dropped, a larger one is not worth reading.
+        if n <= DRAIN_AT_MOST {
+            let mut data = req.into_body().into_data_stream();
+            while let Some(Ok(_)) = data.next().await {}
+        }
         return ApiError(AppError::TooLarge { limit_bytes: limit }).into_response();
     }
     req.extensions_mut().insert(BodyLimit(limit));

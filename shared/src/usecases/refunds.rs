@@ -115,7 +115,7 @@ async fn find_conversion(
 
 /// How often a refund that lost a race with another refund of the same conversion is
 /// tried again, on fresh state, before the caller is asked to resend.
-const REFUND_ATTEMPTS: usize = 16;
+const REFUND_ATTEMPTS: usize = 64;
 
 /// Records a refund. Refunds of one conversion are serialised by a condition on its
 /// refunded total; one that loses that race is recomputed from the new total and tried
@@ -399,6 +399,8 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
             }
             return Ok(Attempt::Raced);
         }
+        // DynamoDB's answer when two transactions touch the item at the same moment.
+        Err(TableError::TransactionConflict) => return Ok(Attempt::Raced),
         Err(e) => return Err(e.into()),
     }
     crate::usecases::partner_postbacks::notify_after_commit(
