@@ -1059,3 +1059,98 @@ async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_
             .is_empty()
     );
 }
+
+/// The embedded queue, except that its first receive panics: a consumer loop that dies
+/// outside any handler.
+struct DiesOnce {
+    inner: EmbeddedStore,
+    died: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl upline_domain::ports::QueueConsumer for DiesOnce {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<Delivery>, upline_domain::ports::QueueError> {
+        if !self.died.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            panic!("the poller broke");
+        }
+        self.inner.receive(queue, max, visibility).await
+    }
+    async fn ack(&self, q: QueueName, r: &str) -> Result<(), upline_domain::ports::QueueError> {
+        self.inner.ack(q, r).await
+    }
+    async fn release(
+        &self,
+        q: QueueName,
+        r: &str,
+        d: std::time::Duration,
+    ) -> Result<(), upline_domain::ports::QueueError> {
+        self.inner.release(q, r, d).await
+    }
+    async fn dead_letter(
+        &self,
+        q: QueueName,
+        d: &Delivery,
+        why: &str,
+    ) -> Result<(), upline_domain::ports::QueueError> {
+        self.inner.dead_letter(q, d, why).await
+    }
+    async fn dead_letters(
+        &self,
+        q: QueueName,
+        max: usize,
+    ) -> Result<Vec<String>, upline_domain::ports::QueueError> {
+        self.inner.dead_letters(q, max).await
+    }
+    async fn wait_for_messages(&self, q: QueueName, t: std::time::Duration) {
+        self.inner.wait_for_messages(q, t).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_dies_is_reported_down_and_restarted() {
+    use upline_domain::ports::Queue;
+    let w = world().await;
+    w.queues
+        .send(QueueName::Emails, vec!["after the crash".into()])
+        .await
+        .unwrap();
+    let handler = Arc::new(PanicsOnBoom(Default::default()));
+    let health = upline_local::consumers::ConsumerHealth::default();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let consumer = Arc::new(DiesOnce {
+        inner: w.queues.clone(),
+        died: Default::default(),
+    });
+    let running = tokio::spawn(upline_local::consumers::supervise(
+        consumer,
+        QueueName::Emails,
+        handler.clone(),
+        upline_local::consumers::ConsumerSettings::default(),
+        stop_rx,
+        health.clone(),
+    ));
+    // While it waits to restart, health names the queue and why.
+    let down = upline_tests::host::eventually("the consumer reported down", || {
+        let health = health.clone();
+        async move {
+            let down = health.down();
+            (!down.is_empty()).then_some(down)
+        }
+    })
+    .await;
+    assert!(down[&QueueName::Emails].contains("restarting"), "{down:?}");
+    // Then it is back: the message is handled and health is clear.
+    upline_tests::host::eventually("the message handled after the restart", || {
+        let handled = handler.0.lock().unwrap().clone();
+        let health = health.clone();
+        async move { (handled == ["after the crash"] && health.down().is_empty()).then_some(()) }
+    })
+    .await;
+    let _ = stop.send(true);
+    running.await.unwrap();
+}

@@ -520,3 +520,53 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(
         assert_eq!(r.body["status"], "paid");
     }
 }
+
+/// A client that opens a connection and sends nothing — or half a request head, or a
+/// body a byte at a time — is cut off, so a few hundred of them cannot hold the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_host_closes_connections_that_stall() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_configured(TestBackend::Embedded, dir.path(), |c| {
+        c.timeouts.header = Duration::from_millis(300);
+        c.timeouts.body = Duration::from_millis(300);
+    })
+    .await;
+    let addr = h.host.addr;
+    let closed_within = |mut stream: tokio::net::TcpStream| async move {
+        let started = Instant::now();
+        let mut buf = vec![0u8; 4096];
+        let mut answer = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return (started.elapsed(), answer),
+                Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+                Err(_) => panic!("the connection was held open for 5 s"),
+            }
+        }
+    };
+    // Nothing at all.
+    let silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (took, _) = closed_within(silent).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // Half a request head.
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let (took, _) = closed_within(half).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A body promised and never sent: answered (408) and closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /v1/partners HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (took, answer) = closed_within(slow).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    // And a well-behaved client is still served.
+    let r = h.call(Method::GET, "/health", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
