@@ -59,6 +59,21 @@ impl<'a> EnvReader<'a> {
         }
     }
 
+    /// The key secrets in the table are sealed with: 64 hex characters.
+    pub fn secrets_key(&mut self, name: &str) -> Option<crate::secrets::SecretsKey> {
+        let text = self.required(name);
+        if text.is_empty() {
+            return None;
+        }
+        match crate::secrets::SecretsKey::from_hex(&text) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                self.problems.push(format!("{name}: {e}"));
+                None
+            }
+        }
+    }
+
     /// An http(s) base URL without a trailing slash.
     pub fn base_url(&mut self, name: &str) -> String {
         let text = self.required(name);

@@ -19,6 +19,7 @@ pub mod ports;
 pub mod postback_auth;
 pub mod program;
 pub mod public_address;
+pub mod secrets;
 pub mod services;
 pub mod signup_form;
 pub mod store;

@@ -10,7 +10,7 @@ use crate::money::{Currency, Percent};
 /// The most upline levels a program may pay.
 pub const MAX_UPLINE_DEPTH: u8 = 10;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
     pub name: String,
     pub currency: Currency,
@@ -29,6 +29,44 @@ pub struct Program {
     #[serde(default)]
     pub signup: crate::signup_form::SignupSettings,
     pub updated_at: Timestamp,
+}
+
+/// Every field but the postback secret, which never reaches a log.
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("name", &self.name)
+            .field("currency", &self.currency)
+            .field("hold_days", &self.hold_days)
+            .field("upline", &self.upline)
+            .field("postback_secret", &"…")
+            .field("attribution_priority", &self.attribution_priority)
+            .field("payouts", &self.payouts)
+            .field("signup", &self.signup)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    #[test]
+    fn the_postback_secret_never_shows_in_debug_output() {
+        let program = super::Program {
+            name: "Acme".into(),
+            currency: crate::money::Currency::from_code("USD").unwrap(),
+            hold_days: 0,
+            upline: super::UplinePlan::off(),
+            postback_secret: "whsec_do_not_print".into(),
+            attribution_priority: Default::default(),
+            payouts: Default::default(),
+            signup: Default::default(),
+            updated_at: crate::clock::Timestamp(0),
+        };
+        let printed = format!("{program:?}");
+        assert!(!printed.contains("whsec_do_not_print"), "{printed}");
+        assert!(printed.contains("Acme"));
+    }
 }
 
 /// The rule for a sale that names both a click and a promo code of different partners.

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::ids::Ids;
 use crate::messages::Message;
 use crate::ports::{Queue, QueueName, Table};
+use crate::secrets::SecretsKey;
 use crate::store::Store;
 
 /// Settings of one deployment of Upline (not of the program, which lives in the table).
@@ -76,6 +77,12 @@ impl Services {
             deployment: Arc::new(deployment),
             rate_limits: RateLimits::default(),
         }
+    }
+
+    /// These services with secrets in the table sealed under `key`.
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.store = self.store.with_secrets_key(key);
+        self
     }
 
     pub fn now(&self) -> Timestamp {

@@ -24,6 +24,7 @@ use crate::ports::{
     Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 use crate::program::Program;
+use crate::secrets::SecretsKey;
 use crate::terms::{Terms, TermsSource, TierUsage};
 use crate::tracking::{Click, Conversion, Link};
 
@@ -347,11 +348,47 @@ pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, AppError> {
 #[derive(Clone)]
 pub struct Store {
     table: Arc<dyn Table>,
+    /// Seals and opens the secrets kept in the table; functions that never read a
+    /// secret run without it and pass sealed values through untouched.
+    secrets: Option<Arc<SecretsKey>>,
 }
+
+/// What the program's postback secret is sealed as.
+pub const POSTBACK_SECRET_PURPOSE: &str = "program.postback_secret";
 
 impl Store {
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Store { table }
+        Store {
+            table,
+            secrets: None,
+        }
+    }
+
+    /// This store, sealing secrets with `key` on write and opening them on read.
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.secrets = Some(Arc::new(key));
+        self
+    }
+
+    /// A secret as stored: sealed when a key is configured.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+        match &self.secrets {
+            Some(key) => key.seal(purpose, plaintext),
+            None => plaintext.to_string(),
+        }
+    }
+
+    /// A stored secret's plaintext; sealed values need the key.
+    pub fn open(&self, purpose: &str, stored: &str) -> Result<String, AppError> {
+        match &self.secrets {
+            Some(key) => key
+                .open(purpose, stored)
+                .map_err(|e| AppError::Internal(e.to_string())),
+            None if crate::secrets::is_sealed(stored) => Err(AppError::Internal(
+                crate::secrets::SecretsError::NoKey(purpose.to_string()).to_string(),
+            )),
+            None => Ok(stored.to_string()),
+        }
     }
 
     pub fn table(&self) -> &Arc<dyn Table> {
@@ -430,14 +467,25 @@ impl Store {
 
     // ----- program and campaigns
 
+    /// The program, its postback secret opened when this store has the key (functions
+    /// without it see the sealed text, which they never use).
     pub async fn program(&self) -> Result<Option<Program>, AppError> {
-        self.get_entity(&keys::program()).await
+        let Some(mut program) = self.get_entity::<Program>(&keys::program()).await? else {
+            return Ok(None);
+        };
+        if self.secrets.is_some() {
+            program.postback_secret =
+                self.open(POSTBACK_SECRET_PURPOSE, &program.postback_secret)?;
+        }
+        Ok(Some(program))
     }
 
     pub async fn put_program(&self, program: &Program) -> Result<(), AppError> {
+        let mut stored = program.clone();
+        stored.postback_secret = self.seal(POSTBACK_SECRET_PURPOSE, &program.postback_secret);
         Ok(self
             .table
-            .put(encode(keys::program(), program), Condition::None)
+            .put(encode(keys::program(), &stored), Condition::None)
             .await?)
     }
 

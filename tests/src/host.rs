@@ -76,7 +76,7 @@ impl TestHost {
     ) -> TestHost {
         let mut config = HostConfig::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
         config.seed_demo = false;
-        config.admin_key = Some(ADMIN_KEY.into());
+        config.admin_key = Some(upline_domain::secrets::Secret::new(ADMIN_KEY));
         // Tests drive approvals and payout runs themselves; one opts back in to check
         // the local schedule.
         config.schedule_every = None;
@@ -93,6 +93,8 @@ impl TestHost {
             let mail_from = format!("{name}@upline.test");
             verify_sender(&clients, &mail_from).await;
             config.mail_from = mail_from.clone();
+            config.secrets_key =
+                Some(upline_domain::secrets::SecretsKey::from_hex(&"5e".repeat(32)).unwrap());
             config.backend = Backend::Aws(Box::new(AwsBackend {
                 sdk,
                 table: name,

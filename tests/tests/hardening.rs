@@ -283,8 +283,20 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
         (Method::PATCH, "/v1/me"),
         (Method::PUT, "/v1/me/payout-details"),
     ] {
-        let r = h.call(method.clone(), path, Some("upl_admin_wrong"), Some("{not json")).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}: {}", r.text);
+        let r = h
+            .call(
+                method.clone(),
+                path,
+                Some("upl_admin_wrong"),
+                Some("{not json"),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}: {}",
+            r.text
+        );
     }
 
     // Bodies over a route's limit: 413 as a problem document.
@@ -292,10 +304,18 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
         "note": "x".repeat(70 * 1024)});
     let r = postback(&h, big).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
-    assert_eq!(r.body["type"], "https://upline.dev/problems/payload-too-large");
+    assert_eq!(
+        r.body["type"],
+        "https://upline.dev/problems/payload-too-large"
+    );
     assert!(r.text.contains("65536 bytes"), "{}", r.text);
     let r = h
-        .call(Method::POST, "/v1/partners", None, Some(&"y".repeat(17 * 1024)))
+        .call(
+            Method::POST,
+            "/v1/partners",
+            None,
+            Some(&"y".repeat(17 * 1024)),
+        )
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
 
@@ -337,10 +357,21 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
             }
         }
         let r = match who {
-            None => h.admin(Method::GET, &format!("{path}?cursor=!!!"), None).await,
-            Some(k) => h.call(Method::GET, &format!("{path}?cursor=!!!"), Some(k), None).await,
+            None => {
+                h.admin(Method::GET, &format!("{path}?cursor=!!!"), None)
+                    .await
+            }
+            Some(k) => {
+                h.call(Method::GET, &format!("{path}?cursor=!!!"), Some(k), None)
+                    .await
+            }
         };
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", r.text);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            r.text
+        );
     }
 
     // Names end up in email headers: line breaks are refused on save.
@@ -358,7 +389,9 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
             Method::POST,
             "/v1/partners",
             None,
-            Some(&json!({"email": "a,b@example.com", "name": "AB", "type": "affiliate"}).to_string()),
+            Some(
+                &json!({"email": "a,b@example.com", "name": "AB", "type": "affiliate"}).to_string(),
+            ),
         )
         .await;
     assert_eq!(fields(&r.body), ["email"], "{}", r.text);
@@ -374,9 +407,7 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
     assert_eq!(r.headers["x-content-type-options"], "nosniff");
 }
 
-async fn failed_authentication_and_signups_are_limited_per_client_address(
-    backend: TestBackend,
-) {
+async fn failed_authentication_and_signups_are_limited_per_client_address(backend: TestBackend) {
     let dir = tempfile::tempdir().unwrap();
     let h = TestHost::start_configured(backend, dir.path(), |c| {
         c.rate_limits.failed_auth.max = 5;
@@ -387,7 +418,12 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(
     let mut statuses = Vec::new();
     for i in 0..7 {
         let r = h
-            .call(Method::GET, "/v1/admin/partners", Some(&format!("upl_admin_guess_{i}")), None)
+            .call(
+                Method::GET,
+                "/v1/admin/partners",
+                Some(&format!("upl_admin_guess_{i}")),
+                None,
+            )
             .await;
         statuses.push(r.status.as_u16());
         if r.status == StatusCode::TOO_MANY_REQUESTS {
@@ -429,9 +465,7 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(
     );
 }
 
-async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(
-    backend: TestBackend,
-) {
+async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(backend: TestBackend) {
     let dir = tempfile::tempdir().unwrap();
     let h = TestHost::start_on(backend, dir.path()).await;
     set_up(&h).await;
@@ -479,7 +513,10 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(
         );
         assert_eq!(r.body["amount"], "1.00");
     }
-    let mut ids: Vec<&str> = refunds.iter().map(|r| r.body["refund_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = refunds
+        .iter()
+        .map(|r| r.body["refund_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 30);
@@ -493,25 +530,43 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(
             a.parse::<i64>().unwrap()
         })
         .sum();
-    assert_eq!(total, 1_000 - 30 * 10, "10.00 less 10 % of each 1.00 refunded");
+    assert_eq!(
+        total,
+        1_000 - 30 * 10,
+        "10.00 less 10 % of each 1.00 refunded"
+    );
 
     // A payout for what is left, marked paid twenty times at once: 200 each, one
     // statement email.
     let r = h
-        .admin(Method::POST, &format!("/v1/admin/conversions/{conversion}/approve"), None)
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/conversions/{conversion}/approve"),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = h
-        .call(Method::PUT, "/v1/me/payout-details", Some(&key),
-            Some(&json!({"method": "paypal", "email": "ada@example.com"}).to_string()))
+        .call(
+            Method::PUT,
+            "/v1/me/payout-details",
+            Some(&key),
+            Some(&json!({"method": "paypal", "email": "ada@example.com"}).to_string()),
+        )
         .await;
     assert!(r.status.is_success(), "{}", r.text);
     let r = h
-        .admin(Method::POST, "/v1/admin/payout-runs", Some(json!({"period": "2026-11-30"})))
+        .admin(
+            Method::POST,
+            "/v1/admin/payout-runs",
+            Some(json!({"period": "2026-11-30"})),
+        )
         .await;
     assert!(r.status.is_success(), "{}", r.text);
     let run = r.body["id"].as_str().unwrap().to_string();
-    let r = h.admin(Method::GET, &format!("/v1/admin/payout-runs/{run}"), None).await;
+    let r = h
+        .admin(Method::GET, &format!("/v1/admin/payout-runs/{run}"), None)
+        .await;
     let payout = r.body["items"][0]["id"].as_str().unwrap().to_string();
     let paid = format!("/v1/admin/payouts/{payout}/paid");
     let answers = join_all((0..20).map(|_| h.admin(Method::POST, &paid, Some(json!({}))))).await;
@@ -552,7 +607,9 @@ async fn the_local_host_closes_connections_that_stall() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     // Half a request head.
     let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
-    half.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let (took, _) = closed_within(half).await;
     assert!(took < Duration::from_secs(3), "{took:?}");
     // A body promised and never sent: answered (408) and closed.
@@ -569,4 +626,68 @@ async fn the_local_host_closes_connections_that_stall() {
     // And a well-behaved client is still served.
     let r = h.call(Method::GET, "/health", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+/// The data folder is the owner's alone, and the secrets in the store are sealed: a copy
+/// of `upline.redb` does not hand out the postback secret or the click secret.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private_and_the_secrets_in_it_are_sealed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let h = TestHost::start(&data).await;
+    set_up(&h).await;
+    // An application email lands in the outbox.
+    partner(&h, "ada").await;
+    upline_tests::host::eventually("the welcome email", || async {
+        let names = h.emails("partner-approved").await;
+        (!names.is_empty()).then_some(())
+    })
+    .await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("upline.redb")), 0o600);
+    assert_eq!(mode(&data.join("secrets.key")), 0o600);
+    assert_eq!(mode(&data.join("outbox")), 0o700);
+    for entry in std::fs::read_dir(data.join("outbox")).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
+    let h = h.restart().await;
+    // The postback secret still authenticates after a restart (it opens with the key)…
+    let r = postback(
+        &h,
+        json!({"order_id": "o-1", "amount": "1.00", "currency": "USD"}),
+    )
+    .await;
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    let data_dir = h.data_dir.clone();
+    h.host.stop().await;
+    // …yet neither it nor the click secret is in the store's bytes.
+    let raw = std::fs::read(data_dir.join("upline.redb")).unwrap();
+    let contains = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !contains(SECRET.as_bytes()),
+        "the postback secret is stored in the clear"
+    );
+    assert!(contains(b"sealed:v1:"), "sealed values are there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_admin_key_is_refused_and_keys_never_reach_debug_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        upline_local::HostConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
+    config.seed_demo = false;
+    config.schedule_every = None;
+    config.admin_key = Some(upline_domain::secrets::Secret::new("upl_admin_short"));
+    assert!(!format!("{config:?}").contains("upl_admin_short"));
+    let err = match upline_local::start(config).await {
+        Ok(_) => panic!("a 15-character admin key was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("admin_key must be at least 24 characters"),
+        "{err}"
+    );
 }

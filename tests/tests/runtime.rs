@@ -181,6 +181,10 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
             urls[&QueueName::Conversions].dead_letters.as_str(),
         ),
         ("UPLINE_CLICK_SECRET", click_secret_hex().as_str()),
+        (
+            "UPLINE_SECRETS_KEY",
+            "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2",
+        ),
         ("RUST_LOG", "info"),
     ] {
         writeln!(env, "{k}={v}").unwrap();

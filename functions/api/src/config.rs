@@ -6,6 +6,8 @@ use upline_domain::config::{ConfigError, EnvReader};
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// Seals and opens the program's postback secret in the table.
+    pub secrets_key: upline_domain::secrets::SecretsKey,
     pub emails_queue_url: String,
     pub partner_postbacks_queue_url: String,
     pub public_base_url: String,
@@ -16,6 +18,7 @@ impl Config {
     /// Every variable read, required or optional.
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
+        "UPLINE_SECRETS_KEY",
         "UPLINE_EMAILS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_PUBLIC_BASE_URL",
@@ -25,13 +28,18 @@ impl Config {
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
+        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         let bootstrap_admin_key_hash = env.optional("UPLINE_BOOTSTRAP_ADMIN_KEY_HASH");
         env.finish()?;
+        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
+            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
+        })?;
         Ok(Config {
             table_name,
+            secrets_key,
             emails_queue_url,
             partner_postbacks_queue_url,
             public_base_url,

@@ -23,7 +23,8 @@ async fn main() -> Result<(), upline_lambda::Error> {
             config.partner_postbacks_queue_url.as_str(),
         ),
     ];
-    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
+    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
+        .with_secrets_key(config.secrets_key.clone());
     if let Some(hash) = &config.bootstrap_admin_key_hash {
         register_admin_key_hash(&services.store, "bootstrap", hash).await?;
     }

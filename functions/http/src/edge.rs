@@ -5,11 +5,11 @@
 //! connection.
 
 use axum::Router;
-use futures::StreamExt;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use upline_domain::error::AppError;
 

@@ -7,6 +7,8 @@ use upline_domain::config::{ConfigError, EnvReader};
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
+    /// Seals and opens the program's postback secret in the table.
+    pub secrets_key: upline_domain::secrets::SecretsKey,
     pub conversions_queue_url: String,
     pub partner_postbacks_queue_url: String,
     pub click_secret: ClickSecret,
@@ -16,6 +18,7 @@ impl Config {
     /// Every variable read, required or optional.
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
+        "UPLINE_SECRETS_KEY",
         "UPLINE_CONVERSIONS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_CLICK_SECRET",
@@ -24,15 +27,20 @@ impl Config {
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
+        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
         let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
         env.finish()?;
+        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
+            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
+        })?;
         let click_secret = click_secret.ok_or_else(|| ConfigError {
             problems: vec!["UPLINE_CLICK_SECRET is invalid".into()],
         })?;
         Ok(Config {
             table_name,
+            secrets_key,
             conversions_queue_url,
             partner_postbacks_queue_url,
             click_secret,

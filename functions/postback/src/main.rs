@@ -25,6 +25,7 @@ async fn main() -> Result<(), upline_lambda::Error> {
             config.partner_postbacks_queue_url.as_str(),
         ),
     ];
-    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
+    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
+        .with_secrets_key(config.secrets_key.clone());
     upline_lambda::run_http(router(services)).await
 }

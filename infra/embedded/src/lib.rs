@@ -8,6 +8,7 @@
 //! composite keys — exactly the shape of a DynamoDB table and its indexes.
 
 mod outbox;
+pub mod private;
 mod queue;
 mod table;
 
@@ -61,6 +62,10 @@ impl EmbeddedStore {
         let db = redb::Database::create(path).map_err(|e| OpenError::Open {
             path: path.display().to_string(),
             reason: e.to_string(),
+        })?;
+        private::private_file(path).map_err(|e| OpenError::Open {
+            path: path.display().to_string(),
+            reason: format!("cannot make it owner-only: {e}"),
         })?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {

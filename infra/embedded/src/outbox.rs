@@ -17,7 +17,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn new(dir: PathBuf, from: String) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+        crate::private::private_dir(&dir)?;
         Ok(OutboxMailer { dir, from })
     }
 
@@ -47,7 +47,7 @@ impl Mailer for OutboxMailer {
             }
             // Write then rename, so a reader never sees half a message.
             let tmp = dir.join(format!(".{stem}.tmp"));
-            std::fs::write(&tmp, eml)?;
+            crate::private::write_private(&tmp, eml.as_bytes())?;
             std::fs::rename(&tmp, &path)
         })
         .await

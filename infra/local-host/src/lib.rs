@@ -24,6 +24,7 @@ use upline_domain::ids::{Ids, RandomIds};
 use upline_domain::ports::{
     Condition, Item, Mailer, MessageHandler, Queue, QueueConsumer, QueueName, Table, TableError,
 };
+use upline_domain::secrets::{Secret, SecretsKey};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::store::keys;
 use upline_domain::usecases::admin::create_admin_key;
@@ -59,7 +60,10 @@ pub struct HostConfig {
     /// Seed the demo program when the store is new.
     pub seed_demo: bool,
     /// Use this admin key instead of generating one on first start.
-    pub admin_key: Option<String>,
+    pub admin_key: Option<Secret>,
+    /// The key secrets in the store are sealed with; on the embedded backend the data
+    /// folder's `secrets.key` when not given.
+    pub secrets_key: Option<SecretsKey>,
     /// Base URL of tracking links; defaults to `http://<bound address>`.
     pub public_base_url: Option<String>,
     pub mail_from: String,
@@ -87,6 +91,7 @@ impl HostConfig {
             data_dir,
             seed_demo: true,
             admin_key: None,
+            secrets_key: None,
             public_base_url: None,
             mail_from: "Upline <partners@upline.local>".into(),
             cookie_domain: None,
@@ -130,11 +135,18 @@ pub enum HostError {
     Setup(String),
 }
 
-/// The deployment's click secret, made on first start and kept in the store.
-async fn click_secret(store: &dyn Table, ids: &dyn Ids) -> Result<(ClickSecret, bool), HostError> {
+/// What the local host's click secret is sealed as in the store.
+const CLICK_SECRET_PURPOSE: &str = "deployment.click_secret";
+
+/// The deployment's click secret, made on first start and kept in the store, sealed.
+async fn click_secret(
+    store: &dyn Table,
+    ids: &dyn Ids,
+    sealing: &SecretsKey,
+) -> Result<(ClickSecret, bool), HostError> {
     let setup = |e: TableError| HostError::Setup(e.to_string());
     let key = keys::deployment_secrets();
-    let fresh = hex::encode(ids.random_bytes(32));
+    let fresh = sealing.seal(CLICK_SECRET_PURPOSE, &hex::encode(ids.random_bytes(32)));
     let first = match store
         .put(
             Item::new(key.clone()).with("click_secret", fresh),
@@ -151,10 +163,20 @@ async fn click_secret(store: &dyn Table, ids: &dyn Ids) -> Result<(ClickSecret, 
         .await
         .map_err(setup)?
         .ok_or_else(|| HostError::Setup("secrets vanished".into()))?;
-    let bytes = item
+    let stored = item
         .s("click_secret")
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| HostError::Setup("stored click secret is unreadable".into()))?;
+        .ok_or_else(|| HostError::Setup("stored click secret is missing".into()))?;
+    let opened = sealing.open(CLICK_SECRET_PURPOSE, stored).map_err(|e| {
+        HostError::Setup(format!("{e} (is this the data folder's own secrets.key?)"))
+    })?;
+    let bytes = hex::decode(&opened)
+        .map_err(|_| HostError::Setup("stored click secret is unreadable".into()))?;
+    if !upline_domain::secrets::is_sealed(stored) {
+        // Sealed from now on: a data folder from before secrets were sealed.
+        let item = Item::new(key.clone())
+            .with("click_secret", sealing.seal(CLICK_SECRET_PURPOSE, &opened));
+        store.put(item, Condition::Exists).await.map_err(setup)?;
+    }
     let secret = ClickSecret::new(bytes).map_err(|e| HostError::Setup(e.into()))?;
     Ok((secret, first))
 }
@@ -172,6 +194,25 @@ pub fn router(services: &Services, tracking: upline_redirect::TrackingSettings) 
         .fallback(upline_http::not_found)
 }
 
+/// The secrets key of an embedded data folder: `secrets.key` beside the store, made
+/// (owner-only) on first start. Whoever has the folder has the key too — the seal
+/// protects copies of the store file and exports, not the folder itself.
+fn data_dir_secrets_key(data_dir: &std::path::Path) -> Result<SecretsKey, HostError> {
+    let path = data_dir.join("secrets.key");
+    let dir_error = |e| HostError::DataDir(path.display().to_string(), e);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let fresh = SecretsKey::generate_hex();
+            upline_embedded::private::write_private(&path, fresh.as_bytes()).map_err(dir_error)?;
+            fresh
+        }
+        Err(e) => return Err(dir_error(e)),
+    };
+    upline_embedded::private::private_file(&path).map_err(dir_error)?;
+    SecretsKey::from_hex(&text).map_err(|e| HostError::Setup(format!("{}: {e}", path.display())))
+}
+
 /// The adapters behind the ports, as the chosen backend provides them.
 struct Adapters {
     table: Arc<dyn Table>,
@@ -180,19 +221,25 @@ struct Adapters {
     mailer: Arc<dyn Mailer>,
     outbox: Option<PathBuf>,
     closed: Option<CloseWatch>,
+    secrets_key: SecretsKey,
 }
 
 fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, HostError> {
     match &config.backend {
         Backend::Embedded => {
-            std::fs::create_dir_all(&config.data_dir)
+            upline_embedded::private::private_dir(&config.data_dir)
                 .map_err(|e| HostError::DataDir(config.data_dir.display().to_string(), e))?;
             let path = config.data_dir.join("upline.redb");
             let store = EmbeddedStore::open(&path, clock, DEFAULT_MAX_RECEIVES)?;
             let outbox = config.data_dir.join("outbox");
             let mailer = OutboxMailer::new(outbox.clone(), config.mail_from.clone())
                 .map_err(|e| HostError::DataDir(outbox.display().to_string(), e))?;
+            let secrets_key = match &config.secrets_key {
+                Some(k) => k.clone(),
+                None => data_dir_secrets_key(&config.data_dir)?,
+            };
             Ok(Adapters {
+                secrets_key,
                 closed: Some(store.close_watch()),
                 table: Arc::new(store.clone()),
                 queue: Arc::new(store.clone()),
@@ -209,7 +256,13 @@ fn adapters(config: &HostConfig, clock: Arc<dyn Clock>) -> Result<Adapters, Host
                 aws.mail_from.clone(),
                 aws.ses_configuration_set.clone(),
             );
+            let secrets_key = config.secrets_key.clone().ok_or_else(|| {
+                HostError::Setup(
+                    "the AWS backend needs UPLINE_SECRETS_KEY (64 hex characters)".into(),
+                )
+            })?;
             Ok(Adapters {
+                secrets_key,
                 table: Arc::new(DynamoTable::new(clients.dynamodb, aws.table.clone())),
                 queue: Arc::new(queues.clone()),
                 consumer: Arc::new(queues),
@@ -232,6 +285,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         mailer,
         outbox,
         closed,
+        secrets_key,
     } = adapters(&config, clock.clone())?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -246,7 +300,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         .trim_end_matches('/')
         .to_string();
 
-    let (secret, first) = click_secret(table.as_ref(), ids.as_ref()).await?;
+    let (secret, first) = click_secret(table.as_ref(), ids.as_ref(), &secrets_key).await?;
     let mut services = Services::new(
         table,
         queue,
@@ -259,11 +313,21 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         },
     );
     services.rate_limits = config.rate_limits;
+    let services = services.with_secrets_key(secrets_key);
     let mut first_start = FirstStart::default();
-    let setup = |e: upline_domain::error::AppError| HostError::Setup(e.to_string());
+    let setup = |e: upline_domain::error::AppError| match e {
+        upline_domain::error::AppError::Invalid(fields) => HostError::Setup(
+            fields
+                .iter()
+                .map(|f| format!("{} {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => HostError::Setup(other.to_string()),
+    };
     match (&config.admin_key, first) {
         (Some(k), _) => {
-            create_admin_key(&services, "local", Some(k))
+            create_admin_key(&services, "local", Some(k.expose()))
                 .await
                 .map_err(setup)?;
         }

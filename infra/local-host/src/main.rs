@@ -94,7 +94,13 @@ async fn config() -> Result<HostConfig, String> {
         other => return Err(format!("--store must be embedded or aws, got {other:?}")),
     };
     config.seed_demo = !empty;
-    config.admin_key = admin_key;
+    config.admin_key = admin_key.map(upline_domain::secrets::Secret::new);
+    if let Some(key) = env("UPLINE_SECRETS_KEY") {
+        config.secrets_key = Some(
+            upline_domain::secrets::SecretsKey::from_hex(&key)
+                .map_err(|e| format!("UPLINE_SECRETS_KEY: {e}"))?,
+        );
+    }
     config.public_base_url = public_url;
     config.cookie_domain = env("UPLINE_COOKIE_DOMAIN");
     config.country_header = env("UPLINE_COUNTRY_HEADER");

@@ -907,15 +907,27 @@ pub async fn approve_partner(
 }
 
 /// Stores an admin key under `name` and returns it; used to bootstrap a deployment.
+/// The shortest admin key an operator may choose (generated ones carry 160 random bits).
+pub const MIN_ADMIN_KEY_CHARS: usize = 24;
+
 pub async fn create_admin_key(
     services: &Services,
     name: &str,
     secret: Option<&str>,
 ) -> Result<NewApiKey, AppError> {
     let key = match secret {
+        Some(s) if s.trim().chars().count() < MIN_ADMIN_KEY_CHARS => {
+            return Err(AppError::field(
+                "admin_key",
+                format!(
+                    "must be at least {MIN_ADMIN_KEY_CHARS} characters: an admin key can do \
+                     everything, and a short one can be guessed"
+                ),
+            ));
+        }
         Some(s) => NewApiKey {
-            secret: s.to_string(),
-            hash: crate::ids::hash_api_key(s),
+            secret: s.trim().to_string(),
+            hash: crate::ids::hash_api_key(s.trim()),
         },
         None => new_api_key(services.ids.as_ref(), "admin"),
     };
