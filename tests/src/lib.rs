@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod conformance;
 pub mod host;
+pub mod policy;
 pub mod receiver;
 pub mod samples;
 

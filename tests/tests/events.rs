@@ -22,13 +22,67 @@ use upline_domain::ports::{QueueConsumer, QueueName};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::tracking::{Click, Traffic};
 use upline_embedded::{EmbeddedStore, OutboxMailer};
+use upline_tests::policy::{PolicedMailer, PolicedQueue, PolicedTable, Policy};
 use upline_tests::samples::{NOW, events_dir, read_event, seed};
 
 struct World {
     services: Services,
     store: EmbeddedStore,
     outbox: PathBuf,
+    /// The functions the scenario ran as, each held to its policy in `template.yaml`.
+    policies: std::sync::Mutex<Vec<Arc<Policy>>>,
     _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// The services as `function` has them on AWS: its table and queue calls allowed
+    /// only as far as its IAM policy in `template.yaml` grants (IAM parity).
+    fn as_function(&self, function: &str) -> Services {
+        let policy = Policy::of(function);
+        self.policies.lock().unwrap().push(policy.clone());
+        let mut services = self.services.clone();
+        services.store = upline_domain::store::Store::new(Arc::new(PolicedTable {
+            inner: services.store.table().clone(),
+            policy: policy.clone(),
+        }));
+        services.queue = Arc::new(PolicedQueue {
+            inner: services.queue.clone(),
+            policy,
+        });
+        services
+    }
+
+    /// The last policy taken, for the adapters a function builds itself (its mailer).
+    fn policy(&self, function: &str) -> Arc<Policy> {
+        self.policies
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|p| p.function == function)
+            .cloned()
+            .unwrap_or_else(|| panic!("{function} was not taken with as_function"))
+    }
+}
+
+impl Drop for World {
+    /// Every scenario ends by checking that no function did what AWS would refuse it.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations: Vec<String> = self
+            .policies
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p.violations())
+            .collect();
+        assert!(
+            violations.is_empty(),
+            "calls template.yaml's policies do not allow: {violations:#?}"
+        );
+    }
 }
 
 async fn world() -> World {
@@ -54,6 +108,7 @@ async fn world() -> World {
         services,
         store,
         outbox,
+        policies: Default::default(),
         _dir: dir,
     }
 }
@@ -95,7 +150,7 @@ async fn queued(w: &World, queue: QueueName) -> usize {
 async fn redirect_events_redirect_and_count_only_real_visits() {
     let w = world().await;
     let router = upline_redirect::router(upline_redirect::state(
-        w.services.clone(),
+        w.as_function("RedirectFunction"),
         upline_redirect::TrackingSettings::default(),
     ));
     let r = call(&router, "redirect/follow-link.json").await;
@@ -133,7 +188,7 @@ async fn redirect_events_redirect_and_count_only_real_visits() {
 async fn impression_direct_click_and_snippet_events_get_their_answers() {
     let w = world().await;
     let router = upline_redirect::router(upline_redirect::state(
-        w.services.clone(),
+        w.as_function("RedirectFunction"),
         upline_redirect::TrackingSettings::default(),
     ));
     let r = call(&router, "redirect/impression.json").await;
@@ -202,7 +257,7 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
         .await
         .unwrap();
     let sender = upline_partner_postbacks::PartnerPostbackSender::new(
-        w.services.clone(),
+        w.as_function("PartnerPostbacksFunction"),
         Arc::new(upline_webhooks::HttpPostbackCaller::new(
             upline_webhooks::AddressPolicy::AllowPrivate,
         )),
@@ -211,7 +266,10 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
         let response = upline_aws::handle_sqs_event(
             &sender,
             sqs_event("partner-postbacks/partner-postbacks-batch.json"),
-            &upline_tests::DeadLettered::default(),
+            &upline_tests::policy::PolicedDeadLetters {
+                inner: Default::default(),
+                policy: w.policy("PartnerPostbacksFunction"),
+            },
             QueueName::PartnerPostbacks,
         )
         .await;
@@ -241,7 +299,7 @@ async fn queued_clicks(w: &World) -> Vec<Click> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_postback_event_records_a_conversion_from_its_signed_click_id() {
     let w = world().await;
-    let router = upline_postback::router(w.services.clone());
+    let router = upline_postback::router(w.as_function("PostbackFunction"));
     let r = call(&router, "postback/postback.json").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["conversion"]["partner_id"], "p-ada");
@@ -257,7 +315,7 @@ async fn the_postback_event_records_a_conversion_from_its_signed_click_id() {
 async fn the_signup_event_applies_under_its_recruiter() {
     let w = world().await;
     let r = call(
-        &upline_signup::router(w.services.clone()),
+        &upline_signup::router(w.as_function("SignupFunction")),
         "signup/apply.json",
     )
     .await;
@@ -278,7 +336,7 @@ async fn every_api_event_gets_its_answer() {
     upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
         .await
         .unwrap();
-    let router = upline_api::router(w.services.clone());
+    let router = upline_api::router(w.as_function("ApiFunction"));
     let expect =
         |file: &'static str, status: StatusCode, check: fn(&Value) -> bool| (file, status, check);
     let cases = [
@@ -413,7 +471,7 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     )
     .await
     .unwrap();
-    let router = upline_api::router(w.services.clone());
+    let router = upline_api::router(w.as_function("ApiFunction"));
     let r = call(&router, "api/set-my-payout-details.json").await;
     assert_eq!(
         (r.status, &r.body["email"]),
@@ -489,8 +547,11 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     );
     // The schedule finds no run left unfinished and, on a manual cadence, starts none.
     let scheduled = upline_payout::PayoutFunction::new(
-        w.services.clone(),
-        Arc::new(upline_tests::DeadLettered::default()),
+        w.as_function("PayoutFunction"),
+        Arc::new(upline_tests::policy::PolicedDeadLetters {
+            inner: Default::default(),
+            policy: w.policy("PayoutFunction"),
+        }),
     )
     .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
     .await
@@ -501,7 +562,7 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
     let w = world().await;
-    let router = upline_api::router(w.services.clone());
+    let router = upline_api::router(w.as_function("ApiFunction"));
     let r = call(&router, "api/reject-partner.json").await;
     assert_eq!(
         (r.body["status"].as_str(), r.status),
@@ -623,8 +684,11 @@ fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record() {
     let w = world().await;
-    let recorder = upline_clicks::ClickRecorder::new(w.services.store.clone());
-    let dead = upline_tests::DeadLettered::default();
+    let recorder = upline_clicks::ClickRecorder::new(w.as_function("ClicksFunction").store);
+    let dead = upline_tests::policy::PolicedDeadLetters {
+        inner: Default::default(),
+        policy: w.policy("ClicksFunction"),
+    };
     let response = upline_aws::handle_sqs_event(
         &recorder,
         sqs_event("clicks/clicks-batch.json"),
@@ -637,7 +701,7 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
         "poison is not retried"
     );
     assert_eq!(
-        dead.taken().len(),
+        dead.inner.taken().len(),
         1,
         "poison goes to the dead-letter queue"
     );
@@ -649,8 +713,11 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
 async fn the_payout_events_commission_the_conversion_and_approve_lines_past_their_hold() {
     let w = world().await;
     let function = upline_payout::PayoutFunction::new(
-        w.services.clone(),
-        Arc::new(upline_tests::DeadLettered::default()),
+        w.as_function("PayoutFunction"),
+        Arc::new(upline_tests::policy::PolicedDeadLetters {
+            inner: Default::default(),
+            policy: w.policy("PayoutFunction"),
+        }),
     );
     let response = function
         .handle_event(serde_json::from_str(&read_event("payout/conversions-batch.json")).unwrap())
@@ -709,11 +776,15 @@ async fn the_payout_events_commission_the_conversion_and_approve_lines_past_thei
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emails_batch_sends_the_commission_email_once() {
     let w = world().await;
-    let mailer = Arc::new(
-        OutboxMailer::new(w.outbox.clone(), "Demo <partners@example.com>".into()).unwrap(),
-    );
+    let email = w.as_function("EmailFunction");
+    let mailer = Arc::new(PolicedMailer {
+        inner: Arc::new(
+            OutboxMailer::new(w.outbox.clone(), "Demo <partners@example.com>".into()).unwrap(),
+        ),
+        policy: w.policy("EmailFunction"),
+    });
     let sender = upline_email::EmailSender::new(
-        w.services.store.clone(),
+        email.store.clone(),
         mailer,
         "https://go.example.com".into(),
     );
@@ -727,7 +798,10 @@ async fn the_emails_batch_sends_the_commission_email_once() {
         let response = upline_aws::handle_sqs_event(
             &sender,
             sqs_event("email/emails-batch.json"),
-            &upline_tests::DeadLettered::default(),
+            &upline_tests::policy::PolicedDeadLetters {
+                inner: Default::default(),
+                policy: w.policy("EmailFunction"),
+            },
             QueueName::Emails,
         )
         .await;
@@ -784,7 +858,7 @@ async fn the_refund_event_reverses_every_level_in_proportion() {
     upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
         .await
         .unwrap();
-    let router = upline_postback::router(w.services.clone());
+    let router = upline_postback::router(w.as_function("PostbackFunction"));
     let r = call(&router, "postback/refund.json").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let reversed: Vec<(&str, &str)> = r.body["reversals"]
@@ -827,7 +901,7 @@ async fn the_conversion_decision_events_approve_or_reject_its_lines() {
         )
         .await
         .unwrap();
-        let r = call(&upline_api::router(w.services.clone()), file).await;
+        let r = call(&upline_api::router(w.as_function("ApiFunction")), file).await;
         assert_eq!(r.status, StatusCode::OK, "{file}: {}", r.body);
         let statuses: Vec<&str> = r.body["lines"]
             .as_array()
@@ -836,5 +910,51 @@ async fn the_conversion_decision_events_approve_or_reject_its_lines() {
             .map(|l| l["status"].as_str().unwrap())
             .collect();
         assert_eq!(statuses, vec![status; 3], "{file}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signup_event_with_automatic_approval_stays_within_the_signup_policy() {
+    let w = world().await;
+    let mut program = w.services.store.program().await.unwrap().unwrap();
+    program.signup.auto_approve = true;
+    w.services.store.put_program(&program).await.unwrap();
+    let r = call(
+        &upline_signup::router(w.as_function("SignupFunction")),
+        "signup/apply.json",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(
+        r.body["api_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("upl_partner_"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["status"], "approved");
+    // The welcome email carries absolute links to the new partner's tracking links.
+    let bodies: Vec<String> = w
+        .store
+        .receive(QueueName::Emails, 100, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.body)
+        .collect();
+    let welcome = bodies
+        .iter()
+        .map(|b| Message::decode(b).unwrap().1)
+        .find_map(|m| match m {
+            Message::EmailRequested(e) if e.template == "welcome" => Some(e),
+            _ => None,
+        })
+        .expect("a welcome email was queued");
+    let links = welcome.data["links"].as_array().unwrap();
+    assert!(!links.is_empty(), "{}", welcome.data);
+    for link in links {
+        let url = link["url"].as_str().unwrap();
+        assert!(url.starts_with("https://go.example.com/r/"), "{url}");
     }
 }

@@ -5,7 +5,7 @@
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{TestBackend, TestHost};
+use upline_tests::host::{ADMIN_KEY, TestBackend, TestHost};
 
 upline_tests::on_both_backends!(
     concurrent_key_rotations_leave_exactly_one_working_key,
@@ -13,6 +13,7 @@ upline_tests::on_both_backends!(
     the_edge_refuses_before_reading_and_answers_in_bounded_problems,
     failed_authentication_and_signups_are_limited_per_client_address,
     concurrent_refunds_and_settlements_each_answer_as_one_would_expect,
+    a_retried_post_with_its_idempotency_key_gets_the_first_answer,
 );
 
 const SECRET: &str = "whsec_hardening_tests_secret_0123456789";
@@ -690,4 +691,125 @@ async fn a_short_admin_key_is_refused_and_keys_never_reach_debug_output() {
         err.contains("admin_key must be at least 24 characters"),
         "{err}"
     );
+}
+
+async fn with_key(
+    h: &TestHost,
+    path: &str,
+    bearer: Option<&str>,
+    key: &str,
+    body: &Value,
+) -> upline_tests::host::Reply {
+    let mut req = h
+        .client
+        .post(format!("{}{path}", h.base))
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    upline_tests::host::Reply::of(req.send().await.unwrap()).await
+}
+
+async fn a_retried_post_with_its_idempotency_key_gets_the_first_answer(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let h = TestHost::start_on(backend, dir.path()).await;
+    set_up(&h).await;
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/program",
+            Some(json!({"name": "Acme", "currency": "USD", "signup": {"auto_approve": true}})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+
+    // An automatic approval shows the key once; the retry of a lost answer shows it again.
+    let body = json!({"email": "eve@example.com", "name": "Eve", "type": "affiliate"});
+    let first = with_key(&h, "/v1/partners", None, "signup-eve-1", &body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let key = first.body["api_key"].as_str().unwrap().to_string();
+    let again = with_key(&h, "/v1/partners", None, "signup-eve-1", &body).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.body, first.body, "the same answer, key included");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+    assert!(works(&h, &key).await);
+    // Without the key a repeat is a new request, refused as before.
+    let r = h
+        .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
+        .await;
+    assert_eq!(fields(&r.body), ["email"], "{}", r.text);
+    // The same key with another body: refused, naming the header.
+    let other = json!({"email": "mallory@example.com", "name": "M", "type": "affiliate"});
+    let r = with_key(&h, "/v1/partners", None, "signup-eve-1", &other).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(fields(&r.body), ["Idempotency-Key"]);
+    // A key that is not one.
+    let r = with_key(&h, "/v1/partners", None, "has spaces", &other).await;
+    assert_eq!(fields(&r.body), ["Idempotency-Key"], "{}", r.text);
+
+    // Keys are the caller's own: the operator's same key is another key.
+    let (id, _) = {
+        let r = h
+            .admin(
+                Method::PUT,
+                "/v1/admin/program",
+                Some(json!({"name": "Acme", "currency": "USD"})),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        let body = json!({"email": "finn@example.com", "name": "Finn", "type": "affiliate"});
+        let r = h
+            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
+            .await;
+        (r.body["id"].as_str().unwrap().to_string(), ())
+    };
+    let approve = format!("/v1/admin/partners/{id}/approve");
+    let first = with_key(&h, &approve, Some(ADMIN_KEY), "signup-eve-1", &json!({})).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let again = with_key(&h, &approve, Some(ADMIN_KEY), "signup-eve-1", &json!({})).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a repeated approval is not a 409: {}",
+        again.text
+    );
+    assert_eq!(again.body["api_key"], first.body["api_key"]);
+
+    // Ten at once with one key: one execution; the others replay it or are told to wait.
+    let body = json!({"email": "gus@example.com", "name": "Gus", "type": "affiliate"});
+    let host = &h;
+    let body_ref = &body;
+    let answers = join_all(
+        (0..10).map(|_| async move { with_key(host, "/v1/partners", None, "gus", body_ref).await }),
+    )
+    .await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| &r.body)
+        .collect();
+    assert!(!created.is_empty());
+    for r in &answers {
+        assert!(
+            matches!(r.status, StatusCode::CREATED | StatusCode::CONFLICT),
+            "{} {}",
+            r.status,
+            r.text
+        );
+    }
+    assert!(
+        created.iter().all(|b| *b == created[0]),
+        "one execution's answer"
+    );
+    let r = h.admin(Method::GET, "/v1/admin/partners", None).await;
+    let guses = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["email"] == "gus@example.com")
+        .count();
+    assert_eq!(guses, 1);
 }

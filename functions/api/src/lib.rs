@@ -78,6 +78,7 @@ pub fn router(services: Services) -> Router {
         .merge(payouts::routes())
         .merge(audit::routes())
         .merge(partners::routes());
+    let router = upline_http::idempotent(router, &services);
     upline_http::edge(router, upline_http::limits::API).with_state(services)
 }
 

@@ -4,8 +4,20 @@
 
 pub mod auth;
 pub mod edge;
+pub mod idempotency;
 
 pub use edge::{edge, limits};
+
+/// `router` with `Idempotency-Key` honoured on its POST routes.
+pub fn idempotent<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    services: &upline_domain::services::Services,
+) -> axum::Router<S> {
+    router.layer(axum::middleware::from_fn_with_state(
+        services.clone(),
+        idempotency::idempotent,
+    ))
+}
 
 use axum::extract::FromRequest;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -7,20 +7,36 @@ use upline_domain::config::{ConfigError, EnvReader};
 pub struct Config {
     pub table_name: String,
     pub emails_queue_url: String,
+    /// Where the links in a welcome email point (automatic approval).
+    pub public_base_url: String,
+    /// Seals answers kept for `Idempotency-Key` replays.
+    pub secrets_key: upline_domain::secrets::SecretsKey,
 }
 
 impl Config {
     /// Every variable read, required or optional.
-    pub const ENV: &'static [&'static str] = &["UPLINE_TABLE_NAME", "UPLINE_EMAILS_QUEUE_URL"];
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_EMAILS_QUEUE_URL",
+        "UPLINE_PUBLIC_BASE_URL",
+        "UPLINE_SECRETS_KEY",
+    ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
+        let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
+        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
         env.finish()?;
+        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
+            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
+        })?;
         Ok(Config {
             table_name,
             emails_queue_url,
+            public_base_url,
+            secrets_key,
         })
     }
 }

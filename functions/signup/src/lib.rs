@@ -16,6 +16,7 @@ use upline_http::{ApiError, JsonBody, correlation_id, json};
 
 pub fn router(services: Services) -> Router {
     let router = Router::new().route("/v1/partners", post(apply));
+    let router = upline_http::idempotent(router, &services);
     upline_http::edge(router, upline_http::limits::SIGNUP).with_state(services)
 }
 

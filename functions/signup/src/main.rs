@@ -12,10 +12,11 @@ async fn main() -> Result<(), upline_lambda::Error> {
     let clients = upline_lambda::clients().await;
     let deployment = Deployment {
         click_secret: None,
-        public_base_url: String::new(),
+        public_base_url: config.public_base_url.clone(),
         allow_private_postbacks: false,
     };
     let sends_to = [(QueueName::Emails, config.emails_queue_url.as_str())];
-    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment);
+    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
+        .with_secrets_key(config.secrets_key.clone());
     upline_lambda::run_http(router(services)).await
 }

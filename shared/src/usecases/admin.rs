@@ -852,12 +852,15 @@ pub async fn approve_partner(
             },
             other => other.into(),
         })?;
-    // Partners start with a link to every active campaign; more on request.
+    // Committed: from here on nothing may fail the approval, or the key shown once in
+    // this answer would be lost. Partners start with a link to every active campaign
+    // (more on request); a campaign list that cannot be read leaves them without.
+    let campaigns = services.store.campaigns().await.unwrap_or_else(|e| {
+        tracing::error!(partner_id = %partner.id, error = %e, "campaigns not read for the welcome links");
+        Vec::new()
+    });
     let mut links = Vec::new();
-    for campaign in services
-        .store
-        .campaigns()
-        .await?
+    for campaign in campaigns
         .iter()
         .filter(|c| c.status == CampaignStatus::Active)
         .take(20)
@@ -906,10 +909,10 @@ pub async fn approve_partner(
     Ok((partner, key))
 }
 
-/// Stores an admin key under `name` and returns it; used to bootstrap a deployment.
 /// The shortest admin key an operator may choose (generated ones carry 160 random bits).
 pub const MIN_ADMIN_KEY_CHARS: usize = 24;
 
+/// Stores an admin key under `name` and returns it; used to bootstrap a deployment.
 pub async fn create_admin_key(
     services: &Services,
     name: &str,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod commissions;
 pub mod emails;
+pub mod idempotency;
 pub mod input;
 pub mod lifecycle;
 pub mod partner_area;
