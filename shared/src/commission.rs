@@ -684,6 +684,115 @@ mod tests {
         (1..=n).map(|i| format!("up{i}")).collect()
     }
 
+    mod no_overflow {
+        //! No input the edge accepts makes any money computation of the engine overflow
+        //! (tests build with overflow checks, so an overflow fails the property).
+        use super::*;
+        use crate::money::MAX_AMOUNT_MINOR;
+        use crate::program::{LevelRates, UplineBase};
+        use proptest::prelude::*;
+
+        fn amount() -> impl Strategy<Value = i64> {
+            prop_oneof![
+                Just(0i64),
+                Just(MAX_AMOUNT_MINOR),
+                0..=MAX_AMOUNT_MINOR,
+                0..=100_000i64,
+            ]
+        }
+
+        fn percent() -> impl Strategy<Value = Percent> {
+            (0u32..=100_000_000).prop_map(|n| Percent::new(Decimal::new(i64::from(n), 6)).unwrap())
+        }
+
+        prop_compose! {
+            /// Items as the edge accepts them: each total and their sum within the bound.
+            fn items()(raw in prop::collection::vec((1i64..=1_000_000, amount(), any::<bool>()), 0..6)) -> Vec<LineItem> {
+                let mut total = 0i64;
+                let mut out = Vec::new();
+                for (i, (quantity, unit, in_shoes)) in raw.into_iter().enumerate() {
+                    let unit = unit / quantity;
+                    let line = quantity * unit;
+                    if total + line > MAX_AMOUNT_MINOR {
+                        break;
+                    }
+                    total += line;
+                    out.push(LineItem {
+                        sku: format!("sku-{i}"),
+                        category: in_shoes.then(|| "shoes".to_string()),
+                        quantity,
+                        unit_price_minor: unit,
+                    });
+                }
+                out
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            #[test]
+            fn any_accepted_sale_terms_and_refund_compute_without_overflow(
+                gross in amount(),
+                discount in amount(),
+                tax in amount(),
+                shipping in amount(),
+                items in items(),
+                cpa in prop::option::of(amount()),
+                share in prop::option::of(percent()),
+                sku_rate in percent(),
+                shoes_rate in percent(),
+                bonus in prop::option::of(amount()),
+                net in any::<(bool, bool, bool)>(),
+                levels in prop::collection::vec(percent(), 0..=10),
+                on_sale in any::<bool>(),
+                refunded_before in 0..=MAX_AMOUNT_MINOR,
+                refund in 1..=MAX_AMOUNT_MINOR,
+            ) {
+                let currency = Currency::from_code("USD").unwrap();
+                let sale = Sale {
+                    event: "sale".into(),
+                    amount: Money::from_minor(gross, currency),
+                    discount_minor: discount,
+                    tax_minor: tax,
+                    shipping_minor: shipping,
+                    items,
+                    first_time_customer: Some(true),
+                    renewal_month: None,
+                };
+                let mut terms = Terms {
+                    cpa_minor: cpa,
+                    revenue_share: share,
+                    base: CommissionBase {
+                        net_of_discount: net.0,
+                        net_of_tax: net.1,
+                        net_of_shipping: net.2,
+                    },
+                    ..Terms::default()
+                };
+                terms.items.by_sku.insert("sku-0".into(), sku_rate);
+                terms.items.by_category.insert("shoes".into(), shoes_rate);
+                terms.bonuses.new_customer_minor = bonus;
+                let plan = UplinePlan {
+                    depth: levels.len() as u8,
+                    rates: LevelRates::Explicit { levels },
+                    base: if on_sale { UplineBase::Sale } else { UplineBase::DirectCommission },
+                    skip: Default::default(),
+                };
+                let lines = compute_lines(&sale, &terms, &plan, "p", &chain(10));
+                let amounts: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();
+                for a in &amounts {
+                    prop_assert!(*a >= 0);
+                }
+                // Refunds: the reversal of what is refunded, never more than each line.
+                let before = refunded_before.min(gross);
+                let reversals = reversal_amounts(&amounts, gross, before, refund);
+                for (r, a) in reversals.iter().zip(&amounts) {
+                    prop_assert!(*r >= 0 && r <= a, "reversal {r} of line {a}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn revenue_share_pays_the_share_of_the_sale() {
         let terms = Terms {
