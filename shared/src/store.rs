@@ -1046,7 +1046,8 @@ fn encode_bucket_cursor(at: usize, inner: Option<&str>) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&m).expect("plain data"))
 }
 
-fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppError> {
+/// Reads a listing cursor this module made (public for the fuzz target).
+pub fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppError> {
     let bad = || AppError::field("cursor", "is not a cursor this API returned");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;

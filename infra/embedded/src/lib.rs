@@ -20,6 +20,7 @@ use upline_domain::clock::Clock;
 use upline_domain::ports::{QueueName, TableError};
 
 pub use outbox::OutboxMailer;
+pub use table::decode_cursor;
 
 /// How many times a message is received before it goes to the dead-letter area, unless
 /// configured otherwise (SQS's `maxReceiveCount`).

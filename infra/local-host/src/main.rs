@@ -13,7 +13,8 @@ const USAGE: &str =
     "upline-local [--addr 127.0.0.1:3000] [--data-dir .data] [--empty] [--admin-key KEY]
              [--public-url URL] [--store embedded|aws] [--allow-private-postbacks]
              [--schedule-every SECONDS (default 3600; 0 turns the schedule off)]
-  Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY, UPLINE_PUBLIC_URL,
+  Environment: UPLINE_ADDR, UPLINE_DATA_DIR, UPLINE_EMPTY=1, UPLINE_ADMIN_KEY (24+ characters),
+               UPLINE_PUBLIC_URL, UPLINE_SECRETS_KEY (64 hex; default: the data folder's secrets.key),
                UPLINE_STORE, UPLINE_COOKIE_DOMAIN, UPLINE_COUNTRY_HEADER,
                UPLINE_ALLOW_PRIVATE_POSTBACKS=1, UPLINE_SCHEDULE_EVERY, RUST_LOG
   With --store aws (standard AWS_* variables for region, credentials and AWS_ENDPOINT_URL):
