@@ -173,6 +173,27 @@ impl TestHost {
         Reply::of(req.send().await.expect("the host answers")).await
     }
 
+    /// A partner who applied (as `<name>@example.com`, an affiliate) and was approved;
+    /// returns (id, API key).
+    pub async fn approved_partner(&self, name: &str) -> (String, String) {
+        let body = serde_json::json!({"email": format!("{name}@example.com"), "name": name,
+            "type": "affiliate"});
+        let r = self
+            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let r = self
+            .admin(
+                Method::POST,
+                &format!("/v1/admin/partners/{id}/approve"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        (id, r.body["api_key"].as_str().unwrap().to_string())
+    }
+
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string());
         self.call(method, path, Some(ADMIN_KEY), body.as_deref())

@@ -52,6 +52,14 @@ impl World {
         services
     }
 
+    /// Where `function` puts its dead letters, held to its policy.
+    fn dead_letters(&self, function: &str) -> upline_tests::policy::PolicedDeadLetters {
+        upline_tests::policy::PolicedDeadLetters {
+            inner: Default::default(),
+            policy: self.policy(function),
+        }
+    }
+
     /// The last policy taken, for the adapters a function builds itself (its mailer).
     fn policy(&self, function: &str) -> Arc<Policy> {
         self.policies
@@ -266,10 +274,7 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
         let response = upline_aws::handle_sqs_event(
             &sender,
             sqs_event("partner-postbacks/partner-postbacks-batch.json"),
-            &upline_tests::policy::PolicedDeadLetters {
-                inner: Default::default(),
-                policy: w.policy("PartnerPostbacksFunction"),
-            },
+            &w.dead_letters("PartnerPostbacksFunction"),
             QueueName::PartnerPostbacks,
         )
         .await;
@@ -548,10 +553,7 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     // The schedule finds no run left unfinished and, on a manual cadence, starts none.
     let scheduled = upline_payout::PayoutFunction::new(
         w.as_function("PayoutFunction"),
-        Arc::new(upline_tests::policy::PolicedDeadLetters {
-            inner: Default::default(),
-            policy: w.policy("PayoutFunction"),
-        }),
+        Arc::new(w.dead_letters("PayoutFunction")),
     )
     .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
     .await
@@ -685,10 +687,7 @@ fn sqs_event(file: &str) -> aws_lambda_events::event::sqs::SqsEvent {
 async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record() {
     let w = world().await;
     let recorder = upline_clicks::ClickRecorder::new(w.as_function("ClicksFunction").store);
-    let dead = upline_tests::policy::PolicedDeadLetters {
-        inner: Default::default(),
-        policy: w.policy("ClicksFunction"),
-    };
+    let dead = w.dead_letters("ClicksFunction");
     let response = upline_aws::handle_sqs_event(
         &recorder,
         sqs_event("clicks/clicks-batch.json"),
@@ -714,10 +713,7 @@ async fn the_payout_events_commission_the_conversion_and_approve_lines_past_thei
     let w = world().await;
     let function = upline_payout::PayoutFunction::new(
         w.as_function("PayoutFunction"),
-        Arc::new(upline_tests::policy::PolicedDeadLetters {
-            inner: Default::default(),
-            policy: w.policy("PayoutFunction"),
-        }),
+        Arc::new(w.dead_letters("PayoutFunction")),
     );
     let response = function
         .handle_event(serde_json::from_str(&read_event("payout/conversions-batch.json")).unwrap())
@@ -798,10 +794,7 @@ async fn the_emails_batch_sends_the_commission_email_once() {
         let response = upline_aws::handle_sqs_event(
             &sender,
             sqs_event("email/emails-batch.json"),
-            &upline_tests::policy::PolicedDeadLetters {
-                inner: Default::default(),
-                policy: w.policy("EmailFunction"),
-            },
+            &w.dead_letters("EmailFunction"),
             QueueName::Emails,
         )
         .await;

@@ -36,21 +36,20 @@ async fn set_up(h: &TestHost) {
 
 /// Applies and approves; returns (id, key).
 async fn partner(h: &TestHost, name: &str) -> (String, String) {
-    let body = json!({"email": format!("{name}@example.com"), "name": name, "type": "affiliate"});
-    let r = h
-        .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
+    h.approved_partner(name).await
+}
+
+async fn promo_partner(h: &TestHost) -> (String, String) {
+    let (id, key) = partner(h, "ada").await;
     let r = h
         .admin(
             Method::POST,
-            &format!("/v1/admin/partners/{id}/approve"),
-            None,
+            "/v1/admin/promo-codes",
+            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    (id, r.body["api_key"].as_str().unwrap().to_string())
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    (id, key)
 }
 
 async fn works(h: &TestHost, key: &str) -> bool {
@@ -146,15 +145,7 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
     let dir = tempfile::tempdir().unwrap();
     let h = TestHost::start_on(backend, dir.path()).await;
     set_up(&h).await;
-    let (id, _) = partner(&h, "ada").await;
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    promo_partner(&h).await;
     let sale = |order: &str, amount: &str| json!({"promo_code": "ADA", "order_id": order, "amount": amount, "currency": "USD"});
 
     // The probe's line items: two at i64::MAX cents each.
@@ -470,15 +461,7 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
     let dir = tempfile::tempdir().unwrap();
     let h = TestHost::start_on(backend, dir.path()).await;
     set_up(&h).await;
-    let (id, key) = partner(&h, "ada").await;
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (_, key) = promo_partner(&h).await;
     let r = postback(
         &h,
         json!({"promo_code": "ADA", "order_id": "o-1", "amount": "100.00", "currency": "USD"}),

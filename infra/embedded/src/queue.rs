@@ -92,26 +92,36 @@ impl EmbeddedStore {
         queue: QueueName,
         max: usize,
     ) -> Result<Vec<String>, QueueError> {
-        self.blocking(move |s| {
-            let txn = s.begin_read()?;
-            let t = match txn.open_table(DEAD_LETTER_REASONS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(vec![]),
-                Err(e) => return Err(unavailable(e)),
-            };
-            let mut out = Vec::new();
-            for entry in t
-                .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
-                .map_err(unavailable)?
-                .take(max)
-            {
-                let (_, v) = entry.map_err(unavailable)?;
-                out.push(v.value().to_string());
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |s| oldest(s, DEAD_LETTER_REASONS, queue, max, |v| v.to_string()))
+            .await
     }
+}
+
+/// The first `max` entries of a per-queue table, as text (empty if the table was never
+/// written).
+fn oldest<V: redb::Value + 'static>(
+    s: &EmbeddedStore,
+    table: TableDefinition<(&str, u64), V>,
+    queue: QueueName,
+    max: usize,
+    text: impl Fn(V::SelfType<'_>) -> String,
+) -> Result<Vec<String>, QueueError> {
+    let txn = s.begin_read()?;
+    let t = match txn.open_table(table) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(vec![]),
+        Err(e) => return Err(unavailable(e)),
+    };
+    let mut out = Vec::new();
+    for entry in t
+        .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
+        .map_err(unavailable)?
+        .take(max)
+    {
+        let (_, v) = entry.map_err(unavailable)?;
+        out.push(text(v.value()));
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -273,22 +283,9 @@ impl QueueConsumer for EmbeddedStore {
 
     async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<String>, QueueError> {
         self.blocking(move |s| {
-            let txn = s.begin_read()?;
-            let t = match txn.open_table(DEAD_LETTERS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(vec![]),
-                Err(e) => return Err(unavailable(e)),
-            };
-            let mut out = Vec::new();
-            for entry in t
-                .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
-                .map_err(unavailable)?
-                .take(max)
-            {
-                let (_, v) = entry.map_err(unavailable)?;
-                out.push(String::from_utf8_lossy(v.value()).into_owned());
-            }
-            Ok(out)
+            oldest(s, DEAD_LETTERS, queue, max, |v| {
+                String::from_utf8_lossy(v).into_owned()
+            })
         })
         .await
     }
