@@ -690,7 +690,6 @@ mod tests {
         use super::*;
         use crate::money::MAX_AMOUNT_MINOR;
         use crate::program::{LevelRates, UplineBase};
-        use proptest::prelude::*;
 
         fn amount() -> impl Strategy<Value = i64> {
             prop_oneof![
