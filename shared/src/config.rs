@@ -62,10 +62,20 @@ impl<'a> EnvReader<'a> {
     /// The key secrets in the table are sealed with: 64 hex characters.
     pub fn secrets_key(&mut self, name: &str) -> Option<crate::secrets::SecretsKey> {
         let text = self.required(name);
+        self.parse_secrets_key(name, &text)
+    }
+
+    /// An optional secrets key (the previous one, during a rotation).
+    pub fn optional_secrets_key(&mut self, name: &str) -> Option<crate::secrets::SecretsKey> {
+        let text = self.optional(name)?;
+        self.parse_secrets_key(name, &text)
+    }
+
+    fn parse_secrets_key(&mut self, name: &str, text: &str) -> Option<crate::secrets::SecretsKey> {
         if text.is_empty() {
             return None;
         }
-        match crate::secrets::SecretsKey::from_hex(&text) {
+        match crate::secrets::SecretsKey::from_hex(text) {
             Ok(key) => Some(key),
             Err(e) => {
                 self.problems.push(format!("{name}: {e}"));

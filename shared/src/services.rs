@@ -79,9 +79,13 @@ impl Services {
         }
     }
 
-    /// These services with secrets in the table sealed under `key`.
-    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+    /// These services with secrets in the table sealed under `key`, and during a rotation
+    /// also opened with `previous`.
+    pub fn with_secrets_key(mut self, key: SecretsKey, previous: Option<SecretsKey>) -> Self {
         self.store = self.store.with_secrets_key(key);
+        if let Some(previous) = previous {
+            self.store = self.store.with_previous_secrets_key(previous);
+        }
         self
     }
 

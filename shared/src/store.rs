@@ -275,6 +275,10 @@ pub mod keys {
         format!("AWAITING#{shard}")
     }
 
+    /// Where the sweep moves a conversion it gave up re-queueing: out of the shards it
+    /// reads, into one an operator can list.
+    pub const GAVE_UP_AWAITING: &str = "AWAITING#GAVE_UP";
+
     /// A sort key that orders by time, then by id: 13 zero-padded digits of milliseconds.
     pub fn time_ordered(at: Timestamp, id: &str) -> String {
         format!("{:013}#{id}", at.millis().max(0))
@@ -351,6 +355,8 @@ pub struct Store {
     /// Seals and opens the secrets kept in the table; functions that never read a
     /// secret run without it and pass sealed values through untouched.
     secrets: Option<Arc<SecretsKey>>,
+    /// During a key rotation, the key values sealed before it still open with.
+    previous_secrets: Option<Arc<SecretsKey>>,
 }
 
 /// What the program's postback secret is sealed as.
@@ -361,7 +367,15 @@ impl Store {
         Store {
             table,
             secrets: None,
+            previous_secrets: None,
         }
+    }
+
+    /// This store, also opening values sealed with `key` (the one before a rotation);
+    /// every write seals with the current key.
+    pub fn with_previous_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.previous_secrets = Some(Arc::new(key));
+        self
     }
 
     /// This store, sealing secrets with `key` on write and opening them on read.
@@ -378,11 +392,32 @@ impl Store {
         }
     }
 
+    /// A hash of `data` for `purpose` that only holders of the secrets key can recompute
+    /// (plain SHA-256 where no key is configured).
+    pub fn keyed_hash(&self, purpose: &str, data: &str) -> String {
+        match &self.secrets {
+            Some(key) => key.keyed_hash(purpose, data),
+            None => {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::new()
+                    .chain_update(purpose.as_bytes())
+                    .chain_update(b"\0")
+                    .chain_update(data.as_bytes())
+                    .finalize();
+                hex::encode(&digest[..16])
+            }
+        }
+    }
+
     /// A stored secret's plaintext; sealed values need the key.
     pub fn open(&self, purpose: &str, stored: &str) -> Result<String, AppError> {
         match &self.secrets {
             Some(key) => key
                 .open(purpose, stored)
+                .or_else(|e| match &self.previous_secrets {
+                    Some(previous) => previous.open(purpose, stored),
+                    None => Err(e),
+                })
                 .map_err(|e| AppError::Internal(e.to_string())),
             None if crate::secrets::is_sealed(stored) => Err(AppError::Internal(
                 crate::secrets::SecretsError::NoKey(purpose.to_string()).to_string(),
@@ -777,12 +812,13 @@ impl Store {
     }
 
     /// Conversions still `recorded` that were stored before `before`, oldest first, at
-    /// most `limit` from each partition of the open index.
+    /// most `limit` from each partition of the open index, each with how many sweeps have
+    /// re-queued it already.
     pub async fn conversions_awaiting_commission(
         &self,
         before: Timestamp,
         limit: usize,
-    ) -> Result<Vec<Conversion>, AppError> {
+    ) -> Result<Vec<(Conversion, i64)>, AppError> {
         let upto = keys::time_ordered(before, "");
         let mut out = Vec::new();
         for shard in 0..keys::AWAITING_SHARDS {
@@ -798,7 +834,13 @@ impl Store {
                 )
                 .await?;
             for item in &page.items {
-                out.push(decode(item)?);
+                match decode::<Conversion>(item) {
+                    Ok(c) => out.push((c, item.n("sweeps").unwrap_or(0))),
+                    // One unreadable item must not stop the sweep of the others.
+                    Err(e) => {
+                        tracing::error!(key = ?item.key, error = %e, "an awaiting conversion does not decode")
+                    }
+                }
             }
         }
         Ok(out)

@@ -135,6 +135,7 @@ async fn a_message_that_fails_three_times_lands_in_the_dead_letter_queue() {
         visibility: Duration::from_secs(30),
         idle_wait: Duration::from_millis(100),
         retry_base: Duration::ZERO,
+        ..ConsumerSettings::default()
     };
     let poller = tokio::spawn(consumers::run(
         Arc::new(queues.clone()),

@@ -1126,11 +1126,16 @@ async fn a_consumer_that_dies_is_reported_down_and_restarted() {
         inner: w.queues.clone(),
         died: Default::default(),
     });
+    let settings = upline_local::consumers::ConsumerSettings {
+        // Long enough for a poll every 50 ms to see the consumer down.
+        restart_pause: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
     let running = tokio::spawn(upline_local::consumers::supervise(
         consumer,
         QueueName::Emails,
         handler.clone(),
-        upline_local::consumers::ConsumerSettings::default(),
+        settings,
         stop_rx,
         health.clone(),
     ));
@@ -1151,6 +1156,57 @@ async fn a_consumer_that_dies_is_reported_down_and_restarted() {
         async move { (handled == ["after the crash"] && health.down().is_empty()).then_some(()) }
     })
     .await;
+    assert_eq!(health.restarts(QueueName::Emails), 1);
     let _ = stop.send(true);
     running.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_gives_up_on_a_conversion_the_commission_stage_never_takes() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
+    let mut outage = s.clone();
+    outage.queue = Arc::new(RefusingQueue);
+    let request = PostbackRequest {
+        click_id: Some(click.click_id),
+        order_id: Some(upline_domain::usecases::input::IdText("o-never".into())),
+        amount: Some(DecimalText("10.00".into())),
+        currency: Some("USD".into()),
+        ..Default::default()
+    };
+    record_postback(&outage, request, "t").await.unwrap_err();
+    // Nobody consumes the queue (as if every attempt were dead-lettered): three sweeps
+    // re-queue it, the fourth gives up and moves it out of the sweep's way.
+    let mut requeued = Vec::new();
+    for _ in 0..5 {
+        w.clock.advance_secs(3600);
+        requeued.push(
+            upline_domain::usecases::payouts::scheduled(s)
+                .await
+                .unwrap()
+                .requeued_conversions,
+        );
+    }
+    assert_eq!(requeued, [1, 1, 1, 0, 0]);
+    let gave_up = s
+        .store
+        .table()
+        .query(
+            upline_domain::ports::Index::Gsi3,
+            upline_domain::store::keys::GAVE_UP_AWAITING,
+            &upline_domain::ports::SortKeyCondition::All,
+            true,
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        gave_up.items.len(),
+        1,
+        "listed where an operator can find it"
+    );
 }

@@ -18,6 +18,28 @@ upline_tests::on_both_backends!(
 
 const SECRET: &str = "whsec_hardening_tests_secret_0123456789";
 
+/// Runs `n` requests at once on the embedded store, and one after another on moto: a
+/// moto transaction whose condition fails restores a copy of the whole table taken when
+/// it began, without a lock, wiping what racing transactions committed meanwhile —
+/// DynamoDB never does that, so racing writes are tested on the embedded store, and on
+/// moto the same code paths run without the race.
+async fn burst<F, Fut, T>(backend: TestBackend, n: usize, make: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    match backend {
+        TestBackend::Embedded => join_all((0..n).map(make)).await,
+        TestBackend::Aws => {
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(make(i).await);
+            }
+            out
+        }
+    }
+}
+
 async fn set_up(h: &TestHost) {
     let program = json!({"name": "Acme", "currency": "USD", "hold_days": 0,
         "postback_secret": SECRET,
@@ -88,8 +110,10 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
     let (id, first) = partner(&h, "ada").await;
 
     // The partner's own rotations, twenty at once with the one key she has.
-    let replies =
-        join_all((0..20).map(|_| h.call(Method::POST, "/v1/me/api-key", Some(&first), None))).await;
+    let replies = burst(backend, 20, |_| {
+        h.call(Method::POST, "/v1/me/api-key", Some(&first), None)
+    })
+    .await;
     let keys = issued(&replies);
     assert_eq!(keys.len(), 1, "one rotation wins: {keys:?}");
     assert!(!works(&h, &first).await, "the replaced key is revoked");
@@ -97,7 +121,7 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
 
     // The operator's, twenty at once: still one key in the end, and it is the winner's.
     let path = format!("/v1/admin/partners/{id}/api-key");
-    let replies = join_all((0..20).map(|_| h.admin(Method::POST, &path, None))).await;
+    let replies = burst(backend, 20, |_| h.admin(Method::POST, &path, None)).await;
     let admin_keys = issued(&replies);
     assert!(!admin_keys.is_empty());
     let mut working = Vec::new();
@@ -404,6 +428,9 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(backen
     let h = TestHost::start_configured(backend, dir.path(), |c| {
         c.rate_limits.failed_auth.max = 5;
         c.rate_limits.signups.max = 3;
+        // Windows far longer than the test, so no window boundary falls inside it.
+        c.rate_limits.failed_auth.window_secs = 1_000_000_000;
+        c.rate_limits.signups.window_secs = 1_000_000_000;
     })
     .await;
     set_up(&h).await;
@@ -421,7 +448,7 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(backen
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(r.body["type"], "https://upline.dev/problems/rate-limited");
             let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-            assert!((1..=60).contains(&retry), "{retry}");
+            assert!((1..=1_000_000_000).contains(&retry), "{retry}");
         }
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
@@ -477,24 +504,18 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
     .await;
 
     // Thirty partial refunds at once: each lands once, none is asked to be sent again.
-    // (201, or 200 where the store reports a race it in fact committed: the refund is
-    // then found recorded, which is the same answer a resend gets.)
     let host = &h;
-    let refunds = join_all((0..30).map(|i| {
+    let refunds = burst(backend, 30, |i| {
         let body = json!({"order_id": "o-1", "refund_id": format!("r-{i}"), "amount": "1.00"});
         let body = body.to_string();
         async move {
             host.call(Method::POST, "/v1/refunds", Some(SECRET), Some(&body))
                 .await
         }
-    }))
+    })
     .await;
     for r in &refunds {
-        assert!(
-            matches!(r.status, StatusCode::CREATED | StatusCode::OK),
-            "{}",
-            r.text
-        );
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         assert_eq!(r.body["amount"], "1.00");
     }
     let mut ids: Vec<&str> = refunds
@@ -543,7 +564,8 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
         .admin(
             Method::POST,
             "/v1/admin/payout-runs",
-            Some(json!({"period": "2026-11-30"})),
+            // Today, whatever day the test runs: the lines are due at once (no hold).
+            Some(json!({})),
         )
         .await;
     assert!(r.status.is_success(), "{}", r.text);
@@ -553,7 +575,10 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
         .await;
     let payout = r.body["items"][0]["id"].as_str().unwrap().to_string();
     let paid = format!("/v1/admin/payouts/{payout}/paid");
-    let answers = join_all((0..20).map(|_| h.admin(Method::POST, &paid, Some(json!({}))))).await;
+    let answers = burst(backend, 20, |_| {
+        h.admin(Method::POST, &paid, Some(json!({})))
+    })
+    .await;
     for r in &answers {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.body["status"], "paid");
@@ -795,4 +820,53 @@ async fn a_retried_post_with_its_idempotency_key_gets_the_first_answer(backend: 
         .filter(|p| p["email"] == "gus@example.com")
         .count();
     assert_eq!(guses, 1);
+}
+
+/// Rotating the secrets key: with the old one given as the previous key, what it sealed
+/// still opens; the next write seals with the new one, after which the old key can go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secrets_key_still_opens_what_the_previous_one_sealed() {
+    use std::sync::Arc;
+    use upline_domain::secrets::SecretsKey;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(upline_domain::clock::SystemClock);
+    let store =
+        upline_embedded::EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
+    let services = |key: &str, previous: Option<&str>| {
+        upline_domain::services::Services::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            clock.clone(),
+            Arc::new(upline_domain::ids::RandomIds),
+            upline_domain::services::Deployment {
+                click_secret: None,
+                public_base_url: "https://go.example.com".into(),
+                allow_private_postbacks: false,
+            },
+        )
+        .with_secrets_key(
+            SecretsKey::from_hex(&key.repeat(32)).unwrap(),
+            previous.map(|p| SecretsKey::from_hex(&p.repeat(32)).unwrap()),
+        )
+    };
+    let old = services("0a", None);
+    let request: upline_domain::usecases::admin::ProgramRequest = serde_json::from_value(
+        json!({"name": "Acme", "currency": "USD", "postback_secret": SECRET}),
+    )
+    .unwrap();
+    upline_domain::usecases::admin::put_program(&old, request)
+        .await
+        .unwrap();
+    // A new key alone cannot open it: the program does not read.
+    assert!(services("0b", None).store.program().await.is_err());
+    // With the old one as the previous key it does, and a write re-seals with the new one.
+    let rotating = services("0b", Some("0a"));
+    let program = rotating.store.program().await.unwrap().unwrap();
+    assert_eq!(program.postback_secret, SECRET);
+    rotating.store.put_program(&program).await.unwrap();
+    let after = services("0b", None).store.program().await.unwrap().unwrap();
+    assert_eq!(
+        after.postback_secret, SECRET,
+        "the old key is no longer needed"
+    );
 }

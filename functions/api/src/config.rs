@@ -8,6 +8,8 @@ pub struct Config {
     pub table_name: String,
     /// Seals and opens the program's postback secret in the table.
     pub secrets_key: upline_domain::secrets::SecretsKey,
+    /// During a rotation of the secrets key, the one before it.
+    pub previous_secrets_key: Option<upline_domain::secrets::SecretsKey>,
     pub emails_queue_url: String,
     pub partner_postbacks_queue_url: String,
     pub public_base_url: String,
@@ -19,6 +21,7 @@ impl Config {
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
         "UPLINE_SECRETS_KEY",
+        "UPLINE_SECRETS_KEY_PREVIOUS",
         "UPLINE_EMAILS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_PUBLIC_BASE_URL",
@@ -29,6 +32,7 @@ impl Config {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
+        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
@@ -40,6 +44,7 @@ impl Config {
         Ok(Config {
             table_name,
             secrets_key,
+            previous_secrets_key,
             emails_queue_url,
             partner_postbacks_queue_url,
             public_base_url,

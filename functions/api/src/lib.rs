@@ -78,7 +78,11 @@ pub fn router(services: Services) -> Router {
         .merge(payouts::routes())
         .merge(audit::routes())
         .merge(partners::routes());
-    let router = upline_http::idempotent(router, &services);
+    let router = upline_http::idempotent(
+        router,
+        &services,
+        upline_http::idempotency::Callers::ApiKeys,
+    );
     upline_http::edge(router, upline_http::limits::API).with_state(services)
 }
 

@@ -24,7 +24,10 @@ async fn main() -> Result<(), upline_lambda::Error> {
         ),
     ];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
-        .with_secrets_key(config.secrets_key.clone());
+        .with_secrets_key(
+            config.secrets_key.clone(),
+            config.previous_secrets_key.clone(),
+        );
     if let Some(hash) = &config.bootstrap_admin_key_hash {
         register_admin_key_hash(&services.store, "bootstrap", hash).await?;
     }

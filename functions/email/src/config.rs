@@ -12,6 +12,10 @@ pub struct Config {
     pub ses_configuration_set: Option<String>,
     /// Where unsubscribe links point (the API's public address).
     pub public_base_url: String,
+    /// Opens the secrets an email carries sealed (a new partner's API key).
+    pub secrets_key: upline_domain::secrets::SecretsKey,
+    /// During a rotation of the secrets key, the one before it.
+    pub previous_secrets_key: Option<upline_domain::secrets::SecretsKey>,
 }
 
 impl Config {
@@ -22,6 +26,8 @@ impl Config {
         "UPLINE_MAIL_FROM",
         "UPLINE_SES_CONFIGURATION_SET",
         "UPLINE_PUBLIC_BASE_URL",
+        "UPLINE_SECRETS_KEY",
+        "UPLINE_SECRETS_KEY_PREVIOUS",
     ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -31,13 +37,20 @@ impl Config {
         let mail_from = env.required("UPLINE_MAIL_FROM");
         let ses_configuration_set = env.optional("UPLINE_SES_CONFIGURATION_SET");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
+        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
+        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
         env.finish()?;
+        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
+            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
+        })?;
         Ok(Config {
             table_name,
             dead_letter_queue_url,
             mail_from,
             ses_configuration_set,
             public_base_url,
+            secrets_key,
+            previous_secrets_key,
         })
     }
 }

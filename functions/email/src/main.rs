@@ -13,7 +13,11 @@ async fn main() -> Result<(), upline_lambda::Error> {
     upline_lambda::init_tracing();
     let config = Config::from_env(&process_env)?;
     let clients = upline_lambda::clients().await;
-    let store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)));
+    let mut store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)))
+        .with_secrets_key(config.secrets_key.clone());
+    if let Some(previous) = config.previous_secrets_key.clone() {
+        store = store.with_previous_secrets_key(previous);
+    }
     let mailer = SesMailer::new(
         clients.ses.clone(),
         config.mail_from,

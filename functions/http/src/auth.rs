@@ -23,11 +23,22 @@ pub struct Admin(pub String);
 pub struct CallingPartner(pub String);
 
 /// The address the request came from: the peer of the connection where the server
-/// accepts connections itself (the local host), else the address API Gateway saw, which
-/// it appends last to `X-Forwarded-For` (earlier entries are the client's to invent).
+/// accepts connections itself (the local host); on Lambda the source address API Gateway
+/// records in the request context; failing both, the entry API Gateway appends last to
+/// `X-Forwarded-For` (earlier entries are the client's to invent). Behind a CDN this is the
+/// CDN's address unless the CDN forwards the viewer's.
 pub fn client_address(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
     if let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         return Some(peer.ip().to_string());
+    }
+    let source_ip = match extensions.get::<lambda_http::request::RequestContext>() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.as_deref().filter(|ip| !ip.is_empty())
+        }
+        _ => None,
+    };
+    if let Some(ip) = source_ip {
+        return Some(ip.to_string());
     }
     headers
         .get("x-forwarded-for")

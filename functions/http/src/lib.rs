@@ -8,13 +8,18 @@ pub mod idempotency;
 
 pub use edge::{edge, limits};
 
-/// `router` with `Idempotency-Key` honoured on its POST routes.
+/// `router` with `Idempotency-Key` honoured on its POST routes, keyed by `callers`.
 pub fn idempotent<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
     services: &upline_domain::services::Services,
+    callers: idempotency::Callers,
 ) -> axum::Router<S> {
+    let scope = idempotency::Scope {
+        services: services.clone(),
+        callers,
+    };
     router.layer(axum::middleware::from_fn_with_state(
-        services.clone(),
+        scope,
         idempotency::idempotent,
     ))
 }

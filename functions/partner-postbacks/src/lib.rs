@@ -43,8 +43,14 @@ impl PartnerPostbackSender {
 
 #[async_trait]
 impl MessageHandler for PartnerPostbackSender {
-    /// Calls in a batch go out at once: one slow partner server does not hold up others.
+    /// Calls in a batch go out at once: one slow partner server does not hold up others,
+    /// and one that panics does not cut the others off half-way.
     async fn handle(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
-        futures::future::join_all(batch.iter().map(|d| self.one(d))).await
+        futures::future::join_all(
+            batch
+                .iter()
+                .map(|d| upline_domain::ports::queue::guarded_one(d, self.one(d))),
+        )
+        .await
     }
 }

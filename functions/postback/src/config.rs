@@ -9,6 +9,8 @@ pub struct Config {
     pub table_name: String,
     /// Seals and opens the program's postback secret in the table.
     pub secrets_key: upline_domain::secrets::SecretsKey,
+    /// During a rotation of the secrets key, the one before it.
+    pub previous_secrets_key: Option<upline_domain::secrets::SecretsKey>,
     pub conversions_queue_url: String,
     pub partner_postbacks_queue_url: String,
     pub click_secret: ClickSecret,
@@ -19,6 +21,7 @@ impl Config {
     pub const ENV: &'static [&'static str] = &[
         "UPLINE_TABLE_NAME",
         "UPLINE_SECRETS_KEY",
+        "UPLINE_SECRETS_KEY_PREVIOUS",
         "UPLINE_CONVERSIONS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_CLICK_SECRET",
@@ -28,6 +31,7 @@ impl Config {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
         let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
+        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
         let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
@@ -41,6 +45,7 @@ impl Config {
         Ok(Config {
             table_name,
             secrets_key,
+            previous_secrets_key,
             conversions_queue_url,
             partner_postbacks_queue_url,
             click_secret,

@@ -28,7 +28,11 @@ pub fn router(services: Services) -> Router {
     let router = Router::new()
         .route("/v1/postbacks", post(postback))
         .route("/v1/refunds", post(refund));
-    let router = upline_http::idempotent(router, &services);
+    let router = upline_http::idempotent(
+        router,
+        &services,
+        upline_http::idempotency::Callers::Addresses,
+    );
     upline_http::edge(router, upline_http::limits::POSTBACK).with_state(services)
 }
 

@@ -26,6 +26,9 @@ async fn main() -> Result<(), upline_lambda::Error> {
         ),
     ];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
-        .with_secrets_key(config.secrets_key.clone());
+        .with_secrets_key(
+            config.secrets_key.clone(),
+            config.previous_secrets_key.clone(),
+        );
     upline_lambda::run_http(router(services)).await
 }

@@ -29,7 +29,10 @@ impl LinkCache {
     /// `Some(found)` on a fresh hit (which may say "no such link"), `None` on a miss.
     pub fn get(&self, code: &str) -> Option<Option<ResolvedLink>> {
         let now = self.clock.now();
-        let entries = self.entries.lock().expect("cache lock");
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match entries.get(code) {
             Some((expires, found)) if *expires > now => Some(found.clone()),
             _ => None,
@@ -43,7 +46,10 @@ impl LinkCache {
         } else {
             MISSING_TTL_SECS
         };
-        let mut entries = self.entries.lock().expect("cache lock");
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (expires, _)| *expires > now);
             if entries.len() >= MAX_ENTRIES {

@@ -11,6 +11,8 @@ pub struct Config {
     pub public_base_url: String,
     /// Seals answers kept for `Idempotency-Key` replays.
     pub secrets_key: upline_domain::secrets::SecretsKey,
+    /// During a rotation of the secrets key, the one before it.
+    pub previous_secrets_key: Option<upline_domain::secrets::SecretsKey>,
 }
 
 impl Config {
@@ -20,6 +22,7 @@ impl Config {
         "UPLINE_EMAILS_QUEUE_URL",
         "UPLINE_PUBLIC_BASE_URL",
         "UPLINE_SECRETS_KEY",
+        "UPLINE_SECRETS_KEY_PREVIOUS",
     ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -28,6 +31,7 @@ impl Config {
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
+        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
         env.finish()?;
         let secrets_key = secrets_key.ok_or_else(|| ConfigError {
             problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
@@ -37,6 +41,7 @@ impl Config {
             emails_queue_url,
             public_base_url,
             secrets_key,
+            previous_secrets_key,
         })
     }
 }

@@ -16,7 +16,11 @@ use upline_http::{ApiError, JsonBody, correlation_id, json};
 
 pub fn router(services: Services) -> Router {
     let router = Router::new().route("/v1/partners", post(apply));
-    let router = upline_http::idempotent(router, &services);
+    let router = upline_http::idempotent(
+        router,
+        &services,
+        upline_http::idempotency::Callers::Addresses,
+    );
     upline_http::edge(router, upline_http::limits::SIGNUP).with_state(services)
 }
 

@@ -17,6 +17,9 @@ async fn main() -> Result<(), upline_lambda::Error> {
     };
     let sends_to = [(QueueName::Emails, config.emails_queue_url.as_str())];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
-        .with_secrets_key(config.secrets_key.clone());
+        .with_secrets_key(
+            config.secrets_key.clone(),
+            config.previous_secrets_key.clone(),
+        );
     upline_lambda::run_http(router(services)).await
 }

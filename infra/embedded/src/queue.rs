@@ -275,7 +275,7 @@ impl QueueConsumer for EmbeddedStore {
                     .insert((queue.as_str(), seq), reason.as_str())
                     .map_err(unavailable)?;
             }
-            tracing::error!(%queue, seq, reason = %reason, "message moved to the dead-letter area");
+            tracing::error!(%queue, seq, reason = %reason, "message dead-lettered");
             txn.commit().map_err(unavailable)
         })
         .await

@@ -22,6 +22,9 @@ pub struct ConsumerSettings {
     pub idle_wait: Duration,
     /// The first retry's delay; each further retry doubles it (capped at five minutes).
     pub retry_base: Duration,
+    /// How long a consumer loop that died waits before it is restarted (doubling while
+    /// it keeps dying, up to a minute).
+    pub restart_pause: Duration,
 }
 
 impl Default for ConsumerSettings {
@@ -31,6 +34,7 @@ impl Default for ConsumerSettings {
             visibility: Duration::from_secs(60),
             idle_wait: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
+            restart_pause: Duration::from_millis(100),
         }
     }
 }
@@ -94,12 +98,19 @@ pub async fn run(
 #[derive(Clone, Default)]
 pub struct ConsumerHealth {
     down: Arc<Mutex<BTreeMap<QueueName, String>>>,
+    restarts: Arc<Mutex<BTreeMap<QueueName, u32>>>,
 }
 
 impl ConsumerHealth {
     /// The queues whose consumer is down, with why.
     pub fn down(&self) -> BTreeMap<QueueName, String> {
         self.down.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How often the consumer of `queue` was restarted since the host started.
+    pub fn restarts(&self, queue: QueueName) -> u32 {
+        let restarts = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        restarts.get(&queue).copied().unwrap_or(0)
     }
 
     fn set(&self, queue: QueueName, why: Option<String>) {
@@ -122,7 +133,7 @@ pub async fn supervise(
     stop: watch::Receiver<bool>,
     health: ConsumerHealth,
 ) {
-    let mut pause = Duration::from_millis(100);
+    let mut pause = settings.restart_pause;
     loop {
         let attempt = std::panic::AssertUnwindSafe(run(
             consumer.clone(),
@@ -142,6 +153,12 @@ pub async fn supervise(
             Some(format!("restarting after a crash (next try in {pause:?})")),
         );
         tokio::time::sleep(pause).await;
+        *health
+            .restarts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(queue)
+            .or_default() += 1;
         health.set(queue, None);
         pause = (pause * 2).min(Duration::from_secs(60));
     }

@@ -313,7 +313,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         },
     );
     services.rate_limits = config.rate_limits;
-    let services = services.with_secrets_key(secrets_key);
+    let services = services.with_secrets_key(secrets_key, None);
     let mut first_start = FirstStart::default();
     let setup = |e: upline_domain::error::AppError| match e {
         upline_domain::error::AppError::Invalid(fields) => HostError::Setup(

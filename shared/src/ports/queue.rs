@@ -183,6 +183,20 @@ pub async fn handle_guarded(
     outcomes
 }
 
+/// One message's handling, for a stage that handles a batch's messages concurrently: a
+/// panic here costs this message alone (dead-lettered) and does not cancel the others
+/// mid-way, which a re-run of the whole batch could then repeat.
+pub async fn guarded_one(
+    delivery: &Delivery,
+    handling: impl std::future::Future<Output = DeliveryOutcome>,
+) -> DeliveryOutcome {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => panicked(delivery, panic.as_ref()),
+    }
+}
+
 fn panicked(delivery: &Delivery, panic: &(dyn std::any::Any + Send)) -> DeliveryOutcome {
     let what = panic
         .downcast_ref::<&str>()

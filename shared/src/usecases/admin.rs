@@ -893,7 +893,10 @@ pub async fn approve_partner(
             data: serde_json::json!({
                 "program_name": program.name,
                 "referral_code": partner.referral_code,
-                "api_key": key.secret,
+                "api_key": services.store.seal(
+                    &crate::usecases::emails::email_secret_purpose("api_key"),
+                    &key.secret,
+                ),
                 "partner_area_url": format!("{}/v1/me", services.deployment.public_base_url),
                 "links": links,
             }),

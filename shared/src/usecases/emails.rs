@@ -102,6 +102,13 @@ pub async fn deliver(
         unsubscribe_url = Some(unsubscribe_url_of(public_base_url, &partner));
     }
     if let Some(obj) = data.as_object_mut() {
+        // Secrets travel sealed through the queue (and its dead-letter queue); they are
+        // opened only here, to be rendered.
+        for (name, value) in obj.iter_mut() {
+            if let Some(text) = value.as_str().filter(|t| crate::secrets::is_sealed(t)) {
+                *value = store.open(&email_secret_purpose(name), text)?.into();
+            }
+        }
         obj.insert("partner_name".into(), partner.name.clone().into());
         if let Some(url) = &unsubscribe_url {
             obj.insert("unsubscribe_url".into(), url.clone().into());
@@ -192,4 +199,9 @@ pub async fn remove_override(store: &Store, name: &str) -> Result<bool, AppError
         Err(TableError::ConditionFailed) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What a secret in an email request's data (its field `name`) is sealed as.
+pub fn email_secret_purpose(name: &str) -> String {
+    format!("email.{name}")
 }

@@ -108,6 +108,17 @@ pub async fn claim(services: &Services, key: &Key, fingerprint: &str) -> Result<
             Err(e) => Err(e.into()),
         };
     };
+    // Past its 24 hours the key is free again, whether or not the store's TTL sweep (late
+    // on DynamoDB, absent locally) has removed the record yet.
+    let expires = found.n("ttl").unwrap_or(0);
+    if expires < now.secs() {
+        let expired = Condition::AttrEquals("ttl".into(), Attr::N(expires));
+        return match table.put(fresh(now.millis()), expired).await {
+            Ok(()) => Ok(Claim::Run),
+            Err(TableError::ConditionFailed) => Ok(Claim::InProgress),
+            Err(e) => Err(e.into()),
+        };
+    }
     if found.s("fingerprint") != Some(fingerprint) {
         return Ok(Claim::Mismatch);
     }

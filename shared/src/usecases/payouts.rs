@@ -639,8 +639,13 @@ pub async fn balance_of(services: &Services, partner_id: &str) -> Result<Vec<Bal
 /// The scheduled part: approve what is due, finish runs that stopped part-way, and start
 /// the run of the period that just ended when the program has a cadence.
 pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError> {
-    let requeued_conversions =
-        crate::usecases::postback::requeue_stuck_conversions(services).await?;
+    // Best effort: a sweep that fails must not hold up approvals and payout runs.
+    let requeued_conversions = crate::usecases::postback::requeue_stuck_conversions(services)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the stuck-conversion sweep failed; the next hour retries it");
+            0
+        });
     let approved_lines = approve_due_lines(services).await?;
     let Some(program) = services.store.program().await? else {
         return Ok(ScheduledOutcome {

@@ -1,10 +1,13 @@
 //! Rate limits that hold across every instance of a function: a fixed-window counter per
 //! limit and subject in the Table, expiring by TTL. A subject is a client address or a
-//! target (an email address), hashed before it is stored: the counters need to tell
-//! callers apart, not to know who they are. API Gateway's throttling in `template.yaml`
+//! target (an email address), hashed with the deployment's secrets key before it is
+//! stored: the counters need to tell callers apart, not to know who they are.
+//!
+//! The failed-authentication limit answers `429` to wrong credentials once a client
+//! address is over it, while the right key still works: keys carry 160 random bits, so
+//! the limit is not what stops guessing; it sheds the load of a flood and makes one
+//! visible (a rise in `429`s), without letting an attacker lock operators out. API Gateway's throttling in `template.yaml`
 //! is the outer ring; these are the inner one, per caller.
-
-use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::ports::Update;
@@ -34,22 +37,15 @@ pub const SIGNUPS_PER_ADDRESS: RateLimit = RateLimit {
     window_secs: 3600,
 };
 
-fn subject_hash(limit: &RateLimit, subject: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(limit.name.as_bytes())
-        .chain_update(b"\0")
-        .chain_update(subject.as_bytes())
-        .finalize();
-    hex::encode(&digest[..16])
-}
-
 /// Counts one event for `subject` under `limit`; `RateLimited` once the window's count
 /// passes the maximum, saying when the window ends. A counter that cannot be written
 /// lets the request through: a limit must not turn a storage hiccup into an outage.
 pub async fn count(services: &Services, limit: &RateLimit, subject: &str) -> Result<(), AppError> {
     let now = services.now().secs();
     let window_start = now - now.rem_euclid(limit.window_secs);
-    let key = keys::rate_window(limit.name, &subject_hash(limit, subject), window_start);
+    // Keyed, so the table does not hold addresses anyone could recompute from a guess.
+    let subject = services.store.keyed_hash(limit.name, subject);
+    let key = keys::rate_window(limit.name, &subject, window_start);
     let update = Update::default()
         .add("count", 1)
         .set("ttl", window_start + 2 * limit.window_secs);
