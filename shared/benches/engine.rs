@@ -5,6 +5,9 @@
 //! `cargo bench -p upline-domain --bench engine`. Under `cargo test` (no `--bench`
 //! argument) it runs a thousand conversions, as a smoke test of the same code.
 
+// Timing and rate figures, not money: floats are fine here.
+#![allow(clippy::float_arithmetic)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

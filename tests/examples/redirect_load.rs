@@ -9,6 +9,9 @@
 //! `./scripts/load-redirect` (or `cargo run --release -p upline-tests --example
 //! redirect_load -- [SECONDS] [CONCURRENCY]`).
 
+// Timing and rate figures, not money: floats are fine here.
+#![allow(clippy::float_arithmetic)]
+
 use std::time::{Duration, Instant};
 
 use axum::Router;

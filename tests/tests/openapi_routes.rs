@@ -19,12 +19,10 @@ fn documented_operations() -> Vec<(Method, String)> {
         } else if let (Some(p), Some(m)) = (
             &path,
             line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')),
-        ) {
-            if let Ok(method) = m.to_ascii_uppercase().parse::<Method>()
-                && ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"].contains(&method.as_str())
-            {
-                ops.push((method, p.clone()));
-            }
+        ) && let Ok(method) = m.to_ascii_uppercase().parse::<Method>()
+            && ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"].contains(&method.as_str())
+        {
+            ops.push((method, p.clone()));
         }
     }
     ops

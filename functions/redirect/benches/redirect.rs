@@ -10,6 +10,9 @@
 //! `cargo bench -p upline-redirect --bench redirect`. Under `cargo test` it runs a few
 //! hundred requests as a smoke test of the same code.
 
+// Timing and rate figures, not money: floats are fine here.
+#![allow(clippy::float_arithmetic)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -4,6 +4,7 @@
 //! redb file and the email outbox) and survives restarts; with the AWS backend it runs as
 //! one long-lived service on DynamoDB, SQS (polled) and SES instead.
 
+pub mod cli;
 pub mod consumers;
 mod demo;
 pub mod logging;
