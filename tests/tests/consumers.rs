@@ -919,20 +919,17 @@ impl upline_domain::ports::Queue for RefusingQueue {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage() {
-    use upline_domain::ports::QueueConsumer;
-    let w = world().await;
-    let s = &w.services;
+/// A 100.00 sale through the program's link whose conversion is stored, then the hand-off
+/// to the queue fails (the queue is down) and the storefront never retries.
+async fn stored_but_never_queued(s: &Services, order: &str) {
     let code = program(s).await;
     let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
     let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
-    // The conversion is stored, then the hand-off fails and the storefront never retries.
     let mut outage = s.clone();
     outage.queue = Arc::new(RefusingQueue);
     let request = PostbackRequest {
         click_id: Some(click.click_id),
-        order_id: Some(upline_domain::usecases::input::IdText("o-stuck".into())),
+        order_id: Some(upline_domain::usecases::input::IdText(order.into())),
         amount: Some(DecimalText("100.00".into())),
         currency: Some("USD".into()),
         ..Default::default()
@@ -942,6 +939,14 @@ async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage()
         matches!(err, upline_domain::error::AppError::Unavailable(_)),
         "{err:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage() {
+    use upline_domain::ports::QueueConsumer;
+    let w = world().await;
+    let s = &w.services;
+    stored_but_never_queued(s, "o-stuck").await;
     let id = s
         .store
         .conversion_id_for_order("c", "o-stuck")
@@ -1165,19 +1170,7 @@ async fn a_consumer_that_dies_is_reported_down_and_restarted() {
 async fn the_sweep_gives_up_on_a_conversion_the_commission_stage_never_takes() {
     let w = world().await;
     let s = &w.services;
-    let code = program(s).await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
-    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
-    let mut outage = s.clone();
-    outage.queue = Arc::new(RefusingQueue);
-    let request = PostbackRequest {
-        click_id: Some(click.click_id),
-        order_id: Some(upline_domain::usecases::input::IdText("o-never".into())),
-        amount: Some(DecimalText("10.00".into())),
-        currency: Some("USD".into()),
-        ..Default::default()
-    };
-    record_postback(&outage, request, "t").await.unwrap_err();
+    stored_but_never_queued(s, "o-never").await;
     // Nobody consumes the queue (as if every attempt were dead-lettered): three sweeps
     // re-queue it, the fourth gives up and moves it out of the sweep's way.
     let mut requeued = Vec::new();

@@ -951,3 +951,42 @@ async fn the_signup_event_with_automatic_approval_stays_within_the_signup_policy
         assert!(url.starts_with("https://go.example.com/r/"), "{url}");
     }
 }
+
+/// A queue that never answers, as SQS might in a bad minute.
+struct StalledQueue;
+
+#[async_trait::async_trait]
+impl upline_domain::ports::Queue for StalledQueue {
+    async fn send(
+        &self,
+        _queue: QueueName,
+        _bodies: Vec<String>,
+    ) -> Result<(), upline_domain::ports::QueueError> {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_queue_costs_the_click_count_not_the_visitors_time() {
+    let w = world().await;
+    let mut services = w.as_function("RedirectFunction");
+    services.queue = Arc::new(StalledQueue);
+    let state = upline_redirect::state(
+        services,
+        upline_redirect::TrackingSettings {
+            publish_timeout: std::time::Duration::from_millis(100),
+            ..Default::default()
+        },
+    );
+    let router = upline_redirect::router(state.clone());
+    // Bounded by the publish timeout, not the queue: the visitor is redirected.
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        call(&router, "redirect/follow-link.json"),
+    )
+    .await
+    .expect("the redirect waited on the stalled queue");
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert_eq!(state.publish_failures(), 1, "the lost click is counted");
+}

@@ -58,6 +58,7 @@ impl Config {
                 .map_or(defaults.country_header, |h| h.trim().to_ascii_lowercase()),
             cookie_domain: self.cookie_domain.clone(),
             secure_cookie: true,
+            ..defaults
         }
     }
 }

@@ -45,6 +45,9 @@ pub struct TrackingSettings {
     pub cookie_domain: Option<String>,
     /// Marks the cookie `Secure`; true wherever the tracking domain is served over HTTPS.
     pub secure_cookie: bool,
+    /// The longest a visitor waits for the click's hand-off to the queue: a slow queue
+    /// costs a click count (logged and counted), never seconds of a visitor's time.
+    pub publish_timeout: std::time::Duration,
 }
 
 impl Default for TrackingSettings {
@@ -53,6 +56,7 @@ impl Default for TrackingSettings {
             country_header: "cloudfront-viewer-country".into(),
             cookie_domain: None,
             secure_cookie: true,
+            publish_timeout: std::time::Duration::from_millis(500),
         }
     }
 }
@@ -85,14 +89,22 @@ impl RedirectState {
         let correlation_id = click.click_id.clone();
         let code = click.link_code.clone();
         let message = Message::ClickRecorded(click);
-        if let Err(e) = self
-            .services
-            .publish(QueueName::Clicks, &[message], &correlation_id)
-            .await
-        {
-            let n = self.publish_failures.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::error!(error = %e, link = %code, publish_failures = n, "click not published; answering anyway");
-        }
+        let sent = tokio::time::timeout(
+            self.settings.publish_timeout,
+            self.services
+                .publish(QueueName::Clicks, &[message], &correlation_id),
+        )
+        .await;
+        let failure = match sent {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!(
+                "the queue did not answer within {:?}",
+                self.settings.publish_timeout
+            ),
+        };
+        let n = self.publish_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::error!(error = %failure, link = %code, publish_failures = n, "click not published; answering anyway");
     }
 
     /// What the request tells about the visitor.

@@ -413,6 +413,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         cookie_domain: config.cookie_domain.clone(),
         // Browsers drop Secure cookies set over plain HTTP (except on localhost).
         secure_cookie: base_url.starts_with("https://"),
+        ..defaults
     };
     let app = router(&services, tracking).layer(axum::middleware::from_fn_with_state(
         health,
