@@ -57,6 +57,28 @@ impl MessageHandler for CommissionCalculator {
 /// The payout Lambda's two kinds of event: SQS batches from the conversions queue, and
 /// the EventBridge schedule that approves lines past their hold period and runs payouts
 /// on the program's cadence.
+/// The two events the payout function is invoked with, told apart by their shape: an SQS
+/// batch has `Records`; the hourly schedule is an EventBridge "Scheduled Event".
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum PayoutEvent {
+    Conversions(aws_lambda_events::event::sqs::SqsEvent),
+    Schedule(ScheduledEvent),
+}
+
+#[derive(serde::Deserialize)]
+struct ScheduledEvent {
+    #[serde(rename = "detail-type")]
+    #[allow(dead_code)] // matched for its value, to refuse other events
+    detail_type: ScheduledKind,
+}
+
+#[derive(serde::Deserialize)]
+enum ScheduledKind {
+    #[serde(rename = "Scheduled Event")]
+    ScheduledEvent,
+}
+
 pub struct PayoutFunction {
     calculator: CommissionCalculator,
     services: Services,
@@ -81,34 +103,36 @@ impl PayoutFunction {
         &self,
         event: serde_json::Value,
     ) -> Result<serde_json::Value, String> {
-        if event.get("Records").is_some() {
-            let batch: aws_lambda_events::event::sqs::SqsEvent =
-                serde_json::from_value(event).map_err(|e| format!("not an SQS event: {e}"))?;
-            let response = upline_aws::handle_sqs_event(
-                &self.calculator,
-                batch,
-                self.dead_letters.as_ref(),
-                upline_domain::ports::QueueName::Conversions,
-            )
-            .await;
-            return serde_json::to_value(response).map_err(|e| e.to_string());
+        let event: PayoutEvent = serde_json::from_value(event).map_err(|_| {
+            "the payout function takes SQS batches and scheduled events only".to_string()
+        })?;
+        match event {
+            PayoutEvent::Conversions(batch) => {
+                let response = upline_aws::handle_sqs_event(
+                    &self.calculator,
+                    batch,
+                    self.dead_letters.as_ref(),
+                    upline_domain::ports::QueueName::Conversions,
+                )
+                .await;
+                serde_json::to_value(response).map_err(|e| e.to_string())
+            }
+            PayoutEvent::Schedule(_) => {
+                let outcome = upline_domain::usecases::payouts::scheduled(&self.services)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(
+                    requeued = outcome.requeued_conversions,
+                    approved = outcome.approved_lines,
+                    runs = outcome.runs.len(),
+                    "scheduled approvals and payout runs done"
+                );
+                Ok(serde_json::json!({
+                    "requeued_conversions": outcome.requeued_conversions,
+                    "approved_lines": outcome.approved_lines,
+                    "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
+                }))
+            }
         }
-        if event.get("detail-type").and_then(|d| d.as_str()) == Some("Scheduled Event") {
-            let outcome = upline_domain::usecases::payouts::scheduled(&self.services)
-                .await
-                .map_err(|e| e.to_string())?;
-            tracing::info!(
-                requeued = outcome.requeued_conversions,
-                approved = outcome.approved_lines,
-                runs = outcome.runs.len(),
-                "scheduled approvals and payout runs done"
-            );
-            return Ok(serde_json::json!({
-                "requeued_conversions": outcome.requeued_conversions,
-                "approved_lines": outcome.approved_lines,
-                "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
-            }));
-        }
-        Err("the payout function takes SQS batches and scheduled events only".into())
     }
 }
