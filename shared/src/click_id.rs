@@ -8,8 +8,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::clock::Timestamp;
 
@@ -59,9 +57,7 @@ pub enum ClickIdError {
 }
 
 fn tag(secret: &ClickSecret, payload: &[u8]) -> [u8; TAG_LEN] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC takes any key length");
-    mac.update(payload);
-    let full = mac.finalize().into_bytes();
+    let full = crate::signing::tag(&secret.0, &[payload]);
     let mut out = [0u8; TAG_LEN];
     out.copy_from_slice(&full[..TAG_LEN]);
     out
@@ -91,10 +87,9 @@ pub fn verify(secret: &ClickSecret, click_id: &str) -> Result<ClickIdClaims, Cli
         return Err(ClickIdError::Malformed);
     }
     let (payload, given) = bytes.split_at(bytes.len() - TAG_LEN);
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC takes any key length");
-    mac.update(payload);
-    mac.verify_truncated_left(given)
-        .map_err(|_| ClickIdError::BadSignature)?;
+    if !crate::signing::verify_prefix(&secret.0, &[payload], given) {
+        return Err(ClickIdError::BadSignature);
+    }
     let secs = u32::from_be_bytes([payload[1], payload[2], payload[3], payload[4]]);
     let link_code = std::str::from_utf8(&payload[HEADER_LEN..])
         .map_err(|_| ClickIdError::Malformed)?

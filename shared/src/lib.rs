@@ -21,6 +21,7 @@ pub mod program;
 pub mod public_address;
 pub mod secrets;
 pub mod services;
+pub mod signing;
 pub mod signup_form;
 pub mod store;
 pub mod targeting;

@@ -7,7 +7,6 @@
 //!
 //! Both compare in constant time.
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -34,11 +33,11 @@ pub enum PostbackAuthError {
 
 /// Computes the `v1` value of a signature header; storefront SDKs and tests use it.
 pub fn sign(secret: &str, t_secs: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(t_secs.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    let t = t_secs.to_string();
+    hex::encode(crate::signing::tag(
+        secret.as_bytes(),
+        &[t.as_bytes(), b".", body],
+    ))
 }
 
 /// Checks whichever credential the request carries.
@@ -66,13 +65,13 @@ pub fn authenticate(
         if now.secs().abs_diff(t) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
             return Err(PostbackAuthError::StaleSignature);
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-        mac.update(t.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        return mac
-            .verify_slice(&given)
-            .map_err(|_| PostbackAuthError::BadSignature);
+        let t = t.to_string();
+        let parts: [&[u8]; 3] = [t.as_bytes(), b".", body];
+        return if crate::signing::verify(secret.as_bytes(), &parts, &given) {
+            Ok(())
+        } else {
+            Err(PostbackAuthError::BadSignature)
+        };
     }
     if let Some(token) = bearer {
         // Hashing both sides first makes the comparison length-independent as well.

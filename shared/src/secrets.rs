@@ -76,12 +76,7 @@ impl SecretsKey {
     /// A keyed hash of `data` for `purpose` (HMAC-SHA256, hex): what the table keeps of
     /// values it must recognise but never read back, such as a client address.
     pub fn keyed_hash(&self, purpose: &str, data: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
-        mac.update(purpose.as_bytes());
-        mac.update(b"\0");
-        mac.update(data.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        crate::signing::keyed_hash_hex(&self.0, &[purpose.as_bytes(), b"\0", data.as_bytes()])
     }
 
     /// The plaintext of a value stored for `purpose`. A value stored before secrets were

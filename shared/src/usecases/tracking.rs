@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::campaign::Campaign;
@@ -43,10 +42,7 @@ pub async fn resolve_link(store: &Store, code: &str) -> Result<Option<ResolvedLi
 /// A keyed hash of a visitor's IP: lets clicks from one address be recognised without the
 /// address being stored or recoverable.
 pub fn hash_ip(secret: &ClickSecret, ip: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(b"ip:");
-    mac.update(ip.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    crate::signing::keyed_hash_hex(secret.as_bytes(), &[b"ip:", ip.as_bytes()])
 }
 
 /// What the tracking endpoint learned from one request.
