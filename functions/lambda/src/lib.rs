@@ -9,6 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use upline_aws::{AwsClients, DynamoTable, QueueUrls, SqsQueues};
 use upline_domain::clock::SystemClock;
+use upline_domain::error::AppError;
 use upline_domain::ids::RandomIds;
 use upline_domain::ports::{MessageHandler, QueueName};
 use upline_domain::services::{Deployment, Services};
@@ -146,12 +147,45 @@ pub async fn run_sqs_with_backoff(
     .await
 }
 
+/// A domain error as Lambda reports an invocation's failure: its kind as the error type
+/// (`Invalid`, `Unavailable`, `Internal` …), its text as the message — what CloudWatch and
+/// a caller of `Invoke` see, instead of a Rust type name.
+#[derive(Debug)]
+pub struct FunctionError(pub AppError);
+
+impl From<AppError> for FunctionError {
+    fn from(e: AppError) -> Self {
+        FunctionError(e)
+    }
+}
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(e: FunctionError) -> Self {
+        let kind = match &e.0 {
+            AppError::Invalid(_) => "Invalid",
+            AppError::Malformed(_) => "Malformed",
+            AppError::TooLarge { .. } => "TooLarge",
+            AppError::RateLimited { .. } => "RateLimited",
+            AppError::Unauthorized(_) => "Unauthorized",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::NotFound(_) => "NotFound",
+            AppError::Conflict { .. } => "Conflict",
+            AppError::Unavailable(_) => "Unavailable",
+            AppError::Internal(_) => "Internal",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: kind.to_string(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
 /// Runs a function that takes any JSON event (the payout function takes SQS batches and
-/// scheduled events) through `handle`.
+/// scheduled events) through `handle`; its errors are reported as [`FunctionError`]s.
 pub async fn run_json<F, Fut>(handle: F) -> Result<(), Error>
 where
     F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<serde_json::Value, Error>> + Send,
+    Fut: std::future::Future<Output = Result<serde_json::Value, FunctionError>> + Send,
 {
     let handle = Arc::new(handle);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
@@ -159,4 +193,23 @@ where
         async move { handle(event.payload).await }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_error_reaches_lambda_as_its_kind_and_its_words() {
+        let d: lambda_runtime::Diagnostic =
+            FunctionError(AppError::Unavailable("the table is throttled".into())).into();
+        assert_eq!(d.error_type, "Unavailable");
+        assert_eq!(
+            d.error_message,
+            "temporarily unavailable: the table is throttled"
+        );
+        let d: lambda_runtime::Diagnostic =
+            FunctionError(AppError::field("period", "is not a period")).into();
+        assert_eq!(d.error_type, "Invalid");
+    }
 }

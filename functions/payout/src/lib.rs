@@ -7,6 +7,7 @@ mod config;
 pub use config::Config;
 
 use async_trait::async_trait;
+use upline_domain::error::AppError;
 use upline_domain::messages::{Message, decode_for};
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
 use upline_domain::services::Services;
@@ -102,9 +103,11 @@ impl PayoutFunction {
     pub async fn handle_event(
         &self,
         event: serde_json::Value,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<serde_json::Value, AppError> {
         let event: PayoutEvent = serde_json::from_value(event).map_err(|_| {
-            "the payout function takes SQS batches and scheduled events only".to_string()
+            AppError::Malformed(
+                "the payout function takes SQS batches and scheduled events only".into(),
+            )
         })?;
         match event {
             PayoutEvent::Conversions(batch) => {
@@ -115,12 +118,10 @@ impl PayoutFunction {
                     upline_domain::ports::QueueName::Conversions,
                 )
                 .await;
-                serde_json::to_value(response).map_err(|e| e.to_string())
+                serde_json::to_value(response).map_err(|e| AppError::Internal(e.to_string()))
             }
             PayoutEvent::Schedule(_) => {
-                let outcome = upline_domain::usecases::payouts::scheduled(&self.services)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let outcome = upline_domain::usecases::payouts::scheduled(&self.services).await?;
                 tracing::info!(
                     requeued = outcome.requeued_conversions,
                     approved = outcome.approved_lines,

@@ -802,6 +802,7 @@ pub async fn put_campaign(
 /// Approves a pending partner and issues their API key (shown once, stored hashed), gives
 /// them a link for every active campaign, and emails the approval and the welcome (links,
 /// referral code and key).
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn approve_partner(
     services: &Services,
     partner_id: &str,

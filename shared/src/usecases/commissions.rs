@@ -72,6 +72,7 @@ pub async fn upline_of(
 }
 
 /// Computes and stores the lines of one conversion. Returns the lines as stored.
+#[tracing::instrument(skip_all, fields(conversion_id = %conversion_id, correlation_id = %correlation_id))]
 pub async fn commission_conversion(
     services: &Services,
     conversion_id: &str,

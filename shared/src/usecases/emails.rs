@@ -53,6 +53,7 @@ pub async fn template_override(
     }
 }
 
+#[tracing::instrument(skip_all, fields(email_id = %request.email_id, partner_id = %request.partner_id))]
 pub async fn deliver(
     store: &Store,
     mailer: &dyn Mailer,

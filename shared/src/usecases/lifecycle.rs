@@ -16,6 +16,7 @@ const FIRST_SWEEP_DAYS: i32 = 366;
 /// Approves every pending line whose hold has ended. Lines are found through the per-day
 /// line index, from the day after the last fully swept day up to the last day that can
 /// hold due lines; returns how many lines were approved.
+#[tracing::instrument(skip_all)]
 pub async fn approve_due_lines(services: &Services) -> Result<usize, AppError> {
     let store = &services.store;
     let Some(program) = store.program().await? else {
@@ -152,6 +153,7 @@ pub enum Decision {
 
 /// Applies the operator's decision to a conversion and its pending lines, in one
 /// transaction. Lines already approved or paid cannot be rejected: a refund reverses them.
+#[tracing::instrument(skip_all, fields(conversion_id = %conversion_id))]
 pub async fn decide_conversion(
     services: &Services,
     conversion_id: &str,

@@ -103,6 +103,7 @@ async fn email(
 }
 
 /// Turns an application down, telling the applicant why.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn reject(
     services: &Services,
     partner_id: &str,
@@ -131,6 +132,7 @@ pub async fn reject(
 }
 
 /// Suspends an approved partner: links keep redirecting, conversions earn nothing.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn suspend(
     services: &Services,
     partner_id: &str,
@@ -164,6 +166,7 @@ pub async fn suspend(
 }
 
 /// Lifts a suspension: conversions from now on earn again.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
 pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
     change_status(
         services,
@@ -179,6 +182,7 @@ pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner,
 /// the same transaction, which holds only if the old key is still the partner's (and,
 /// when `replacing` names a key hash, that it is this one): of concurrent rotations from
 /// one key exactly one wins, so at most one key is ever valid. The new key is shown once.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
 pub async fn rotate_key(
     services: &Services,
     partner_id: &str,

@@ -306,6 +306,7 @@ async fn values(
 /// Calls the partner's URL for one due postback and logs the attempt. Done when
 /// delivered, refused, answered with a final 4xx, or out of attempts; retry on 5xx, 408,
 /// 429 and network failures.
+#[tracing::instrument(skip_all, fields(delivery_id = %due.delivery_id, partner_id = %due.partner_id, conversion_id = %due.conversion_id))]
 pub async fn deliver(
     services: &Services,
     caller: &dyn PostbackCaller,

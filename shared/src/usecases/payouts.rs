@@ -171,6 +171,7 @@ impl StatementLine {
 
 /// Runs (or finishes, or finds) the payout run of `period`. Returns the run and whether
 /// this call started it.
+#[tracing::instrument(skip_all, fields(period = %period.name, started_by = %started_by))]
 pub async fn run_period(
     services: &Services,
     period: &Period,
@@ -416,6 +417,7 @@ pub enum Settlement {
 
 /// Marks a payout paid (its lines become paid, the partner gets the statement) or failed
 /// (its lines become payable again). Marking it the same way twice changes nothing.
+#[tracing::instrument(skip_all, fields(payout_id = %payout_id, correlation_id = %correlation_id))]
 pub async fn settle(
     services: &Services,
     payout_id: &str,
@@ -638,6 +640,7 @@ pub async fn balance_of(services: &Services, partner_id: &str) -> Result<Vec<Bal
 
 /// The scheduled part: approve what is due, finish runs that stopped part-way, and start
 /// the run of the period that just ended when the program has a cadence.
+#[tracing::instrument(skip_all)]
 pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError> {
     // Best effort: a sweep that fails must not hold up approvals and payout runs.
     let requeued_conversions = crate::usecases::postback::requeue_stuck_conversions(services)

@@ -301,6 +301,7 @@ impl ConversionView {
     }
 }
 
+#[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
 pub async fn record_postback(
     services: &Services,
     req: PostbackRequest,
@@ -828,6 +829,7 @@ pub const MAX_SWEEPS: i64 = 3;
 /// never retried) to the stage again. Safe to repeat: the stage is idempotent on the
 /// conversion id. A conversion re-queued [`MAX_SWEEPS`] times is moved out of the sweep's
 /// way (to `AWAITING#GAVE_UP`) with an error in the log. Returns how many were re-queued.
+#[tracing::instrument(skip_all)]
 pub async fn requeue_stuck_conversions(services: &Services) -> Result<usize, AppError> {
     let before = Timestamp(services.now().millis() - STUCK_AFTER_MILLIS);
     let stuck = services

@@ -121,6 +121,7 @@ const REFUND_ATTEMPTS: usize = 64;
 /// refunded total; one that loses that race is recomputed from the new total and tried
 /// again here, so concurrent refunds each land (or are refused for exceeding what is
 /// left) instead of answering 503.
+#[tracing::instrument(skip_all, fields(refund_id = ?req.refund_id.as_ref().map(|r| &r.0)))]
 pub async fn refund_conversion(
     services: &Services,
     req: RefundRequest,

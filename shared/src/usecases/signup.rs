@@ -61,6 +61,7 @@ impl PartnerView {
 
 /// A signup as the public form makes it: the application, then, when the program
 /// approves applicants at once, the approval — whose key is returned, shown only here.
+#[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
 pub async fn apply(
     services: &Services,
     req: SignupRequest,
