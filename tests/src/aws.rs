@@ -196,12 +196,26 @@ impl SentEmail {
 /// Every raw email moto's SES has accepted since it started, from its data endpoint.
 pub async fn sent_emails(endpoint: &str) -> Vec<SentEmail> {
     crate::install_tls_provider();
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // moto builds data.json by walking every backend while other tests keep writing to
+    // them; now and then that walk fails ("changed size during iteration") and the answer
+    // is an error page. Ask again rather than fail the scenario on moto's race.
+    let mut data = serde_json::Value::Null;
+    for attempt in 0..10 {
+        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+            .await
+            .unwrap();
+        match answer.json::<serde_json::Value>().await {
+            Ok(d) => {
+                data = d;
+                break;
+            }
+            Err(e) if attempt < 9 => {
+                eprintln!("moto's data.json did not decode ({e}); asking again");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("moto's data.json never decoded: {e}"),
+        }
+    }
     data["ses"]["RawMessage"]
         .as_array()
         .map(|list| {
