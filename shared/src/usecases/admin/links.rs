@@ -1,0 +1,102 @@
+//! Tracking links: one per partner and campaign, made on first request.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub partner_id: Option<String>,
+    pub campaign_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub code: String,
+    pub url: String,
+    pub partner_id: String,
+    pub campaign_id: String,
+    pub created_at: String,
+}
+
+impl LinkView {
+    pub fn of(link: &Link, base_url: &str) -> Self {
+        LinkView {
+            code: link.code.clone(),
+            url: format!("{base_url}/r/{}", link.code),
+            partner_id: link.partner_id.clone(),
+            campaign_id: link.campaign_id.clone(),
+            created_at: link.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Checks that an approved partner and a campaign exist before something of theirs (a
+/// link, a promo code: `what`) is made, naming the field at fault.
+pub async fn require_partner_on_campaign(
+    store: &Store,
+    partner_id: &str,
+    campaign_id: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    let partner = store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::field("partner_id", format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Approved {
+        return Err(AppError::field(
+            "partner_id",
+            format!(
+                "the partner is {}; {what} are for approved partners",
+                partner.status
+            ),
+        ));
+    }
+    if store.campaign(campaign_id).await?.is_none() {
+        return Err(AppError::field(
+            "campaign_id",
+            format!("no campaign {campaign_id}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The tracking link of a partner for a campaign, created on first request; one per pair.
+pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link, bool), AppError> {
+    let mut errors = FieldErrors::default();
+    let partner_id = errors.required("partner_id", req.partner_id);
+    let campaign_id = errors.required("campaign_id", req.campaign_id);
+    errors.into_result()?;
+    let (Some(partner_id), Some(campaign_id)) = (partner_id, campaign_id) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let store = &services.store;
+    require_partner_on_campaign(store, &partner_id, &campaign_id, "links").await?;
+    for _ in 0..5 {
+        if let Some(code) = store.link_code_for(&partner_id, &campaign_id).await? {
+            let link = store
+                .link(&code)
+                .await?
+                .ok_or_else(|| AppError::Internal(format!("link {code} missing")))?;
+            return Ok((link, false));
+        }
+        let link = Link {
+            code: base32(&services.ids.random_bytes(5)),
+            partner_id: partner_id.clone(),
+            campaign_id: campaign_id.clone(),
+            created_at: services.now(),
+        };
+        let ops = vec![
+            Store::link_put(&link),
+            Store::unique_marker(keys::link_of(&partner_id, &campaign_id), &link.code),
+        ];
+        match store.table().transact(ops).await {
+            Ok(()) => return Ok((link, true)),
+            // A code collision or a concurrent create: look again, then retry with a new code.
+            Err(TableError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Unavailable(
+        "could not allocate a link code; try again".into(),
+    ))
+}

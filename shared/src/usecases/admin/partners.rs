@@ -1,0 +1,276 @@
+//! What the operator does to partners: approve (issuing their key and welcome), move
+//! them under another recruiter, put them in a group; and the rule for display names.
+
+use super::*;
+
+/// Approves a pending partner and issues their API key (shown once, stored hashed), gives
+/// them a link for every active campaign, and emails the approval and the welcome (links,
+/// referral code and key).
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
+pub async fn approve_partner(
+    services: &Services,
+    partner_id: &str,
+    correlation_id: &str,
+) -> Result<(Partner, NewApiKey), AppError> {
+    let program = require_program(&services.store).await?;
+    let mut partner = services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    if partner.status != PartnerStatus::Pending {
+        return Err(AppError::Conflict {
+            field: Some("status".into()),
+            detail: format!(
+                "the partner is {}, only pending partners can be approved",
+                partner.status
+            ),
+        });
+    }
+    let key = new_api_key(services.ids.as_ref(), "partner");
+    partner.status = PartnerStatus::Approved;
+    partner.status_reason = None;
+    partner.api_key_hash = Some(key.hash.clone());
+    partner.updated_at = services.now();
+    let ops = vec![
+        Store::partner_put_replacing_key(
+            &partner,
+            None,
+            status_is(PartnerStatus::Pending.as_str()),
+        ),
+        Store::api_key_put(
+            &key.hash,
+            &Principal::Partner {
+                partner_id: partner.id.clone(),
+            },
+        ),
+    ];
+    services
+        .store
+        .table()
+        .transact(ops)
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: Some("status".into()),
+                detail: "the partner changed while being approved; reload and try again".into(),
+            },
+            other => other.into(),
+        })?;
+    // Committed: from here on nothing may fail the approval, or the key shown once in
+    // this answer would be lost. Partners start with a link to every active campaign
+    // (more on request); a campaign list that cannot be read leaves them without.
+    let campaigns = services.store.campaigns().await.unwrap_or_else(|e| {
+        tracing::error!(partner_id = %partner.id, error = %e, "campaigns not read for the welcome links");
+        Vec::new()
+    });
+    let mut links = Vec::new();
+    for campaign in campaigns
+        .iter()
+        .filter(|c| c.status == CampaignStatus::Active)
+        .take(20)
+    {
+        let req = LinkRequest {
+            partner_id: Some(partner.id.clone()),
+            campaign_id: Some(campaign.id.clone()),
+        };
+        match create_link(services, req).await {
+            Ok((link, _)) => links.push(serde_json::json!({
+                "campaign_name": campaign.name,
+                "url": LinkView::of(&link, &services.deployment.public_base_url).url,
+            })),
+            Err(e) => {
+                tracing::warn!(partner_id = %partner.id, campaign_id = %campaign.id, error = %e, "welcome link not created")
+            }
+        }
+    }
+    let emails = [
+        Message::EmailRequested(EmailRequest {
+            email_id: format!("partner-approved:{}", partner.id),
+            partner_id: partner.id.clone(),
+            template: "partner_approved".into(),
+            data: serde_json::json!({ "program_name": program.name }),
+        }),
+        Message::EmailRequested(EmailRequest {
+            email_id: format!("welcome:{}", partner.id),
+            partner_id: partner.id.clone(),
+            template: "welcome".into(),
+            data: serde_json::json!({
+                "program_name": program.name,
+                "referral_code": partner.referral_code,
+                "api_key": services.store.seal(
+                    &crate::usecases::emails::email_secret_purpose("api_key"),
+                    &key.secret,
+                ),
+                "partner_area_url": format!("{}/v1/me", services.deployment.public_base_url),
+                "links": links,
+            }),
+        }),
+    ];
+    if let Err(e) = services
+        .publish(QueueName::Emails, &emails, correlation_id)
+        .await
+    {
+        // The approval stands; the emails are the part that can be resent.
+        tracing::warn!(partner_id = %partner.id, error = %e, "approval emails not queued");
+    }
+    Ok((partner, key))
+}
+
+/// Display names: trimmed, 1 to 120 characters, none of them a control character — a
+/// name goes into email subjects and headers, where a line break would end the header.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 120 {
+        Err("must be 1 to 120 characters".into())
+    } else if t.chars().any(char::is_control) {
+        Err("must not contain line breaks or other control characters".into())
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecruiterRequest {
+    /// The new recruiter's id, or null to detach the partner from any upline.
+    pub recruiter_id: Option<String>,
+    /// Or the new recruiter's referral code.
+    pub referral_code: Option<String>,
+}
+
+/// The longest chain a recruiter change can verify in one transaction (DynamoDB's limit
+/// of 100 operations, less the partner's own write).
+const MAX_VERIFIED_CHAIN: usize = 98;
+
+/// Moves a partner under another recruiter, refusing any change that would make a
+/// recruitment cycle. Every partner on the new recruiter's upline is re-checked inside
+/// the write's transaction, so two changes racing to close a loop cannot both succeed.
+pub async fn set_recruiter(
+    services: &Services,
+    partner_id: &str,
+    req: RecruiterRequest,
+) -> Result<Partner, AppError> {
+    let store = &services.store;
+    let mut partner = store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let new_recruiter = match (req.recruiter_id, req.referral_code) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::field(
+                "recruiter_id",
+                "give recruiter_id or referral_code, not both",
+            ));
+        }
+        (Some(id), None) => Some(
+            store
+                .partner(&id)
+                .await?
+                .ok_or_else(|| AppError::field("recruiter_id", format!("no partner {id}")))?,
+        ),
+        (None, Some(code)) => {
+            let id = store
+                .partner_id_by_referral_code(&code.trim().to_ascii_lowercase())
+                .await?
+                .ok_or_else(|| {
+                    AppError::field(
+                        "referral_code",
+                        format!("no partner has the referral code {code:?}"),
+                    )
+                })?;
+            store.partner(&id).await?
+        }
+        (None, None) => None,
+    };
+    let mut ops = Vec::new();
+    if let Some(recruiter) = &new_recruiter {
+        // Walk up from the new recruiter: meeting the partner means a cycle.
+        let mut current = Some(recruiter.clone());
+        while let Some(p) = current {
+            if p.id == partner.id {
+                return Err(AppError::field(
+                    "recruiter_id",
+                    format!(
+                        "{} is in {}'s own downline: the change would make a recruitment cycle",
+                        recruiter.id, partner.id
+                    ),
+                ));
+            }
+            if ops.len() >= MAX_VERIFIED_CHAIN {
+                return Err(AppError::field(
+                    "recruiter_id",
+                    "the recruiter's upline is too long to verify",
+                ));
+            }
+            ops.push(TxOp::Check(
+                crate::store::keys::partner(&p.id),
+                Condition::AttrEquals(
+                    "recruited_by".into(),
+                    Attr::S(p.recruited_by.clone().unwrap_or_default()),
+                ),
+            ));
+            current = match &p.recruited_by {
+                Some(up) => store.partner(up).await?,
+                None => None,
+            };
+        }
+    }
+    let before = partner.recruited_by.clone().unwrap_or_default();
+    partner.recruited_by = new_recruiter.map(|r| r.id);
+    partner.updated_at = services.now();
+    ops.push(Store::partner_put(
+        &partner,
+        Condition::AttrEquals("recruited_by".into(), Attr::S(before)),
+    ));
+    match store.table().transact(ops).await {
+        Ok(()) => Ok(partner),
+        Err(TableError::TransactionCancelled { .. }) => Err(AppError::Conflict {
+            field: Some("recruiter_id".into()),
+            detail: "the upline changed while this change was checked; try again".into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRequest {
+    /// The group's name, or null to take the partner out of any group.
+    pub group: Option<String>,
+}
+
+pub async fn set_group(
+    services: &Services,
+    partner_id: &str,
+    req: GroupRequest,
+) -> Result<Partner, AppError> {
+    let mut partner = services
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let group = match req.group {
+        Some(g) => Some(parse_slug("group", g.trim())?),
+        None => None,
+    };
+    let before = partner.status;
+    partner.group = group;
+    partner.updated_at = services.now();
+    services
+        .store
+        .table()
+        .transact(vec![Store::partner_put(
+            &partner,
+            crate::store::status_is(before.as_str()),
+        )])
+        .await
+        .map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: None,
+                detail: "the partner changed meanwhile; try again".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(partner)
+}
