@@ -1,0 +1,287 @@
+//! The single-table data model: every entity's key, its index entries and its mapping to
+//! and from a Table item, written once, above the Table port. `docs/data-model.md` lists
+//! the same keys with the access pattern each serves.
+//!
+//! Entities are stored as a JSON `body` attribute plus the few top-level attributes that
+//! conditions, counters, indexes and TTL need. Keys are upper-case prefixes joined by `#`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::campaign::Campaign;
+use crate::clock::{Day, Timestamp};
+use crate::commission::{CommissionLine, LineStatus};
+use crate::error::AppError;
+use crate::ids::Principal;
+use crate::money::{Currency, ExchangeRate};
+use crate::partner::Partner;
+use crate::ports::{
+    Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+};
+use crate::program::Program;
+use crate::secrets::SecretsKey;
+use crate::terms::{Terms, TermsSource, TierUsage};
+use crate::tracking::{Click, Conversion, Link};
+
+/// How long raw click records are kept (the TTL); counters keep the totals for good.
+pub const CLICK_RETENTION_DAYS: i64 = 90;
+
+mod conversions;
+pub mod counters;
+pub mod keys;
+mod links;
+mod partners;
+mod program;
+mod stats;
+
+/// One (day, campaign, partner) row of counters.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct StatsRow {
+    pub day: String,
+    pub campaign_id: String,
+    pub partner_id: String,
+    /// For sub-id rows: `sub1=value`; empty for the main counters.
+    pub sub: String,
+    pub clicks: i64,
+    pub unique_clicks: i64,
+    pub bot_clicks: i64,
+    pub rejected_clicks: i64,
+    pub rejected_country: i64,
+    pub rejected_device: i64,
+    pub rejected_os: i64,
+    pub impressions: i64,
+    pub conversions: i64,
+    pub revenue_minor: i64,
+    pub commission_minor: i64,
+}
+
+/// Serialises an entity into an item under `key`.
+pub fn encode<T: Serialize>(key: Key, entity: &T) -> Item {
+    let body = serde_json::to_string(entity).expect("entities are plain data");
+    Item::new(key).with("body", body)
+}
+
+/// Reads an entity back from its item's body.
+pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, AppError> {
+    let body = item
+        .s("body")
+        .ok_or_else(|| AppError::Internal(format!("item {:?} has no body", item.key)))?;
+    serde_json::from_str(body)
+        .map_err(|e| AppError::Internal(format!("item {:?} does not decode: {e}", item.key)))
+}
+
+/// Typed access to the table for every entity of the domain.
+#[derive(Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+    /// Seals and opens the secrets kept in the table; functions that never read a
+    /// secret run without it and pass sealed values through untouched.
+    secrets: Option<Arc<SecretsKey>>,
+    /// During a key rotation, the key values sealed before it still open with.
+    previous_secrets: Option<Arc<SecretsKey>>,
+}
+
+/// What the program's postback secret is sealed as.
+pub const POSTBACK_SECRET_PURPOSE: &str = "program.postback_secret";
+
+impl Store {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Store {
+            table,
+            secrets: None,
+            previous_secrets: None,
+        }
+    }
+
+    /// This store, also opening values sealed with `key` (the one before a rotation);
+    /// every write seals with the current key.
+    pub fn with_previous_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.previous_secrets = Some(Arc::new(key));
+        self
+    }
+
+    /// This store, sealing secrets with `key` on write and opening them on read.
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.secrets = Some(Arc::new(key));
+        self
+    }
+
+    /// A secret as stored: sealed when a key is configured.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+        match &self.secrets {
+            Some(key) => key.seal(purpose, plaintext),
+            None => plaintext.to_string(),
+        }
+    }
+
+    /// A hash of `data` for `purpose` that only holders of the secrets key can recompute
+    /// (plain SHA-256 where no key is configured).
+    pub fn keyed_hash(&self, purpose: &str, data: &str) -> String {
+        match &self.secrets {
+            Some(key) => key.keyed_hash(purpose, data),
+            None => {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::new()
+                    .chain_update(purpose.as_bytes())
+                    .chain_update(b"\0")
+                    .chain_update(data.as_bytes())
+                    .finalize();
+                hex::encode(&digest[..16])
+            }
+        }
+    }
+
+    /// A stored secret's plaintext; sealed values need the key.
+    pub fn open(&self, purpose: &str, stored: &str) -> Result<String, AppError> {
+        match &self.secrets {
+            Some(key) => key
+                .open(purpose, stored)
+                .or_else(|e| match &self.previous_secrets {
+                    Some(previous) => previous.open(purpose, stored),
+                    None => Err(e),
+                })
+                .map_err(|e| AppError::Internal(e.to_string())),
+            None if crate::secrets::is_sealed(stored) => Err(AppError::Internal(
+                crate::secrets::SecretsError::NoKey(purpose.to_string()).to_string(),
+            )),
+            None => Ok(stored.to_string()),
+        }
+    }
+
+    pub fn table(&self) -> &Arc<dyn Table> {
+        &self.table
+    }
+
+    async fn get_entity<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, AppError> {
+        match self.table.get(key).await? {
+            Some(item) => Ok(Some(decode(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every item of an index partition, following pages (for small partitions only).
+    pub async fn query_all(
+        &self,
+        index: Index,
+        partition: &str,
+        condition: &SortKeyCondition,
+    ) -> Result<Vec<Item>, AppError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .table
+                .query(index, partition, condition, true, 500, cursor.as_deref())
+                .await?;
+            out.extend(page.items);
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Pages through several partitions in the order given, as one list: how time-bucketed
+    /// listings (one partition per day) are read newest first. The cursor names the
+    /// partition it stopped in and the table's cursor within it.
+    pub async fn query_buckets(
+        &self,
+        index: Index,
+        partitions: &[String],
+        forward: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page, AppError> {
+        let (mut at, mut inner) = match cursor {
+            Some(c) => decode_bucket_cursor(c)?,
+            None => (0, None),
+        };
+        let mut items = Vec::new();
+        while at < partitions.len() && items.len() < limit {
+            let page = self
+                .table
+                .query(
+                    index,
+                    &partitions[at],
+                    &SortKeyCondition::All,
+                    forward,
+                    limit - items.len(),
+                    inner.as_deref(),
+                )
+                .await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => inner = Some(next),
+                None => {
+                    at += 1;
+                    inner = None;
+                }
+            }
+        }
+        let next = (at < partitions.len()).then(|| encode_bucket_cursor(at, inner.as_deref()));
+        Ok(Page { items, next })
+    }
+}
+
+fn stats_row(item: &Item) -> StatsRow {
+    let s = |n: &str| item.s(n).unwrap_or_default().to_string();
+    let n = |n: &str| item.n(n).unwrap_or(0);
+    let sub = match (item.s("sub"), item.s("sub_value")) {
+        (Some(k), Some(v)) => format!("{k}={v}"),
+        _ => String::new(),
+    };
+    StatsRow {
+        day: s("day"),
+        campaign_id: s("campaign_id"),
+        partner_id: s("partner_id"),
+        sub,
+        clicks: n(counters::CLICKS),
+        unique_clicks: n(counters::UNIQUE_CLICKS),
+        bot_clicks: n(counters::BOT_CLICKS),
+        rejected_clicks: n(counters::REJECTED_CLICKS),
+        rejected_country: n("rejected_country"),
+        rejected_device: n("rejected_device"),
+        rejected_os: n("rejected_os"),
+        impressions: n(counters::IMPRESSIONS),
+        conversions: n(counters::CONVERSIONS),
+        revenue_minor: n(counters::REVENUE),
+        commission_minor: n(counters::COMMISSION),
+    }
+}
+
+fn encode_bucket_cursor(at: usize, inner: Option<&str>) -> String {
+    let mut m = BTreeMap::new();
+    m.insert("b", serde_json::json!(at));
+    if let Some(i) = inner {
+        m.insert("c", serde_json::json!(i));
+    }
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&m).expect("plain data"))
+}
+
+/// Reads a listing cursor this module made (public for the fuzz target).
+pub fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppError> {
+    let bad = || AppError::field("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let at = v.get("b").and_then(|b| b.as_u64()).ok_or_else(bad)? as usize;
+    let inner = v.get("c").and_then(|c| c.as_str()).map(str::to_string);
+    Ok((at, inner))
+}
+
+/// Whether a table error is the cancellation of a transaction by one of its conditions.
+pub fn cancelled_by_condition(e: &TableError) -> bool {
+    matches!(
+        e,
+        TableError::TransactionCancelled { .. } | TableError::ConditionFailed
+    )
+}
+
+/// The value of an attribute as a string, for building conditions.
+pub fn status_is(status: &str) -> Condition {
+    Condition::AttrEquals("status".into(), Attr::S(status.to_string()))
+}

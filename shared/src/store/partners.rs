@@ -1,0 +1,110 @@
+//! Partners, their uniqueness markers and API keys.
+
+use super::*;
+
+impl Store {
+    pub async fn partner(&self, id: &str) -> Result<Option<Partner>, AppError> {
+        self.get_entity(&keys::partner(id)).await
+    }
+
+    /// The put of a partner profile with its listing index entry and status attribute.
+    /// Writes a partner whose key is unchanged since it was read: the write fails if a
+    /// rotation landed meanwhile, so a stale copy never brings a revoked key's hash back.
+    pub fn partner_put(partner: &Partner, condition: Condition) -> TxOp {
+        Store::partner_put_replacing_key(partner, partner.api_key_hash.as_deref(), condition)
+    }
+
+    /// Writes a partner whose API key hash was `key_was` when read (`None`: no key) and
+    /// is now the partner's own; under `condition` as well. Concurrent rotations from one
+    /// key therefore have exactly one winner.
+    pub fn partner_put_replacing_key(
+        partner: &Partner,
+        key_was: Option<&str>,
+        condition: Condition,
+    ) -> TxOp {
+        let key_guard = match key_was {
+            // Partners stored before the hash became an attribute lack it; their old key
+            // item's `Exists` delete in the rotation's transaction guards them instead.
+            Some(hash) => Condition::Any(vec![
+                Condition::AttrEquals("api_key_hash".into(), Attr::S(hash.to_string())),
+                Condition::AttrMissing("api_key_hash".into()),
+            ]),
+            None => Condition::AttrMissing("api_key_hash".into()),
+        };
+        let item = encode(keys::partner(&partner.id), partner)
+            .with("status", partner.status.as_str())
+            .with(
+                "recruited_by",
+                partner.recruited_by.clone().unwrap_or_default(),
+            )
+            .with("gsi2pk", keys::partners_listing())
+            .with(
+                "gsi2sk",
+                keys::time_ordered(partner.created_at, &partner.id),
+            );
+        // The recruiter's downline listing: one partition per recruiter.
+        let item = match &partner.recruited_by {
+            Some(recruiter) => item.with("gsi1pk", keys::recruits_of(recruiter)).with(
+                "gsi1sk",
+                keys::time_ordered(partner.created_at, &partner.id),
+            ),
+            None => item,
+        };
+        let item = match &partner.api_key_hash {
+            Some(hash) => item.with("api_key_hash", hash.as_str()),
+            None => item,
+        };
+        TxOp::Put(item, Condition::All(vec![condition, key_guard]))
+    }
+
+    pub fn unique_marker(key: Key, owner: &str) -> TxOp {
+        TxOp::Put(Item::new(key).with("owner", owner), Condition::NotExists)
+    }
+
+    pub async fn partner_id_by_referral_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::referral_code(code))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub async fn partner_id_by_email(&self, email: &str) -> Result<Option<String>, AppError> {
+        Ok(self
+            .table
+            .get(&keys::partner_email(email))
+            .await?
+            .and_then(|i| i.s("owner").map(str::to_string)))
+    }
+
+    pub async fn partners(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Partner>, Option<String>), AppError> {
+        let page = self
+            .table
+            .query(
+                Index::Gsi2,
+                &keys::partners_listing(),
+                &SortKeyCondition::All,
+                false,
+                limit,
+                cursor,
+            )
+            .await?;
+        let partners = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+        Ok((partners, page.next))
+    }
+
+    pub fn api_key_put(hash: &str, principal: &Principal) -> TxOp {
+        TxOp::Put(encode(keys::api_key(hash), principal), Condition::NotExists)
+    }
+
+    pub async fn principal(&self, key_hash: &str) -> Result<Option<Principal>, AppError> {
+        self.get_entity(&keys::api_key(key_hash)).await
+    }
+}
