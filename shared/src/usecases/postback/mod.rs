@@ -1,0 +1,39 @@
+//! Storefront postbacks: a sale (or other event) reported server to server becomes a
+//! conversion, stored exactly once per campaign and order id, then handed to the payout
+//! stage. The answer is 2xx only once the conversion is durably stored.
+//!
+//! One module per step, re-exported here under the same paths.
+
+mod attribution;
+mod record;
+mod request;
+mod sweep;
+mod view;
+
+use attribution::*;
+pub use record::*;
+pub use request::*;
+pub use sweep::*;
+pub use view::*;
+
+use serde::{Deserialize, Serialize};
+
+use crate::click_id::{self, ClickIdError};
+use crate::clock::Timestamp;
+use crate::commission::LineItem;
+use crate::error::{AppError, FieldErrors};
+use crate::messages::Message;
+use crate::money::{Currency, ExchangeRate, MAX_AMOUNT_MINOR, Money, format_minor};
+use crate::ports::TxOp;
+use crate::ports::{Condition, QueueName, TableError};
+use crate::program::AttributionPriority;
+use crate::services::Services;
+use crate::store::{Store, keys};
+use crate::store::{decode, encode};
+use crate::tracking::{
+    Attribution, AttributionMethod, Conversion, ConversionStatus, Link, OriginalAmount,
+    Subscription, SubscriptionPayment, months_between, parse_event, parse_order_id,
+};
+use crate::usecases::admin::require_program;
+use crate::usecases::input::{DecimalText, IdText};
+use crate::usecases::promo_codes::{self, PromoCode};

@@ -1,0 +1,368 @@
+//! Recording a postback: every field checked at once, the credit decided, the conversion
+//! stored once per campaign and order id, and handed to the commission stage.
+
+use super::*;
+
+#[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
+pub async fn record_postback(
+    services: &Services,
+    req: PostbackRequest,
+    correlation_id: &str,
+) -> Result<PostbackOutcome, AppError> {
+    let program = require_program(&services.store).await?;
+    let click_secret = services.deployment.click_secret()?;
+    let mut errors = FieldErrors::default();
+    // A renewal of a known subscription is attributed to it, with or without a click id.
+    let subscription_id = req.subscription_id.and_then(|id| {
+        let id = id.0.trim().to_string();
+        let ok = !id.is_empty() && id.len() <= 128 && !id.chars().any(char::is_control);
+        errors.take(
+            "subscription_id",
+            if ok {
+                Ok(id)
+            } else {
+                Err("must be 1 to 128 printable characters")
+            },
+        )
+    });
+    let subscription: Option<Subscription> = match &subscription_id {
+        Some(id) => match services.store.table().get(&keys::subscription(id)).await? {
+            Some(item) => Some(decode(&item)?),
+            None => None,
+        },
+        None => None,
+    };
+    // A renewal is credited through its subscription; anything else needs a click id or
+    // a promo code.
+    let click_id_text = req.click_id.filter(|c| !c.trim().is_empty());
+    let promo_text = req
+        .promo_code
+        .map(|p| p.0.trim().to_string())
+        .filter(|p| !p.is_empty());
+    if subscription.is_none() && click_id_text.is_none() && promo_text.is_none() {
+        errors.push(
+            "click_id",
+            "is required unless the postback carries a promo_code or the subscription_id of a known subscription",
+        );
+    }
+    let claims = match (&subscription, click_id_text) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(id)) => {
+            let result = click_id::verify(click_secret, &id).map(|c| (id, c));
+            errors.take(
+                "click_id",
+                result.map_err(|e| match e {
+                    ClickIdError::Malformed => {
+                        "is not a click id issued by this program".to_string()
+                    }
+                    ClickIdError::BadSignature => {
+                        "was altered or forged: its signature does not match".to_string()
+                    }
+                }),
+            )
+        }
+    };
+    let order_id = errors.required("order_id", req.order_id);
+    let order_id = order_id.and_then(|o| errors.take("order_id", parse_order_id(&o.0)));
+    let currency = errors.required("currency", req.currency);
+    let currency = currency.and_then(|c| errors.take("currency", Currency::from_code(&c)));
+    // A sale in another currency is converted at the operator's rate.
+    let rate = match currency {
+        Some(c) if c != program.currency => {
+            let rate = services.store.exchange_rate(c).await?;
+            if rate.is_none() {
+                errors.push(
+                    "currency",
+                    format!(
+                        "is {c} but the program pays in {}, and no {c} rate is set: PUT /v1/admin/exchange-rates/{c}",
+                        program.currency
+                    ),
+                );
+            }
+            rate
+        }
+        _ => None,
+    };
+    let amount = errors.required("amount", req.amount);
+    let amount = match (amount, currency) {
+        (Some(a), Some(c)) => errors.take("amount", Money::parse(&a.0, c)).and_then(|m| {
+            if m.is_negative() {
+                errors.push("amount", "must not be negative; report refunds as refunds");
+                None
+            } else {
+                Some(m)
+            }
+        }),
+        _ => None,
+    };
+    let event = match req.event {
+        None => Some("sale".to_string()),
+        Some(e) => errors.take("event", parse_event(&e)),
+    };
+    let discount_minor = adjustment(&mut errors, "discount", req.discount, currency);
+    let tax_minor = adjustment(&mut errors, "tax", req.tax, currency);
+    let shipping_minor = adjustment(&mut errors, "shipping", req.shipping, currency);
+    let mut items = match (req.line_items, currency) {
+        (Some(items), Some(c)) => parse_items(items, c, &mut errors),
+        _ => vec![],
+    };
+    if let Some(c) = currency {
+        check_items_total(&items, c, &mut errors);
+    }
+    // Everything in the program's currency, each amount checked against the bound.
+    let amount_in_program =
+        amount.map(|a| in_program_currency(rate, "amount", a.minor(), &mut errors));
+    let discount_minor = in_program_currency(rate, "discount", discount_minor, &mut errors);
+    let tax_minor = in_program_currency(rate, "tax", tax_minor, &mut errors);
+    let shipping_minor = in_program_currency(rate, "shipping", shipping_minor, &mut errors);
+    if let Some(r) = rate {
+        for (i, item) in items.iter_mut().enumerate() {
+            let field = format!("line_items[{i}].unit_price");
+            item.unit_price_minor =
+                in_program_currency(Some(r), &field, item.unit_price_minor, &mut errors);
+        }
+        check_items_total(&items, r.to, &mut errors);
+    }
+    let customer_id = req.customer_id.and_then(|c| {
+        let c = c.0.trim().to_string();
+        let ok = !c.is_empty() && c.len() <= 128 && !c.chars().any(char::is_control);
+        errors.take(
+            "customer_id",
+            if ok {
+                Ok(c)
+            } else {
+                Err("must be 1 to 128 printable characters")
+            },
+        )
+    });
+    errors.into_result()?;
+    let (Some(order_id), Some(amount), Some(event)) = (order_id, amount, event) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
+    let now = services.now();
+    let credit = match &subscription {
+        // Renewals stay with the partner who brought the subscriber (lifetime attribution).
+        Some(sub) => Credit {
+            partner_id: sub.partner_id.clone(),
+            campaign_id: sub.campaign_id.clone(),
+            link_code: sub.link_code.clone(),
+            click_id: sub.click_id.clone(),
+            clicked_at: sub.clicked_at,
+            attribution: Attribution {
+                method: AttributionMethod::Subscription,
+                promo_code: None,
+                note: Some(format!(
+                    "subscription {} started with conversion {}",
+                    sub.subscription_id, sub.first_conversion_id
+                )),
+            },
+            unattributed: None,
+        },
+        None => {
+            attribute(
+                services,
+                program.attribution_priority,
+                claims,
+                promo_text.as_deref(),
+                now,
+            )
+            .await?
+        }
+    };
+    // A repeat (refresh, retry, back button) answers with the conversion already stored.
+    if let Some(existing) = replay(
+        services,
+        &credit.campaign_id,
+        &order_id,
+        amount,
+        correlation_id,
+    )
+    .await?
+    {
+        return Ok(existing);
+    }
+    // A customer is new unless the storefront says otherwise or Upline has seen them.
+    let seen_before = match &customer_id {
+        Some(c) => services
+            .store
+            .table()
+            .get(&keys::customer(c))
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let first_time_customer = req
+        .new_customer
+        .or_else(|| customer_id.as_ref().map(|_| !seen_before));
+    // The click's sub-ids, if its record has landed (clicks are recorded off the hot path).
+    let subs = match &credit.click_id {
+        Some(id) => services
+            .store
+            .click(id)
+            .await?
+            .map(|c| c.subs)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let amount_minor = amount_in_program.unwrap_or(amount.minor());
+    let (currency_used, original) = match rate {
+        Some(r) => (
+            r.to,
+            Some(OriginalAmount {
+                amount_minor: amount.minor(),
+                currency: amount.currency(),
+                rate: r,
+            }),
+        ),
+        None => (amount.currency(), None),
+    };
+    let conversion = Conversion {
+        id: services.new_id(),
+        campaign_id: credit.campaign_id.clone(),
+        order_id: order_id.clone(),
+        partner_id: credit.partner_id.clone(),
+        link_code: credit.link_code.clone(),
+        click_id: credit.click_id.clone(),
+        clicked_at: credit.clicked_at,
+        attribution: credit.attribution.clone(),
+        unattributed_reason: credit.unattributed.clone(),
+        amount_minor,
+        currency: currency_used,
+        event,
+        discount_minor,
+        tax_minor,
+        shipping_minor,
+        items,
+        original,
+        subs,
+        subscription: subscription_id.as_ref().map(|id| SubscriptionPayment {
+            subscription_id: id.clone(),
+            renewal: subscription.is_some(),
+            month: subscription
+                .as_ref()
+                .map_or(0, |s| months_between(s.started_at, now)),
+        }),
+        customer_id: customer_id.clone(),
+        first_time_customer,
+        refunded_minor: 0,
+        refunded_original_minor: 0,
+        status: if credit.unattributed.is_some() {
+            ConversionStatus::Unattributed
+        } else {
+            ConversionStatus::Recorded
+        },
+        created_at: now,
+    };
+    let mut ops = vec![
+        Store::unique_marker(
+            keys::order(&conversion.campaign_id, &order_id),
+            &conversion.id,
+        ),
+        Store::conversion_put(&conversion, Condition::NotExists),
+    ];
+    if let (Some(c), false) = (&customer_id, seen_before) {
+        ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
+    }
+    if let (Some(id), None, None) = (&subscription_id, &subscription, &credit.unattributed) {
+        let started = Subscription {
+            subscription_id: id.clone(),
+            campaign_id: conversion.campaign_id.clone(),
+            partner_id: conversion.partner_id.clone(),
+            link_code: conversion.link_code.clone(),
+            click_id: conversion.click_id.clone(),
+            clicked_at: conversion.clicked_at,
+            attribution: conversion.attribution.clone(),
+            started_at: now,
+            first_conversion_id: conversion.id.clone(),
+        };
+        ops.push(TxOp::Put(
+            encode(keys::subscription(id), &started),
+            Condition::NotExists,
+        ));
+    }
+    match services.store.table().transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { .. }) => {
+            // A concurrent identical postback stored it first.
+            return replay(
+                services,
+                &credit.campaign_id,
+                &order_id,
+                amount,
+                correlation_id,
+            )
+            .await?
+            .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // An unattributed conversion is kept for the record; no partner earns on it.
+    if conversion.status == ConversionStatus::Recorded {
+        hand_to_payout(services, &conversion, correlation_id).await?;
+    }
+    Ok(PostbackOutcome {
+        conversion,
+        created: true,
+    })
+}
+
+/// The stored conversion for this order, if any. Handing it to payout again is harmless
+/// (payout is idempotent) and heals a postback whose first hand-off failed.
+pub(super) async fn replay(
+    services: &Services,
+    campaign_id: &str,
+    order_id: &str,
+    amount: Money,
+    correlation_id: &str,
+) -> Result<Option<PostbackOutcome>, AppError> {
+    let Some(id) = services
+        .store
+        .conversion_id_for_order(campaign_id, order_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let conversion =
+        services.store.conversion(&id).await?.ok_or_else(|| {
+            AppError::Internal(format!("order marker names missing conversion {id}"))
+        })?;
+    // Compare with what the storefront sent the first time, before any conversion.
+    let (first_minor, first_currency) = match &conversion.original {
+        Some(o) => (o.amount_minor, o.currency),
+        None => (conversion.amount_minor, conversion.currency),
+    };
+    if first_minor != amount.minor() || first_currency != amount.currency() {
+        return Err(AppError::Conflict {
+            field: Some("order_id".into()),
+            detail: format!(
+                "order {order_id} was already recorded with amount {} {}; a changed amount needs a refund or adjustment, not a second postback",
+                format_minor(first_minor, first_currency),
+                first_currency
+            ),
+        });
+    }
+    if conversion.status == ConversionStatus::Recorded {
+        hand_to_payout(services, &conversion, correlation_id).await?;
+    }
+    Ok(Some(PostbackOutcome {
+        conversion,
+        created: false,
+    }))
+}
+
+pub(super) async fn hand_to_payout(
+    services: &Services,
+    conversion: &Conversion,
+    correlation_id: &str,
+) -> Result<(), AppError> {
+    let message = Message::ConversionRecorded {
+        conversion_id: conversion.id.clone(),
+    };
+    services
+        .publish(QueueName::Conversions, &[message], correlation_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(conversion_id = %conversion.id, error = %e, "conversion stored but not queued; a retried postback re-queues it");
+            AppError::Unavailable("the conversion is stored but could not be queued; send the postback again".into())
+        })
+}
