@@ -95,13 +95,10 @@ pub async fn idempotent(State(scope): State<Scope>, req: Request, next: Next) ->
     let Some(caller) = caller_of(&scope, token, address).await else {
         return next.run(req).await;
     };
-    let key = match raw
-        .to_str()
-        .map_err(|_| ())
-        .and_then(|t| parse_key(t).map_err(|_| ()))
-    {
+    // A header that is not text is checked as empty text: the same refusal, naming it.
+    let key = match parse_key(raw.to_str().unwrap_or_default()) {
         Ok(k) => k.to_string(),
-        Err(()) => return ApiError(parse_key("").expect_err("empty")).into_response(),
+        Err(e) => return ApiError(e).into_response(),
     };
     let s = &scope.services;
     let (parts, body) = req.into_parts();
