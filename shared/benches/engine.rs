@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use rust_decimal::Decimal;
-use upline_domain::commission::{LineItem, Sale, compute_lines};
+use upline_domain::commission::{LineItem, Sale, UplineSeat, compute_lines};
 use upline_domain::money::{Currency, Money, Percent};
 use upline_domain::program::{LevelRates, UplineBase, UplinePlan};
 use upline_domain::terms::{CommissionBase, ItemRates, Terms};
@@ -45,7 +45,9 @@ fn main() {
         base: UplineBase::DirectCommission,
         skip: Default::default(),
     };
-    let upline: Vec<String> = (1..=10).map(|i| format!("partner-{i}")).collect();
+    let upline: Vec<UplineSeat> = (1..=10)
+        .map(|i| UplineSeat::Earner(format!("partner-{i}").into()))
+        .collect();
     let item = |sku: &str, category: &str, quantity: i64, price: i64| LineItem {
         sku: sku.into(),
         category: Some(category.into()),
@@ -74,7 +76,13 @@ fn main() {
             first_time_customer: Some(n % 2 == 0),
             renewal_month: None,
         };
-        let out = compute_lines(black_box(&sale), &terms, &plan, "partner-0", &upline);
+        let out = compute_lines(
+            black_box(&sale),
+            &terms,
+            &plan,
+            &"partner-0".into(),
+            &upline,
+        );
         lines += out.len();
         paid += out.iter().map(|l| l.amount.minor()).sum::<i64>();
     }

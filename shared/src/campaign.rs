@@ -1,6 +1,7 @@
 //! Campaigns: what partners promote (a destination the traffic lands on, the domains deep
 //! links may point to) and the terms partners earn on it.
 
+use crate::ids::CampaignId;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -8,7 +9,7 @@ use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
-    pub id: String,
+    pub id: CampaignId,
     pub name: String,
     /// Where a tracking link sends visitors; the click id is appended to its query.
     pub destination_url: String,

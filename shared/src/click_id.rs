@@ -6,6 +6,7 @@
 //! Layout before base64url (no padding): `version(1) | unix seconds(4, BE) | nonce(6) |
 //! link code(UTF-8) | tag(16)`. A 10-character code gives a 50-character id.
 
+use crate::ids::LinkCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -44,7 +45,7 @@ impl std::fmt::Debug for ClickSecret {
 /// What a verified click id says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClickIdClaims {
-    pub link_code: String,
+    pub link_code: LinkCode,
     pub clicked_at: Timestamp,
 }
 
@@ -64,7 +65,7 @@ fn tag(secret: &ClickSecret, payload: &[u8]) -> [u8; TAG_LEN] {
 }
 
 /// Mints a click id for `link_code` at `at`. `nonce` makes two clicks in one second differ.
-pub fn issue(secret: &ClickSecret, link_code: &str, at: Timestamp, nonce: [u8; 6]) -> String {
+pub fn issue(secret: &ClickSecret, link_code: &LinkCode, at: Timestamp, nonce: [u8; 6]) -> String {
     let mut bytes = Vec::with_capacity(HEADER_LEN + link_code.len() + TAG_LEN);
     bytes.push(VERSION);
     bytes.extend_from_slice(&(at.secs().clamp(0, i64::from(u32::MAX)) as u32).to_be_bytes());
@@ -95,7 +96,7 @@ pub fn verify(secret: &ClickSecret, click_id: &str) -> Result<ClickIdClaims, Cli
         .map_err(|_| ClickIdError::Malformed)?
         .to_string();
     Ok(ClickIdClaims {
-        link_code,
+        link_code: LinkCode::new(link_code),
         clicked_at: Timestamp::from_secs(i64::from(secs)),
     })
 }
@@ -112,7 +113,7 @@ mod tests {
     proptest! {
         #[test]
         fn click_ids_round_trip(code in "[a-z0-9]{4,16}", secs in 0i64..4_000_000_000, nonce: [u8; 6]) {
-            let id = issue(&secret(7), &code, Timestamp::from_secs(secs), nonce);
+            let id = issue(&secret(7), &LinkCode::new(code.clone()), Timestamp::from_secs(secs), nonce);
             let claims = verify(&secret(7), &id).unwrap();
             prop_assert_eq!(claims.link_code, code);
             prop_assert_eq!(claims.clicked_at, Timestamp::from_secs(secs));
@@ -120,7 +121,7 @@ mod tests {
 
         #[test]
         fn any_altered_byte_is_rejected(code in "[a-z0-9]{4,16}", nonce: [u8; 6], pos in 0usize..1000, flip in 1u8..=255) {
-            let id = issue(&secret(7), &code, Timestamp::from_secs(1_700_000_000), nonce);
+            let id = issue(&secret(7), &LinkCode::new(code.clone()), Timestamp::from_secs(1_700_000_000), nonce);
             let mut bytes = URL_SAFE_NO_PAD.decode(&id).unwrap();
             let i = pos % bytes.len();
             bytes[i] ^= flip;
@@ -131,7 +132,12 @@ mod tests {
 
     #[test]
     fn an_id_signed_with_another_secret_is_a_forgery() {
-        let id = issue(&secret(1), "abcd1234", Timestamp::from_secs(5), [0; 6]);
+        let id = issue(
+            &secret(1),
+            &"abcd1234".into(),
+            Timestamp::from_secs(5),
+            [0; 6],
+        );
         assert_eq!(verify(&secret(2), &id), Err(ClickIdError::BadSignature));
     }
 

@@ -5,6 +5,7 @@
 //! Pure and deterministic: the same inputs always give the same lines, so a redelivered
 //! conversion recomputes identical lines and the store's conditions keep them single.
 
+use crate::ids::{CampaignId, ConversionId, LineId, PartnerId, PayoutId};
 use serde::{Deserialize, Serialize};
 
 use rust_decimal::Decimal;
@@ -20,10 +21,10 @@ use crate::terms::{
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommissionLine {
     /// `<conversion id>:<level>`: the business key that keeps a line single.
-    pub id: String,
-    pub conversion_id: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub id: LineId,
+    pub conversion_id: ConversionId,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub level: u8,
     pub amount_minor: i64,
     pub currency: Currency,
@@ -39,7 +40,7 @@ pub struct CommissionLine {
     /// The payout an approved line was put in; it stays approved until that payout is
     /// marked paid (the line becomes paid) or failed (the line is payable again).
     #[serde(default)]
-    pub payout_id: Option<String>,
+    pub payout_id: Option<PayoutId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,10 +177,20 @@ impl Sale {
     }
 }
 
+/// One level of the converting partner's upline, nearest recruiter first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UplineSeat {
+    /// A recruiter who may earn the level.
+    Earner(PartnerId),
+    /// A level whose recruiter may not earn (not approved, under the forfeit rule): it
+    /// keeps its place, so the levels above are paid at their own rates, and pays no one.
+    Forfeited,
+}
+
 /// A line as the engine produces it, before it gets ids and a status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineDraft {
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub level: u8,
     pub amount: Money,
     pub explanation: Explanation,
@@ -192,8 +203,8 @@ pub fn compute_lines(
     sale: &Sale,
     terms: &Terms,
     plan: &UplinePlan,
-    partner_id: &str,
-    upline: &[String],
+    partner_id: &PartnerId,
+    upline: &[UplineSeat],
 ) -> Vec<LineDraft> {
     let no_usage = |_: &Cap| CapUsage::default();
     compute_lines_in(
@@ -216,8 +227,8 @@ pub fn compute_lines_in(
     sale: &Sale,
     terms: &Terms,
     plan: &UplinePlan,
-    partner_id: &str,
-    upline: &[String],
+    partner_id: &PartnerId,
+    upline: &[UplineSeat],
     usage: &dyn Fn(&Cap) -> CapUsage,
     volume: TierUsage,
 ) -> Vec<LineDraft> {
@@ -283,8 +294,11 @@ pub fn compute_lines_in(
     }
     let direct_amount = direct.amount;
     let mut lines = vec![direct];
-    for (i, recruiter) in upline.iter().take(usize::from(plan.depth)).enumerate() {
+    for (i, seat) in upline.iter().take(usize::from(plan.depth)).enumerate() {
         let level = (i + 1) as u8;
+        let UplineSeat::Earner(recruiter) = seat else {
+            continue;
+        };
         let rate = plan.rate_for_level(level);
         if rate.is_zero() {
             continue;
@@ -452,12 +466,12 @@ fn exact_text(minor: Decimal, currency: crate::money::Currency) -> String {
         .to_string()
 }
 
-fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
+fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) -> LineDraft {
     let currency = sale.amount.currency();
     let base_minor = commission_base(sale, &terms.base);
     let mut parts: Vec<(String, Decimal)> = Vec::new();
     let zero = |rule: Rule, why: Option<String>, summary: String| LineDraft {
-        partner_id: partner_id.to_string(),
+        partner_id: partner_id.clone(),
         level: 0,
         amount: Money::zero(currency),
         explanation: Explanation {
@@ -599,7 +613,7 @@ fn direct_line(sale: &Sale, terms: &Terms, partner_id: &str) -> LineDraft {
         ),
     };
     LineDraft {
-        partner_id: partner_id.to_string(),
+        partner_id: partner_id.clone(),
         level: 0,
         amount,
         explanation: Explanation {
@@ -656,8 +670,8 @@ pub fn reversal_amounts(
 }
 
 /// The stable id of a conversion's line at `level`.
-pub fn line_id(conversion_id: &str, level: u8) -> String {
-    format!("{conversion_id}:{level}")
+pub fn line_id(conversion_id: &ConversionId, level: u8) -> LineId {
+    LineId::new(format!("{conversion_id}:{level}"))
 }
 
 /// Human form of a minor-unit amount with its currency, for emails and summaries.
@@ -680,8 +694,10 @@ mod tests {
         Percent::parse(s).unwrap()
     }
 
-    fn chain(n: usize) -> Vec<String> {
-        (1..=n).map(|i| format!("up{i}")).collect()
+    fn chain(n: usize) -> Vec<UplineSeat> {
+        (1..=n)
+            .map(|i| UplineSeat::Earner(format!("up{i}").into()))
+            .collect()
     }
 
     mod no_overflow {
@@ -777,7 +793,7 @@ mod tests {
                     base: if on_sale { UplineBase::Sale } else { UplineBase::DirectCommission },
                     skip: Default::default(),
                 };
-                let lines = compute_lines(&sale, &terms, &plan, "p", &chain(10));
+                let lines = compute_lines(&sale, &terms, &plan, &"p".into(), &chain(10));
                 let amounts: Vec<i64> = lines.iter().map(|l| l.amount.minor()).collect();
                 for a in &amounts {
                     prop_assert!(*a >= 0);
@@ -799,7 +815,13 @@ mod tests {
             revenue_share: Some(p("10")),
             ..Terms::default()
         };
-        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &UplinePlan::off(), "a", &[]);
+        let lines = compute_lines(
+            &Sale::of(usd(10_000)),
+            &terms,
+            &UplinePlan::off(),
+            &"a".into(),
+            &[],
+        );
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].amount.minor(), 1_000);
         assert_eq!(lines[0].explanation.rule, Rule::RevenueShare);
@@ -816,7 +838,13 @@ mod tests {
             revenue_share: Some(p("2.5")),
             ..Terms::default()
         };
-        let lines = compute_lines(&Sale::of(usd(4_010)), &terms, &UplinePlan::off(), "a", &[]);
+        let lines = compute_lines(
+            &Sale::of(usd(4_010)),
+            &terms,
+            &UplinePlan::off(),
+            &"a".into(),
+            &[],
+        );
         // 2.5 % of 40.10 = 1.0025 → 1.00; plus 5.00
         assert_eq!(lines[0].amount.minor(), 600);
         assert_eq!(lines[0].explanation.rule, Rule::Hybrid);
@@ -838,7 +866,13 @@ mod tests {
             base: UplineBase::DirectCommission,
             skip: Default::default(),
         };
-        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(3));
+        let lines = compute_lines(
+            &Sale::of(usd(10_000)),
+            &terms,
+            &plan,
+            &"a".into(),
+            &chain(3),
+        );
         let got: Vec<_> = lines
             .iter()
             .map(|l| (l.partner_id.as_str(), l.level, l.amount.minor()))
@@ -878,7 +912,13 @@ mod tests {
                 base: UplineBase::DirectCommission,
                 skip: Default::default(),
             };
-            let lines = compute_lines(&Sale::of(usd(50_000)), &terms, &plan, "a", &chain(12));
+            let lines = compute_lines(
+                &Sale::of(usd(50_000)),
+                &terms,
+                &plan,
+                &"a".into(),
+                &chain(12),
+            );
             assert_eq!(lines.len(), 1 + usize::from(depth), "depth {depth}");
             for line in &lines[1..] {
                 // Level k earns (11 - k) % of the 100.00 CPA.
@@ -908,7 +948,13 @@ mod tests {
             base: UplineBase::Sale,
             skip: Default::default(),
         };
-        let lines = compute_lines(&Sale::of(usd(10_000)), &terms, &plan, "a", &chain(2));
+        let lines = compute_lines(
+            &Sale::of(usd(10_000)),
+            &terms,
+            &plan,
+            &"a".into(),
+            &chain(2),
+        );
         assert_eq!(lines.len(), 3);
         assert!(lines[1..].iter().all(|l| l.amount.minor() == 1_000));
     }
@@ -999,8 +1045,8 @@ mod tests {
                                    share in proptest::option::of(0u32..=100_000), plan in arb_plan(), n in 0usize..12) {
             let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()),
             ..Terms::default() };
-            let a = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
-            let b = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
+            let a = compute_lines(&Sale::of(usd(sale)), &terms, &plan, &"a".into(), &chain(n));
+            let b = compute_lines(&Sale::of(usd(sale)), &terms, &plan, &"a".into(), &chain(n));
             prop_assert_eq!(a, b);
         }
 
@@ -1009,7 +1055,7 @@ mod tests {
                                    share in proptest::option::of(0u32..=100_000), plan in arb_plan(), n in 0usize..12) {
             let terms = Terms { cpa_minor: cpa, revenue_share: share.map(|s| Percent::new(Decimal::new(i64::from(s), 3)).unwrap()),
             ..Terms::default() };
-            let lines = compute_lines(&Sale::of(usd(sale)), &terms, &plan, "a", &chain(n));
+            let lines = compute_lines(&Sale::of(usd(sale)), &terms, &plan, &"a".into(), &chain(n));
             let hundred = Decimal::ONE_HUNDRED;
             // The direct line is the CPA plus the share, off by at most half a cent.
             let exact_direct = Decimal::from(cpa.unwrap_or(0))

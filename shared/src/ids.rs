@@ -80,12 +80,171 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Declares a typed id: a string on the wire and in storage (`#[serde(transparent)]`, so
+/// stored items are unchanged), its own type everywhere else, so a partner id cannot be
+/// passed where a campaign id is expected.
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(id: impl Into<String>) -> Self {
+                $name(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        // Reading an id as text (formatting, hashing into keys, comparing with a path
+        // segment) is always safe; only making one from text is explicit.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(id: &String) -> Self {
+                $name(id.clone())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl From<&$name> for crate::ports::Attr {
+            fn from(id: &$name) -> Self {
+                crate::ports::Attr::S(id.0.clone())
+            }
+        }
+
+        impl From<$name> for crate::ports::Attr {
+            fn from(id: $name) -> Self {
+                crate::ports::Attr::S(id.0)
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A partner: minted at signup (a ULID in production).
+    PartnerId
+);
+typed_id!(
+    /// A campaign: chosen by the operator (`spring-sale`).
+    CampaignId
+);
+typed_id!(
+    /// A conversion: minted when the postback is recorded.
+    ConversionId
+);
+typed_id!(
+    /// A tracking link's short code, the `{code}` of `/r/{code}`.
+    LinkCode
+);
+typed_id!(
+    /// A commission line: `<conversion id>:<level>`, or with the refund for a reversing
+    /// line, so a redelivered conversion finds the same line.
+    LineId
+);
+typed_id!(
+    /// A payout: `<run id>:<partner id>:<currency>`, so a rerun finds the same payout.
+    PayoutId
+);
+typed_id!(
+    /// A payout run: the name of its period (`2026-11`, `2026-W47`, `2026-11-21`).
+    PayoutRunId
+);
+typed_id!(
+    /// A promo code as matched: upper case.
+    PromoCodeId
+);
+
 /// Who an API key belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Principal {
     Admin { name: String },
-    Partner { partner_id: String },
+    Partner { partner_id: PartnerId },
 }
 
 /// A freshly minted API key: the secret (shown once) and the hash that is stored.

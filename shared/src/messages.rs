@@ -4,6 +4,7 @@
 //! A consumer that cannot decode an envelope, or meets a type or version it does not
 //! know, treats the message as poison: retrying could never help.
 
+use crate::ids::{ConversionId, PartnerId};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -28,7 +29,7 @@ pub enum Message {
     /// A redirect happened; the click recorder stores it and counts it.
     ClickRecorded(Click),
     /// A conversion was stored; the payout stage computes its commission lines.
-    ConversionRecorded { conversion_id: String },
+    ConversionRecorded { conversion_id: ConversionId },
     /// An email is due; the email stage renders and sends it once.
     EmailRequested(EmailRequest),
     /// A conversion's status changed; the partner's own postback URL is to be called.
@@ -40,8 +41,8 @@ pub enum Message {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerPostbackDue {
     pub delivery_id: String,
-    pub partner_id: String,
-    pub conversion_id: String,
+    pub partner_id: PartnerId,
+    pub conversion_id: ConversionId,
     /// `pending`, `approved`, `rejected` or `reversed`.
     pub status: String,
 }
@@ -51,7 +52,7 @@ pub struct PartnerPostbackDue {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailRequest {
     pub email_id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub template: String,
     pub data: serde_json::Value,
 }
@@ -68,7 +69,7 @@ pub enum DecodeError {
 
 #[derive(Serialize, Deserialize)]
 struct ConversionRecordedV1 {
-    conversion_id: String,
+    conversion_id: ConversionId,
 }
 
 impl Message {

@@ -4,19 +4,20 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partner {
-    pub id: String,
+    pub id: PartnerId,
     pub email: String,
     pub name: String,
     pub kind: PartnerKind,
     pub status: PartnerStatus,
     /// The partner who recruited this one; the first step of the upline.
-    pub recruited_by: Option<String>,
+    pub recruited_by: Option<PartnerId>,
     /// The code others give as `referred_by` to join under this partner.
     pub referral_code: String,
     /// A group the operator puts partners in for shared terms (`gold`, `resellers-eu`).

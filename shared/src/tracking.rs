@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::ids::{CampaignId, ConversionId, LinkCode, PartnerId};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -11,9 +12,9 @@ use crate::money::{Currency, ExchangeRate, Money};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
-    pub code: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub code: LinkCode,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub created_at: Timestamp,
 }
 
@@ -21,9 +22,9 @@ pub struct Link {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Click {
     pub click_id: String,
-    pub link_code: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub link_code: LinkCode,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub at: Timestamp,
     pub ip_hash: Option<String>,
     pub user_agent: Option<String>,
@@ -78,12 +79,12 @@ pub fn parse_subs<'a>(query: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeM
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversion {
-    pub id: String,
-    pub campaign_id: String,
+    pub id: ConversionId,
+    pub campaign_id: CampaignId,
     pub order_id: String,
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     /// The link and click credited, when a click was (not for promo codes).
-    pub link_code: Option<String>,
+    pub link_code: Option<LinkCode>,
     pub click_id: Option<String>,
     pub clicked_at: Option<Timestamp>,
     /// How the partner was credited: click, promo code or subscription, and why.
@@ -144,7 +145,7 @@ pub struct OriginalAmount {
 pub struct Refund {
     /// The storefront's id for it: a repeat with the same id changes nothing.
     pub refund_id: String,
-    pub conversion_id: String,
+    pub conversion_id: ConversionId,
     pub kind: RefundKind,
     pub amount_minor: i64,
     pub currency: Currency,
@@ -240,16 +241,16 @@ pub struct SubscriptionPayment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     pub subscription_id: String,
-    pub campaign_id: String,
-    pub partner_id: String,
-    pub link_code: Option<String>,
+    pub campaign_id: CampaignId,
+    pub partner_id: PartnerId,
+    pub link_code: Option<LinkCode>,
     pub click_id: Option<String>,
     pub clicked_at: Option<Timestamp>,
     /// How the first payment was credited; renewals keep the same partner.
     #[serde(default)]
     pub attribution: Attribution,
     pub started_at: Timestamp,
-    pub first_conversion_id: String,
+    pub first_conversion_id: ConversionId,
 }
 
 /// Whole calendar months from `start` to `at` (a month is complete on the same day of

@@ -4,6 +4,7 @@
 //! admin and partner keys. Seeded through the ports, so it works on any adapter set.
 
 use std::path::PathBuf;
+use upline_domain::ids::CampaignId;
 
 use upline_domain::clock::Timestamp;
 use upline_domain::commission::{CommissionLine, Explanation, LineStatus, Rule};
@@ -53,7 +54,7 @@ pub fn partner(
         name: id.trim_start_matches("p-").to_string(),
         kind: PartnerKind::Affiliate,
         status,
-        recruited_by: recruited_by.map(str::to_string),
+        recruited_by: recruited_by.map(str::to_string).map(Into::into),
         referral_code: referral_code.into(),
         group: None,
         payout_details: None,
@@ -74,7 +75,7 @@ pub fn line(
     hold_until: Timestamp,
 ) -> CommissionLine {
     CommissionLine {
-        id: format!("{conversion}:0"),
+        id: format!("{conversion}:0").into(),
         conversion_id: conversion.into(),
         partner_id: partner.into(),
         campaign_id: "spring-sale".into(),
@@ -175,7 +176,10 @@ pub async fn seed(services: &Services) {
     table
         .transact(vec![
             Store::link_put(&link),
-            Store::unique_marker(keys::link_of("p-ada", "spring-sale"), "spring01"),
+            Store::unique_marker(
+                keys::link_of(&"p-ada".into(), &"spring-sale".into()),
+                "spring01",
+            ),
         ])
         .await
         .unwrap();
@@ -219,7 +223,7 @@ pub async fn seed(services: &Services) {
     table
         .transact(vec![
             Store::unique_marker(
-                keys::order("spring-sale", &conversion.order_id),
+                keys::order(&CampaignId::from("spring-sale"), &conversion.order_id),
                 &conversion.id,
             ),
             Store::conversion_put(&conversion, Condition::NotExists),

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use upline_domain::ids::{CampaignId, ConversionId};
 
 use async_trait::async_trait;
 use upline_aws::{AwsClients, DynamoTable, SesMailer, SqsQueues};
@@ -27,9 +28,9 @@ async fn clients() -> AwsClients {
 
 fn line(conversion: &str, level: u8) -> CommissionLine {
     CommissionLine {
-        id: format!("{conversion}:{level}"),
+        id: format!("{conversion}:{level}").into(),
         conversion_id: conversion.into(),
-        partner_id: format!("p{level}"),
+        partner_id: format!("p{level}").into(),
         campaign_id: "c".into(),
         level,
         amount_minor: 100,
@@ -77,7 +78,7 @@ async fn a_transaction_cancelled_by_one_line_writes_none_of_the_lines() {
         })
     );
     let levels: Vec<u8> = store
-        .lines_of_conversion("conv")
+        .lines_of_conversion(&ConversionId::from("conv"))
         .await
         .unwrap()
         .iter()
@@ -92,7 +93,12 @@ async fn a_duplicate_order_marker_is_a_condition_failure_not_an_outage() {
     let name = unique("dup");
     create_table(&c, &name).await;
     let table = DynamoTable::new(c.dynamodb, name);
-    let marker = || Store::unique_marker(upline_domain::store::keys::order("c", "o-1"), "conv-1");
+    let marker = || {
+        Store::unique_marker(
+            upline_domain::store::keys::order(&CampaignId::from("c"), "o-1"),
+            "conv-1",
+        )
+    };
     table.transact(vec![marker()]).await.unwrap();
     match table.transact(vec![marker()]).await {
         Err(TableError::TransactionCancelled { failed }) => assert_eq!(failed, vec![true]),

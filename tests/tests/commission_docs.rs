@@ -3,7 +3,7 @@
 //! must give exactly the lines it documents.
 
 use serde_json::Value;
-use upline_domain::commission::{LineItem, Sale, compute_lines_in, reversal_amounts};
+use upline_domain::commission::{LineItem, Sale, UplineSeat, compute_lines_in, reversal_amounts};
 use upline_domain::error::FieldErrors;
 use upline_domain::money::{Currency, Money, format_minor};
 use upline_domain::program::UplinePlan;
@@ -97,7 +97,9 @@ fn every_worked_example_in_the_commissions_doc_holds() {
         let recruiters = ex["upline_partners"]
             .as_u64()
             .unwrap_or(u64::from(plan.depth));
-        let chain: Vec<String> = (1..=recruiters).map(|i| format!("recruiter-{i}")).collect();
+        let chain: Vec<UplineSeat> = (1..=recruiters)
+            .map(|i| UplineSeat::Earner(format!("recruiter-{i}").into()))
+            .collect();
         let usage = |cap: &Cap| {
             let period = match cap.period {
                 CapPeriod::Day => "day",
@@ -121,7 +123,7 @@ fn every_worked_example_in_the_commissions_doc_holds() {
             &sale(&ex["sale"], usd),
             &terms,
             &plan,
-            "partner",
+            &"partner".into(),
             &chain,
             &usage,
             volume,

@@ -3,6 +3,8 @@
 //! an undecodable message is poison without holding up the rest of its batch.
 
 use std::sync::Arc;
+use upline_domain::commission::UplineSeat;
+use upline_domain::ids::{CampaignId, ConversionId, LineId, PartnerId};
 
 use upline_clicks::ClickRecorder;
 use upline_domain::click_id::ClickSecret;
@@ -124,13 +126,13 @@ async fn program(s: &Services) -> String {
     let (link, _) = admin::create_link(
         s,
         LinkRequest {
-            partner_id: last,
+            partner_id: last.map(String::from),
             campaign_id: Some("c".into()),
         },
     )
     .await
     .unwrap();
-    link.code
+    link.code.to_string()
 }
 
 async fn clicks_counted(s: &Services) -> i64 {
@@ -439,7 +441,7 @@ async fn sell(
             .await
             .unwrap();
     let direct = lines.into_iter().find(|l| l.level == 0).unwrap();
-    (out.conversion.id, direct)
+    (out.conversion.id.to_string(), direct)
 }
 
 /// Replaces campaign `c`'s terms (and optionally its upline plan).
@@ -463,7 +465,12 @@ async fn set_terms(s: &Services, terms: TermsRequest, upline: Option<UplineReque
 }
 
 async fn id_of(s: &Services, email: &str) -> String {
-    s.store.partner_id_by_email(email).await.unwrap().unwrap()
+    s.store
+        .partner_id_by_email(email)
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,7 +488,7 @@ async fn a_recruiter_change_that_would_make_a_cycle_is_refused() {
         async move {
             admin::set_recruiter(
                 &s,
-                &who,
+                &PartnerId::from(who),
                 admin::RecruiterRequest {
                     recruiter_id: to,
                     referral_code: None,
@@ -524,7 +531,7 @@ async fn a_recruiter_change_that_would_make_a_cycle_is_refused() {
     );
     let upline = upline_domain::usecases::commissions::upline_of(
         s,
-        &a,
+        &PartnerId::from(a.as_str()),
         10,
         upline_domain::program::SkipRule::Forfeit,
     )
@@ -545,7 +552,7 @@ async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
         id_of(s, "b@x.test").await,
         id_of(s, "a@x.test").await,
     );
-    let mut suspended = s.store.partner(&b).await.unwrap().unwrap();
+    let mut suspended = s.store.partner(&PartnerId::from(b)).await.unwrap().unwrap();
     suspended.status = upline_domain::partner::PartnerStatus::Suspended;
     s.store
         .table()
@@ -556,12 +563,16 @@ async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
         .await
         .unwrap();
     assert_eq!(
-        upline_of(s, &a, 2, SkipRule::Forfeit).await.unwrap(),
-        vec![None, Some(c.clone())]
+        upline_of(s, &PartnerId::from(a.as_str()), 2, SkipRule::Forfeit)
+            .await
+            .unwrap(),
+        vec![UplineSeat::Forfeited, UplineSeat::Earner(c.clone().into())]
     );
     assert_eq!(
-        upline_of(s, &a, 2, SkipRule::Compress).await.unwrap(),
-        vec![Some(c)]
+        upline_of(s, &PartnerId::from(a.as_str()), 2, SkipRule::Compress)
+            .await
+            .unwrap(),
+        vec![UplineSeat::Earner(c.into())]
     );
 }
 
@@ -588,9 +599,14 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
     };
     // The campaign: 2.00 CPA + 5 % of 100.00.
     assert_eq!(direct_of_a_sale().await, (700, None));
-    admin::put_terms_override(s, "c", OverrideFor::Group("gold".into()), pct("12"))
-        .await
-        .unwrap();
+    admin::put_terms_override(
+        s,
+        &CampaignId::from("c"),
+        OverrideFor::Group("gold".into()),
+        pct("12"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         direct_of_a_sale().await,
         (700, None),
@@ -598,7 +614,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
     );
     admin::set_group(
         s,
-        &a,
+        &PartnerId::from(a.as_str()),
         GroupRequest {
             group: Some("gold".into()),
         },
@@ -609,16 +625,25 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
         direct_of_a_sale().await,
         (1_200, Some("the terms of group gold".into()))
     );
-    admin::put_terms_override(s, "c", OverrideFor::Partner(a.clone()), pct("20"))
-        .await
-        .unwrap();
+    admin::put_terms_override(
+        s,
+        &CampaignId::from("c"),
+        OverrideFor::Partner(a.clone().into()),
+        pct("20"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         direct_of_a_sale().await,
         (2_000, Some("this partner's own terms".into()))
     );
-    admin::delete_terms_override(s, "c", OverrideFor::Partner(a.clone()))
-        .await
-        .unwrap();
+    admin::delete_terms_override(
+        s,
+        &CampaignId::from("c"),
+        OverrideFor::Partner(a.clone().into()),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         direct_of_a_sale().await,
         (1_200, Some("the terms of group gold".into()))
@@ -661,12 +686,12 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
     let (first, a1, t1) = sale().await;
     let (second, a2, _) = sale().await;
     assert_eq!((a1, a2, t1), (500, 500, None), "the base 5 %");
-    decide_conversion(s, &first, Decision::Approve)
+    decide_conversion(s, &ConversionId::from(first.as_str()), Decision::Approve)
         .await
         .unwrap();
     let (_, a3, _) = sale().await;
     assert_eq!(a3, 500, "one approved conversion: not gold yet");
-    decide_conversion(s, &second, Decision::Approve)
+    decide_conversion(s, &ConversionId::from(second), Decision::Approve)
         .await
         .unwrap();
     let (_, a4, t4) = sale().await;
@@ -675,7 +700,11 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
         t4.as_deref(),
         Some("gold (from 2 approved conversions this month)")
     );
-    let first_lines = s.store.lines_of_conversion(&first).await.unwrap();
+    let first_lines = s
+        .store
+        .lines_of_conversion(&ConversionId::from(first.as_str()))
+        .await
+        .unwrap();
     assert_eq!(
         first_lines
             .iter()
@@ -794,7 +823,7 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
     let (id, _) = sell(s, &resolved, "plan-1").await;
     let levels: Vec<(u8, i64)> = s
         .store
-        .lines_of_conversion(&id)
+        .lines_of_conversion(&ConversionId::from(id))
         .await
         .unwrap()
         .iter()
@@ -826,7 +855,7 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
     let (id, _) = sell(s, &resolved, "plan-2").await;
     let levels: Vec<(u8, i64)> = s
         .store
-        .lines_of_conversion(&id)
+        .lines_of_conversion(&ConversionId::from(id))
         .await
         .unwrap()
         .iter()
@@ -884,10 +913,10 @@ mod redelivery {
                 let id = out.conversion.id;
                 let message = Message::ConversionRecorded { conversion_id: id.clone() }.encode("e", Timestamp(0), "c");
                 let calculator = CommissionCalculator::new(s.clone());
-                let mut seen: Option<Vec<(String, i64)>> = None;
+                let mut seen: Option<Vec<(LineId, i64)>> = None;
                 for n in 0..deliveries {
                     assert_eq!(calculator.handle(&[delivery(n as u32, message.clone())]).await, vec![DeliveryOutcome::Done]);
-                    let lines: Vec<(String, i64)> = s.store.lines_of_conversion(&id).await.unwrap().into_iter().map(|l| (l.id, l.amount_minor)).collect();
+                    let lines: Vec<(LineId, i64)> = s.store.lines_of_conversion(&id).await.unwrap().into_iter().map(|l| (l.id, l.amount_minor)).collect();
                     match &seen {
                         None => seen = Some(lines),
                         Some(first) => assert_eq!(&lines, first, "delivery {n}"),
@@ -949,7 +978,7 @@ async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage()
     stored_but_never_queued(s, "o-stuck").await;
     let id = s
         .store
-        .conversion_id_for_order("c", "o-stuck")
+        .conversion_id_for_order(&CampaignId::from("c"), "o-stuck")
         .await
         .unwrap()
         .expect("the conversion was stored before the hand-off failed");

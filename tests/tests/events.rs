@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use upline_domain::ids::{ConversionId, PartnerId};
 
 use axum::Router;
 use reqwest::StatusCode;
@@ -240,9 +241,13 @@ async fn impression_direct_click_and_snippet_events_get_their_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
     let w = world().await;
-    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
-        .await
-        .unwrap();
+    upline_domain::usecases::commissions::commission_conversion(
+        &w.services,
+        &ConversionId::from("conv-sample-1"),
+        "t",
+    )
+    .await
+    .unwrap();
     let tracker = upline_tests::receiver::PostbackReceiver::start(&[200]).await;
     // Written straight to the store: saving through the API refuses loopback addresses.
     let template = upline_domain::usecases::partner_postbacks::PostbackTemplate {
@@ -257,7 +262,7 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
         .table()
         .put(
             upline_domain::store::encode(
-                upline_domain::store::keys::partner_postback("p-ada"),
+                upline_domain::store::keys::partner_postback(&PartnerId::from("p-ada")),
                 &template,
             ),
             upline_domain::ports::Condition::None,
@@ -338,9 +343,13 @@ async fn the_signup_event_applies_under_its_recruiter() {
 async fn every_api_event_gets_its_answer() {
     let w = world().await;
     // Commission the sample conversion so the listing events have lines to show.
-    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
-        .await
-        .unwrap();
+    upline_domain::usecases::commissions::commission_conversion(
+        &w.services,
+        &ConversionId::from("conv-sample-1"),
+        "t",
+    )
+    .await
+    .unwrap();
     let router = upline_api::router(w.as_function("ApiFunction"));
     let expect =
         |file: &'static str, status: StatusCode, check: fn(&Value) -> bool| (file, status, check);
@@ -466,12 +475,16 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     let w = world().await;
     // The sample conversion's lines, approved by the operator: Ada 10.00, Bo 5.00 and
     // Cleo 2.50.
-    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
-        .await
-        .unwrap();
+    upline_domain::usecases::commissions::commission_conversion(
+        &w.services,
+        &ConversionId::from("conv-sample-1"),
+        "t",
+    )
+    .await
+    .unwrap();
     upline_domain::usecases::lifecycle::decide_conversion(
         &w.services,
-        "conv-sample-1",
+        &ConversionId::from("conv-sample-1"),
         upline_domain::usecases::lifecycle::Decision::Approve,
     )
     .await
@@ -723,7 +736,7 @@ async fn the_payout_events_commission_the_conversion_and_approve_lines_past_thei
     let lines = w
         .services
         .store
-        .lines_of_conversion("conv-sample-1")
+        .lines_of_conversion(&ConversionId::from("conv-sample-1"))
         .await
         .unwrap();
     let paid: Vec<(&str, i64)> = lines
@@ -740,14 +753,14 @@ async fn the_payout_events_commission_the_conversion_and_approve_lines_past_thei
     let old = w
         .services
         .store
-        .lines_of_conversion("conv-old")
+        .lines_of_conversion(&ConversionId::from("conv-old"))
         .await
         .unwrap();
     assert_eq!(old[0].status, LineStatus::Approved);
     let new = w
         .services
         .store
-        .lines_of_conversion("conv-new")
+        .lines_of_conversion(&ConversionId::from("conv-new"))
         .await
         .unwrap();
     assert_eq!(new[0].status, LineStatus::Pending);
@@ -787,9 +800,13 @@ async fn the_emails_batch_sends_the_commission_email_once() {
     // An email per conversion is opt-in: Ada asks for it.
     let prefs: upline_domain::usecases::partner_area::ProfileRequest =
         serde_json::from_str(r#"{"notifications": {"new_conversion": true}}"#).unwrap();
-    upline_domain::usecases::partner_area::update_profile(&w.services, "p-ada", prefs)
-        .await
-        .unwrap();
+    upline_domain::usecases::partner_area::update_profile(
+        &w.services,
+        &PartnerId::from("p-ada"),
+        prefs,
+    )
+    .await
+    .unwrap();
     for _ in 0..2 {
         let response = upline_aws::handle_sqs_event(
             &sender,
@@ -848,9 +865,13 @@ fn every_event_file_is_exercised_by_a_test_here() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_refund_event_reverses_every_level_in_proportion() {
     let w = world().await;
-    upline_domain::usecases::commissions::commission_conversion(&w.services, "conv-sample-1", "t")
-        .await
-        .unwrap();
+    upline_domain::usecases::commissions::commission_conversion(
+        &w.services,
+        &ConversionId::from("conv-sample-1"),
+        "t",
+    )
+    .await
+    .unwrap();
     let router = upline_postback::router(w.as_function("PostbackFunction"));
     let r = call(&router, "postback/refund.json").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -889,7 +910,7 @@ async fn the_conversion_decision_events_approve_or_reject_its_lines() {
         let w = world().await;
         upline_domain::usecases::commissions::commission_conversion(
             &w.services,
-            "conv-sample-1",
+            &ConversionId::from("conv-sample-1"),
             "t",
         )
         .await

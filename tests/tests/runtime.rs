@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use upline_domain::ids::{CampaignId, ConversionId};
 
 use serde_json::Value;
 use upline_aws::{AwsClients, DynamoTable, SqsQueues};
@@ -210,7 +211,10 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
     let marker = services
         .store
         .table()
-        .get(&keys::order("spring-sale", "order-2026-000123"))
+        .get(&keys::order(
+            &CampaignId::from("spring-sale"),
+            "order-2026-000123",
+        ))
         .await
         .unwrap()
         .expect("the order is recorded in DynamoDB");
@@ -221,7 +225,7 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
     assert_eq!(r["batchItemFailures"], serde_json::json!([]), "{r}");
     let lines = services
         .store
-        .lines_of_conversion("conv-sample-1")
+        .lines_of_conversion(&ConversionId::from("conv-sample-1"))
         .await
         .unwrap();
     let paid: Vec<(&str, i64)> = lines

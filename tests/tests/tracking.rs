@@ -699,13 +699,13 @@ async fn program(w: &World, window: i64) -> String {
     let (link, _) = create_link(
         s,
         LinkRequest {
-            partner_id: Some(partner.id.clone()),
+            partner_id: Some(partner.id.to_string()),
             campaign_id: Some("spring".into()),
         },
     )
     .await
     .unwrap();
-    link.code
+    link.code.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ pub use config::Config;
 mod views;
 
 use std::collections::HashMap;
+use upline_domain::ids::{CampaignId, ConversionId, PartnerId};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -238,7 +239,7 @@ struct Approved {
 async fn approve_partner(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let correlation = correlation_id(&headers, || s.new_id());
@@ -263,7 +264,7 @@ async fn approve_partner(
 async fn put_override(
     s: &Services,
     who: &str,
-    campaign: &str,
+    campaign: &CampaignId,
     target: OverrideFor,
     req: TermsRequest,
 ) -> ApiResult<Response> {
@@ -286,7 +287,7 @@ async fn put_override(
 async fn delete_override(
     s: &Services,
     who: &str,
-    campaign: &str,
+    campaign: &CampaignId,
     target: OverrideFor,
 ) -> ApiResult<Response> {
     admin::delete_terms_override(s, campaign, target.clone()).await?;
@@ -303,7 +304,7 @@ async fn delete_override(
 
 async fn put_partner_terms(
     State(s): State<Services>,
-    Path((campaign, partner)): Path<(String, String)>,
+    Path((campaign, partner)): Path<(CampaignId, PartnerId)>,
     Admin(who): Admin,
     JsonBody(req): JsonBody<TermsRequest>,
 ) -> ApiResult<Response> {
@@ -312,7 +313,7 @@ async fn put_partner_terms(
 
 async fn delete_partner_terms(
     State(s): State<Services>,
-    Path((campaign, partner)): Path<(String, String)>,
+    Path((campaign, partner)): Path<(CampaignId, PartnerId)>,
     Admin(who): Admin,
 ) -> ApiResult<Response> {
     delete_override(&s, &who, &campaign, OverrideFor::Partner(partner)).await
@@ -320,7 +321,7 @@ async fn delete_partner_terms(
 
 async fn put_group_terms(
     State(s): State<Services>,
-    Path((campaign, group)): Path<(String, String)>,
+    Path((campaign, group)): Path<(CampaignId, String)>,
     Admin(who): Admin,
     JsonBody(req): JsonBody<TermsRequest>,
 ) -> ApiResult<Response> {
@@ -329,7 +330,7 @@ async fn put_group_terms(
 
 async fn delete_group_terms(
     State(s): State<Services>,
-    Path((campaign, group)): Path<(String, String)>,
+    Path((campaign, group)): Path<(CampaignId, String)>,
     Admin(who): Admin,
 ) -> ApiResult<Response> {
     delete_override(&s, &who, &campaign, OverrideFor::Group(group)).await
@@ -338,7 +339,7 @@ async fn delete_group_terms(
 async fn set_group(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     JsonBody(req): JsonBody<GroupRequest>,
 ) -> ApiResult<Response> {
     let partner = admin::set_group(&s, &id, req).await?;
@@ -356,7 +357,7 @@ async fn set_group(
 async fn set_recruiter(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     JsonBody(req): JsonBody<RecruiterRequest>,
 ) -> ApiResult<Response> {
     let partner = admin::set_recruiter(&s, &id, req).await?;
@@ -440,7 +441,7 @@ async fn list_commissions(
     if let Some(conversion_id) = q.get("conversion_id") {
         let items: Vec<_> = s
             .store
-            .lines_of_conversion(conversion_id)
+            .lines_of_conversion(&ConversionId::from(conversion_id))
             .await?
             .iter()
             .map(LineView::of)
@@ -469,7 +470,7 @@ struct Decided {
 async fn approve_conversion(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<ConversionId>,
 ) -> ApiResult<Response> {
     let lines = decide_conversion(&s, &id, Decision::Approve).await?;
     audit::record(
@@ -484,7 +485,7 @@ async fn approve_conversion(
     Ok(json(
         StatusCode::OK,
         &Decided {
-            conversion_id: id,
+            conversion_id: id.to_string(),
             lines,
         },
     ))
@@ -499,7 +500,7 @@ struct RejectRequest {
 async fn reject_conversion(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<ConversionId>,
     JsonBody(req): JsonBody<RejectRequest>,
 ) -> ApiResult<Response> {
     let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
@@ -517,7 +518,7 @@ async fn reject_conversion(
     Ok(json(
         StatusCode::OK,
         &Decided {
-            conversion_id: id,
+            conversion_id: id.to_string(),
             lines,
         },
     ))
@@ -545,7 +546,15 @@ async fn program_report(
     // One partner's numbers, which may be grouped by sub-id.
     let report = match q.get("partner_id") {
         Some(partner_id) => {
-            reports::partner_report(&s.store, partner_id, from, to, group, program.currency).await?
+            reports::partner_report(
+                &s.store,
+                &PartnerId::from(partner_id),
+                from,
+                to,
+                group,
+                program.currency,
+            )
+            .await?
         }
         None => reports::program_report(&s.store, from, to, group, program.currency).await?,
     };

@@ -3,6 +3,7 @@
 //! own key rotation, self-serve links and downline; and the public unsubscribe link.
 
 use std::collections::HashMap;
+use upline_domain::ids::PartnerId;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -67,7 +68,7 @@ impl Profile {
 async fn reject(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
@@ -81,7 +82,7 @@ async fn reject(
 async fn suspend(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
@@ -95,7 +96,7 @@ async fn suspend(
 async fn reinstate(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
 ) -> ApiResult<Response> {
     let p = partner_lifecycle::reinstate(&s, &id).await?;
     audit::record(
@@ -119,7 +120,7 @@ struct NewKey {
 async fn rotate_partner_key(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PartnerId>,
 ) -> ApiResult<Response> {
     let (p, key) = partner_lifecycle::rotate_key(&s, &id, None).await?;
     audit::record(
@@ -348,7 +349,7 @@ pub(crate) async fn create_my_link(
     let (link, created) = create_link(
         &s,
         LinkRequest {
-            partner_id: Some(id),
+            partner_id: Some(id.into_string()),
             campaign_id: req.campaign_id,
         },
     )
@@ -419,7 +420,7 @@ async fn unsubscribe(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let (partner, token) = link_params(&q);
-    partner_area::unsubscribe(&s, &partner, &token).await?;
+    partner_area::unsubscribe(&s, &PartnerId::new(partner), &token).await?;
     Ok(page(
         "You are unsubscribed",
         "<p>No more notification emails. Emails about your account and your payouts still \

@@ -3,6 +3,7 @@
 //! details.
 
 use std::collections::HashMap;
+use upline_domain::ids::{PayoutId, PayoutRunId};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -60,7 +61,7 @@ pub(crate) struct RunView {
 impl RunView {
     pub(crate) fn of(r: &PayoutRun) -> Self {
         RunView {
-            id: r.id.clone(),
+            id: r.id.to_string(),
             period_end: r.period_end.to_rfc3339(),
             status: r.status,
             started_by: r.started_by.clone(),
@@ -101,9 +102,9 @@ pub(crate) struct PayoutView {
 impl PayoutView {
     pub(crate) fn of(p: &Payout) -> Self {
         PayoutView {
-            id: p.id.clone(),
-            run_id: p.run_id.clone(),
-            partner_id: p.partner_id.clone(),
+            id: p.id.to_string(),
+            run_id: p.run_id.to_string(),
+            partner_id: p.partner_id.to_string(),
             partner_name: p.partner_name.clone(),
             currency: p.currency,
             amount: format_minor(p.amount_minor, p.currency),
@@ -147,9 +148,9 @@ async fn statement(s: &Services, p: &Payout) -> ApiResult<Statement> {
 
 fn line_view(l: &CommissionLine) -> StatementLineView {
     StatementLineView {
-        line_id: l.id.clone(),
-        conversion_id: l.conversion_id.clone(),
-        campaign_id: l.campaign_id.clone(),
+        line_id: l.id.to_string(),
+        conversion_id: l.conversion_id.to_string(),
+        campaign_id: l.campaign_id.to_string(),
         level: l.level,
         amount: format_minor(l.amount_minor, l.currency),
         summary: l.explanation.summary.clone(),
@@ -222,7 +223,7 @@ async fn list_runs(
     ))
 }
 
-async fn find_run(s: &Services, id: &str) -> ApiResult<PayoutRun> {
+async fn find_run(s: &Services, id: &PayoutRunId) -> ApiResult<PayoutRun> {
     Ok(payouts::payout_run(&s.store, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no payout run {id}")))?)
@@ -231,7 +232,7 @@ async fn find_run(s: &Services, id: &str) -> ApiResult<PayoutRun> {
 async fn show_run(
     State(s): State<Services>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PayoutRunId>,
 ) -> ApiResult<Response> {
     let run = find_run(&s, &id).await?;
     Ok(json(StatusCode::OK, &run_with_payouts(&s, &run).await?))
@@ -240,7 +241,7 @@ async fn show_run(
 async fn export_run(
     State(s): State<Services>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PayoutRunId>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let format = match q.get("format") {
@@ -269,7 +270,7 @@ async fn export_run(
     Ok(response)
 }
 
-async fn find_payout(s: &Services, id: &str) -> ApiResult<Payout> {
+async fn find_payout(s: &Services, id: &PayoutId) -> ApiResult<Payout> {
     Ok(payouts::payout(&s.store, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no payout {id}")))?)
@@ -278,7 +279,7 @@ async fn find_payout(s: &Services, id: &str) -> ApiResult<Payout> {
 async fn show_payout(
     State(s): State<Services>,
     _: Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PayoutId>,
 ) -> ApiResult<Response> {
     let p = find_payout(&s, &id).await?;
     Ok(json(StatusCode::OK, &statement(&s, &p).await?))
@@ -311,7 +312,7 @@ fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
 async fn mark_paid(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PayoutId>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<PaidRequest>,
 ) -> ApiResult<Response> {
@@ -340,7 +341,7 @@ async fn mark_paid(
 async fn mark_failed(
     State(s): State<Services>,
     Admin(who): Admin,
-    Path(id): Path<String>,
+    Path(id): Path<PayoutId>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<FailedRequest>,
 ) -> ApiResult<Response> {
@@ -397,7 +398,7 @@ async fn my_payouts(
 async fn my_payout(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
-    Path(payout_id): Path<String>,
+    Path(payout_id): Path<PayoutId>,
 ) -> ApiResult<Response> {
     let p = payouts::payout(&s.store, &payout_id)
         .await?

@@ -2,6 +2,7 @@
 //! strings with their currency, times in RFC 3339.
 
 use std::collections::{BTreeMap, BTreeSet};
+use upline_domain::ids::{CampaignId, ConversionId, LineId, PartnerId};
 
 use serde::Serialize;
 use upline_domain::campaign::{Campaign, CampaignStatus};
@@ -163,7 +164,7 @@ pub struct CampaignView {
 impl CampaignView {
     pub fn of(c: &Campaign, currency: Currency) -> Self {
         CampaignView {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             name: c.name.clone(),
             destination_url: c.destination_url.clone(),
             allowed_domains: c.allowed_domains.clone(),
@@ -204,10 +205,10 @@ pub struct ExplanationView {
 
 #[derive(Serialize)]
 pub struct LineView {
-    pub id: String,
-    pub conversion_id: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub id: LineId,
+    pub conversion_id: ConversionId,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub level: u8,
     pub amount: String,
     pub currency: Currency,

@@ -5,6 +5,7 @@
 //! rate limit.
 
 use std::net::SocketAddr;
+use upline_domain::ids::PartnerId;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -20,7 +21,7 @@ use crate::{ApiError, bearer};
 pub struct Admin(pub String);
 
 /// An authenticated partner: their id.
-pub struct CallingPartner(pub String);
+pub struct CallingPartner(pub PartnerId);
 
 /// The address the request came from: the peer of the connection where the server
 /// accepts connections itself (the local host); on Lambda the source address API Gateway

@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde::Serialize;
 use upline_domain::error::AppError;
+use upline_domain::ids::ConversionId;
 use upline_domain::postback_auth;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::require_program;
@@ -95,7 +96,7 @@ async fn refund(State(services): State<Services>, req: Request) -> Result<Respon
 
 #[derive(Serialize)]
 struct PostbackResponse {
-    conversion_id: String,
+    conversion_id: ConversionId,
     /// False when this postback repeated one already recorded.
     created: bool,
     conversion: ConversionView,

@@ -64,13 +64,13 @@ async fn link(services: &Services) -> String {
     let (link, _) = create_link(
         services,
         LinkRequest {
-            partner_id: Some(partner.id),
+            partner_id: Some(partner.id.to_string()),
             campaign_id: Some("spring".into()),
         },
     )
     .await
     .unwrap();
-    link.code
+    link.code.to_string()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -4,6 +4,7 @@
 //! cookie answers for a visitor whose landing page lost the query.
 
 use std::sync::Arc;
+use upline_domain::ids::CampaignId;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -43,7 +44,7 @@ struct DirectClickView {
     source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    campaign_id: String,
+    campaign_id: CampaignId,
     /// How long to keep the click id: the campaign's attribution window.
     cookie_days: u32,
 }

@@ -100,15 +100,15 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
         let (link, _) = admin::create_link(
             services,
             LinkRequest {
-                partner_id: Some(partner.id.clone()),
-                campaign_id: Some(campaign.id.clone()),
+                partner_id: Some(partner.id.to_string()),
+                campaign_id: Some(campaign.id.to_string()),
             },
         )
         .await?;
         referred_by = Some(partner.referral_code.clone());
         partners.push(DemoPartner {
             name: name.into(),
-            id: partner.id,
+            id: partner.id.to_string(),
             api_key: key.secret,
             referral_code: partner.referral_code,
             link_url: format!("{}/r/{}", services.deployment.public_base_url, link.code),
@@ -116,7 +116,7 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
     }
     Ok(DemoProgram {
         postback_secret: program.postback_secret.unwrap_or_default(),
-        campaign_id: campaign.id,
+        campaign_id: campaign.id.to_string(),
         partners,
     })
 }

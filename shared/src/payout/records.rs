@@ -1,6 +1,7 @@
 //! Payouts and payout runs as stored: one payment per partner and currency with its
 //! statement lines, and the run of a period that made them.
 
+use crate::ids::{CampaignId, ConversionId, LineId, PartnerId, PayoutId, PayoutRunId};
 use serde::{Deserialize, Serialize};
 
 use super::PayoutDetails;
@@ -35,9 +36,9 @@ impl PayoutStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payout {
     /// `<run id>:<partner id>:<currency>`, so a rerun finds the same payout.
-    pub id: String,
-    pub run_id: String,
-    pub partner_id: String,
+    pub id: PayoutId,
+    pub run_id: PayoutRunId,
+    pub partner_id: PartnerId,
     pub partner_name: String,
     pub partner_email: String,
     pub currency: Currency,
@@ -60,9 +61,9 @@ pub struct Payout {
 /// A statement line: a line as it was paid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementLine {
-    pub line_id: String,
-    pub conversion_id: String,
-    pub campaign_id: String,
+    pub line_id: LineId,
+    pub conversion_id: ConversionId,
+    pub campaign_id: CampaignId,
     pub level: u8,
     pub amount_minor: i64,
     pub summary: String,
@@ -73,7 +74,7 @@ pub struct StatementLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutRun {
     /// The period's name: one run per period.
-    pub id: String,
+    pub id: PayoutRunId,
     pub period_end: Timestamp,
     pub started_by: String,
     pub created_at: Timestamp,

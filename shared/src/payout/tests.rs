@@ -75,7 +75,7 @@ fn ibans_are_checked_by_their_digits() {
 
 fn payout(partner: &str, minor: i64, details: Option<PayoutDetails>) -> Payout {
     Payout {
-        id: format!("2026-11:{partner}:USD"),
+        id: format!("2026-11:{partner}:USD").into(),
         run_id: "2026-11".into(),
         partner_id: partner.into(),
         partner_name: format!("{partner}, Ltd"),

@@ -1,9 +1,10 @@
 //! Conversions, their order markers, commission lines and the open-work index.
 
 use super::*;
+use crate::ids::{CampaignId, ConversionId, PartnerId};
 
 impl Store {
-    pub async fn conversion(&self, id: &str) -> Result<Option<Conversion>, AppError> {
+    pub async fn conversion(&self, id: &ConversionId) -> Result<Option<Conversion>, AppError> {
         self.get_entity(&keys::conversion(id)).await
     }
 
@@ -67,14 +68,14 @@ impl Store {
 
     pub async fn conversion_id_for_order(
         &self,
-        campaign_id: &str,
+        campaign_id: &CampaignId,
         order_id: &str,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<Option<ConversionId>, AppError> {
         Ok(self
             .table
             .get(&keys::order(campaign_id, order_id))
             .await?
-            .and_then(|i| i.s("owner").map(str::to_string)))
+            .and_then(|i| i.s("owner").map(ConversionId::from)))
     }
 
     /// A new line: written once.
@@ -118,7 +119,7 @@ impl Store {
 
     pub async fn lines_of_conversion(
         &self,
-        conversion_id: &str,
+        conversion_id: &ConversionId,
     ) -> Result<Vec<CommissionLine>, AppError> {
         self.query_all(
             Index::Primary,
@@ -133,7 +134,7 @@ impl Store {
 
     pub async fn lines_of_partner(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<CommissionLine>, Option<String>), AppError> {

@@ -2,14 +2,17 @@
 //! index key, is built here and nowhere else.
 
 use super::*;
+use crate::ids::{
+    CampaignId, ConversionId, LineId, LinkCode, PartnerId, PayoutId, PayoutRunId, PromoCodeId,
+};
 
 pub fn program() -> Key {
     Key::new("PROGRAM", "SETTINGS")
 }
-pub fn campaign(id: &str) -> Key {
+pub fn campaign(id: &CampaignId) -> Key {
     Key::new("PROGRAM", format!("CAMPAIGN#{id}"))
 }
-pub fn partner(id: &str) -> Key {
+pub fn partner(id: &PartnerId) -> Key {
     Key::new(format!("PARTNER#{id}"), "PROFILE")
 }
 pub fn partner_email(email: &str) -> Key {
@@ -21,41 +24,41 @@ pub fn referral_code(code: &str) -> Key {
 pub fn api_key(hash: &str) -> Key {
     Key::new(format!("APIKEY#{hash}"), "APIKEY")
 }
-pub fn link(code: &str) -> Key {
+pub fn link(code: &LinkCode) -> Key {
     Key::new(format!("LINK#{code}"), "LINK")
 }
-pub fn link_of(partner_id: &str, campaign_id: &str) -> Key {
+pub fn link_of(partner_id: &PartnerId, campaign_id: &CampaignId) -> Key {
     Key::new(format!("LINKOF#{partner_id}#{campaign_id}"), "LINKOF")
 }
 pub fn click(click_id: &str) -> Key {
     Key::new(format!("CLICK#{click_id}"), "CLICK")
 }
-pub fn conversion(id: &str) -> Key {
+pub fn conversion(id: &ConversionId) -> Key {
     Key::new(format!("CONVERSION#{id}"), "CONVERSION")
 }
-pub fn order(campaign_id: &str, order_id: &str) -> Key {
+pub fn order(campaign_id: &CampaignId, order_id: &str) -> Key {
     Key::new(format!("ORDER#{campaign_id}#{order_id}"), "ORDER")
 }
-pub fn line(conversion_id: &str, level: u8) -> Key {
+pub fn line(conversion_id: &ConversionId, level: u8) -> Key {
     Key::new(
         format!("CONVERSION#{conversion_id}"),
         format!("LINE#{level:02}"),
     )
 }
 /// A reversing line sorts right after the line it reverses.
-pub fn reversal_line(conversion_id: &str, level: u8, refund_id: &str) -> Key {
+pub fn reversal_line(conversion_id: &ConversionId, level: u8, refund_id: &str) -> Key {
     Key::new(
         format!("CONVERSION#{conversion_id}"),
         format!("LINE#{level:02}#REV#{refund_id}"),
     )
 }
-pub fn refund(conversion_id: &str, refund_id: &str) -> Key {
+pub fn refund(conversion_id: &ConversionId, refund_id: &str) -> Key {
     Key::new(
         format!("CONVERSION#{conversion_id}"),
         format!("REFUND#{refund_id}"),
     )
 }
-pub fn stats(day: Day, campaign_id: &str, partner_id: &str) -> Key {
+pub fn stats(day: Day, campaign_id: &CampaignId, partner_id: &PartnerId) -> Key {
     Key::new(
         format!("STATS#{day}"),
         format!("{campaign_id}#{partner_id}"),
@@ -83,20 +86,20 @@ pub fn deployment_secrets() -> Key {
     Key::new("DEPLOYMENT", "SECRETS")
 }
 /// A partner's approved volume on a campaign in the month containing `at`, for tiers.
-pub fn tier_volume(partner_id: &str, campaign_id: &str, at: Timestamp) -> Key {
+pub fn tier_volume(partner_id: &PartnerId, campaign_id: &CampaignId, at: Timestamp) -> Key {
     Key::new(
         format!("TIER#{partner_id}#{campaign_id}"),
         format!("MONTH#{}", &at.day().to_string()[..7]),
     )
 }
 /// Terms that replace a campaign's for one partner, or for a group of partners.
-pub fn partner_terms(campaign_id: &str, partner_id: &str) -> Key {
+pub fn partner_terms(campaign_id: &CampaignId, partner_id: &PartnerId) -> Key {
     Key::new(
         format!("CAMPAIGN#{campaign_id}"),
         format!("TERMS#PARTNER#{partner_id}"),
     )
 }
-pub fn group_terms(campaign_id: &str, group: &str) -> Key {
+pub fn group_terms(campaign_id: &CampaignId, group: &str) -> Key {
     Key::new(
         format!("CAMPAIGN#{campaign_id}"),
         format!("TERMS#GROUP#{group}"),
@@ -104,8 +107,8 @@ pub fn group_terms(campaign_id: &str, group: &str) -> Key {
 }
 /// A partner's cap usage on a campaign for the day or month containing `at`.
 pub fn cap_usage(
-    partner_id: &str,
-    campaign_id: &str,
+    partner_id: &PartnerId,
+    campaign_id: &CampaignId,
     period: crate::terms::CapPeriod,
     at: Timestamp,
 ) -> Key {
@@ -122,34 +125,40 @@ pub fn exchange_rate(currency: &str) -> Key {
 }
 /// A visitor's last unique click on a link (the visitor is a hash of the hashed IP
 /// and the user agent).
-pub fn unique_visitor(link_code: &str, visitor: &str) -> Key {
+pub fn unique_visitor(link_code: &LinkCode, visitor: &str) -> Key {
     Key::new(format!("UNIQUE#{link_code}#{visitor}"), "UNIQUE")
 }
 /// A partner's counters for one sub-id value on one day and campaign.
-pub fn sub_stats(partner_id: &str, day: Day, campaign_id: &str, sub: &str, value: &str) -> Key {
+pub fn sub_stats(
+    partner_id: &PartnerId,
+    day: Day,
+    campaign_id: &CampaignId,
+    sub: &str,
+    value: &str,
+) -> Key {
     Key::new(
         format!("SUBSTATS#{partner_id}"),
         format!("{day}#{campaign_id}#{sub}#{value}"),
     )
 }
 /// A partner's own postback URL template.
-pub fn partner_postback(partner_id: &str) -> Key {
+pub fn partner_postback(partner_id: &PartnerId) -> Key {
     Key::new(format!("PARTNER#{partner_id}"), "POSTBACK")
 }
 /// Written once a partner postback was delivered, so redeliveries do not call again.
 pub fn partner_postback_delivered(delivery_id: &str) -> Key {
     Key::new(format!("PBSENT#{delivery_id}"), "PBSENT")
 }
-pub fn partner_postback_log_partition(partner_id: &str) -> String {
+pub fn partner_postback_log_partition(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#POSTBACKLOG")
 }
-pub fn partner_postback_log(partner_id: &str, at: Timestamp, id: &str) -> Key {
+pub fn partner_postback_log(partner_id: &PartnerId, at: Timestamp, id: &str) -> Key {
     Key::new(
         partner_postback_log_partition(partner_id),
         time_ordered(at, id),
     )
 }
-pub fn promo_code(code: &str) -> Key {
+pub fn promo_code(code: &PromoCodeId) -> Key {
     Key::new(format!("PROMO#{code}"), "PROMO")
 }
 /// How far the hold-period sweep has fully approved.
@@ -161,64 +170,64 @@ pub fn approval_sweep() -> Key {
 pub fn partners_listing() -> String {
     "PARTNERS".into()
 }
-pub fn partner_links(partner_id: &str) -> String {
+pub fn partner_links(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#LINKS")
 }
-pub fn partner_promo_codes(partner_id: &str) -> String {
+pub fn partner_promo_codes(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#PROMOS")
 }
 pub fn promo_codes_listing() -> String {
     "PROMOS".into()
 }
-pub fn partner_lines(partner_id: &str) -> String {
+pub fn partner_lines(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#LINES")
 }
-pub fn partner_conversions(partner_id: &str) -> String {
+pub fn partner_conversions(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#CONVERSIONS")
 }
-pub fn partner_stats(partner_id: &str) -> String {
+pub fn partner_stats(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#STATS")
 }
 pub fn conversions_on(day: Day) -> String {
     format!("CONVERSIONS#{day}")
 }
-pub fn recruits_of(partner_id: &str) -> String {
+pub fn recruits_of(partner_id: &PartnerId) -> String {
     format!("RECRUITS#{partner_id}")
 }
 pub fn email_template(name: &str) -> Key {
     Key::new("EMAILTEMPLATE", name)
 }
-pub fn payout_run(period: &str) -> Key {
+pub fn payout_run(period: &PayoutRunId) -> Key {
     Key::new(format!("PAYOUTRUN#{period}"), "RUN")
 }
 pub fn payout_runs_listing() -> String {
     "PAYOUTRUNS".into()
 }
-pub fn payout(id: &str) -> Key {
+pub fn payout(id: &PayoutId) -> Key {
     Key::new(format!("PAYOUT#{id}"), "PAYOUT")
 }
 /// A statement line: the commission line as the payout took it.
-pub fn statement_line(payout_id: &str, line_id: &str) -> Key {
+pub fn statement_line(payout_id: &PayoutId, line_id: &LineId) -> Key {
     Key::new(format!("PAYOUT#{payout_id}"), format!("LINE#{line_id}"))
 }
-pub fn run_payouts(run_id: &str) -> String {
+pub fn run_payouts(run_id: &PayoutRunId) -> String {
     format!("RUNPAYOUTS#{run_id}")
 }
-pub fn partner_payouts(partner_id: &str) -> String {
+pub fn partner_payouts(partner_id: &PartnerId) -> String {
     format!("PARTNERPAYOUTS#{partner_id}")
 }
 /// The open-lines index partition of a partner's pending lines.
-pub fn pending_lines(partner_id: &str) -> String {
+pub fn pending_lines(partner_id: &PartnerId) -> String {
     format!("PENDING#{partner_id}")
 }
 /// The open-lines index partition of every approved line not yet in a payout.
 pub const PAYABLE_LINES: &str = "PAYABLE";
 /// A payable line's place in that partition: by partner, then currency, then time.
-pub fn payable_line(partner_id: &str, currency: Currency, time_ordered: &str) -> String {
+pub fn payable_line(partner_id: &PartnerId, currency: Currency, time_ordered: &str) -> String {
     format!("{partner_id}#{}#{time_ordered}", currency.code())
 }
 /// The prefix of one partner's payable lines (all currencies).
-pub fn payable_prefix(partner_id: &str) -> String {
+pub fn payable_prefix(partner_id: &PartnerId) -> String {
     format!("{partner_id}#")
 }
 pub fn lines_on(day: Day) -> String {
@@ -231,7 +240,7 @@ pub fn lines_on(day: Day) -> String {
 pub const AWAITING_SHARDS: u32 = 8;
 
 /// The open-index partition of a conversion still `recorded`, by a stable hash of its id.
-pub fn awaiting_commission(conversion_id: &str) -> String {
+pub fn awaiting_commission(conversion_id: &ConversionId) -> String {
     let shard = conversion_id
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))

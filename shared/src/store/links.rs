@@ -1,9 +1,10 @@
 //! Tracking links and raw clicks.
 
 use super::*;
+use crate::ids::{CampaignId, LinkCode, PartnerId};
 
 impl Store {
-    pub async fn link(&self, code: &str) -> Result<Option<Link>, AppError> {
+    pub async fn link(&self, code: &LinkCode) -> Result<Option<Link>, AppError> {
         self.get_entity(&keys::link(code)).await
     }
 
@@ -16,17 +17,17 @@ impl Store {
 
     pub async fn link_code_for(
         &self,
-        partner_id: &str,
-        campaign_id: &str,
-    ) -> Result<Option<String>, AppError> {
+        partner_id: &PartnerId,
+        campaign_id: &CampaignId,
+    ) -> Result<Option<LinkCode>, AppError> {
         Ok(self
             .table
             .get(&keys::link_of(partner_id, campaign_id))
             .await?
-            .and_then(|i| i.s("owner").map(str::to_string)))
+            .and_then(|i| i.s("owner").map(LinkCode::from)))
     }
 
-    pub async fn links_of(&self, partner_id: &str) -> Result<Vec<Link>, AppError> {
+    pub async fn links_of(&self, partner_id: &PartnerId) -> Result<Vec<Link>, AppError> {
         self.query_all(
             Index::Gsi1,
             &keys::partner_links(partner_id),

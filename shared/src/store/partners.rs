@@ -1,9 +1,10 @@
 //! Partners, their uniqueness markers and API keys.
 
 use super::*;
+use crate::ids::PartnerId;
 
 impl Store {
-    pub async fn partner(&self, id: &str) -> Result<Option<Partner>, AppError> {
+    pub async fn partner(&self, id: &PartnerId) -> Result<Option<Partner>, AppError> {
         self.get_entity(&keys::partner(id)).await
     }
 
@@ -64,20 +65,20 @@ impl Store {
     pub async fn partner_id_by_referral_code(
         &self,
         code: &str,
-    ) -> Result<Option<String>, AppError> {
+    ) -> Result<Option<PartnerId>, AppError> {
         Ok(self
             .table
             .get(&keys::referral_code(code))
             .await?
-            .and_then(|i| i.s("owner").map(str::to_string)))
+            .and_then(|i| i.s("owner").map(PartnerId::from)))
     }
 
-    pub async fn partner_id_by_email(&self, email: &str) -> Result<Option<String>, AppError> {
+    pub async fn partner_id_by_email(&self, email: &str) -> Result<Option<PartnerId>, AppError> {
         Ok(self
             .table
             .get(&keys::partner_email(email))
             .await?
-            .and_then(|i| i.s("owner").map(str::to_string)))
+            .and_then(|i| i.s("owner").map(PartnerId::from)))
     }
 
     pub async fn partners(

@@ -1,6 +1,7 @@
 //! The program, its campaigns, exchange rates and terms (with the secrets they seal).
 
 use super::*;
+use crate::ids::{CampaignId, PartnerId};
 
 impl Store {
     /// The program, its postback secret opened when this store has the key (functions
@@ -25,7 +26,7 @@ impl Store {
             .await?)
     }
 
-    pub async fn campaign(&self, id: &str) -> Result<Option<Campaign>, AppError> {
+    pub async fn campaign(&self, id: &CampaignId) -> Result<Option<Campaign>, AppError> {
         self.get_entity(&keys::campaign(id)).await
     }
 
@@ -128,8 +129,8 @@ impl Store {
 
     pub async fn tier_volume(
         &self,
-        partner_id: &str,
-        campaign_id: &str,
+        partner_id: &PartnerId,
+        campaign_id: &CampaignId,
         at: Timestamp,
     ) -> Result<TierUsage, AppError> {
         let item = self

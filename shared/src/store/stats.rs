@@ -1,13 +1,14 @@
 //! Counters: the per-day stats rows reports read.
 
 use super::*;
+use crate::ids::{CampaignId, PartnerId};
 
 impl Store {
     /// Adds to the counters of one (day, campaign, partner) row, creating it if needed.
     pub fn stats_add(
         day: Day,
-        campaign_id: &str,
-        partner_id: &str,
+        campaign_id: &CampaignId,
+        partner_id: &PartnerId,
         deltas: &[(&str, i64)],
     ) -> TxOp {
         let mut update = Update::default()
@@ -29,8 +30,8 @@ impl Store {
     /// Adds to a partner's counters for one sub-id value (`sub` is `sub1`..`sub5`).
     pub fn sub_stats_add(
         day: Day,
-        partner_id: &str,
-        campaign_id: &str,
+        partner_id: &PartnerId,
+        campaign_id: &CampaignId,
         sub: &str,
         value: &str,
         deltas: &[(&str, i64)],
@@ -54,7 +55,7 @@ impl Store {
     /// A partner's sub-id counter rows between two days, inclusive.
     pub async fn sub_stats_of_partner(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         from: Day,
         to: Day,
     ) -> Result<Vec<StatsRow>, AppError> {
@@ -84,7 +85,7 @@ impl Store {
     /// A partner's counter rows between two days, inclusive.
     pub async fn stats_of_partner(
         &self,
-        partner_id: &str,
+        partner_id: &PartnerId,
         from: Day,
         to: Day,
     ) -> Result<Vec<StatsRow>, AppError> {

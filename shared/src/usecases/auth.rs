@@ -1,7 +1,7 @@
 //! Who is calling: admin and partner API keys, looked up by their hash.
 
 use crate::error::AppError;
-use crate::ids::{Principal, hash_api_key};
+use crate::ids::{PartnerId, Principal, hash_api_key};
 use crate::store::Store;
 
 /// Resolves a bearer token to its principal. The same answer for a missing and a wrong
@@ -26,7 +26,7 @@ pub async fn require_admin(store: &Store, bearer: Option<&str>) -> Result<String
     }
 }
 
-pub async fn require_partner(store: &Store, bearer: Option<&str>) -> Result<String, AppError> {
+pub async fn require_partner(store: &Store, bearer: Option<&str>) -> Result<PartnerId, AppError> {
     match authenticate(store, bearer).await? {
         Principal::Partner { partner_id } => Ok(partner_id),
         Principal::Admin { .. } => {

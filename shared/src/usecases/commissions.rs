@@ -6,12 +6,13 @@
 //! (or the transaction cancelled by the lines' conditions) and only re-queues the emails,
 //! whose ids are stable so the email stage sends each once.
 
+use crate::ids::{ConversionId, PartnerId};
 use std::collections::BTreeMap;
 
 use std::collections::BTreeSet;
 
 use crate::commission::{
-    CommissionLine, LineStatus, Rule, compute_lines_in, display_amount, line_id,
+    CommissionLine, LineStatus, Rule, UplineSeat, compute_lines_in, display_amount, line_id,
 };
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
@@ -30,18 +31,18 @@ use crate::usecases::admin::require_program;
 const MAX_CHAIN_WALK: usize = 100;
 
 /// The recruiters above `partner_id`, nearest first, one entry per paid level up to
-/// `depth`: the recruiter's id, or `None` for a forfeited level. A recruiter who is not
+/// `depth`: the recruiter, or [`UplineSeat::Forfeited`] for a forfeited level. A recruiter who is not
 /// approved either forfeits their level (the chain continues above them at the next
 /// level) or, with [`SkipRule::Compress`], is passed over so the next approved recruiter
 /// takes the level.
 pub async fn upline_of(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     depth: u8,
     skip: SkipRule,
-) -> Result<Vec<Option<String>>, AppError> {
+) -> Result<Vec<UplineSeat>, AppError> {
     let mut chain = Vec::new();
-    let mut seen = vec![partner_id.to_string()];
+    let mut seen = vec![partner_id.clone()];
     let mut current = services.store.partner(partner_id).await?;
     while chain.len() < usize::from(depth) && seen.len() <= MAX_CHAIN_WALK {
         let Some(recruiter_id) = current.as_ref().and_then(|p| p.recruited_by.clone()) else {
@@ -50,8 +51,8 @@ pub async fn upline_of(
         if seen.contains(&recruiter_id) {
             // Cycles are refused when recruiters are set; if data says otherwise, stop.
             tracing::error!(
-                partner_id,
-                recruiter_id,
+                %partner_id,
+                %recruiter_id,
                 "recruitment cycle found; upline cut"
             );
             break;
@@ -62,8 +63,8 @@ pub async fn upline_of(
             .as_ref()
             .is_some_and(|r| r.status == PartnerStatus::Approved);
         match (eligible, skip) {
-            (true, _) => chain.push(Some(recruiter_id)),
-            (false, SkipRule::Forfeit) => chain.push(None),
+            (true, _) => chain.push(UplineSeat::Earner(recruiter_id)),
+            (false, SkipRule::Forfeit) => chain.push(UplineSeat::Forfeited),
             (false, SkipRule::Compress) => {}
         }
         current = recruiter;
@@ -75,7 +76,7 @@ pub async fn upline_of(
 #[tracing::instrument(skip_all, fields(conversion_id = %conversion_id, correlation_id = %correlation_id))]
 pub async fn commission_conversion(
     services: &Services,
-    conversion_id: &str,
+    conversion_id: &ConversionId,
     correlation_id: &str,
 ) -> Result<Vec<CommissionLine>, AppError> {
     let store = &services.store;
@@ -106,13 +107,7 @@ pub async fn commission_conversion(
         .upline
         .clone()
         .unwrap_or_else(|| program.upline.clone());
-    let levels = upline_of(services, &conversion.partner_id, plan.depth, plan.skip).await?;
-    // The engine pays levels in order; a forfeited level keeps its place with no earner.
-    let placeholder = "\u{0}forfeited";
-    let upline: Vec<String> = levels
-        .iter()
-        .map(|l| l.clone().unwrap_or_else(|| placeholder.to_string()))
-        .collect();
+    let upline = upline_of(services, &conversion.partner_id, plan.depth, plan.skip).await?;
     let sale = conversion.sale();
     let partner = store.partner(&conversion.partner_id).await?;
     let (terms, terms_source) = store.terms_for(&campaign, partner.as_ref()).await?;
@@ -196,7 +191,6 @@ pub async fn commission_conversion(
     });
     let lines: Vec<CommissionLine> = drafts
         .into_iter()
-        .filter(|d| d.partner_id != placeholder)
         .map(|mut d| {
             d.explanation.exchange = exchange.clone();
             d.explanation.attribution = Some(conversion.attribution.describe());
@@ -269,7 +263,7 @@ pub async fn commission_conversion(
 /// Counter deltas: the converting partner gets the conversion and its revenue; every
 /// earning partner gets their commission. One update per (day, campaign, partner).
 fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxOp> {
-    let mut per_partner: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
+    let mut per_partner: BTreeMap<&PartnerId, Vec<(&str, i64)>> = BTreeMap::new();
     per_partner
         .entry(&conversion.partner_id)
         .or_default()
@@ -337,7 +331,7 @@ async fn announce(
         .store
         .campaign(&conversion.campaign_id)
         .await?
-        .map_or_else(|| conversion.campaign_id.clone(), |c| c.name);
+        .map_or_else(|| conversion.campaign_id.to_string(), |c| c.name);
     let emails: Vec<Message> = lines
         .iter()
         .map(|line| {

@@ -5,6 +5,8 @@
 use crate::clock::Day;
 use crate::commission::{CommissionLine, LineStatus};
 use crate::error::AppError;
+use crate::ids::ConversionId;
+use crate::ids::PartnerId;
 use crate::ports::{Index, Item, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, keys, status_is};
@@ -156,7 +158,7 @@ pub enum Decision {
 #[tracing::instrument(skip_all, fields(conversion_id = %conversion_id))]
 pub async fn decide_conversion(
     services: &Services,
-    conversion_id: &str,
+    conversion_id: &ConversionId,
     decision: Decision,
 ) -> Result<Vec<CommissionLine>, AppError> {
     let store = &services.store;
@@ -228,7 +230,7 @@ pub async fn decide_conversion(
             status_is(conversion.status.as_str()),
         ));
         // Take the rejected conversion out of the counters, on the day of the decision.
-        let mut per_partner: std::collections::BTreeMap<&str, Vec<(&str, i64)>> =
+        let mut per_partner: std::collections::BTreeMap<&PartnerId, Vec<(&str, i64)>> =
             Default::default();
         per_partner
             .entry(&conversion.partner_id)

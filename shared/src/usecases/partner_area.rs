@@ -3,6 +3,8 @@
 //! unsubscribe link that turns them all off), and their downline with what it earned
 //! them.
 
+use crate::ids::ConversionId;
+use crate::ids::PartnerId;
 use serde::Deserialize;
 
 use crate::error::{AppError, FieldErrors};
@@ -103,7 +105,7 @@ pub fn parse_payout_details(req: PayoutDetailsRequest) -> Result<PayoutDetails, 
 /// were made with.
 pub async fn set_payout_details(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     req: PayoutDetailsRequest,
 ) -> Result<Partner, AppError> {
     let details = parse_payout_details(req)?;
@@ -143,7 +145,7 @@ pub struct NotificationsRequest {
 /// Changes what the partner may change about themselves; fields left out stay.
 pub async fn update_profile(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     req: ProfileRequest,
 ) -> Result<Partner, AppError> {
     let mut partner = crate::usecases::partner_lifecycle::load(services, partner_id).await?;
@@ -177,7 +179,7 @@ async fn save(services: &Services, mut partner: Partner) -> Result<Partner, AppE
 /// not valid.
 pub async fn unsubscribe(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     token: &str,
 ) -> Result<Partner, AppError> {
     let partner = services.store.partner(partner_id).await?;
@@ -217,14 +219,15 @@ pub struct DownlineMember {
 /// (at least one level), with what each contributed to the owner's commissions.
 pub async fn downline(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> Result<Vec<DownlineMember>, AppError> {
     let store = &services.store;
     let program = crate::usecases::admin::require_program(store).await?;
     let depth = program.upline.depth.max(1);
     // What the owner earned per converting partner, from their upline lines.
-    let mut earned: std::collections::BTreeMap<String, i64> = Default::default();
-    let mut conversion_partner: std::collections::BTreeMap<String, String> = Default::default();
+    let mut earned: std::collections::BTreeMap<PartnerId, i64> = Default::default();
+    let mut conversion_partner: std::collections::BTreeMap<ConversionId, PartnerId> =
+        Default::default();
     let lines = store
         .query_all(
             crate::ports::Index::Gsi1,
@@ -250,8 +253,8 @@ pub async fn downline(
         *earned.entry(who).or_default() += line.amount_minor;
     }
     let mut out = Vec::new();
-    let mut frontier = vec![partner_id.to_string()];
-    let mut seen = std::collections::BTreeSet::from([partner_id.to_string()]);
+    let mut frontier = vec![partner_id.clone()];
+    let mut seen = std::collections::BTreeSet::from([partner_id.clone()]);
     for level in 1..=depth {
         let mut next = Vec::new();
         for recruiter in &frontier {
@@ -265,14 +268,14 @@ pub async fn downline(
             for item in &items {
                 let p: Partner = crate::store::decode(item)?;
                 // The index can lag a recruiter change: trust the partner's own record.
-                if p.recruited_by.as_deref() != Some(recruiter) || !seen.insert(p.id.clone()) {
+                if p.recruited_by.as_ref() != Some(recruiter) || !seen.insert(p.id.clone()) {
                     continue;
                 }
                 out.push(DownlineMember {
-                    id: p.id.clone(),
+                    id: p.id.to_string(),
                     name: p.name.clone(),
                     level,
-                    recruited_by: recruiter.clone(),
+                    recruited_by: recruiter.to_string(),
                     status: p.status,
                     joined_at: p.created_at.to_rfc3339(),
                     contribution: crate::money::format_minor(

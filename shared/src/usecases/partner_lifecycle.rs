@@ -7,6 +7,7 @@
 //! nothing, for them or their upline (see the commission stage).
 
 use crate::error::AppError;
+use crate::ids::PartnerId;
 use crate::ids::{NewApiKey, Principal, new_api_key};
 use crate::messages::{EmailRequest, Message};
 use crate::partner::{Partner, PartnerStatus};
@@ -29,7 +30,7 @@ pub fn parse_reason(text: Option<String>) -> Result<String, AppError> {
     Ok(reason)
 }
 
-pub(crate) async fn load(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+pub(crate) async fn load(services: &Services, partner_id: &PartnerId) -> Result<Partner, AppError> {
     services
         .store
         .partner(partner_id)
@@ -40,7 +41,7 @@ pub(crate) async fn load(services: &Services, partner_id: &str) -> Result<Partne
 /// Moves a partner from one of `from` to `to`, conditional on the status read.
 async fn change_status(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     from: &[PartnerStatus],
     to: PartnerStatus,
     reason: Option<String>,
@@ -106,7 +107,7 @@ async fn email(
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn reject(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     reason: String,
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
@@ -135,7 +136,7 @@ pub async fn reject(
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn suspend(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     reason: String,
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
@@ -167,7 +168,7 @@ pub async fn suspend(
 
 /// Lifts a suspension: conversions from now on earn again.
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
-pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner, AppError> {
+pub async fn reinstate(services: &Services, partner_id: &PartnerId) -> Result<Partner, AppError> {
     change_status(
         services,
         partner_id,
@@ -185,7 +186,7 @@ pub async fn reinstate(services: &Services, partner_id: &str) -> Result<Partner,
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
 pub async fn rotate_key(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     replacing: Option<&str>,
 ) -> Result<(Partner, NewApiKey), AppError> {
     let mut partner = load(services, partner_id).await?;

@@ -3,6 +3,8 @@
 //! changes — through a queue, retried with backoff on failure, every attempt logged where
 //! the partner can read it. Only http(s) URLs to public hosts are ever called.
 
+use crate::ids::ConversionId;
+use crate::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -54,7 +56,7 @@ pub struct PostbackTemplate {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     pub delivery_id: String,
-    pub conversion_id: String,
+    pub conversion_id: ConversionId,
     pub status: String,
     /// The URL as called, macros expanded.
     pub url: String,
@@ -177,7 +179,7 @@ impl TemplateView {
 
 pub async fn template_of(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
 ) -> Result<Option<PostbackTemplate>, AppError> {
     match services
         .store
@@ -192,7 +194,7 @@ pub async fn template_of(
 
 pub async fn set_template(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     req: TemplateRequest,
 ) -> Result<PostbackTemplate, AppError> {
     let url = req
@@ -215,7 +217,7 @@ pub async fn set_template(
     Ok(template)
 }
 
-pub async fn remove_template(services: &Services, partner_id: &str) -> Result<(), AppError> {
+pub async fn remove_template(services: &Services, partner_id: &PartnerId) -> Result<(), AppError> {
     match services
         .store
         .table()
@@ -292,7 +294,7 @@ async fn values(
     Ok(move |name: &str| match name {
         "click_id" => c.click_id.clone().unwrap_or_default(),
         "order_id" => c.order_id.clone(),
-        "conversion_id" => c.id.clone(),
+        "conversion_id" => c.id.to_string(),
         "amount" => format_minor(c.amount_minor, c.currency),
         "payout" => format_minor(payout, c.currency),
         "currency" => c.currency.code().to_string(),
@@ -388,7 +390,7 @@ pub async fn deliver(
 /// A partner's delivery log, newest first.
 pub async fn deliveries(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<(Vec<DeliveryRecord>, Option<String>), AppError> {

@@ -2,6 +2,7 @@
 //! podcasts), so a sale that used the code is credited to the partner without any click.
 //! Codes are matched case-insensitively and belong to one partner at a time.
 
+use crate::ids::{CampaignId, PartnerId, PromoCodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -13,9 +14,9 @@ use crate::store::{Store, decode, encode, keys};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromoCode {
     /// Upper case, as matched.
-    pub code: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub code: PromoCodeId,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub created_at: Timestamp,
 }
 
@@ -43,9 +44,9 @@ pub struct PromoCodeRequest {
 
 #[derive(Debug, Serialize)]
 pub struct PromoCodeView {
-    pub code: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub code: PromoCodeId,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub created_at: String,
 }
 
@@ -84,6 +85,11 @@ pub async fn assign(
     let (Some(code), Some(partner_id), Some(campaign_id)) = (code, partner_id, campaign_id) else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
+    let (code, partner_id, campaign_id) = (
+        PromoCodeId::new(code),
+        PartnerId::new(partner_id),
+        CampaignId::new(campaign_id),
+    );
     let store = &services.store;
     crate::usecases::admin::require_partner_on_campaign(store, &partner_id, &campaign_id, "codes")
         .await?;
@@ -121,7 +127,7 @@ pub async fn assign(
 
 /// The assignment of `code` (any case), if any.
 pub async fn find(store: &Store, code: &str) -> Result<Option<PromoCode>, AppError> {
-    let Ok(code) = parse_code(code) else {
+    let Ok(code) = parse_code(code).map(PromoCodeId::new) else {
         return Ok(None);
     };
     match store.table().get(&keys::promo_code(&code)).await? {
@@ -132,7 +138,7 @@ pub async fn find(store: &Store, code: &str) -> Result<Option<PromoCode>, AppErr
 
 /// Withdraws a code; sales that used it earlier keep their attribution.
 pub async fn withdraw(services: &Services, code: &str) -> Result<(), AppError> {
-    let code = parse_code(code).map_err(|e| AppError::field("code", e))?;
+    let code = PromoCodeId::new(parse_code(code).map_err(|e| AppError::field("code", e))?);
     match services
         .store
         .table()
@@ -146,7 +152,10 @@ pub async fn withdraw(services: &Services, code: &str) -> Result<(), AppError> {
 }
 
 /// Every code, or one partner's, in code order.
-pub async fn list(store: &Store, partner_id: Option<&str>) -> Result<Vec<PromoCode>, AppError> {
+pub async fn list(
+    store: &Store,
+    partner_id: Option<&PartnerId>,
+) -> Result<Vec<PromoCode>, AppError> {
     let (index, partition) = match partner_id {
         Some(p) => (Index::Gsi1, keys::partner_promo_codes(p)),
         None => (Index::Gsi2, keys::promo_codes_listing()),

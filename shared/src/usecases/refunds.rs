@@ -6,6 +6,7 @@
 //! Idempotent on the storefront's refund id; concurrent refunds of one conversion are
 //! serialised by a condition on the conversion's refunded total.
 
+use crate::ids::{CampaignId, ConversionId, LineId, PartnerId};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -67,7 +68,7 @@ async fn find_conversion(
 ) -> Result<Option<Conversion>, AppError> {
     let store = &services.store;
     if let Some(id) = &req.conversion_id {
-        let found = store.conversion(id).await?;
+        let found = store.conversion(&ConversionId::from(id)).await?;
         if found.is_none() {
             errors.push("conversion_id", format!("no conversion {id}"));
         }
@@ -80,8 +81,8 @@ async fn find_conversion(
     let Some(order) = errors.take("order_id", parse_order_id(&order.0)) else {
         return Ok(None);
     };
-    let campaigns: Vec<String> = match &req.campaign_id {
-        Some(c) => vec![c.clone()],
+    let campaigns: Vec<CampaignId> = match &req.campaign_id {
+        Some(c) => vec![CampaignId::from(c)],
         None => store.campaigns().await?.into_iter().map(|c| c.id).collect(),
     };
     let mut found = Vec::new();
@@ -311,7 +312,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
             _ => (LineStatus::Approved, now),
         };
         reversals.push(CommissionLine {
-            id: format!("{}:{}:{}", line.id, kind.as_str(), refund_id),
+            id: LineId::new(format!("{}:{}:{}", line.id, kind.as_str(), refund_id)),
             conversion_id: conversion.id.clone(),
             partner_id: line.partner_id.clone(),
             campaign_id: line.campaign_id.clone(),
@@ -364,7 +365,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
     ];
     ops.extend(reversals.iter().map(Store::line_put));
     // Counters on the day of the refund: history stays as it was reported.
-    let mut per_partner: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
+    let mut per_partner: BTreeMap<&PartnerId, Vec<(&str, i64)>> = BTreeMap::new();
     per_partner
         .entry(&conversion.partner_id)
         .or_default()
@@ -433,7 +434,7 @@ async fn outcome(
     let currency = conversion.currency;
     Ok(RefundOutcome {
         refund_id: refund.refund_id.clone(),
-        conversion_id: conversion.id.clone(),
+        conversion_id: conversion.id.to_string(),
         kind: refund.kind,
         amount: format_minor(refund.amount_minor, currency),
         currency,
@@ -443,7 +444,7 @@ async fn outcome(
             .iter()
             .filter(|l| l.reverses.as_deref() == Some(refund.refund_id.as_str()))
             .map(|l| ReversalView {
-                partner_id: l.partner_id.clone(),
+                partner_id: l.partner_id.to_string(),
                 level: l.level,
                 amount: format_minor(l.amount_minor, currency),
             })

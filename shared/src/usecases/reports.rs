@@ -2,6 +2,7 @@
 //! impressions, conversions, revenue and commission grouped by day, partner, campaign or
 //! (for one partner) sub-id value.
 
+use crate::ids::PartnerId;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -183,7 +184,7 @@ pub async fn program_report(
 
 pub async fn partner_report(
     store: &Store,
-    partner_id: &str,
+    partner_id: &PartnerId,
     from: Day,
     to: Day,
     group_by: GroupBy,

@@ -1,6 +1,7 @@
 //! Public partner signup: an applicant becomes a pending partner, optionally under the
 //! recruiter whose referral code they give, and is emailed that the application arrived.
 
+use crate::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldErrors};
@@ -26,14 +27,14 @@ pub struct SignupRequest {
 
 #[derive(Debug, Serialize)]
 pub struct PartnerView {
-    pub id: String,
+    pub id: PartnerId,
     pub email: String,
     pub name: String,
     #[serde(rename = "type")]
     pub kind: PartnerKind,
     pub status: PartnerStatus,
     pub referral_code: String,
-    pub recruited_by: Option<String>,
+    pub recruited_by: Option<PartnerId>,
     pub group: Option<String>,
     pub fields: std::collections::BTreeMap<String, serde_json::Value>,
     /// Why the partner was rejected or suspended.
@@ -133,7 +134,7 @@ pub async fn signup(
     };
     let now = services.now();
     let mut partner = Partner {
-        id: services.new_id(),
+        id: PartnerId::new(services.new_id()),
         email,
         name,
         kind,

@@ -2,6 +2,7 @@
 //! visit, a bot or a visitor targeting turned away), impressions, and recording clicks in
 //! batches so counters get one update per key per batch, with unique visits told apart.
 
+use crate::ids::{CampaignId, LinkCode, PartnerId};
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
@@ -30,7 +31,7 @@ pub async fn resolve_link(store: &Store, code: &str) -> Result<Option<ResolvedLi
     if code.is_empty() || code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Ok(None);
     }
-    let Some(link) = store.link(code).await? else {
+    let Some(link) = store.link(&LinkCode::from(code)).await? else {
         return Ok(None);
     };
     let Some(campaign) = store.campaign(&link.campaign_id).await? else {
@@ -236,7 +237,7 @@ async fn claim_unique(store: &Store, click: &Click) -> Result<bool, AppError> {
 /// A visitor on a link: (link code, hashed IP, user agent).
 type VisitorKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
 /// A sub-id counter row: (day, partner, campaign, sub-id, value).
-type SubRow<'a> = (Day, &'a str, &'a str, &'a str, &'a str);
+type SubRow<'a> = (Day, &'a PartnerId, &'a CampaignId, &'a str, &'a str);
 type Counts<'a> = BTreeMap<&'a str, i64>;
 
 /// Each click needs its record, its row's counters and at most one row per sub-id.
@@ -281,13 +282,14 @@ pub async fn record_clicks(store: &Store, clicks: &[Click]) -> Result<usize, App
             if pending.is_empty() {
                 break;
             }
-            let mut per_row: BTreeMap<(Day, &str, &str), BTreeMap<&str, i64>> = BTreeMap::new();
+            let mut per_row: BTreeMap<(Day, &CampaignId, &PartnerId), BTreeMap<&str, i64>> =
+                BTreeMap::new();
             let mut per_sub: BTreeMap<SubRow, Counts> = BTreeMap::new();
             for c in &pending {
                 let is_unique = unique.get(c.click_id.as_str()).copied().unwrap_or(false);
                 let deltas = click_counters(c, is_unique);
                 let row = per_row
-                    .entry((c.at.day(), c.campaign_id.as_str(), c.partner_id.as_str()))
+                    .entry((c.at.day(), &c.campaign_id, &c.partner_id))
                     .or_default();
                 for (name, n) in &deltas {
                     *row.entry(name).or_default() += n;
@@ -299,8 +301,8 @@ pub async fn record_clicks(store: &Store, clicks: &[Click]) -> Result<usize, App
                     let row = per_sub
                         .entry((
                             c.at.day(),
-                            c.partner_id.as_str(),
-                            c.campaign_id.as_str(),
+                            &c.partner_id,
+                            &c.campaign_id,
                             sub.as_str(),
                             value.as_str(),
                         ))

@@ -2,6 +2,8 @@
 //! replacing a campaign, and per-partner or per-group terms.
 
 use super::*;
+use crate::ids::CampaignId;
+use crate::ids::PartnerId;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +43,7 @@ pub async fn put_campaign(
     id: &str,
     req: CampaignRequest,
 ) -> Result<(Campaign, bool), AppError> {
-    let id = parse_slug("id", id)?;
+    let id = CampaignId::new(parse_slug("id", id)?);
     let program = require_program(&services.store).await?;
     let existing = services.store.campaign(&id).await?;
     let mut errors = FieldErrors::default();
@@ -108,12 +110,12 @@ pub async fn put_campaign(
 /// Whose terms an override sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverrideFor {
-    Partner(String),
+    Partner(PartnerId),
     Group(String),
 }
 
 impl OverrideFor {
-    fn key(&self, campaign_id: &str) -> crate::ports::Key {
+    fn key(&self, campaign_id: &CampaignId) -> crate::ports::Key {
         match self {
             OverrideFor::Partner(p) => crate::store::keys::partner_terms(campaign_id, p),
             OverrideFor::Group(g) => crate::store::keys::group_terms(campaign_id, g),
@@ -125,7 +127,7 @@ impl OverrideFor {
 /// whether they are new.
 pub async fn put_terms_override(
     services: &Services,
-    campaign_id: &str,
+    campaign_id: &CampaignId,
     target: OverrideFor,
     req: TermsRequest,
 ) -> Result<(Terms, bool), AppError> {
@@ -158,7 +160,7 @@ pub async fn put_terms_override(
 /// Removes an override; the partner or group falls back to the campaign's terms.
 pub async fn delete_terms_override(
     services: &Services,
-    campaign_id: &str,
+    campaign_id: &CampaignId,
     target: OverrideFor,
 ) -> Result<(), AppError> {
     if services

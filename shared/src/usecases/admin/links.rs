@@ -1,6 +1,8 @@
 //! Tracking links: one per partner and campaign, made on first request.
 
 use super::*;
+use crate::ids::LinkCode;
+use crate::ids::{CampaignId, PartnerId};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -11,10 +13,10 @@ pub struct LinkRequest {
 
 #[derive(Debug, Serialize)]
 pub struct LinkView {
-    pub code: String,
+    pub code: LinkCode,
     pub url: String,
-    pub partner_id: String,
-    pub campaign_id: String,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
     pub created_at: String,
 }
 
@@ -34,8 +36,8 @@ impl LinkView {
 /// link, a promo code: `what`) is made, naming the field at fault.
 pub async fn require_partner_on_campaign(
     store: &Store,
-    partner_id: &str,
-    campaign_id: &str,
+    partner_id: &PartnerId,
+    campaign_id: &CampaignId,
     what: &str,
 ) -> Result<(), AppError> {
     let partner = store
@@ -69,6 +71,7 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
     let (Some(partner_id), Some(campaign_id)) = (partner_id, campaign_id) else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
+    let (partner_id, campaign_id) = (PartnerId::from(partner_id), CampaignId::from(campaign_id));
     let store = &services.store;
     require_partner_on_campaign(store, &partner_id, &campaign_id, "links").await?;
     for _ in 0..5 {
@@ -80,7 +83,7 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
             return Ok((link, false));
         }
         let link = Link {
-            code: base32(&services.ids.random_bytes(5)),
+            code: LinkCode::new(base32(&services.ids.random_bytes(5))),
             partner_id: partner_id.clone(),
             campaign_id: campaign_id.clone(),
             created_at: services.now(),

@@ -2,6 +2,7 @@
 //! them under another recruiter, put them in a group; and the rule for display names.
 
 use super::*;
+use crate::ids::PartnerId;
 
 /// Approves a pending partner and issues their API key (shown once, stored hashed), gives
 /// them a link for every active campaign, and emails the approval and the welcome (links,
@@ -9,7 +10,7 @@ use super::*;
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id, correlation_id = %correlation_id))]
 pub async fn approve_partner(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     correlation_id: &str,
 ) -> Result<(Partner, NewApiKey), AppError> {
     let program = require_program(&services.store).await?;
@@ -71,8 +72,8 @@ pub async fn approve_partner(
         .take(20)
     {
         let req = LinkRequest {
-            partner_id: Some(partner.id.clone()),
-            campaign_id: Some(campaign.id.clone()),
+            partner_id: Some(partner.id.to_string()),
+            campaign_id: Some(campaign.id.to_string()),
         };
         match create_link(services, req).await {
             Ok((link, _)) => links.push(serde_json::json!({
@@ -148,7 +149,7 @@ const MAX_VERIFIED_CHAIN: usize = 98;
 /// the write's transaction, so two changes racing to close a loop cannot both succeed.
 pub async fn set_recruiter(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     req: RecruiterRequest,
 ) -> Result<Partner, AppError> {
     let store = &services.store;
@@ -165,7 +166,7 @@ pub async fn set_recruiter(
         }
         (Some(id), None) => Some(
             store
-                .partner(&id)
+                .partner(&PartnerId::from(id.as_str()))
                 .await?
                 .ok_or_else(|| AppError::field("recruiter_id", format!("no partner {id}")))?,
         ),
@@ -207,7 +208,7 @@ pub async fn set_recruiter(
                 crate::store::keys::partner(&p.id),
                 Condition::AttrEquals(
                     "recruited_by".into(),
-                    Attr::S(p.recruited_by.clone().unwrap_or_default()),
+                    Attr::S(p.recruited_by.as_deref().unwrap_or_default().to_string()),
                 ),
             ));
             current = match &p.recruited_by {
@@ -216,7 +217,11 @@ pub async fn set_recruiter(
             };
         }
     }
-    let before = partner.recruited_by.clone().unwrap_or_default();
+    let before = partner
+        .recruited_by
+        .as_deref()
+        .unwrap_or_default()
+        .to_string();
     partner.recruited_by = new_recruiter.map(|r| r.id);
     partner.updated_at = services.now();
     ops.push(Store::partner_put(
@@ -242,7 +247,7 @@ pub struct GroupRequest {
 
 pub async fn set_group(
     services: &Services,
-    partner_id: &str,
+    partner_id: &PartnerId,
     req: GroupRequest,
 ) -> Result<Partner, AppError> {
     let mut partner = services

@@ -1,11 +1,12 @@
 //! A run's mass-payment file and a partner's balance.
 
 use super::*;
+use crate::ids::{PartnerId, PayoutRunId};
 
 /// The run's payouts as a mass-payment file.
 pub async fn export_run(
     services: &Services,
-    run_id: &str,
+    run_id: &PayoutRunId,
     format: ExportFormat,
     currency: Option<Currency>,
 ) -> Result<String, AppError> {
@@ -38,7 +39,10 @@ pub struct Balance {
 }
 
 /// The partner's balance per currency, read from the open-lines index and their payouts.
-pub async fn balance_of(services: &Services, partner_id: &str) -> Result<Vec<Balance>, AppError> {
+pub async fn balance_of(
+    services: &Services,
+    partner_id: &PartnerId,
+) -> Result<Vec<Balance>, AppError> {
     let store = &services.store;
     let program = require_program(store).await?;
     // (pending, approved, in payout, paid) per currency.

@@ -1,15 +1,16 @@
 //! Reading runs, payouts and statements.
 
 use super::*;
+use crate::ids::{PartnerId, PayoutId, PayoutRunId};
 
-pub async fn payout_run(store: &Store, id: &str) -> Result<Option<PayoutRun>, AppError> {
+pub async fn payout_run(store: &Store, id: &PayoutRunId) -> Result<Option<PayoutRun>, AppError> {
     match store.table().get(&keys::payout_run(id)).await? {
         Some(item) => Ok(Some(decode(&item)?)),
         None => Ok(None),
     }
 }
 
-pub async fn payout(store: &Store, id: &str) -> Result<Option<Payout>, AppError> {
+pub async fn payout(store: &Store, id: &PayoutId) -> Result<Option<Payout>, AppError> {
     match store.table().get(&keys::payout(id)).await? {
         Some(item) => Ok(Some(decode(&item)?)),
         None => Ok(None),
@@ -40,7 +41,7 @@ pub async fn payout_runs(
 }
 
 /// Every payout of a run, by partner.
-pub async fn payouts_of_run(store: &Store, run_id: &str) -> Result<Vec<Payout>, AppError> {
+pub async fn payouts_of_run(store: &Store, run_id: &PayoutRunId) -> Result<Vec<Payout>, AppError> {
     store
         .query_all(
             Index::Gsi1,
@@ -56,7 +57,7 @@ pub async fn payouts_of_run(store: &Store, run_id: &str) -> Result<Vec<Payout>, 
 /// A partner's payouts, newest first.
 pub async fn payouts_of_partner(
     store: &Store,
-    partner_id: &str,
+    partner_id: &PartnerId,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<(Vec<Payout>, Option<String>), AppError> {
@@ -80,7 +81,7 @@ pub async fn payouts_of_partner(
 /// The lines a payout took, oldest first.
 pub async fn statement_lines(
     store: &Store,
-    payout_id: &str,
+    payout_id: &PayoutId,
 ) -> Result<Vec<CommissionLine>, AppError> {
     let mut lines: Vec<CommissionLine> = store
         .query_all(

@@ -2,6 +2,8 @@
 //! or negative balances over, claim each group's lines into its payout, finish it.
 
 use super::*;
+use crate::ids::PayoutId;
+use crate::ids::PayoutRunId;
 
 /// Runs (or finishes, or finds) the payout run of `period`. Returns the run and whether
 /// this call started it.
@@ -14,12 +16,12 @@ pub async fn run_period(
     let store = &services.store;
     let program = require_program(store).await?;
     let mut created = false;
-    let mut run = match payout_run(store, &period.name).await? {
+    let mut run = match payout_run(store, &PayoutRunId::new(period.name.clone())).await? {
         Some(run) if run.status == RunStatus::Complete => return Ok((run, false)),
         Some(run) => run,
         None => {
             let run = PayoutRun {
-                id: period.name.clone(),
+                id: PayoutRunId::new(period.name.clone()),
                 period_end: period.end,
                 started_by: started_by.to_string(),
                 created_at: services.now(),
@@ -121,7 +123,12 @@ pub(super) async fn pay_group(
     let Some(first) = lines.first() else {
         return Ok(false);
     };
-    let payout_id = format!("{}:{}:{}", run.id, first.partner_id, first.currency.code());
+    let payout_id = PayoutId::new(format!(
+        "{}:{}:{}",
+        run.id,
+        first.partner_id,
+        first.currency.code()
+    ));
     let existing = payout(store, &payout_id).await?;
     let payout = match existing {
         // Made by this run already and settled or failed since: its lines are not ours.
@@ -141,7 +148,7 @@ pub(super) async fn pay_group(
             }
             let partner = store.partner(&first.partner_id).await?;
             let payout = Payout {
-                id: payout_id,
+                id: payout_id.clone(),
                 run_id: run.id.clone(),
                 partner_id: first.partner_id.clone(),
                 partner_name: partner.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
@@ -197,11 +204,11 @@ pub(super) async fn pay_group(
     Ok(true)
 }
 
-pub(super) fn claim_ops(lines: &[CommissionLine], payout_id: &str) -> Vec<TxOp> {
+pub(super) fn claim_ops(lines: &[CommissionLine], payout_id: &PayoutId) -> Vec<TxOp> {
     let mut ops = Vec::with_capacity(lines.len() * 2);
     for line in lines {
         let mut claimed = line.clone();
-        claimed.payout_id = Some(payout_id.to_string());
+        claimed.payout_id = Some(payout_id.clone());
         ops.push(Store::line_write(
             &claimed,
             Condition::AttrEquals("gsi3pk".into(), Attr::S(keys::PAYABLE_LINES.into())),

@@ -26,7 +26,7 @@ pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError
     let (recent, _) = payout_runs(&services.store, 20, None).await?;
     for run in recent.iter().filter(|r| r.status == RunStatus::Running) {
         let period = Period {
-            name: run.id.clone(),
+            name: run.id.to_string(),
             end: run.period_end,
         };
         runs.push(run_period(services, &period, "schedule").await?.0);

@@ -2,6 +2,7 @@
 //! (lines payable again).
 
 use super::*;
+use crate::ids::PayoutId;
 
 /// The operator's verdict on a payout they tried to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Settlement {
 #[tracing::instrument(skip_all, fields(payout_id = %payout_id, correlation_id = %correlation_id))]
 pub async fn settle(
     services: &Services,
-    payout_id: &str,
+    payout_id: &PayoutId,
     settlement: Settlement,
     correlation_id: &str,
 ) -> Result<Payout, AppError> {
@@ -58,10 +59,10 @@ pub async fn settle(
                 // the earlier chunks already done, which rewrites them identically).
                 let condition = match target {
                     PayoutStatus::Paid => {
-                        Condition::AttrEquals("payout_id".into(), Attr::S(payout_id.into()))
+                        Condition::AttrEquals("payout_id".into(), payout_id.into())
                     }
                     _ => Condition::Any(vec![
-                        Condition::AttrEquals("payout_id".into(), Attr::S(payout_id.into())),
+                        Condition::AttrEquals("payout_id".into(), payout_id.into()),
                         Condition::AttrEquals("gsi3pk".into(), Attr::S(keys::PAYABLE_LINES.into())),
                     ]),
                 };

@@ -2,12 +2,13 @@
 //! names, decided by the program's priority and the click's attribution window.
 
 use super::*;
+use crate::ids::{CampaignId, LinkCode, PartnerId};
 
 /// Who a conversion is credited to, and how.
 pub(super) struct Credit {
-    pub(super) partner_id: String,
-    pub(super) campaign_id: String,
-    pub(super) link_code: Option<String>,
+    pub(super) partner_id: PartnerId,
+    pub(super) campaign_id: CampaignId,
+    pub(super) link_code: Option<LinkCode>,
     pub(super) click_id: Option<String>,
     pub(super) clicked_at: Option<Timestamp>,
     pub(super) attribution: Attribution,
@@ -51,7 +52,7 @@ pub(super) fn promo_credit(promo: PromoCode, note: Option<String>) -> Credit {
         clicked_at: None,
         attribution: Attribution {
             method: AttributionMethod::PromoCode,
-            promo_code: Some(promo.code),
+            promo_code: Some(promo.code.into_string()),
             note,
         },
         unattributed: None,

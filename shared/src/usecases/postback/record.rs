@@ -2,6 +2,8 @@
 //! stored once per campaign and order id, and handed to the commission stage.
 
 use super::*;
+use crate::ids::CampaignId;
+use crate::ids::ConversionId;
 
 #[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
 pub async fn record_postback(
@@ -217,7 +219,7 @@ pub async fn record_postback(
         None => (amount.currency(), None),
     };
     let conversion = Conversion {
-        id: services.new_id(),
+        id: ConversionId::new(services.new_id()),
         campaign_id: credit.campaign_id.clone(),
         order_id: order_id.clone(),
         partner_id: credit.partner_id.clone(),
@@ -310,7 +312,7 @@ pub async fn record_postback(
 /// (payout is idempotent) and heals a postback whose first hand-off failed.
 pub(super) async fn replay(
     services: &Services,
-    campaign_id: &str,
+    campaign_id: &CampaignId,
     order_id: &str,
     amount: Money,
     correlation_id: &str,

@@ -1,6 +1,7 @@
 //! The conversion as a postback's answer shows it.
 
 use super::*;
+use crate::ids::{CampaignId, ConversionId, LinkCode, PartnerId};
 
 #[derive(Debug)]
 pub struct PostbackOutcome {
@@ -11,11 +12,11 @@ pub struct PostbackOutcome {
 
 #[derive(Debug, Serialize)]
 pub struct ConversionView {
-    pub id: String,
-    pub campaign_id: String,
+    pub id: ConversionId,
+    pub campaign_id: CampaignId,
     pub order_id: String,
-    pub partner_id: String,
-    pub link_code: Option<String>,
+    pub partner_id: PartnerId,
+    pub link_code: Option<LinkCode>,
     pub click_id: Option<String>,
     pub clicked_at: Option<String>,
     /// How the partner was credited (click, promo code, subscription) and why.
