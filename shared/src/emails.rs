@@ -1,7 +1,19 @@
-//! Partner emails: the templates that ship with Upline, the operator's overrides, and
-//! their rendering. Templates are minijinja (no code execution, auto-escaping in HTML,
-//! undefined variables are errors), each with a subject, a text part and an HTML part.
+//! Partner emails: the templates that ship with Upline, the operator's overrides, their
+//! rendering, and the MIME message a rendered email goes out as (`mime_message`, written
+//! by the `mail-builder` crate). Templates are minijinja (no code execution,
+//! auto-escaping in HTML, undefined variables are errors), each with a subject, a text
+//! part and an HTML part.
 
+use std::str::FromStr;
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::HeaderType;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::url::URL;
+use mail_builder::mime::MimePart;
 use minijinja::{AutoEscape, Environment};
 use serde::{Deserialize, Serialize};
 
@@ -218,20 +230,6 @@ impl EmailTemplates {
     }
 }
 
-/// Header text outside ASCII goes as an RFC 2047 encoded word.
-fn header_text(s: &str) -> String {
-    use base64::Engine;
-    if s.is_ascii() && !s.contains(['\r', '\n']) {
-        s.to_string()
-    } else {
-        let clean = s.replace(['\r', '\n'], " ");
-        format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(clean)
-        )
-    }
-}
-
 /// An idempotency key as a safe file name and Message-ID part.
 pub fn file_stem(key: &str) -> String {
     key.chars()
@@ -246,47 +244,89 @@ pub fn file_stem(key: &str) -> String {
 }
 
 /// The email as one RFC 5322 message with text and HTML alternatives: what the outbox
-/// writes and what SES sends raw (raw, so unsubscribe headers travel with it).
+/// writes and what SES sends raw (raw, so unsubscribe headers travel with it). The
+/// `mail-builder` crate writes it: RFC 2047 encoded words for text outside ASCII, the
+/// sender's display name, folded header lines, the multipart/alternative structure.
 pub fn mime_message(
     from: &str,
     email: &crate::ports::OutgoingEmail,
     date: crate::clock::Timestamp,
 ) -> String {
     let stem = file_stem(&email.idempotency_key);
-    let mut boundary = format!("upline-{stem}");
-    while email.text.contains(&boundary) || email.html.contains(&boundary) {
-        boundary.push('x');
+    let mut message = MessageBuilder::new()
+        .header("From", sender(from))
+        // A partner's address was checked when saved (`partner::parse_email`: no display
+        // name, no spaces or controls), so it goes bare, as it was typed.
+        .header("To", Raw::new(email.to.as_str()))
+        .subject(email.subject.as_str())
+        .header("Date", rfc5322_date(date))
+        .message_id(format!("{stem}@upline.local"));
+    if let Some(url) = &email.unsubscribe_url {
+        message = message
+            .header("List-Unsubscribe", URL::new(url.as_str()))
+            .header(
+                "List-Unsubscribe-Post",
+                Raw::new("List-Unsubscribe=One-Click"),
+            );
     }
-    let date = time::OffsetDateTime::from_unix_timestamp(date.secs())
+    // A boundary named after the email, as long as RFC 2046 allows and found in neither
+    // part; otherwise mail-builder makes one up.
+    let mut alternative = ContentType::new("multipart/alternative");
+    let boundary = format!("upline-{stem}");
+    if boundary.len() <= 70 && !email.text.contains(&boundary) && !email.html.contains(&boundary) {
+        alternative = alternative.attribute("boundary", boundary);
+    }
+    let parts = vec![
+        text_part("text/plain", &email.text),
+        text_part("text/html", &email.html),
+    ];
+    let mut raw = Vec::new();
+    message
+        .body(MimePart::new(alternative, parts))
+        .serialize(&mut raw);
+    // Every input is UTF-8 and every encoding ASCII, so nothing is ever replaced here.
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// The configured sender, `Name <address>` or a bare address, as an address header (the
+/// name as an encoded word when it is not ASCII). One the `email_address` check does not
+/// read goes as configured.
+fn sender(from: &str) -> HeaderType<'static> {
+    match email_address::EmailAddress::from_str(from.trim()) {
+        Ok(parsed) => {
+            let name = parsed.display_part();
+            let name = name
+                .strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .unwrap_or(name);
+            let name = (!name.is_empty()).then(|| name.to_string());
+            Address::new_address(name, parsed.email().to_string()).into()
+        }
+        Err(_) => Raw::new(from.to_string()).into(),
+    }
+}
+
+/// RFC 5322's date, by the `time` crate (two-digit day, `+0000`); mail-builder's own for a
+/// year `time` does not format.
+fn rfc5322_date(date: crate::clock::Timestamp) -> HeaderType<'static> {
+    time::OffsetDateTime::from_unix_timestamp(date.secs())
         .ok()
         .and_then(|d| {
             d.format(&time::format_description::well_known::Rfc2822)
                 .ok()
         })
-        .unwrap_or_default();
-    let mut m = String::new();
-    m.push_str(&format!("From: {}\r\n", header_text(from)));
-    m.push_str(&format!("To: {}\r\n", header_text(&email.to)));
-    m.push_str(&format!("Subject: {}\r\n", header_text(&email.subject)));
-    m.push_str(&format!("Date: {date}\r\n"));
-    m.push_str(&format!("Message-ID: <{stem}@upline.local>\r\n"));
-    if let Some(url) = &email.unsubscribe_url {
-        m.push_str(&format!("List-Unsubscribe: <{url}>\r\n"));
-        m.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+        .map_or_else(|| Date::new(date.secs()).into(), |d| Raw::new(d).into())
+}
+
+/// A text part as it is (`8bit`, CRLF line ends) when RFC 5322 lets it go so: lines of
+/// at most 998 octets, no NUL and no lone CR. That keeps the outbox's files and the links
+/// in them readable. Anything else mail-builder encodes, quoted-printable or base64.
+fn text_part<'x>(content_type: &'x str, body: &'x str) -> MimePart<'x> {
+    let lf = body.replace("\r\n", "\n");
+    if lf.contains(['\r', '\0']) || lf.split('\n').any(|line| line.len() > 998) {
+        return MimePart::new(content_type, body);
     }
-    m.push_str("MIME-Version: 1.0\r\n");
-    m.push_str(&format!(
-        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
-    ));
-    for (ctype, body) in [("text/plain", &email.text), ("text/html", &email.html)] {
-        m.push_str(&format!("--{boundary}\r\n"));
-        m.push_str(&format!("Content-Type: {ctype}; charset=utf-8\r\n"));
-        m.push_str("Content-Transfer-Encoding: 8bit\r\n\r\n");
-        m.push_str(&body.replace("\r\n", "\n").replace('\n', "\r\n"));
-        m.push_str("\r\n");
-    }
-    m.push_str(&format!("--{boundary}--\r\n"));
-    m
+    MimePart::new(content_type, lf.replace('\n', "\r\n")).transfer_encoding("8bit")
 }
 
 #[cfg(test)]
@@ -310,13 +350,147 @@ mod tests {
             &email,
             crate::clock::Timestamp(0),
         );
-        assert!(eml.contains("Subject: =?UTF-8?B?"));
+        // mail-builder picks B or Q encoding by length; for this subject, B.
+        let subject = eml
+            .split("\r\nSubject: =?utf-8?B?")
+            .nth(1)
+            .and_then(|rest| rest.split("?=\r\n").next())
+            .unwrap();
+        use base64::Engine;
+        let subject = base64::engine::general_purpose::STANDARD
+            .decode(subject)
+            .unwrap();
+        assert_eq!(String::from_utf8(subject).unwrap(), "Gains: 5,00 €");
+        // mail-builder quotes display names, and the partner's address goes bare.
+        assert!(
+            eml.starts_with("From: \"Upline\" <noreply@upline.local>\r\nTo: ann@example.com\r\n")
+        );
         assert!(eml.contains("Message-ID: <commission_c1_0@upline.local>"));
-        assert!(eml.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nline one\r\nline two"));
+        // mail-builder quotes parameter values: `charset="utf-8"`.
+        assert!(eml.contains("Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\nline one\r\nline two"));
         assert!(eml.contains("--upline-commission_c1_0\r\nContent-Type: text/html"));
         assert!(eml.ends_with("--upline-commission_c1_0--\r\n"));
         assert!(eml.contains("List-Unsubscribe: <https://x/u>"));
+        assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(eml.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+        assert!(eml.contains("MIME-Version: 1.0\r\n"));
+        assert!(
+            eml.contains(
+                "Content-Type: multipart/alternative; boundary=\"upline-commission_c1_0\""
+            )
+        );
+    }
+
+    fn email(subject: &str, to: &str, text: &str) -> crate::ports::OutgoingEmail {
+        crate::ports::OutgoingEmail {
+            idempotency_key: "k".into(),
+            to: to.into(),
+            subject: subject.into(),
+            text: text.into(),
+            html: "<p>hi</p>".into(),
+            unsubscribe_url: None,
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn a_sender_name_outside_ascii_is_encoded_and_the_address_kept() {
+        let eml = mime_message(
+            "Équipe Upline <noreply@upline.local>",
+            &email("Hi", "ann@example.com", "hi"),
+            crate::clock::Timestamp(0),
+        );
+        let from = eml.lines().next().unwrap();
+        assert!(from.starts_with("From: =?utf-8?"), "{from}");
+        assert!(from.ends_with("?= <noreply@upline.local>"), "{from}");
+        assert!(!eml.contains("List-Unsubscribe"));
+        let quoted = mime_message(
+            "\"Upline, Inc.\" <noreply@upline.local>",
+            &email("Hi", "ann@example.com", "hi"),
+            crate::clock::Timestamp(0),
+        );
+        assert!(quoted.starts_with("From: \"Upline, Inc.\" <noreply@upline.local>\r\n"));
+    }
+
+    #[test]
+    fn line_breaks_in_headers_cannot_start_a_header() {
+        let eml = mime_message(
+            "Upline <noreply@upline.local>",
+            &email(
+                "Hi\r\nBcc: eve@example.com",
+                "ann@example.com\nBcc: eve@example.com",
+                "hi",
+            ),
+            crate::clock::Timestamp(0),
+        );
+        assert!(eml.split("\r\n").all(|l| !l.starts_with("Bcc:")), "{eml}");
+        assert!(
+            !eml.replace("\r\n", "").contains('\n'),
+            "no bare line feed: {eml}"
+        );
+    }
+
+    #[test]
+    fn a_body_too_long_for_8bit_is_encoded_instead() {
+        let long = "x".repeat(2000);
+        let eml = mime_message(
+            "Upline <noreply@upline.local>",
+            &email("Hi", "ann@example.com", &long),
+            crate::clock::Timestamp(0),
+        );
+        let text = eml.split("Content-Type: text/plain").nth(1).unwrap();
+        assert!(
+            text.contains("Content-Transfer-Encoding: quoted-printable")
+                || text.contains("Content-Transfer-Encoding: base64"),
+            "{text}"
+        );
+        assert!(eml.lines().all(|l| l.len() <= 998));
+        let html = eml.split("Content-Type: text/html").nth(1).unwrap();
+        assert!(html.contains("Content-Transfer-Encoding: 8bit"));
+    }
+
+    /// What the scenarios in `tests/` read from raw messages (outbox files and moto's SES
+    /// copies): bare `To:`, plain subjects, unfolded `List-Unsubscribe` and `Message-ID`
+    /// lines, and links in the text part as they were rendered.
+    #[test]
+    fn what_the_scenarios_read_from_raw_messages_stays_readable() {
+        let url = format!(
+            "https://go.example.com/v1/unsubscribe?partner=p%2Dada&token={}",
+            "a1".repeat(32)
+        );
+        let key = format!("commission-approved_{}:0", "01JDXKQ5Z8".repeat(8));
+        let email = crate::ports::OutgoingEmail {
+            idempotency_key: key.clone(),
+            to: "p-ada@example.com".into(),
+            subject: "Cha-ching: 10.00 USD approved".into(),
+            text: format!("Level 1 upline: 50% of … — 10.00 USD\n{url}"),
+            html: "<p>html part</p>".into(),
+            unsubscribe_url: Some(url.clone()),
+            tags: vec![],
+        };
+        let eml = mime_message(
+            "Upline <partners@upline.local>",
+            &email,
+            crate::clock::Timestamp(0),
+        );
+        assert!(eml.contains("To: p-ada@example.com\r\n"));
+        assert!(eml.contains("Subject: Cha-ching: 10.00 USD approved\r\n"));
+        assert!(eml.contains(&format!("List-Unsubscribe: <{url}>\r\n")));
+        let link = eml
+            .lines()
+            .find(|l| l.trim().starts_with("http") && l.contains("/v1/unsubscribe?"))
+            .unwrap()
+            .trim();
+        assert_eq!(link, url);
+        assert!(eml.contains("Level 1 upline: 50% of … — 10.00 USD"));
+        assert!(eml.contains("<p>html part</p>"));
+        // `tests/src/aws.rs` reads the stem back from the Message-ID line.
+        let line = eml
+            .lines()
+            .find(|l| l.starts_with("Message-ID: <"))
+            .unwrap();
+        let stem = line.trim_start_matches("Message-ID: <").split('@').next();
+        assert_eq!(stem, Some(file_stem(&key).as_str()));
     }
 
     #[test]

@@ -73,6 +73,89 @@ fn ibans_are_checked_by_their_digits() {
     assert!(parse_bic("DEUT1EFF").is_err());
 }
 
+/// `country` and `bban` with the check digits that make them an IBAN, found by asking the
+/// crate's base check (which knows no countries) for each pair of digits.
+fn with_check_digits(country: &str, bban: &str) -> String {
+    (2..=98)
+        .map(|d| format!("{country}{d:02}{bban}"))
+        .find(|candidate| candidate.parse::<iban::BaseIban>().is_ok())
+        .unwrap()
+}
+
+#[test]
+fn iban_errors_say_what_is_wrong() {
+    assert!(
+        parse_iban("hello")
+            .unwrap_err()
+            .starts_with("is not an IBAN")
+    );
+    assert!(
+        parse_iban(&"DE89".repeat(10))
+            .unwrap_err()
+            .starts_with("is not an IBAN")
+    );
+    // Every registry country, not only the ones partners most often bank in.
+    assert!(parse_iban(&with_check_digits("BR", "00360305000010009795493P1")).is_ok());
+    assert!(parse_iban(&with_check_digits("MU", "BOMM0101101030300200000MUR")).is_ok());
+    assert_eq!(
+        parse_iban(&with_check_digits("BR", "0036030500001000979549")).unwrap_err(),
+        "has 26 characters; BR IBANs have 29"
+    );
+    assert_eq!(
+        parse_iban(&with_check_digits("US", "123456789012345678")).unwrap_err(),
+        "starts with US, which is not a country with IBANs"
+    );
+    // The right length, but GB account numbers start with four letters (the bank).
+    assert_eq!(
+        parse_iban(&with_check_digits("GB", "123412345698765432")).unwrap_err(),
+        "does not have the account number format of GB IBANs"
+    );
+    assert_eq!(
+        parse_iban("GB82 WEST 1234 5698 7654 33").unwrap_err(),
+        "has wrong check digits (mistyped?)"
+    );
+    // What the payouts scenario sends: spaced, and exported compact.
+    assert_eq!(
+        parse_iban("DE89 3704 0044 0532 0130 00").unwrap(),
+        "DE89370400440532013000"
+    );
+}
+
+#[test]
+fn iban_lengths_agree_with_the_crate() {
+    let mut checked = 0;
+    for a in 'A'..='Z' {
+        for b in 'A'..='Z' {
+            let country = format!("{a}{b}");
+            let probe = with_check_digits(&country, &"0".repeat(18));
+            let known = !matches!(
+                probe.parse::<iban::Iban>(),
+                Err(iban::ParseIbanError::UnknownCountry(_))
+            );
+            assert_eq!(
+                known,
+                details::iban_length(&country).is_some(),
+                "{country}: known to iban_validate, or listed in IBAN_LENGTHS, not both"
+            );
+            // Where an account number of zeros fits the country's format, the one length
+            // the crate accepts is the listed one.
+            let accepted: Vec<usize> = (11..=30)
+                .filter(|n| {
+                    with_check_digits(&country, &"0".repeat(*n))
+                        .parse::<iban::Iban>()
+                        .is_ok()
+                })
+                .map(|n| n + 4)
+                .collect();
+            if let [length] = accepted[..] {
+                assert_eq!(details::iban_length(&country), Some(length), "{country}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} lengths checked");
+}
+
 fn payout(partner: &str, minor: i64, details: Option<PayoutDetails>) -> Payout {
     Payout {
         id: format!("2026-11:{partner}:USD").into(),
