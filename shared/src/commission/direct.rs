@@ -10,6 +10,7 @@ pub(super) fn exact_text(minor: Decimal, currency: crate::money::Currency) -> St
         .to_string()
 }
 
+/// The converting partner's own line (level 0) for `sale` under `terms`.
 pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) -> LineDraft {
     // Longer than most: it lays out one explanation in its fixed order (qualification,
     // CPA, shares, bonuses, rule, summary); each kind of part is computed elsewhere.

@@ -1,0 +1,77 @@
+//! Percentages: exact decimals between 0 and 100, as rates are written.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A percentage between 0 and 100 inclusive, held as an exact decimal (`7.5` means 7.5 %).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct Percent(Decimal);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PercentError {
+    #[error("must be a decimal percentage such as 7.5, got {0:?}")]
+    NotADecimal(String),
+    #[error("must be between 0 and 100, got {0}")]
+    OutOfRange(String),
+    #[error("may have at most 6 decimal places")]
+    TooPrecise,
+}
+
+impl Percent {
+    pub const ZERO: Percent = Percent(Decimal::ZERO);
+
+    pub fn new(value: Decimal) -> Result<Self, PercentError> {
+        if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+            return Err(PercentError::OutOfRange(value.to_string()));
+        }
+        if value.scale() > 6 && value.normalize().scale() > 6 {
+            return Err(PercentError::TooPrecise);
+        }
+        Ok(Percent(value.normalize()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, PercentError> {
+        let t = text.trim();
+        // Exponent notation and signs other than a leading minus are not percentages people write.
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        {
+            return Err(PercentError::NotADecimal(text.to_string()));
+        }
+        let value =
+            Decimal::from_str(t).map_err(|_| PercentError::NotADecimal(text.to_string()))?;
+        Percent::new(value)
+    }
+
+    pub fn as_decimal(&self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0)
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Percent::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
