@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::get;
 use upline_domain::services::Services;
 use upline_domain::store::decode;
 use upline_domain::usecases::audit::{self, AuditEntry};
@@ -14,14 +12,10 @@ use upline_http::ApiResult;
 
 pub(crate) use upline_domain::usecases::audit::record;
 
-pub(crate) fn routes() -> Router<Services> {
-    Router::new().route("/v1/admin/audit-log", get(list_audit_log))
-}
-
-async fn list_audit_log(
+pub(crate) async fn list_audit_log(
     State(s): State<Services>,
     _: upline_http::auth::Admin,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    crate::by_day(&s, &q, audit::partition, decode::<AuditEntry>).await
+    crate::conversions::by_day(&s, &q, audit::partition, decode::<AuditEntry>).await
 }

@@ -5,39 +5,19 @@
 use std::collections::HashMap;
 use upline_domain::ids::{PayoutId, PayoutRunId};
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use upline_domain::commission::CommissionLine;
 use upline_domain::error::AppError;
 use upline_domain::money::{Currency, format_minor};
 use upline_domain::payout::{ExportFormat, Payout, PayoutDetails, PayoutRun, Period};
 use upline_domain::services::Services;
-use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
 use upline_domain::usecases::payouts::{self, Settlement};
 use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
 
-use crate::{Admin, CallingPartner, created_or_ok};
-
-pub(crate) fn routes() -> Router<Services> {
-    Router::new()
-        .route("/v1/admin/payout-runs", get(list_runs).post(start_run))
-        .route("/v1/admin/payout-runs/{id}", get(show_run))
-        .route("/v1/admin/payout-runs/{id}/export", get(export_run))
-        .route("/v1/admin/payouts/{id}", get(show_payout))
-        .route("/v1/admin/payouts/{id}/paid", post(mark_paid))
-        .route("/v1/admin/payouts/{id}/failed", post(mark_failed))
-        .route("/v1/me/balance", get(my_balance))
-        .route("/v1/me/payouts", get(my_payouts))
-        .route("/v1/me/payouts/{id}", get(my_payout))
-        .route(
-            "/v1/me/payout-details",
-            put(set_my_payout_details).get(my_payout_details),
-        )
-}
+use crate::{Admin, created_or_ok};
 
 #[derive(Serialize)]
 pub(crate) struct Amount {
@@ -121,7 +101,7 @@ impl PayoutView {
 }
 
 #[derive(Serialize)]
-struct StatementLineView {
+pub(crate) struct StatementLineView {
     line_id: String,
     conversion_id: String,
     campaign_id: String,
@@ -132,13 +112,13 @@ struct StatementLineView {
 }
 
 #[derive(Serialize)]
-struct Statement {
+pub(crate) struct Statement {
     #[serde(flatten)]
     payout: PayoutView,
     lines: Vec<StatementLineView>,
 }
 
-async fn statement(s: &Services, p: &Payout) -> ApiResult<Statement> {
+pub(crate) async fn statement(s: &Services, p: &Payout) -> ApiResult<Statement> {
     let lines = payouts::statement_lines(&s.store, &p.id).await?;
     Ok(Statement {
         payout: PayoutView::of(p),
@@ -146,7 +126,7 @@ async fn statement(s: &Services, p: &Payout) -> ApiResult<Statement> {
     })
 }
 
-fn line_view(l: &CommissionLine) -> StatementLineView {
+pub(crate) fn line_view(l: &CommissionLine) -> StatementLineView {
     StatementLineView {
         line_id: l.id.to_string(),
         conversion_id: l.conversion_id.to_string(),
@@ -160,19 +140,19 @@ fn line_view(l: &CommissionLine) -> StatementLineView {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RunRequest {
+pub(crate) struct RunRequest {
     /// `2026-11`, `2026-W47` or `2026-11-21`; default today.
     period: Option<String>,
 }
 
 #[derive(Serialize)]
-struct RunWithPayouts {
+pub(crate) struct RunWithPayouts {
     #[serde(flatten)]
     run: RunView,
     items: Vec<PayoutView>,
 }
 
-async fn run_with_payouts(s: &Services, run: &PayoutRun) -> ApiResult<RunWithPayouts> {
+pub(crate) async fn run_with_payouts(s: &Services, run: &PayoutRun) -> ApiResult<RunWithPayouts> {
     let items = payouts::payouts_of_run(&s.store, &run.id).await?;
     Ok(RunWithPayouts {
         run: RunView::of(run),
@@ -180,7 +160,7 @@ async fn run_with_payouts(s: &Services, run: &PayoutRun) -> ApiResult<RunWithPay
     })
 }
 
-async fn start_run(
+pub(crate) async fn start_run(
     State(s): State<Services>,
     Admin(who): Admin,
     JsonBody(req): JsonBody<RunRequest>,
@@ -206,7 +186,7 @@ async fn start_run(
     ))
 }
 
-async fn list_runs(
+pub(crate) async fn list_runs(
     State(s): State<Services>,
     _: Admin,
     Query(q): Query<HashMap<String, String>>,
@@ -223,13 +203,13 @@ async fn list_runs(
     ))
 }
 
-async fn find_run(s: &Services, id: &PayoutRunId) -> ApiResult<PayoutRun> {
+pub(crate) async fn find_run(s: &Services, id: &PayoutRunId) -> ApiResult<PayoutRun> {
     Ok(payouts::payout_run(&s.store, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no payout run {id}")))?)
 }
 
-async fn show_run(
+pub(crate) async fn show_run(
     State(s): State<Services>,
     _: Admin,
     Path(id): Path<PayoutRunId>,
@@ -238,7 +218,7 @@ async fn show_run(
     Ok(json(StatusCode::OK, &run_with_payouts(&s, &run).await?))
 }
 
-async fn export_run(
+pub(crate) async fn export_run(
     State(s): State<Services>,
     _: Admin,
     Path(id): Path<PayoutRunId>,
@@ -270,13 +250,13 @@ async fn export_run(
     Ok(response)
 }
 
-async fn find_payout(s: &Services, id: &PayoutId) -> ApiResult<Payout> {
+pub(crate) async fn find_payout(s: &Services, id: &PayoutId) -> ApiResult<Payout> {
     Ok(payouts::payout(&s.store, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no payout {id}")))?)
 }
 
-async fn show_payout(
+pub(crate) async fn show_payout(
     State(s): State<Services>,
     _: Admin,
     Path(id): Path<PayoutId>,
@@ -287,19 +267,19 @@ async fn show_payout(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PaidRequest {
+pub(crate) struct PaidRequest {
     /// The payment's id at PayPal, Wise or the bank.
     reference: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FailedRequest {
+pub(crate) struct FailedRequest {
     reason: Option<String>,
 }
 
 /// An optional payment reference: trimmed, at most 500 characters.
-fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
+pub(crate) fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
     match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > 500 => Err(AppError::field(
             "reference",
@@ -309,7 +289,7 @@ fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
     }
 }
 
-async fn mark_paid(
+pub(crate) async fn mark_paid(
     State(s): State<Services>,
     Admin(who): Admin,
     Path(id): Path<PayoutId>,
@@ -338,7 +318,7 @@ async fn mark_paid(
     Ok(json(StatusCode::OK, &PayoutView::of(&p)))
 }
 
-async fn mark_failed(
+pub(crate) async fn mark_failed(
     State(s): State<Services>,
     Admin(who): Admin,
     Path(id): Path<PayoutId>,
@@ -361,73 +341,4 @@ async fn mark_failed(
         crate::audit::record(&s, &who, "payout.marked_failed", &p.id, reason).await;
     }
     Ok(json(StatusCode::OK, &PayoutView::of(&p)))
-}
-
-async fn my_balance(
-    State(s): State<Services>,
-    CallingPartner(id): CallingPartner,
-) -> ApiResult<Response> {
-    let items = payouts::balance_of(&s, &id).await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
-}
-
-async fn my_payouts(
-    State(s): State<Services>,
-    CallingPartner(id): CallingPartner,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (items, next) =
-        payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
-            .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items: items.iter().map(PayoutView::of).collect::<Vec<_>>(),
-            next_cursor: next,
-        },
-    ))
-}
-
-async fn my_payout(
-    State(s): State<Services>,
-    CallingPartner(id): CallingPartner,
-    Path(payout_id): Path<PayoutId>,
-) -> ApiResult<Response> {
-    let p = payouts::payout(&s.store, &payout_id)
-        .await?
-        .filter(|p| p.partner_id == id)
-        // Another partner's payout is as absent as a missing one.
-        .ok_or_else(|| AppError::NotFound(format!("no payout {payout_id}")))?;
-    Ok(json(StatusCode::OK, &statement(&s, &p).await?))
-}
-
-async fn my_payout_details(
-    State(s): State<Services>,
-    CallingPartner(id): CallingPartner,
-) -> ApiResult<Response> {
-    let p = s
-        .store
-        .partner(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such partner".into()))?;
-    let details = p
-        .payout_details
-        .ok_or_else(|| AppError::NotFound("no payout details yet".into()))?;
-    Ok(json(StatusCode::OK, &details))
-}
-
-async fn set_my_payout_details(
-    State(s): State<Services>,
-    CallingPartner(id): CallingPartner,
-    JsonBody(req): JsonBody<PayoutDetailsRequest>,
-) -> ApiResult<Response> {
-    let p = partner_area::set_payout_details(&s, &id, req).await?;
-    Ok(json(StatusCode::OK, &p.payout_details))
 }

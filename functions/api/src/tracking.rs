@@ -1,13 +1,11 @@
 //! Tracking settings over the API: promo codes (assigned by the operator, listed for the
 //! partner) and partners' own postback URLs with their delivery log.
 
-use axum::Router;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_postbacks::{self, TemplateRequest, TemplateView};
@@ -16,24 +14,7 @@ use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
 
 use crate::{Admin, CallingPartner, created_or_ok};
 
-pub(crate) fn routes() -> Router<Services> {
-    Router::new()
-        .route(
-            "/v1/admin/promo-codes",
-            get(list_promo_codes).post(assign_promo_code),
-        )
-        .route("/v1/admin/promo-codes/{code}", delete(withdraw_promo_code))
-        .route("/v1/me/promo-codes", get(my_promo_codes))
-        .route(
-            "/v1/me/postback",
-            get(my_postback)
-                .put(set_my_postback)
-                .delete(remove_my_postback),
-        )
-        .route("/v1/me/postback/deliveries", get(my_postback_deliveries))
-}
-
-async fn my_postback(
+pub(crate) async fn my_postback(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
@@ -43,7 +24,7 @@ async fn my_postback(
     Ok(json(StatusCode::OK, &TemplateView::of(&template)))
 }
 
-async fn set_my_postback(
+pub(crate) async fn set_my_postback(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<TemplateRequest>,
@@ -52,7 +33,7 @@ async fn set_my_postback(
     Ok(json(StatusCode::OK, &TemplateView::of(&template)))
 }
 
-async fn remove_my_postback(
+pub(crate) async fn remove_my_postback(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
@@ -60,7 +41,7 @@ async fn remove_my_postback(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn my_postback_deliveries(
+pub(crate) async fn my_postback_deliveries(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
     Query(q): Query<HashMap<String, String>>,
@@ -71,19 +52,19 @@ async fn my_postback_deliveries(
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
 }
 
-fn listing(codes: &[promo_codes::PromoCode]) -> Listing<PromoCodeView> {
+pub(crate) fn listing(codes: &[promo_codes::PromoCode]) -> Listing<PromoCodeView> {
     Listing {
         items: codes.iter().map(PromoCodeView::of).collect(),
         next_cursor: None,
     }
 }
 
-async fn list_promo_codes(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
+pub(crate) async fn list_promo_codes(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let codes = promo_codes::list(&s.store, None).await?;
     Ok(json(StatusCode::OK, &listing(&codes)))
 }
 
-async fn assign_promo_code(
+pub(crate) async fn assign_promo_code(
     State(s): State<Services>,
     Admin(who): Admin,
     JsonBody(req): JsonBody<PromoCodeRequest>,
@@ -97,7 +78,7 @@ async fn assign_promo_code(
     Ok(json(created_or_ok(created), &view))
 }
 
-async fn withdraw_promo_code(
+pub(crate) async fn withdraw_promo_code(
     State(s): State<Services>,
     Admin(who): Admin,
     Path(code): Path<String>,
@@ -114,7 +95,7 @@ async fn withdraw_promo_code(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn my_promo_codes(
+pub(crate) async fn my_promo_codes(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {

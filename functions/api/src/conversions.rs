@@ -1,0 +1,161 @@
+//! Conversions and commission lines over the admin API: listing by day, approving and
+//! rejecting with the lines each decision changed.
+
+use std::collections::HashMap;
+use upline_domain::ids::ConversionId;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use upline_domain::error::AppError;
+use upline_domain::ports::Index;
+use upline_domain::services::Services;
+use upline_domain::store::{decode, keys};
+use upline_domain::tracking::Conversion;
+use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
+use upline_domain::usecases::postback::ConversionView;
+use upline_domain::usecases::reports::{days, parse_range};
+use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+
+use crate::views::LineView;
+use crate::{Admin, Params, audit};
+
+/// Newest-first listing over one index partition per day.
+pub(crate) async fn by_day<T: serde::Serialize>(
+    s: &Services,
+    q: &HashMap<String, String>,
+    partition: fn(upline_domain::clock::Day) -> String,
+    render: impl Fn(&upline_domain::ports::Item) -> Result<T, AppError>,
+) -> ApiResult<Response> {
+    let (from, to) = parse_range(
+        q.get("from").map(String::as_str),
+        q.get("to").map(String::as_str),
+        s.now(),
+    )?;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let partitions: Vec<String> = days(from, to).into_iter().rev().map(partition).collect();
+    let page = s
+        .store
+        .query_buckets(
+            Index::Gsi2,
+            &partitions,
+            false,
+            limit,
+            q.get("cursor").map(String::as_str),
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(render)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: page.next,
+        },
+    ))
+}
+
+pub(crate) async fn list_conversions(
+    State(s): State<Services>,
+    _: Admin,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    by_day(&s, &q, keys::conversions_on, |item| {
+        decode::<Conversion>(item).map(|c| ConversionView::of(&c))
+    })
+    .await
+}
+
+pub(crate) async fn list_commissions(
+    State(s): State<Services>,
+    _: Admin,
+    Query(q): Params,
+) -> ApiResult<Response> {
+    if let Some(conversion_id) = q.get("conversion_id") {
+        let items: Vec<_> = s
+            .store
+            .lines_of_conversion(&ConversionId::from(conversion_id))
+            .await?
+            .iter()
+            .map(LineView::of)
+            .collect();
+        return Ok(json(
+            StatusCode::OK,
+            &Listing {
+                items,
+                next_cursor: None,
+            },
+        ));
+    }
+    by_day(&s, &q, keys::lines_on, |item| {
+        decode(item).map(|l| LineView::of(&l))
+    })
+    .await
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct Decided {
+    conversion_id: String,
+    /// The lines whose status changed, as they are now.
+    lines: Vec<LineView>,
+}
+
+pub(crate) async fn approve_conversion(
+    State(s): State<Services>,
+    Admin(who): Admin,
+    Path(id): Path<ConversionId>,
+) -> ApiResult<Response> {
+    let lines = decide_conversion(&s, &id, Decision::Approve).await?;
+    audit::record(
+        &s,
+        &who,
+        "conversion.approved",
+        &id,
+        format!("{} lines approved", lines.len()),
+    )
+    .await;
+    let lines = lines.iter().map(LineView::of).collect();
+    Ok(json(
+        StatusCode::OK,
+        &Decided {
+            conversion_id: id.to_string(),
+            lines,
+        },
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RejectRequest {
+    reason: Option<String>,
+}
+
+pub(crate) async fn reject_conversion(
+    State(s): State<Services>,
+    Admin(who): Admin,
+    Path(id): Path<ConversionId>,
+    JsonBody(req): JsonBody<RejectRequest>,
+) -> ApiResult<Response> {
+    let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
+    let reason_text = reason.clone();
+    let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
+    audit::record(
+        &s,
+        &who,
+        "conversion.rejected",
+        &id,
+        format!("{} lines rejected: {reason_text}", lines.len()),
+    )
+    .await;
+    let lines = lines.iter().map(LineView::of).collect();
+    Ok(json(
+        StatusCode::OK,
+        &Decided {
+            conversion_id: id.to_string(),
+            lines,
+        },
+    ))
+}

@@ -1,0 +1,85 @@
+//! The partner's side of payouts: balance, payouts and statements, and payout details.
+
+use std::collections::HashMap;
+use upline_domain::ids::PayoutId;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use upline_domain::error::AppError;
+use upline_domain::services::Services;
+use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
+use upline_domain::usecases::payouts::{self};
+use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+
+use crate::CallingPartner;
+use crate::payouts::{PayoutView, statement};
+
+pub(crate) async fn my_balance(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
+    let items = payouts::balance_of(&s, &id).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items,
+            next_cursor: None,
+        },
+    ))
+}
+
+pub(crate) async fn my_payouts(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (items, next) =
+        payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
+            .await?;
+    Ok(json(
+        StatusCode::OK,
+        &Listing {
+            items: items.iter().map(PayoutView::of).collect::<Vec<_>>(),
+            next_cursor: next,
+        },
+    ))
+}
+
+pub(crate) async fn my_payout(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+    Path(payout_id): Path<PayoutId>,
+) -> ApiResult<Response> {
+    let p = payouts::payout(&s.store, &payout_id)
+        .await?
+        .filter(|p| p.partner_id == id)
+        // Another partner's payout is as absent as a missing one.
+        .ok_or_else(|| AppError::NotFound(format!("no payout {payout_id}")))?;
+    Ok(json(StatusCode::OK, &statement(&s, &p).await?))
+}
+
+pub(crate) async fn my_payout_details(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+) -> ApiResult<Response> {
+    let p = s
+        .store
+        .partner(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such partner".into()))?;
+    let details = p
+        .payout_details
+        .ok_or_else(|| AppError::NotFound("no payout details yet".into()))?;
+    Ok(json(StatusCode::OK, &details))
+}
+
+pub(crate) async fn set_my_payout_details(
+    State(s): State<Services>,
+    CallingPartner(id): CallingPartner,
+    JsonBody(req): JsonBody<PayoutDetailsRequest>,
+) -> ApiResult<Response> {
+    let p = partner_area::set_payout_details(&s, &id, req).await?;
+    Ok(json(StatusCode::OK, &p.payout_details))
+}
