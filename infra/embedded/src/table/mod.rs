@@ -1,0 +1,99 @@
+//! The Table port on redb: items keyed by (pk, sk), the two secondary indexes kept in the
+//! same write transaction as the items they point to, conditions evaluated inside that
+//! transaction. redb allows one writer at a time, so every write and transaction is
+//! serialisable, which is at least as strong as DynamoDB's guarantees.
+
+mod items;
+mod query;
+mod write;
+
+use async_trait::async_trait;
+use upline_domain::ports::{
+    Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+};
+
+use crate::EmbeddedStore;
+use items::{ITEMS, decode_item};
+use write::single;
+
+pub(crate) use items::storage;
+pub use query::decode_cursor;
+
+#[async_trait]
+impl Table for EmbeddedStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        let key = key.clone();
+        self.blocking(move |s| {
+            let txn = s.begin_read()?;
+            let table = match txn.open_table(ITEMS) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(storage(e)),
+            };
+            match table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(storage)?
+            {
+                Some(v) => Ok(Some(decode_item(&key.pk, &key.sk, v.value())?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn query(
+        &self,
+        index: Index,
+        partition: &str,
+        condition: &SortKeyCondition,
+        forward: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page, TableError> {
+        let (partition, condition, cursor) = (
+            partition.to_string(),
+            condition.clone(),
+            cursor.map(str::to_string),
+        );
+        self.blocking(move |s| {
+            s.query_sync(
+                index,
+                &partition,
+                &condition,
+                forward,
+                limit,
+                cursor.as_deref(),
+            )
+        })
+        .await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.blocking(move |s| single(s, TxOp::Put(item, condition)).map(|_| ()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Condition,
+    ) -> Result<Item, TableError> {
+        let key = key.clone();
+        self.blocking(move |s| {
+            single(s, TxOp::Update(key, update, condition))
+                .map(|i| i.expect("an update leaves an item"))
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        let key = key.clone();
+        self.blocking(move |s| single(s, TxOp::Delete(key, condition)).map(|_| ()))
+            .await
+    }
+
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        self.blocking(move |s| s.transact_sync(ops)).await
+    }
+}
