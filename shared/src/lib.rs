@@ -8,6 +8,7 @@ pub mod click_id;
 pub mod clock;
 pub mod commission;
 pub mod config;
+pub mod conversion;
 pub mod emails;
 pub mod error;
 pub mod ids;

@@ -187,6 +187,7 @@ pub fn round_minor(exact_minor_units: Decimal) -> i64 {
 mod currency;
 mod percent;
 mod rate;
+pub mod stored;
 
 pub use currency::Currency;
 pub use percent::{Percent, PercentError};

@@ -8,13 +8,14 @@ use upline_domain::ids::CampaignId;
 
 use upline_domain::clock::Timestamp;
 use upline_domain::commission::{CommissionLine, Explanation, LineStatus, Rule};
+use upline_domain::conversion::{Conversion, ConversionAmounts, ConversionStatus};
 use upline_domain::ids::{Principal, hash_api_key};
-use upline_domain::money::Currency;
+use upline_domain::money::{Currency, Money};
 use upline_domain::partner::{Partner, PartnerKind, PartnerStatus};
 use upline_domain::ports::Condition;
 use upline_domain::services::Services;
 use upline_domain::store::{Store, keys};
-use upline_domain::tracking::{Conversion, ConversionStatus, Link};
+use upline_domain::tracking::Link;
 use upline_domain::usecases::admin::{
     self, CampaignRequest, ProgramRequest, TermsRequest, UplineRequest, register_admin_key_hash,
 };
@@ -80,8 +81,7 @@ pub fn line(
         partner_id: partner.into(),
         campaign_id: "spring-sale".into(),
         level: 0,
-        amount_minor: 1_000,
-        currency: Currency::from_code("USD").unwrap(),
+        amount: Money::from_minor(1_000, Currency::from_code("USD").unwrap()),
         status: LineStatus::Pending,
         hold_until,
         explanation: Explanation {
@@ -203,16 +203,14 @@ pub async fn seed(services: &Services) {
         clicked_at: Some(NOW.plus_days(-1)),
         attribution: Default::default(),
         unattributed_reason: None,
-        amount_minor: 10_000,
-        currency: Currency::from_code("USD").unwrap(),
+        amounts: ConversionAmounts::of_sale(Money::from_minor(
+            10_000,
+            Currency::from_code("USD").unwrap(),
+        )),
         event: "sale".into(),
-        discount_minor: 0,
-        tax_minor: 0,
-        shipping_minor: 0,
         items: vec![],
         customer_id: None,
         first_time_customer: None,
-        refunded_minor: 0,
         refunded_original_minor: 0,
         original: None,
         subscription: None,

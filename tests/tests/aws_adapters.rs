@@ -33,8 +33,7 @@ fn line(conversion: &str, level: u8) -> CommissionLine {
         partner_id: format!("p{level}").into(),
         campaign_id: "c".into(),
         level,
-        amount_minor: 100,
-        currency: Currency::from_code("USD").unwrap(),
+        amount: upline_domain::money::Money::from_minor(100, Currency::from_code("USD").unwrap()),
         status: LineStatus::Pending,
         hold_until: Timestamp(0),
         explanation: Explanation {

@@ -242,7 +242,7 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
         );
     }
     let lines = s.store.lines_of_conversion(&id).await.unwrap();
-    let amounts: Vec<(u8, i64)> = lines.iter().map(|l| (l.level, l.amount_minor)).collect();
+    let amounts: Vec<(u8, i64)> = lines.iter().map(|l| (l.level, l.amount.minor())).collect();
     // Direct: 2.00 + 5 % of 80.10 (4.005 → 4.00, half to even) = 6.00;
     // level 1: 3 % of the sale = 2.403 → 2.40; level 2: 1.5 % = 1.2015 → 1.20.
     assert_eq!(amounts, vec![(0, 600), (1, 240), (2, 120)]);
@@ -397,7 +397,7 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
     for id in &ids {
         let lines = s.store.lines_of_conversion(id).await.unwrap();
         let direct = lines.iter().find(|l| l.level == 0).unwrap();
-        if direct.amount_minor > 0 {
+        if direct.amount.minor() > 0 {
             paid += 1;
         } else {
             assert!(
@@ -590,7 +590,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
         let (s, resolved, order) = (s.clone(), resolved.clone(), format!("ov-{n}"));
         async move {
             let (_, direct) = sell(&s, &resolved, &order).await;
-            (direct.amount_minor, direct.explanation.terms)
+            (direct.amount.minor(), direct.explanation.terms)
         }
     };
     let pct = |p: &str| TermsRequest {
@@ -680,7 +680,7 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
         let (s, resolved, order) = (s.clone(), resolved.clone(), format!("t-{n}"));
         async move {
             let (id, direct) = sell(&s, &resolved, &order).await;
-            (id, direct.amount_minor, direct.explanation.tier)
+            (id, direct.amount.minor(), direct.explanation.tier)
         }
     };
     let (first, a1, t1) = sale().await;
@@ -710,7 +710,8 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
             .iter()
             .find(|l| l.level == 0)
             .unwrap()
-            .amount_minor,
+            .amount
+            .minor(),
         500,
         "not retroactive"
     );
@@ -771,7 +772,7 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
     };
     let first = pay("m0", Some(click.click_id.clone())).await.unwrap();
     assert_eq!(
-        (first.partner_id.as_str(), first.amount_minor),
+        (first.partner_id.as_str(), first.amount.minor()),
         (a.as_str(), 1_160),
         "40 % of 29.00"
     );
@@ -781,14 +782,14 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
         renewal.partner_id, a,
         "attributed to the subscription's partner without a click id"
     );
-    assert_eq!(renewal.amount_minor, 580, "20 % from month 3 on");
+    assert_eq!(renewal.amount.minor(), 580, "20 % from month 3 on");
     assert_eq!(
         renewal.explanation.renewal.as_deref(),
         Some("renewal, month 4 of the subscription")
     );
     w.clock.advance_secs(9 * 31 * 86_400);
     let late = pay("m13", None).await.unwrap();
-    assert_eq!(late.amount_minor, 0);
+    assert_eq!(late.amount.minor(), 0);
     assert!(
         late.explanation
             .not_paid_because
@@ -827,7 +828,7 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
         .await
         .unwrap()
         .iter()
-        .map(|l| (l.level, l.amount_minor))
+        .map(|l| (l.level, l.amount.minor()))
         .collect();
     assert_eq!(
         levels,
@@ -859,7 +860,7 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
         .await
         .unwrap()
         .iter()
-        .map(|l| (l.level, l.amount_minor))
+        .map(|l| (l.level, l.amount.minor()))
         .collect();
     assert_eq!(
         levels,
@@ -916,7 +917,7 @@ mod redelivery {
                 let mut seen: Option<Vec<(LineId, i64)>> = None;
                 for n in 0..deliveries {
                     assert_eq!(calculator.handle(&[delivery(n as u32, message.clone())]).await, vec![DeliveryOutcome::Done]);
-                    let lines: Vec<(LineId, i64)> = s.store.lines_of_conversion(&id).await.unwrap().into_iter().map(|l| (l.id, l.amount_minor)).collect();
+                    let lines: Vec<(LineId, i64)> = s.store.lines_of_conversion(&id).await.unwrap().into_iter().map(|l| (l.id, l.amount.minor())).collect();
                     match &seen {
                         None => seen = Some(lines),
                         Some(first) => assert_eq!(&lines, first, "delivery {n}"),

@@ -741,7 +741,7 @@ async fn the_payout_events_commission_the_conversion_and_approve_lines_past_thei
         .unwrap();
     let paid: Vec<(&str, i64)> = lines
         .iter()
-        .map(|l| (l.partner_id.as_str(), l.amount_minor))
+        .map(|l| (l.partner_id.as_str(), l.amount.minor()))
         .collect();
     assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
 

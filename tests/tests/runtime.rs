@@ -230,7 +230,7 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
         .unwrap();
     let paid: Vec<(&str, i64)> = lines
         .iter()
-        .map(|l| (l.partner_id.as_str(), l.amount_minor))
+        .map(|l| (l.partner_id.as_str(), l.amount.minor()))
         .collect();
     assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
     // Three commission emails plus whatever the seed queued.

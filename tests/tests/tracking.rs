@@ -710,7 +710,7 @@ async fn program(w: &World, window: i64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attribution_window_ends_exactly_window_days_after_the_click() {
-    use upline_domain::tracking::ConversionStatus;
+    use upline_domain::conversion::ConversionStatus;
     use upline_domain::usecases::postback::{PostbackRequest, record_postback};
     let w = world().await;
     let code = program(&w, 7).await;

@@ -86,10 +86,10 @@ impl PayoutView {
             run_id: p.run_id.to_string(),
             partner_id: p.partner_id.to_string(),
             partner_name: p.partner_name.clone(),
-            currency: p.currency,
-            amount: format_minor(p.amount_minor, p.currency),
-            earned: format_minor(p.earned_minor, p.currency),
-            reversed: format_minor(p.reversed_minor, p.currency),
+            currency: p.amounts.currency(),
+            amount: format_minor(p.amounts.amount.minor(), p.amounts.currency()),
+            earned: format_minor(p.amounts.earned.minor(), p.amounts.currency()),
+            reversed: format_minor(p.amounts.reversed.minor(), p.amounts.currency()),
             line_count: p.line_count,
             method: p.details.as_ref().map(PayoutDetails::method),
             status: p.status,
@@ -132,7 +132,7 @@ pub(crate) fn line_view(l: &CommissionLine) -> StatementLineView {
         conversion_id: l.conversion_id.to_string(),
         campaign_id: l.campaign_id.to_string(),
         level: l.level,
-        amount: format_minor(l.amount_minor, l.currency),
+        amount: format_minor(l.amount.minor(), l.amount.currency()),
         summary: l.explanation.summary.clone(),
         created_at: l.created_at.to_rfc3339(),
     }
@@ -308,8 +308,8 @@ pub(crate) async fn mark_paid(
             &p.id,
             format!(
                 "{} {} to {}",
-                format_minor(p.amount_minor, p.currency),
-                p.currency,
+                format_minor(p.amounts.amount.minor(), p.amounts.currency()),
+                p.amounts.currency(),
                 p.partner_id
             ),
         )

@@ -12,8 +12,9 @@ pub struct CommissionLine {
     pub partner_id: PartnerId,
     pub campaign_id: CampaignId,
     pub level: u8,
-    pub amount_minor: i64,
-    pub currency: Currency,
+    /// Negative on reversing lines.
+    #[serde(flatten, with = "crate::money::stored")]
+    pub amount: Money,
     pub status: LineStatus,
     /// Until then the line is pending: refunds and chargebacks can still reverse it.
     pub hold_until: Timestamp,

@@ -399,3 +399,37 @@ proptest! {
         prop_assert!(total <= allowed);
     }
 }
+
+#[test]
+fn lines_are_stored_with_amount_minor_and_currency() {
+    let line = CommissionLine {
+        id: "c-1:0".into(),
+        conversion_id: "c-1".into(),
+        partner_id: "p-1".into(),
+        campaign_id: "spring-sale".into(),
+        level: 0,
+        amount: Money::from_minor(-1_250, Currency::from_code("JPY").unwrap()),
+        status: LineStatus::Pending,
+        hold_until: Timestamp(0),
+        explanation: compute_lines(
+            &Sale::of(usd(100)),
+            &Terms::default(),
+            &UplinePlan::off(),
+            &"p-1".into(),
+            &[],
+        )[0]
+        .explanation
+        .clone(),
+        created_at: Timestamp(0),
+        reverses: Some("r-1".into()),
+        payout_id: None,
+    };
+    let written = serde_json::to_value(&line).unwrap();
+    assert_eq!(written["amount_minor"], serde_json::json!(-1_250));
+    assert_eq!(written["currency"], serde_json::json!("JPY"));
+    assert!(written.get("amount").is_none());
+    assert_eq!(
+        serde_json::from_value::<CommissionLine>(written).unwrap(),
+        line
+    );
+}

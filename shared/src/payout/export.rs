@@ -38,11 +38,11 @@ pub fn export_csv(
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let amount = |p: &Payout| format_minor(p.amount_minor, p.currency);
+    let amount = |p: &Payout| format_minor(p.amounts.amount.minor(), p.amounts.currency());
     let selected = payouts
         .iter()
         .filter(|p| p.status == PayoutStatus::Pending)
-        .filter(|p| currency.is_none_or(|c| c == p.currency));
+        .filter(|p| currency.is_none_or(|c| c == p.amounts.currency()));
     // Writing to a Vec cannot fail; the results are checked by the tests' parsing.
     match format {
         ExportFormat::Generic => {
@@ -69,7 +69,7 @@ pub fn export_csv(
                     &p.partner_name,
                     &p.partner_email,
                     &amount(p),
-                    p.currency.code(),
+                    p.amounts.currency().code(),
                     &p.line_count.to_string(),
                     method,
                     &destination,
@@ -85,7 +85,7 @@ pub fn export_csv(
                 let _ = w.write_record([
                     email.as_str(),
                     &amount(p),
-                    p.currency.code(),
+                    p.amounts.currency().code(),
                     &paypal_customer_id(p),
                     &format!("Commissions for {}", p.run_id),
                 ]);
@@ -127,7 +127,7 @@ pub fn export_csv(
                     "target",
                     &amount(p),
                     source_currency.code(),
-                    p.currency.code(),
+                    p.amounts.currency().code(),
                     iban,
                     bic.as_deref().unwrap_or(""),
                 ]);

@@ -10,7 +10,7 @@ mod records;
 pub use details::{PayoutDetails, ReceiverType, parse_bic, parse_iban};
 pub use export::{ExportFormat, export_csv};
 pub use period::{Cadence, PayoutSettings, Period};
-pub use records::{Payout, PayoutRun, PayoutStatus, RunStatus, StatementLine};
+pub use records::{Payout, PayoutAmounts, PayoutRun, PayoutStatus, RunStatus, StatementLine};
 
 #[cfg(test)]
 mod tests;

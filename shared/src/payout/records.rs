@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PayoutDetails;
 use crate::clock::Timestamp;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 
 /// Where a payout stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,11 +41,9 @@ pub struct Payout {
     pub partner_id: PartnerId,
     pub partner_name: String,
     pub partner_email: String,
-    pub currency: Currency,
-    pub amount_minor: i64,
-    /// What the lines earned before reversals, and what reversals took back (≤ 0).
-    pub earned_minor: i64,
-    pub reversed_minor: i64,
+    /// What is paid, what the lines earned before reversals, and what reversals took back.
+    #[serde(flatten)]
+    pub amounts: PayoutAmounts,
     pub line_count: u32,
     /// How the partner asked to be paid when the run made the payout.
     pub details: Option<PayoutDetails>,
@@ -93,4 +91,53 @@ pub struct PayoutRun {
 pub enum RunStatus {
     Running,
     Complete,
+}
+
+/// A payout's money, in its one currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayoutAmounts {
+    /// What is paid: `earned + reversed`.
+    pub amount: Money,
+    pub earned: Money,
+    /// What reversals took back (zero or negative).
+    pub reversed: Money,
+}
+
+impl PayoutAmounts {
+    pub fn currency(&self) -> Currency {
+        self.amount.currency()
+    }
+}
+
+/// Stored as it always was: minor units next to `currency`.
+#[derive(Serialize, Deserialize)]
+struct StoredAmounts {
+    currency: Currency,
+    amount_minor: i64,
+    earned_minor: i64,
+    reversed_minor: i64,
+}
+
+impl Serialize for PayoutAmounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredAmounts {
+            currency: self.currency(),
+            amount_minor: self.amount.minor(),
+            earned_minor: self.earned.minor(),
+            reversed_minor: self.reversed.minor(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PayoutAmounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = StoredAmounts::deserialize(deserializer)?;
+        let of = |minor| Money::from_minor(minor, s.currency);
+        Ok(PayoutAmounts {
+            amount: of(s.amount_minor),
+            earned: of(s.earned_minor),
+            reversed: of(s.reversed_minor),
+        })
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::clock::{Day, Timestamp};
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 
 fn ts(text: &str) -> Timestamp {
     Day::parse(text).unwrap().start()
@@ -163,10 +163,11 @@ fn payout(partner: &str, minor: i64, details: Option<PayoutDetails>) -> Payout {
         partner_id: partner.into(),
         partner_name: format!("{partner}, Ltd"),
         partner_email: format!("{partner}@example.com"),
-        currency: Currency::from_code("USD").unwrap(),
-        amount_minor: minor,
-        earned_minor: minor,
-        reversed_minor: 0,
+        amounts: PayoutAmounts {
+            amount: Money::from_minor(minor, Currency::from_code("USD").unwrap()),
+            earned: Money::from_minor(minor, Currency::from_code("USD").unwrap()),
+            reversed: Money::zero(Currency::from_code("USD").unwrap()),
+        },
         line_count: 2,
         details,
         status: PayoutStatus::Pending,

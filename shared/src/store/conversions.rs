@@ -47,18 +47,18 @@ impl Store {
         let sk = keys::time_ordered(conversion.created_at, &conversion.id);
         let mut item = encode(keys::conversion(&conversion.id), conversion)
             .with("status", conversion.status.as_str())
-            .with("refunded_minor", conversion.refunded_minor)
+            .with("refunded_minor", conversion.amounts.refunded.minor())
             .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
             .with("gsi2sk", sk.clone());
         // While its lines are not written, the conversion sits in the open index, where
         // the sweep finds it if the hand-off to the queue never happened.
-        if conversion.status == crate::tracking::ConversionStatus::Recorded {
+        if conversion.status == crate::conversion::ConversionStatus::Recorded {
             item = item
                 .with("gsi3pk", keys::awaiting_commission(&conversion.id))
                 .with("gsi3sk", sk.clone());
         }
         // Unattributed conversions are the operator's record, not the partner's.
-        if conversion.status != crate::tracking::ConversionStatus::Unattributed {
+        if conversion.status != crate::conversion::ConversionStatus::Unattributed {
             item = item
                 .with("gsi1pk", keys::partner_conversions(&conversion.partner_id))
                 .with("gsi1sk", sk);
@@ -108,7 +108,7 @@ impl Store {
             (LineStatus::Approved, None) => {
                 item = item.with("gsi3pk", keys::PAYABLE_LINES).with(
                     "gsi3sk",
-                    keys::payable_line(&line.partner_id, line.currency, &sk),
+                    keys::payable_line(&line.partner_id, line.amount.currency(), &sk),
                 );
             }
             (_, Some(payout_id)) => item = item.with("payout_id", payout_id.as_str()),

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::campaign::Campaign;
 use crate::clock::{Day, Timestamp};
 use crate::commission::{CommissionLine, LineStatus};
+use crate::conversion::Conversion;
 use crate::error::AppError;
 use crate::ids::Principal;
 use crate::money::{Currency, ExchangeRate};
@@ -26,7 +27,7 @@ use crate::ports::{
 use crate::program::Program;
 use crate::secrets::SecretsKey;
 use crate::terms::{Terms, TermsSource, TierUsage};
-use crate::tracking::{Click, Conversion, Link};
+use crate::tracking::{Click, Link};
 
 /// How long raw click records are kept (the TTL); counters keep the totals for good.
 pub const CLICK_RETENTION_DAYS: i64 = 90;

@@ -121,7 +121,7 @@ impl Store {
             keys::tier_volume(&conversion.partner_id, &conversion.campaign_id, approved_at),
             Update::default().add("approved_conversions", 1).add(
                 "approved_revenue_minor",
-                conversion.amount_minor - conversion.refunded_minor,
+                conversion.amounts.sale.minor() - conversion.amounts.refunded.minor(),
             ),
             Condition::None,
         )

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use crate::commission::{
     CommissionLine, LineStatus, Rule, UplineSeat, compute_lines_in, display_amount, line_id,
 };
+use crate::conversion::{Conversion, ConversionStatus};
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
 use crate::partner::PartnerStatus;
@@ -24,7 +25,6 @@ use crate::services::Services;
 use crate::store::keys;
 use crate::store::{Store, counters, status_is};
 use crate::terms::{Cap, CapPeriod, CapUsage, TermsSource, TierUsage};
-use crate::tracking::{Conversion, ConversionStatus};
 use crate::usecases::admin::require_program;
 
 /// How far up a chain compression looks for approved recruiters.
@@ -183,8 +183,8 @@ pub async fn commission_conversion(
     let exchange = conversion.original.as_ref().map(|o| {
         format!(
             "{} {} at {} = {}",
-            crate::money::format_minor(o.amount_minor, o.currency),
-            o.currency,
+            crate::money::format_minor(o.amount.minor(), o.amount.currency()),
+            o.amount.currency(),
             o.rate,
             sale.amount
         )
@@ -205,8 +205,7 @@ pub async fn commission_conversion(
             partner_id: d.partner_id,
             campaign_id: conversion.campaign_id.clone(),
             level: d.level,
-            amount_minor: d.amount.minor(),
-            currency: d.amount.currency(),
+            amount: d.amount,
             status: LineStatus::Pending,
             hold_until,
             explanation: d.explanation,
@@ -237,7 +236,7 @@ pub async fn commission_conversion(
             };
             let update = Update::default()
                 .add("conversions", 1)
-                .add("commission_minor", direct.amount_minor);
+                .add("commission_minor", direct.amount.minor());
             ops.push(TxOp::Update(key.clone(), update, condition));
         }
     }
@@ -269,19 +268,19 @@ fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxO
         .or_default()
         .extend([
             (counters::CONVERSIONS, 1),
-            (counters::REVENUE, conversion.amount_minor),
+            (counters::REVENUE, conversion.amounts.sale.minor()),
         ]);
     for line in lines {
         per_partner
             .entry(&line.partner_id)
             .or_default()
-            .push((counters::COMMISSION, line.amount_minor));
+            .push((counters::COMMISSION, line.amount.minor()));
     }
     // The converting partner's sub-id rows get the sale and their own commission.
     let own: i64 = lines
         .iter()
         .filter(|l| l.partner_id == conversion.partner_id)
-        .map(|l| l.amount_minor)
+        .map(|l| l.amount.minor())
         .sum();
     let sub_rows: Vec<TxOp> = conversion
         .subs
@@ -295,7 +294,7 @@ fn counter_updates(conversion: &Conversion, lines: &[CommissionLine]) -> Vec<TxO
                 value,
                 &[
                     (counters::CONVERSIONS, 1),
-                    (counters::REVENUE, conversion.amount_minor),
+                    (counters::REVENUE, conversion.amounts.sale.minor()),
                     (counters::COMMISSION, own),
                 ],
             )
@@ -343,7 +342,7 @@ async fn announce(
                     "program_name": program.name,
                     "campaign_name": campaign_name,
                     "conversion_id": conversion.id,
-                    "amount": display_amount(line.amount_minor, line.currency),
+                    "amount": display_amount(line.amount.minor(), line.amount.currency()),
                     "level": line.level,
                     "summary": line.explanation.summary,
                 }),

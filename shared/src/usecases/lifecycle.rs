@@ -117,7 +117,7 @@ async fn announce_approved(services: &Services, lines: &[CommissionLine], correl
     };
     let emails: Vec<crate::messages::Message> = lines
         .iter()
-        .filter(|l| l.amount_minor > 0 && l.reverses.is_none())
+        .filter(|l| l.amount.minor() > 0 && l.reverses.is_none())
         .map(|l| {
             crate::messages::Message::EmailRequested(crate::messages::EmailRequest {
                 email_id: format!("commission-approved:{}", l.id),
@@ -126,7 +126,7 @@ async fn announce_approved(services: &Services, lines: &[CommissionLine], correl
                 data: serde_json::json!({
                     "program_name": program.name,
                     "conversion_id": l.conversion_id,
-                    "amount": crate::commission::display_amount(l.amount_minor, l.currency),
+                    "amount": crate::commission::display_amount(l.amount.minor(), l.amount.currency()),
                     "level": l.level,
                     "summary": l.explanation.summary,
                 }),
@@ -166,13 +166,13 @@ pub async fn decide_conversion(
         .conversion(conversion_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no conversion {conversion_id}")))?;
-    if conversion.status == crate::tracking::ConversionStatus::Rejected {
+    if conversion.status == crate::conversion::ConversionStatus::Rejected {
         return Err(AppError::Conflict {
             field: Some("status".into()),
             detail: "the conversion is already rejected".into(),
         });
     }
-    if conversion.status == crate::tracking::ConversionStatus::Recorded {
+    if conversion.status == crate::conversion::ConversionStatus::Recorded {
         return Err(AppError::Unavailable(
             "the conversion's commission is still being computed; try again shortly".into(),
         ));
@@ -224,7 +224,7 @@ pub async fn decide_conversion(
     }
     if let Decision::Reject { .. } = decision {
         let mut rejected = conversion.clone();
-        rejected.status = crate::tracking::ConversionStatus::Rejected;
+        rejected.status = crate::conversion::ConversionStatus::Rejected;
         ops.push(Store::conversion_put(
             &rejected,
             status_is(conversion.status.as_str()),
@@ -239,14 +239,14 @@ pub async fn decide_conversion(
                 (crate::store::counters::CONVERSIONS, -1),
                 (
                     crate::store::counters::REVENUE,
-                    -(conversion.amount_minor - conversion.refunded_minor),
+                    -(conversion.amounts.sale.minor() - conversion.amounts.refunded.minor()),
                 ),
             ]);
         for l in &changed {
             per_partner
                 .entry(&l.partner_id)
                 .or_default()
-                .push((crate::store::counters::COMMISSION, -l.amount_minor));
+                .push((crate::store::counters::COMMISSION, -l.amount.minor()));
         }
         for (partner, deltas) in per_partner {
             let mut merged: std::collections::BTreeMap<&str, i64> = Default::default();

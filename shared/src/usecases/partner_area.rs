@@ -250,7 +250,7 @@ pub async fn downline(
                 c.partner_id
             }
         };
-        *earned.entry(who).or_default() += line.amount_minor;
+        *earned.entry(who).or_default() += line.amount.minor();
     }
     let mut out = Vec::new();
     let mut frontier = vec![partner_id.clone()];

@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::clock::Timestamp;
 use crate::commission::LineStatus;
+use crate::conversion::Conversion;
 use crate::error::AppError;
 use crate::messages::{Message, PartnerPostbackDue};
 use crate::money::format_minor;
@@ -20,7 +21,7 @@ use crate::ports::{
 use crate::public_address::refusal;
 use crate::services::Services;
 use crate::store::{decode, encode, keys};
-use crate::tracking::{Conversion, SUB_IDS};
+use crate::tracking::SUB_IDS;
 
 /// The macros a template may use.
 pub const MACROS: [&str; 13] = [
@@ -287,7 +288,7 @@ async fn values(
     let payout: i64 = lines
         .iter()
         .filter(|l| l.partner_id == due.partner_id && l.status != LineStatus::Rejected)
-        .map(|l| l.amount_minor)
+        .map(|l| l.amount.minor())
         .sum();
     let c = conversion.clone();
     let status = due.status.clone();
@@ -295,9 +296,9 @@ async fn values(
         "click_id" => c.click_id.clone().unwrap_or_default(),
         "order_id" => c.order_id.clone(),
         "conversion_id" => c.id.to_string(),
-        "amount" => format_minor(c.amount_minor, c.currency),
-        "payout" => format_minor(payout, c.currency),
-        "currency" => c.currency.code().to_string(),
+        "amount" => format_minor(c.amounts.sale.minor(), c.amounts.currency()),
+        "payout" => format_minor(payout, c.amounts.currency()),
+        "currency" => c.amounts.currency().code().to_string(),
         "status" => status.clone(),
         "event" => c.event.clone(),
         sub if SUB_IDS.contains(&sub) => c.subs.get(sub).cloned().unwrap_or_default(),

@@ -12,12 +12,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::commission::{CommissionLine, Explanation, LineStatus, Rule, reversal_amounts};
+use crate::conversion::{Conversion, ConversionStatus, Refund, RefundKind, parse_order_id};
 use crate::error::{AppError, FieldErrors};
 use crate::money::{Currency, Money, format_minor};
 use crate::ports::{Attr, Condition, TableError, TxOp};
 use crate::services::Services;
 use crate::store::{Store, counters, decode, encode, keys};
-use crate::tracking::{Conversion, ConversionStatus, Refund, RefundKind, parse_order_id};
 use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 
@@ -180,19 +180,19 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
     let (Some(refund_id), Some(kind), Some(conversion)) = (refund_id, kind, conversion) else {
         return Err(AppError::Internal("validated fields missing".into()));
     };
-    let currency = conversion.currency;
-    let remaining = conversion.amount_minor - conversion.refunded_minor;
+    let currency = conversion.amounts.currency();
+    let remaining = conversion.amounts.sale.minor() - conversion.amounts.refunded.minor();
     // Refunds come in the currency the sale came in unless they say otherwise.
     let original = conversion.original.as_ref();
     let refund_currency = match &req.currency {
         Some(c) => Currency::from_code(c).map_err(|e| AppError::field("currency", e))?,
-        None => original.map_or(currency, |o| o.currency),
+        None => original.map_or(currency, |o| o.amount.currency()),
     };
     let mut original_delta = 0;
     let amount = match &req.amount {
         None => {
             original_delta =
-                original.map_or(0, |o| o.amount_minor - conversion.refunded_original_minor);
+                original.map_or(0, |o| o.amount.minor() - conversion.refunded_original_minor);
             remaining
         }
         Some(a) => {
@@ -202,17 +202,17 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
                 return Err(AppError::field("amount", "must be more than zero"));
             }
             match original {
-                Some(o) if refund_currency == o.currency => {
+                Some(o) if refund_currency == o.amount.currency() => {
                     // Convert the cumulative original refund, so refunds that add up to
                     // the original amount add up to the converted amount exactly.
                     let before = conversion.refunded_original_minor;
-                    let left = o.amount_minor.saturating_sub(before);
+                    let left = o.amount.minor().saturating_sub(before);
                     if m.minor() > left {
                         return Err(AppError::field(
                             "amount",
                             format!(
                                 "exceeds the {} not yet refunded on this conversion",
-                                Money::from_minor(left, o.currency)
+                                Money::from_minor(left, o.amount.currency())
                             ),
                         ));
                     }
@@ -229,8 +229,9 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
                 }
                 _ if refund_currency == currency => m.minor(),
                 _ => {
-                    let sent =
-                        original.map_or(String::new(), |o| format!(" (sent in {})", o.currency));
+                    let sent = original.map_or(String::new(), |o| {
+                        format!(" (sent in {})", o.amount.currency())
+                    });
                     return Err(AppError::field(
                         "currency",
                         format!("the conversion is in {currency}{sent}"),
@@ -244,12 +245,12 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
     let refund_key = keys::refund(&conversion.id, &refund_id);
     if let Some(item) = services.store.table().get(&refund_key).await? {
         let earlier: Refund = decode(&item)?;
-        if earlier.amount_minor != amount && req.amount.is_some() {
+        if earlier.amount.minor() != amount && req.amount.is_some() {
             return Err(AppError::Conflict {
                 field: Some("refund_id".into()),
                 detail: format!(
                     "refund {refund_id} was recorded for {}; a different amount needs a new refund id",
-                    Money::from_minor(earlier.amount_minor, currency)
+                    Money::from_minor(earlier.amount.minor(), currency)
                 ),
             });
         }
@@ -284,11 +285,11 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
         .iter()
         .filter(|l| l.reverses.is_none() && l.status != LineStatus::Rejected)
         .collect();
-    let amounts: Vec<i64> = originals.iter().map(|l| l.amount_minor).collect();
+    let amounts: Vec<i64> = originals.iter().map(|l| l.amount.minor()).collect();
     let reversed = reversal_amounts(
         &amounts,
-        conversion.amount_minor,
-        conversion.refunded_minor,
+        conversion.amounts.sale.minor(),
+        conversion.amounts.refunded.minor(),
         amount,
     );
     let now = services.now();
@@ -296,13 +297,12 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
         refund_id: refund_id.clone(),
         conversion_id: conversion.id.clone(),
         kind,
-        amount_minor: amount,
-        currency,
+        amount: Money::from_minor(amount, currency),
         reason: req.reason.map(|r| r.chars().take(500).collect()),
         at: now,
     };
     let share = rust_decimal::Decimal::from(amount) * rust_decimal::Decimal::ONE_HUNDRED
-        / rust_decimal::Decimal::from(conversion.amount_minor.max(1));
+        / rust_decimal::Decimal::from(conversion.amounts.sale.minor().max(1));
     let mut reversals = Vec::new();
     for (line, r) in originals.iter().zip(&reversed).filter(|(_, r)| **r > 0) {
         // A reversal of a line still in its hold is held with it; of an approved or paid
@@ -317,14 +317,13 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
             partner_id: line.partner_id.clone(),
             campaign_id: line.campaign_id.clone(),
             level: line.level,
-            amount_minor: -r,
-            currency,
+            amount: Money::from_minor(-r, currency),
             status,
             hold_until,
             explanation: Explanation {
                 rule: Rule::Reversal,
                 level: line.level,
-                base_minor: line.amount_minor,
+                base_minor: line.amount.minor(),
                 rate: None,
                 cpa_minor: None,
                 parts: vec![],
@@ -344,7 +343,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
                     Money::from_minor(amount, currency),
                     share.round_dp(2).normalize(),
                     Money::from_minor(*r, currency),
-                    Money::from_minor(line.amount_minor, currency),
+                    Money::from_minor(line.amount.minor(), currency),
                 ),
             },
             created_at: now,
@@ -354,12 +353,16 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
     }
 
     let mut updated = conversion.clone();
-    updated.refunded_minor += amount;
+    updated.amounts.refunded =
+        Money::from_minor(conversion.amounts.refunded.minor() + amount, currency);
     updated.refunded_original_minor += original_delta;
     let mut ops = vec![
         Store::conversion_put(
             &updated,
-            Condition::AttrEquals("refunded_minor".into(), Attr::N(conversion.refunded_minor)),
+            Condition::AttrEquals(
+                "refunded_minor".into(),
+                Attr::N(conversion.amounts.refunded.minor()),
+            ),
         ),
         TxOp::Put(encode(refund_key.clone(), &refund), Condition::NotExists),
     ];
@@ -374,7 +377,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
         per_partner
             .entry(&r.partner_id)
             .or_default()
-            .push((counters::COMMISSION, r.amount_minor));
+            .push((counters::COMMISSION, r.amount.minor()));
     }
     for (partner, deltas) in per_partner {
         let mut merged: BTreeMap<&str, i64> = BTreeMap::new();
@@ -431,14 +434,14 @@ async fn outcome(
         .await?
         .unwrap_or_else(|| conversion.clone());
     let lines = services.store.lines_of_conversion(&conversion.id).await?;
-    let currency = conversion.currency;
+    let currency = conversion.amounts.currency();
     Ok(RefundOutcome {
         refund_id: refund.refund_id.clone(),
         conversion_id: conversion.id.to_string(),
         kind: refund.kind,
-        amount: format_minor(refund.amount_minor, currency),
+        amount: format_minor(refund.amount.minor(), currency),
         currency,
-        refunded_total: format_minor(conversion.refunded_minor, currency),
+        refunded_total: format_minor(conversion.amounts.refunded.minor(), currency),
         created,
         reversals: lines
             .iter()
@@ -446,7 +449,7 @@ async fn outcome(
             .map(|l| ReversalView {
                 partner_id: l.partner_id.to_string(),
                 level: l.level,
-                amount: format_minor(l.amount_minor, currency),
+                amount: format_minor(l.amount.minor(), currency),
             })
             .collect(),
     })

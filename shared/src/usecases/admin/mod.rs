@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::campaign::{Campaign, CampaignStatus, parse_allowed_domain, parse_destination};
+use crate::conversion::parse_event;
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{NewApiKey, Principal, base32, new_api_key};
 use crate::messages::{EmailRequest, Message};
@@ -43,5 +44,4 @@ use crate::terms::{
     Qualification, Recurring, Terms, Tier, TierMetric,
 };
 use crate::tracking::Link;
-use crate::tracking::parse_event;
 use crate::usecases::input::DecimalText;

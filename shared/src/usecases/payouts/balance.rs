@@ -65,7 +65,7 @@ pub async fn balance_of(
     for (slot, items) in [(0, &pending), (1, &approved)] {
         for item in items {
             let line: CommissionLine = decode(item)?;
-            sums.entry(line.currency).or_default()[slot] += line.amount_minor;
+            sums.entry(line.amount.currency()).or_default()[slot] += line.amount.minor();
         }
     }
     let payouts = store
@@ -82,7 +82,7 @@ pub async fn balance_of(
             PayoutStatus::Paid => 3,
             PayoutStatus::Failed => continue,
         };
-        sums.entry(p.currency).or_default()[slot] += p.amount_minor;
+        sums.entry(p.amounts.currency()).or_default()[slot] += p.amounts.amount.minor();
     }
     Ok(sums
         .into_iter()

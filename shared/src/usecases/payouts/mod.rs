@@ -29,9 +29,10 @@ use serde::Serialize;
 use crate::commission::{CommissionLine, LineStatus, display_amount};
 use crate::error::AppError;
 use crate::messages::{EmailRequest, Message};
-use crate::money::{Currency, format_minor};
+use crate::money::{Currency, Money, format_minor};
 use crate::payout::{
-    ExportFormat, Payout, PayoutRun, PayoutStatus, Period, RunStatus, StatementLine, export_csv,
+    ExportFormat, Payout, PayoutAmounts, PayoutRun, PayoutStatus, Period, RunStatus, StatementLine,
+    export_csv,
 };
 use crate::ports::{Attr, Condition, Index, QueueName, SortKeyCondition, TableError, TxOp};
 use crate::services::Services;
@@ -65,7 +66,7 @@ fn payout_put(payout: &Payout, condition: Condition) -> TxOp {
         .with("gsi1pk", keys::run_payouts(&payout.run_id))
         .with(
             "gsi1sk",
-            format!("{}#{}", payout.partner_id, payout.currency.code()),
+            format!("{}#{}", payout.partner_id, payout.amounts.currency().code()),
         )
         .with("gsi2pk", keys::partner_payouts(&payout.partner_id))
         .with("gsi2sk", keys::time_ordered(payout.created_at, &payout.id));

@@ -104,7 +104,7 @@ impl StatementLine {
             conversion_id: line.conversion_id.clone(),
             campaign_id: line.campaign_id.clone(),
             level: line.level,
-            amount_minor: line.amount_minor,
+            amount_minor: line.amount.minor(),
             summary: line.explanation.summary.clone(),
             created_at: line.created_at,
         }

@@ -65,10 +65,9 @@ pub async fn run_period(
                 // Payable only after this period ended: it belongs to a later run.
                 continue;
             }
-            if group
-                .first()
-                .is_some_and(|g| (&g.partner_id, g.currency) != (&line.partner_id, line.currency))
-            {
+            if group.first().is_some_and(|g| {
+                (&g.partner_id, g.amount.currency()) != (&line.partner_id, line.amount.currency())
+            }) {
                 let lines = std::mem::take(&mut group);
                 carried_over += u32::from(!pay_group(services, &program, &run, lines).await?);
             }
@@ -93,7 +92,7 @@ pub async fn run_period(
     }
     let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
     for p in &payouts {
-        *totals.entry(p.currency).or_default() += p.amount_minor;
+        *totals.entry(p.amounts.currency()).or_default() += p.amounts.amount.minor();
     }
     let before = run.clone();
     run.status = RunStatus::Complete;
@@ -127,7 +126,7 @@ pub(super) async fn pay_group(
         "{}:{}:{}",
         run.id,
         first.partner_id,
-        first.currency.code()
+        first.amount.currency().code()
     ));
     let existing = payout(store, &payout_id).await?;
     let payout = match existing {
@@ -135,8 +134,8 @@ pub(super) async fn pay_group(
         Some(p) if p.status != PayoutStatus::Building => return Ok(true),
         Some(p) => p,
         None => {
-            let total: i64 = lines.iter().map(|l| l.amount_minor).sum();
-            let minimum = if first.currency == program.currency {
+            let total: i64 = lines.iter().map(|l| l.amount.minor()).sum();
+            let minimum = if first.amount.currency() == program.currency {
                 program.payouts.minimum_minor
             } else {
                 0
@@ -156,10 +155,11 @@ pub(super) async fn pay_group(
                     .as_ref()
                     .map(|p| p.email.clone())
                     .unwrap_or_default(),
-                currency: first.currency,
-                amount_minor: 0,
-                earned_minor: 0,
-                reversed_minor: 0,
+                amounts: PayoutAmounts {
+                    amount: Money::zero(first.amount.currency()),
+                    earned: Money::zero(first.amount.currency()),
+                    reversed: Money::zero(first.amount.currency()),
+                },
                 line_count: 0,
                 details: partner.and_then(|p| p.payout_details),
                 status: PayoutStatus::Building,
@@ -227,13 +227,18 @@ pub(super) async fn finish_payout(
     mut payout: Payout,
 ) -> Result<Payout, AppError> {
     let lines = statement_lines(&services.store, &payout.id).await?;
-    payout.amount_minor = lines.iter().map(|l| l.amount_minor).sum();
-    payout.earned_minor = lines
+    let currency = payout.amounts.currency();
+    let amount: i64 = lines.iter().map(|l| l.amount.minor()).sum();
+    let earned: i64 = lines
         .iter()
-        .filter(|l| l.amount_minor > 0)
-        .map(|l| l.amount_minor)
+        .filter(|l| l.amount.minor() > 0)
+        .map(|l| l.amount.minor())
         .sum();
-    payout.reversed_minor = payout.amount_minor - payout.earned_minor;
+    payout.amounts = PayoutAmounts {
+        amount: Money::from_minor(amount, currency),
+        earned: Money::from_minor(earned, currency),
+        reversed: Money::from_minor(amount - earned, currency),
+    };
     payout.line_count = lines.len() as u32;
     payout.status = PayoutStatus::Pending;
     match write(

@@ -115,7 +115,7 @@ pub async fn settle(
             .map(|l| {
                 serde_json::json!({
                     "date": l.created_at.day().to_string(),
-                    "amount": display_amount(l.amount_minor, l.currency),
+                    "amount": display_amount(l.amount.minor(), l.amount.currency()),
                     "summary": l.explanation.summary,
                 })
             })
@@ -127,9 +127,9 @@ pub async fn settle(
             data: serde_json::json!({
                 "program_name": program.name,
                 "period": payout.run_id,
-                "amount": display_amount(payout.amount_minor, payout.currency),
-                "earned": display_amount(payout.earned_minor, payout.currency),
-                "reversed": display_amount(payout.reversed_minor, payout.currency),
+                "amount": display_amount(payout.amounts.amount.minor(), payout.amounts.currency()),
+                "earned": display_amount(payout.amounts.earned.minor(), payout.amounts.currency()),
+                "reversed": display_amount(payout.amounts.reversed.minor(), payout.amounts.currency()),
                 "line_count": payout.line_count,
                 "method": payout.details.as_ref().map_or("", |d| d.method()),
                 "reference": payout.note.clone().unwrap_or_default(),

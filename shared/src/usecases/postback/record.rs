@@ -208,14 +208,7 @@ pub async fn record_postback(
     };
     let amount_minor = amount_in_program.unwrap_or(amount.minor());
     let (currency_used, original) = match rate {
-        Some(r) => (
-            r.to,
-            Some(OriginalAmount {
-                amount_minor: amount.minor(),
-                currency: amount.currency(),
-                rate: r,
-            }),
-        ),
+        Some(r) => (r.to, Some(OriginalAmount { amount, rate: r })),
         None => (amount.currency(), None),
     };
     let conversion = Conversion {
@@ -228,12 +221,14 @@ pub async fn record_postback(
         clicked_at: credit.clicked_at,
         attribution: credit.attribution.clone(),
         unattributed_reason: credit.unattributed.clone(),
-        amount_minor,
-        currency: currency_used,
+        amounts: ConversionAmounts {
+            sale: Money::from_minor(amount_minor, currency_used),
+            discount: Money::from_minor(discount_minor, currency_used),
+            tax: Money::from_minor(tax_minor, currency_used),
+            shipping: Money::from_minor(shipping_minor, currency_used),
+            refunded: Money::zero(currency_used),
+        },
         event,
-        discount_minor,
-        tax_minor,
-        shipping_minor,
         items,
         original,
         subs,
@@ -246,7 +241,6 @@ pub async fn record_postback(
         }),
         customer_id: customer_id.clone(),
         first_time_customer,
-        refunded_minor: 0,
         refunded_original_minor: 0,
         status: if credit.unattributed.is_some() {
             ConversionStatus::Unattributed
@@ -330,8 +324,11 @@ pub(super) async fn replay(
         })?;
     // Compare with what the storefront sent the first time, before any conversion.
     let (first_minor, first_currency) = match &conversion.original {
-        Some(o) => (o.amount_minor, o.currency),
-        None => (conversion.amount_minor, conversion.currency),
+        Some(o) => (o.amount.minor(), o.amount.currency()),
+        None => (
+            conversion.amounts.sale.minor(),
+            conversion.amounts.currency(),
+        ),
     };
     if first_minor != amount.minor() || first_currency != amount.currency() {
         return Err(AppError::Conflict {

@@ -66,12 +66,12 @@ impl ConversionView {
             clicked_at: c.clicked_at.map(|t| t.to_rfc3339()),
             attribution: c.attribution.clone(),
             unattributed_reason: c.unattributed_reason.clone(),
-            amount: format_minor(c.amount_minor, c.currency),
-            currency: c.currency,
+            amount: format_minor(c.amounts.sale.minor(), c.amounts.currency()),
+            currency: c.amounts.currency(),
             event: c.event.clone(),
-            discount: format_minor(c.discount_minor, c.currency),
-            tax: format_minor(c.tax_minor, c.currency),
-            shipping: format_minor(c.shipping_minor, c.currency),
+            discount: format_minor(c.amounts.discount.minor(), c.amounts.currency()),
+            tax: format_minor(c.amounts.tax.minor(), c.amounts.currency()),
+            shipping: format_minor(c.amounts.shipping.minor(), c.amounts.currency()),
             line_items: c
                 .items
                 .iter()
@@ -79,7 +79,7 @@ impl ConversionView {
                     sku: i.sku.clone(),
                     category: i.category.clone(),
                     quantity: i.quantity,
-                    unit_price: format_minor(i.unit_price_minor, c.currency),
+                    unit_price: format_minor(i.unit_price_minor, c.amounts.currency()),
                 })
                 .collect(),
             customer_id: c.customer_id.clone(),
@@ -87,15 +87,15 @@ impl ConversionView {
             original_amount: c
                 .original
                 .as_ref()
-                .map(|o| format_minor(o.amount_minor, o.currency)),
-            original_currency: c.original.as_ref().map(|o| o.currency),
+                .map(|o| format_minor(o.amount.minor(), o.amount.currency())),
+            original_currency: c.original.as_ref().map(|o| o.amount.currency()),
             exchange_rate: c
                 .original
                 .as_ref()
                 .map(|o| o.rate.rate.normalize().to_string()),
             subscription: c.subscription.clone(),
             subs: c.subs.clone(),
-            refunded: format_minor(c.refunded_minor, c.currency),
+            refunded: format_minor(c.amounts.refunded.minor(), c.amounts.currency()),
             status: c.status,
             created_at: c.created_at.to_rfc3339(),
         }
