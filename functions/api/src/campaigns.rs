@@ -10,10 +10,10 @@ use upline_domain::services::Services;
 use upline_domain::usecases::admin::{
     self, CampaignRequest, OverrideFor, TermsRequest, require_program,
 };
-use upline_http::{ApiResult, JsonBody, Listing, json};
+use upline_http::{ApiResult, JsonBody};
 
 use crate::views::{CampaignView, TermsView};
-use crate::{Admin, audit, created_or_ok};
+use crate::{Admin, answers, audit};
 
 pub(crate) async fn list_campaigns(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let program = require_program(&s.store).await?;
@@ -24,13 +24,7 @@ pub(crate) async fn list_campaigns(State(s): State<Services>, _: Admin) -> ApiRe
         .iter()
         .map(|c| CampaignView::of(c, program.currency))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }
 
 pub(crate) async fn put_campaign(
@@ -53,10 +47,8 @@ pub(crate) async fn put_campaign(
         format!("{:?}, status {:?}", campaign.name, campaign.status),
     )
     .await;
-    Ok(json(
-        created_or_ok(created),
-        &CampaignView::of(&campaign, program.currency),
-    ))
+    let view = CampaignView::of(&campaign, program.currency);
+    Ok(answers::saved(created, &view))
 }
 
 pub(crate) async fn put_override(
@@ -76,10 +68,8 @@ pub(crate) async fn put_override(
         format!("{target:?}"),
     )
     .await;
-    Ok(json(
-        created_or_ok(created),
-        &TermsView::of(&terms, program.currency),
-    ))
+    let view = TermsView::of(&terms, program.currency);
+    Ok(answers::saved(created, &view))
 }
 
 pub(crate) async fn delete_override(

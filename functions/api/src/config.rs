@@ -2,6 +2,7 @@
 //! SAM template sets each of them for this function, and a test holds the two together).
 
 use upline_domain::config::{ConfigError, EnvReader};
+use upline_lambda::config::{parsed, secrets_keys};
 
 #[derive(Debug)]
 pub struct Config {
@@ -31,16 +32,13 @@ impl Config {
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
-        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
-        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
+        let (secrets_key, previous_secrets_key) = secrets_keys(&mut env);
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
         let bootstrap_admin_key_hash = env.optional("UPLINE_BOOTSTRAP_ADMIN_KEY_HASH");
         env.finish()?;
-        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
-            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
-        })?;
+        let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
         Ok(Config {
             table_name,
             secrets_key,

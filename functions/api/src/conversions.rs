@@ -2,6 +2,7 @@
 //! rejecting with the lines each decision changed.
 
 use std::collections::HashMap;
+use upline_domain::commission::CommissionLine;
 use upline_domain::ids::ConversionId;
 
 use axum::extract::{Path, Query, State};
@@ -15,10 +16,10 @@ use upline_domain::store::{decode, keys};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
 use upline_domain::usecases::postback::ConversionView;
 use upline_domain::usecases::reports::{days, parse_range};
-use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json, page_limit};
 
 use crate::views::LineView;
-use crate::{Admin, Params, audit};
+use crate::{Admin, Params, ReasonRequest, answers, audit};
 
 /// Newest-first listing over one index partition per day.
 pub(crate) async fn by_day<T: serde::Serialize>(
@@ -49,13 +50,7 @@ pub(crate) async fn by_day<T: serde::Serialize>(
         .iter()
         .map(render)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: page.next,
-        },
-    ))
+    Ok(answers::list(items, page.next))
 }
 
 pub(crate) async fn list_conversions(
@@ -82,13 +77,7 @@ pub(crate) async fn list_commissions(
             .iter()
             .map(LineView::of)
             .collect();
-        return Ok(json(
-            StatusCode::OK,
-            &Listing {
-                items,
-                next_cursor: None,
-            },
-        ));
+        return Ok(answers::list(items, None));
     }
     by_day(&s, &q, keys::lines_on, |item| {
         decode(item).map(|l| LineView::of(&l))
@@ -103,59 +92,42 @@ pub(crate) struct Decided {
     lines: Vec<LineView>,
 }
 
+/// Approving and rejecting are audited alike and answer with the lines they changed.
+async fn decided(
+    s: &Services,
+    who: &str,
+    id: &ConversionId,
+    action: &str,
+    summary: String,
+    lines: &[CommissionLine],
+) -> Response {
+    audit::record(s, who, action, id, summary).await;
+    let view = Decided {
+        conversion_id: id.to_string(),
+        lines: lines.iter().map(LineView::of).collect(),
+    };
+    json(StatusCode::OK, &view)
+}
+
 pub(crate) async fn approve_conversion(
     State(s): State<Services>,
     Admin(who): Admin,
     Path(id): Path<ConversionId>,
 ) -> ApiResult<Response> {
     let lines = decide_conversion(&s, &id, Decision::Approve).await?;
-    audit::record(
-        &s,
-        &who,
-        "conversion.approved",
-        &id,
-        format!("{} lines approved", lines.len()),
-    )
-    .await;
-    let lines = lines.iter().map(LineView::of).collect();
-    Ok(json(
-        StatusCode::OK,
-        &Decided {
-            conversion_id: id.to_string(),
-            lines,
-        },
-    ))
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RejectRequest {
-    reason: Option<String>,
+    let summary = format!("{} lines approved", lines.len());
+    Ok(decided(&s, &who, &id, "conversion.approved", summary, &lines).await)
 }
 
 pub(crate) async fn reject_conversion(
     State(s): State<Services>,
     Admin(who): Admin,
     Path(id): Path<ConversionId>,
-    JsonBody(req): JsonBody<RejectRequest>,
+    JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
     let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let reason_text = reason.clone();
     let lines = decide_conversion(&s, &id, Decision::Reject { reason }).await?;
-    audit::record(
-        &s,
-        &who,
-        "conversion.rejected",
-        &id,
-        format!("{} lines rejected: {reason_text}", lines.len()),
-    )
-    .await;
-    let lines = lines.iter().map(LineView::of).collect();
-    Ok(json(
-        StatusCode::OK,
-        &Decided {
-            conversion_id: id.to_string(),
-            lines,
-        },
-    ))
+    let summary = format!("{} lines rejected: {reason_text}", lines.len());
+    Ok(decided(&s, &who, &id, "conversion.rejected", summary, &lines).await)
 }

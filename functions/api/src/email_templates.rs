@@ -9,9 +9,9 @@ use upline_domain::emails::{EmailKind, TEMPLATES, TemplateSource, template};
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::emails as email_usecases;
-use upline_http::{ApiResult, JsonBody, Listing, json};
+use upline_http::{ApiResult, JsonBody, json};
 
-use crate::{Admin, audit, created_or_ok};
+use crate::{Admin, answers, audit};
 
 #[derive(Serialize)]
 pub(crate) struct TemplateSummary {
@@ -34,13 +34,7 @@ pub(crate) async fn list_templates(State(s): State<Services>, _: Admin) -> ApiRe
             variables: t.sample(),
         });
     }
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }
 
 #[derive(Serialize)]
@@ -152,14 +146,12 @@ pub(crate) async fn save_template(
         preview.subject.clone(),
     )
     .await;
-    Ok(json(
-        created_or_ok(!existed),
-        &Preview {
-            subject: preview.subject,
-            text: preview.text,
-            html: preview.html,
-        },
-    ))
+    let view = Preview {
+        subject: preview.subject,
+        text: preview.text,
+        html: preview.html,
+    };
+    Ok(answers::saved(!existed, &view))
 }
 
 pub(crate) async fn reset_template(

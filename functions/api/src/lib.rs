@@ -4,13 +4,13 @@
 mod config;
 pub use config::Config;
 
+mod answers;
 mod views;
 
 use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::Query;
-use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use upline_domain::services::Services;
 
@@ -29,6 +29,14 @@ mod tracking;
 mod unsubscribe;
 
 type Params = Query<HashMap<String, String>>;
+
+/// The body of the routes that act for a reason (rejecting or suspending a partner,
+/// rejecting a conversion, marking a payout failed), checked by `parse_reason`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReasonRequest {
+    pub(crate) reason: Option<String>,
+}
 
 pub fn router(services: Services) -> Router {
     // Every route of the function, by path; handlers live in one file per resource.
@@ -159,11 +167,3 @@ pub fn router(services: Services) -> Router {
 }
 
 pub(crate) use upline_http::auth::{Admin, CallingPartner};
-
-pub(crate) fn created_or_ok(created: bool) -> StatusCode {
-    if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
-}

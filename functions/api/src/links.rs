@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::response::Response;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{self, LinkRequest, LinkView};
-use upline_http::{ApiResult, JsonBody, json};
+use upline_http::{ApiResult, JsonBody};
 
-use crate::{Admin, created_or_ok};
+use crate::{Admin, answers};
 
 pub(crate) async fn create_link(
     State(s): State<Services>,
@@ -14,8 +14,6 @@ pub(crate) async fn create_link(
     JsonBody(req): JsonBody<LinkRequest>,
 ) -> ApiResult<Response> {
     let (link, created) = admin::create_link(&s, req).await?;
-    Ok(json(
-        created_or_ok(created),
-        &LinkView::of(&link, &s.deployment.public_base_url),
-    ))
+    let view = LinkView::of(&link, &s.deployment.public_base_url);
+    Ok(answers::saved(created, &view))
 }

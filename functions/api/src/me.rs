@@ -1,14 +1,15 @@
 //! The partner area's own views: the partner, their links, commission lines and stats.
 
-use crate::partners::NewKey;
+use crate::partners::new_key;
 use crate::reports::group_by;
 use crate::views::LineView;
-use crate::{CallingPartner, Params, created_or_ok};
+use crate::{CallingPartner, Params, answers};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use upline_domain::error::AppError;
+use upline_domain::ids::PartnerId;
 use upline_domain::partner::{NotificationPrefs, Partner};
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{LinkRequest, LinkView, create_link, require_program};
@@ -16,17 +17,20 @@ use upline_domain::usecases::partner_area::ProfileRequest;
 use upline_domain::usecases::reports::{GroupBy, parse_range};
 use upline_domain::usecases::signup::PartnerView;
 use upline_domain::usecases::{partner_area, partner_lifecycle, reports};
-use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json, page_limit};
+
+/// The calling partner's record; `missing` is what the answer says if it is gone (the
+/// partner area's routes name it differently).
+pub(crate) async fn own_record(s: &Services, id: &PartnerId, missing: &str) -> ApiResult<Partner> {
+    let p = s.store.partner(id).await?;
+    Ok(p.ok_or_else(|| AppError::NotFound(missing.into()))?)
+}
 
 pub(crate) async fn me(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
-    let p = s
-        .store
-        .partner(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("partner".into()))?;
+    let p = own_record(&s, &id, "partner").await?;
     Ok(json(StatusCode::OK, &Profile::of(&p)))
 }
 
@@ -41,13 +45,7 @@ pub(crate) async fn my_links(
         .iter()
         .map(|l| LinkView::of(l, &s.deployment.public_base_url))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }
 
 pub(crate) async fn my_commissions(
@@ -61,13 +59,7 @@ pub(crate) async fn my_commissions(
         .lines_of_partner(&id, limit, q.get("cursor").map(String::as_str))
         .await?;
     let items: Vec<_> = lines.iter().map(LineView::of).collect();
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: next,
-        },
-    ))
+    Ok(answers::list(items, next))
 }
 
 pub(crate) async fn my_stats(
@@ -122,13 +114,7 @@ pub(crate) async fn rotate_my_key(
     let presented =
         upline_http::bearer(&headers).map(|t| upline_domain::ids::hash_api_key(t.trim()));
     let (p, key) = partner_lifecycle::rotate_key(&s, &id, presented.as_deref()).await?;
-    Ok(json(
-        StatusCode::OK,
-        &NewKey {
-            partner: PartnerView::of(&p),
-            api_key: key.secret,
-        },
-    ))
+    Ok(new_key(&p, key.secret))
 }
 
 pub(crate) async fn update_profile(
@@ -159,10 +145,8 @@ pub(crate) async fn create_my_link(
         },
     )
     .await?;
-    Ok(json(
-        created_or_ok(created),
-        &LinkView::of(&link, &s.deployment.public_base_url),
-    ))
+    let view = LinkView::of(&link, &s.deployment.public_base_url);
+    Ok(answers::saved(created, &view))
 }
 
 pub(crate) async fn my_downline(
@@ -170,11 +154,5 @@ pub(crate) async fn my_downline(
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
     let items = partner_area::downline(&s, &id).await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }

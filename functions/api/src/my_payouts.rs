@@ -10,23 +10,18 @@ use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
 use upline_domain::usecases::payouts::{self};
-use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json, page_limit};
 
-use crate::CallingPartner;
+use crate::me::own_record;
 use crate::payouts::{PayoutView, statement};
+use crate::{CallingPartner, answers};
 
 pub(crate) async fn my_balance(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
     let items = payouts::balance_of(&s, &id).await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }
 
 pub(crate) async fn my_payouts(
@@ -38,13 +33,8 @@ pub(crate) async fn my_payouts(
     let (items, next) =
         payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
             .await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items: items.iter().map(PayoutView::of).collect::<Vec<_>>(),
-            next_cursor: next,
-        },
-    ))
+    let items: Vec<_> = items.iter().map(PayoutView::of).collect();
+    Ok(answers::list(items, next))
 }
 
 pub(crate) async fn my_payout(
@@ -64,11 +54,7 @@ pub(crate) async fn my_payout_details(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
-    let p = s
-        .store
-        .partner(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such partner".into()))?;
+    let p = own_record(&s, &id, "no such partner").await?;
     let details = p
         .payout_details
         .ok_or_else(|| AppError::NotFound("no payout details yet".into()))?;

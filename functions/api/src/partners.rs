@@ -2,51 +2,75 @@
 //! rotate a key) and email templates; the partner's profile, notification preferences,
 //! own key rotation, self-serve links and downline; and the public unsubscribe link.
 
-use crate::{Admin, Params, audit};
+use crate::{Admin, Params, ReasonRequest, answers, audit};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use upline_domain::ids::PartnerId;
+use upline_domain::partner::Partner;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{GroupRequest, RecruiterRequest};
 use upline_domain::usecases::partner_lifecycle::parse_reason;
 use upline_domain::usecases::signup::PartnerView;
 use upline_domain::usecases::{admin, partner_lifecycle};
-use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
+use upline_http::{ApiResult, JsonBody, correlation_id, json, page_limit};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ReasonRequest {
-    reason: Option<String>,
+/// The two lifecycle actions an operator takes for a reason the partner is told.
+#[derive(Clone, Copy)]
+enum ForReason {
+    Reject,
+    Suspend,
 }
 
-pub(crate) async fn reject(
-    State(s): State<Services>,
-    Admin(who): Admin,
-    Path(id): Path<PartnerId>,
-    headers: HeaderMap,
-    JsonBody(req): JsonBody<ReasonRequest>,
-) -> ApiResult<Response> {
-    let reason = parse_reason(req.reason)?;
-    let cid = correlation_id(&headers, || s.new_id());
-    let p = partner_lifecycle::reject(&s, &id, reason.clone(), &cid).await?;
-    audit::record(&s, &who, "partner.rejected", &p.id, reason).await;
-    Ok(json(StatusCode::OK, &PartnerView::of(&p)))
+/// What rejecting and suspending both take, extracted in this order: the services, the
+/// operator, the partner, the headers (for the correlation id) and the body.
+type ForReasonCall = (
+    State<Services>,
+    Admin,
+    Path<PartnerId>,
+    HeaderMap,
+    JsonBody<ReasonRequest>,
+);
+
+pub(crate) async fn reject(call: ForReasonCall) -> ApiResult<Response> {
+    act_for_reason(call, ForReason::Reject).await
 }
 
-pub(crate) async fn suspend(
-    State(s): State<Services>,
-    Admin(who): Admin,
-    Path(id): Path<PartnerId>,
-    headers: HeaderMap,
-    JsonBody(req): JsonBody<ReasonRequest>,
-) -> ApiResult<Response> {
+pub(crate) async fn suspend(call: ForReasonCall) -> ApiResult<Response> {
+    act_for_reason(call, ForReason::Suspend).await
+}
+
+/// Rejecting and suspending read the same body, are audited alike and answer with the
+/// partner; only the use case and the audit action differ.
+async fn act_for_reason(call: ForReasonCall, action: ForReason) -> ApiResult<Response> {
+    let (State(s), Admin(who), Path(id), headers, JsonBody(req)) = call;
     let reason = parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());
-    let p = partner_lifecycle::suspend(&s, &id, reason.clone(), &cid).await?;
-    audit::record(&s, &who, "partner.suspended", &p.id, reason).await;
-    Ok(json(StatusCode::OK, &PartnerView::of(&p)))
+    let (p, audit_action) = match action {
+        ForReason::Reject => (
+            partner_lifecycle::reject(&s, &id, reason.clone(), &cid).await?,
+            "partner.rejected",
+        ),
+        ForReason::Suspend => (
+            partner_lifecycle::suspend(&s, &id, reason.clone(), &cid).await?,
+            "partner.suspended",
+        ),
+    };
+    Ok(changed(&s, &who, audit_action, &p, reason).await)
+}
+
+/// An operator's change to a partner: recorded in the audit log, answered with the
+/// partner as it is now.
+async fn changed(
+    s: &Services,
+    who: &str,
+    action: &str,
+    p: &Partner,
+    summary: impl Into<String>,
+) -> Response {
+    audit::record(s, who, action, &p.id, summary).await;
+    json(StatusCode::OK, &PartnerView::of(p))
 }
 
 pub(crate) async fn reinstate(
@@ -55,22 +79,26 @@ pub(crate) async fn reinstate(
     Path(id): Path<PartnerId>,
 ) -> ApiResult<Response> {
     let p = partner_lifecycle::reinstate(&s, &id).await?;
-    audit::record(
-        &s,
-        &who,
-        "partner.reinstated",
-        &p.id,
-        "conversions earn again",
-    )
-    .await;
-    Ok(json(StatusCode::OK, &PartnerView::of(&p)))
+    let summary = "conversions earn again";
+    Ok(changed(&s, &who, "partner.reinstated", &p, summary).await)
 }
 
+/// A partner's new API key, shown this once: only its hash is stored (after a rotation,
+/// the previous key stopped working).
 #[derive(Serialize)]
-pub(crate) struct NewKey {
-    pub(crate) partner: PartnerView,
-    /// Shown this once; the previous key stopped working.
-    pub(crate) api_key: String,
+struct NewKey {
+    partner: PartnerView,
+    api_key: String,
+}
+
+/// The answer of the routes that issue a key: approving a partner, and rotating a key
+/// (the operator's and the partner's own).
+pub(crate) fn new_key(partner: &Partner, api_key: String) -> Response {
+    let view = NewKey {
+        partner: PartnerView::of(partner),
+        api_key,
+    };
+    json(StatusCode::OK, &view)
 }
 
 pub(crate) async fn rotate_partner_key(
@@ -87,13 +115,7 @@ pub(crate) async fn rotate_partner_key(
         "old key revoked",
     )
     .await;
-    Ok(json(
-        StatusCode::OK,
-        &NewKey {
-            partner: PartnerView::of(&p),
-            api_key: key.secret,
-        },
-    ))
+    Ok(new_key(&p, key.secret))
 }
 
 pub(crate) async fn list_partners(
@@ -107,20 +129,7 @@ pub(crate) async fn list_partners(
         .partners(limit, q.get("cursor").map(String::as_str))
         .await?;
     let items: Vec<_> = partners.iter().map(PartnerView::of).collect();
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: next,
-        },
-    ))
-}
-
-#[derive(serde::Serialize)]
-pub(crate) struct Approved {
-    partner: PartnerView,
-    /// Shown once: only its hash is stored.
-    api_key: String,
+    Ok(answers::list(items, next))
 }
 
 pub(crate) async fn approve_partner(
@@ -139,13 +148,7 @@ pub(crate) async fn approve_partner(
         partner.email.clone(),
     )
     .await;
-    Ok(json(
-        StatusCode::OK,
-        &Approved {
-            partner: PartnerView::of(&partner),
-            api_key: key.secret,
-        },
-    ))
+    Ok(new_key(&partner, key.secret))
 }
 
 pub(crate) async fn set_group(
@@ -155,15 +158,8 @@ pub(crate) async fn set_group(
     JsonBody(req): JsonBody<GroupRequest>,
 ) -> ApiResult<Response> {
     let partner = admin::set_group(&s, &id, req).await?;
-    audit::record(
-        &s,
-        &who,
-        "partner.group_set",
-        &partner.id,
-        format!("group {:?}", partner.group),
-    )
-    .await;
-    Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
+    let summary = format!("group {:?}", partner.group);
+    Ok(changed(&s, &who, "partner.group_set", &partner, summary).await)
 }
 
 pub(crate) async fn set_recruiter(
@@ -173,13 +169,6 @@ pub(crate) async fn set_recruiter(
     JsonBody(req): JsonBody<RecruiterRequest>,
 ) -> ApiResult<Response> {
     let partner = admin::set_recruiter(&s, &id, req).await?;
-    audit::record(
-        &s,
-        &who,
-        "partner.recruiter_changed",
-        &partner.id,
-        format!("recruited by {:?}", partner.recruited_by),
-    )
-    .await;
-    Ok(json(StatusCode::OK, &PartnerView::of(&partner)))
+    let summary = format!("recruited by {:?}", partner.recruited_by);
+    Ok(changed(&s, &who, "partner.recruiter_changed", &partner, summary).await)
 }

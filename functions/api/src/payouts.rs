@@ -15,9 +15,9 @@ use upline_domain::money::{Currency, format_minor};
 use upline_domain::payout::{ExportFormat, Payout, PayoutDetails, PayoutRun, Period};
 use upline_domain::services::Services;
 use upline_domain::usecases::payouts::{self, Settlement};
-use upline_http::{ApiResult, JsonBody, Listing, correlation_id, json, page_limit};
+use upline_http::{ApiResult, JsonBody, correlation_id, json, page_limit};
 
-use crate::{Admin, created_or_ok};
+use crate::{Admin, ReasonRequest, answers};
 
 #[derive(Serialize)]
 pub(crate) struct Amount {
@@ -180,10 +180,7 @@ pub(crate) async fn start_run(
         )
         .await;
     }
-    Ok(json(
-        created_or_ok(created),
-        &run_with_payouts(&s, &run).await?,
-    ))
+    Ok(answers::saved(created, &run_with_payouts(&s, &run).await?))
 }
 
 pub(crate) async fn list_runs(
@@ -194,13 +191,8 @@ pub(crate) async fn list_runs(
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (runs, next) =
         payouts::payout_runs(&s.store, limit, q.get("cursor").map(String::as_str)).await?;
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items: runs.iter().map(RunView::of).collect::<Vec<_>>(),
-            next_cursor: next,
-        },
-    ))
+    let items: Vec<_> = runs.iter().map(RunView::of).collect();
+    Ok(answers::list(items, next))
 }
 
 pub(crate) async fn find_run(s: &Services, id: &PayoutRunId) -> ApiResult<PayoutRun> {
@@ -272,12 +264,6 @@ pub(crate) struct PaidRequest {
     reference: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FailedRequest {
-    reason: Option<String>,
-}
-
 /// An optional payment reference: trimmed, at most 500 characters.
 pub(crate) fn parse_reference(text: Option<String>) -> Result<Option<String>, AppError> {
     match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
@@ -323,7 +309,7 @@ pub(crate) async fn mark_failed(
     Admin(who): Admin,
     Path(id): Path<PayoutId>,
     headers: HeaderMap,
-    JsonBody(req): JsonBody<FailedRequest>,
+    JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Response> {
     let reason = upline_domain::usecases::partner_lifecycle::parse_reason(req.reason)?;
     let cid = correlation_id(&headers, || s.new_id());

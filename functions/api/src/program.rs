@@ -8,9 +8,9 @@ use upline_domain::services::Services;
 use upline_domain::usecases::admin::{
     self, ExchangeRateRequest, ExchangeRateView, ProgramRequest, ProgramView,
 };
-use upline_http::{ApiResult, JsonBody, Listing, json};
+use upline_http::{ApiResult, JsonBody, json};
 
-use crate::{Admin, audit, created_or_ok};
+use crate::{Admin, answers, audit};
 
 pub(crate) async fn get_program(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let program = s
@@ -42,7 +42,7 @@ pub(crate) async fn put_program(
         ),
     )
     .await;
-    Ok(json(created_or_ok(created), &view))
+    Ok(answers::saved(created, &view))
 }
 
 pub(crate) async fn list_exchange_rates(
@@ -56,13 +56,7 @@ pub(crate) async fn list_exchange_rates(
         .iter()
         .map(ExchangeRateView::of)
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Listing {
-            items,
-            next_cursor: None,
-        },
-    ))
+    Ok(answers::list(items, None))
 }
 
 pub(crate) async fn put_exchange_rate(

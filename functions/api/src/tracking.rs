@@ -10,9 +10,9 @@ use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_postbacks::{self, TemplateRequest, TemplateView};
 use upline_domain::usecases::promo_codes::{self, PromoCodeRequest, PromoCodeView};
-use upline_http::{ApiResult, JsonBody, Listing, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json, page_limit};
 
-use crate::{Admin, CallingPartner, created_or_ok};
+use crate::{Admin, CallingPartner, answers};
 
 pub(crate) async fn my_postback(
     State(s): State<Services>,
@@ -49,19 +49,17 @@ pub(crate) async fn my_postback_deliveries(
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let (items, next_cursor) =
         partner_postbacks::deliveries(&s, &id, limit, q.get("cursor").map(String::as_str)).await?;
-    Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
+    Ok(answers::list(items, next_cursor))
 }
 
-pub(crate) fn listing(codes: &[promo_codes::PromoCode]) -> Listing<PromoCodeView> {
-    Listing {
-        items: codes.iter().map(PromoCodeView::of).collect(),
-        next_cursor: None,
-    }
+/// Promo codes as one list, not paged.
+pub(crate) fn listing(codes: &[promo_codes::PromoCode]) -> Response {
+    answers::list(codes.iter().map(PromoCodeView::of).collect(), None)
 }
 
 pub(crate) async fn list_promo_codes(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let codes = promo_codes::list(&s.store, None).await?;
-    Ok(json(StatusCode::OK, &listing(&codes)))
+    Ok(listing(&codes))
 }
 
 pub(crate) async fn assign_promo_code(
@@ -75,7 +73,7 @@ pub(crate) async fn assign_promo_code(
         let summary = format!("to {} for {}", view.partner_id, view.campaign_id);
         crate::audit::record(&s, &who, "promo_code.assigned", &view.code, summary).await;
     }
-    Ok(json(created_or_ok(created), &view))
+    Ok(answers::saved(created, &view))
 }
 
 pub(crate) async fn withdraw_promo_code(
@@ -100,5 +98,5 @@ pub(crate) async fn my_promo_codes(
     CallingPartner(id): CallingPartner,
 ) -> ApiResult<Response> {
     let codes = promo_codes::list(&s.store, Some(&id)).await?;
-    Ok(json(StatusCode::OK, &listing(&codes)))
+    Ok(listing(&codes))
 }

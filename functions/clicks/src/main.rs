@@ -3,15 +3,12 @@
 use std::sync::Arc;
 
 use upline_clicks::{ClickRecorder, Config};
-use upline_domain::config::process_env;
 use upline_domain::ports::QueueName;
 use upline_domain::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), upline_lambda::Error> {
-    upline_lambda::init_tracing();
-    let config = Config::from_env(&process_env)?;
-    let clients = upline_lambda::clients().await;
+    let (config, clients) = upline_lambda::start(Config::from_env).await?;
     let store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)));
     let queue = upline_lambda::consumer_queue(
         &clients,

@@ -2,6 +2,7 @@
 //! SAM template sets each of them for this function, and a test holds the two together).
 
 use upline_domain::config::{ConfigError, EnvReader};
+use upline_lambda::config::{parsed, secrets_keys};
 
 #[derive(Debug)]
 pub struct Config {
@@ -37,12 +38,9 @@ impl Config {
         let mail_from = env.required("UPLINE_MAIL_FROM");
         let ses_configuration_set = env.optional("UPLINE_SES_CONFIGURATION_SET");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
-        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
-        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
+        let (secrets_key, previous_secrets_key) = secrets_keys(&mut env);
         env.finish()?;
-        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
-            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
-        })?;
+        let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
         Ok(Config {
             table_name,
             dead_letter_queue_url,

@@ -3,19 +3,16 @@
 use std::sync::Arc;
 
 use upline_aws::SesMailer;
-use upline_domain::config::process_env;
 use upline_domain::ports::QueueName;
 use upline_domain::store::Store;
 use upline_email::{Config, EmailSender};
 
 #[tokio::main]
 async fn main() -> Result<(), upline_lambda::Error> {
-    upline_lambda::init_tracing();
-    let config = Config::from_env(&process_env)?;
-    let clients = upline_lambda::clients().await;
+    let (config, clients) = upline_lambda::start(Config::from_env).await?;
     let mut store = Store::new(Arc::new(upline_lambda::table(&clients, &config.table_name)))
-        .with_secrets_key(config.secrets_key.clone());
-    if let Some(previous) = config.previous_secrets_key.clone() {
+        .with_secrets_key(config.secrets_key);
+    if let Some(previous) = config.previous_secrets_key {
         store = store.with_previous_secrets_key(previous);
     }
     let mailer = SesMailer::new(

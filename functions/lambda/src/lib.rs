@@ -1,6 +1,8 @@
-//! What every Lambda `main` shares, so each `main.rs` only wires: JSON logs, the AWS
-//! clients built once from the standard environment, the adapters over them, and the two
-//! ways a function runs — behind the HTTP API, or on SQS batches with partial failures.
+//! What every Lambda `main` shares, so each `main.rs` only wires: JSON logs, the
+//! function's configuration read from the process environment, the AWS clients built once
+//! from the standard environment, the adapters over them, and the ways a function runs —
+//! behind the HTTP API, on SQS batches with partial failures, or on any JSON event (the
+//! payout function's queue and schedule, told apart in [`queue_or_schedule`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,13 +10,39 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use upline_aws::{AwsClients, DynamoTable, QueueUrls, SqsQueues};
+use upline_domain::click_id::ClickSecret;
 use upline_domain::clock::SystemClock;
+use upline_domain::config::{ConfigError, process_env};
 use upline_domain::error::AppError;
 use upline_domain::ids::RandomIds;
 use upline_domain::ports::{MessageHandler, QueueName};
 use upline_domain::services::{Deployment, Services};
 
+pub mod config;
+pub mod queue_or_schedule;
+
 pub use lambda_runtime::Error;
+
+/// How every `main` begins: JSON logs first (so what follows is logged), then the
+/// function's configuration from the process environment, whose error lists every missing
+/// or invalid variable at once, then the AWS clients.
+pub async fn start<C>(
+    from_env: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<C, ConfigError>,
+) -> Result<(C, AwsClients), Error> {
+    init_tracing();
+    let config = from_env(&process_env)?;
+    Ok((config, clients().await))
+}
+
+/// A function's deployment settings on AWS. Partner postbacks never go to private
+/// addresses there: that allowance is for local development and tests only.
+pub fn deployment(click_secret: Option<ClickSecret>, public_base_url: String) -> Deployment {
+    Deployment {
+        click_secret,
+        public_base_url,
+        allow_private_postbacks: false,
+    }
+}
 
 /// Structured JSON logs on stdout (CloudWatch keeps them), filtered by `RUST_LOG`
 /// (default `info`). No ANSI colours, no timestamps (CloudWatch adds its own).
@@ -101,22 +129,7 @@ pub async fn run_sqs(
     queues: Arc<SqsQueues>,
     queue: QueueName,
 ) -> Result<(), Error> {
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let handler = handler.clone();
-        let queues = queues.clone();
-        async move {
-            Ok::<SqsBatchResponse, Error>(
-                upline_aws::handle_sqs_event(
-                    handler.as_ref(),
-                    event.payload,
-                    queues.as_ref(),
-                    queue,
-                )
-                .await,
-            )
-        }
-    }))
-    .await
+    run_batches(handler, queues, queue, None).await
 }
 
 /// [`run_sqs`] for a stage whose retries should wait: each message to retry is also made
@@ -128,20 +141,30 @@ pub async fn run_sqs_with_backoff(
     queue: QueueName,
     base: std::time::Duration,
 ) -> Result<(), Error> {
+    run_batches(handler, queues, queue, Some(base)).await
+}
+
+/// The run loop of both: each invocation's batch goes through the handler, and with a
+/// `backoff` base its retries are delayed.
+async fn run_batches(
+    handler: Arc<dyn MessageHandler>,
+    queues: Arc<SqsQueues>,
+    queue: QueueName,
+    backoff: Option<std::time::Duration>,
+) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = handler.clone();
         let queues = queues.clone();
         async move {
-            Ok::<SqsBatchResponse, Error>(
-                upline_aws::handle_sqs_event_with_backoff(
-                    handler.as_ref(),
-                    event.payload,
-                    queues.as_ref(),
-                    queue,
-                    base,
-                )
-                .await,
-            )
+            let (handler, batch, queues) = (handler.as_ref(), event.payload, queues.as_ref());
+            let response = match backoff {
+                None => upline_aws::handle_sqs_event(handler, batch, queues, queue).await,
+                Some(base) => {
+                    upline_aws::handle_sqs_event_with_backoff(handler, batch, queues, queue, base)
+                        .await
+                }
+            };
+            Ok::<SqsBatchResponse, Error>(response)
         }
     }))
     .await
@@ -180,8 +203,9 @@ impl From<FunctionError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Runs a function that takes any JSON event (the payout function takes SQS batches and
-/// scheduled events) through `handle`; its errors are reported as [`FunctionError`]s.
+/// Runs a function that takes any JSON event through `handle` (the payout function, which
+/// tells its SQS batches and scheduled events apart with [`queue_or_schedule::handle`]);
+/// its errors are reported as [`FunctionError`]s.
 pub async fn run_json<F, Fut>(handle: F) -> Result<(), Error>
 where
     F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use upline_domain::config::process_env;
 use upline_domain::ports::QueueName;
-use upline_domain::services::Deployment;
 use upline_partner_postbacks::{Config, PartnerPostbackSender};
 use upline_webhooks::{AddressPolicy, HttpPostbackCaller};
 
@@ -14,18 +12,12 @@ const RETRY_BASE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), upline_lambda::Error> {
-    upline_lambda::init_tracing();
-    let config = Config::from_env(&process_env)?;
-    let clients = upline_lambda::clients().await;
+    let (config, clients) = upline_lambda::start(Config::from_env).await?;
     let own_queue = [(
         QueueName::PartnerPostbacks,
         config.partner_postbacks_queue_url.as_str(),
     )];
-    let deployment = Deployment {
-        click_secret: None,
-        public_base_url: String::new(),
-        allow_private_postbacks: false,
-    };
+    let deployment = upline_lambda::deployment(None, String::new());
     let services = upline_lambda::services(&clients, &config.table_name, &own_queue, deployment);
     let queues = upline_lambda::consumer_queue(
         &clients,

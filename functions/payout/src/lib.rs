@@ -6,12 +6,16 @@
 mod config;
 pub use config::Config;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use upline_aws::lambda_sqs::DeadLetters;
 use upline_domain::error::AppError;
 use upline_domain::messages::{Message, decode_for};
-use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler};
+use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler, QueueName};
 use upline_domain::services::Services;
 use upline_domain::usecases::commissions::commission_conversion;
+use upline_lambda::queue_or_schedule;
 
 pub struct CommissionCalculator {
     services: Services,
@@ -55,42 +59,36 @@ impl MessageHandler for CommissionCalculator {
     }
 }
 
-/// The payout Lambda's two kinds of event: SQS batches from the conversions queue, and
-/// the EventBridge schedule that approves lines past their hold period and runs payouts
-/// on the program's cadence.
-/// The two events the payout function is invoked with, told apart by their shape: an SQS
-/// batch has `Records`; the hourly schedule is an EventBridge "Scheduled Event".
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum PayoutEvent {
-    Conversions(aws_lambda_events::event::sqs::SqsEvent),
-    Schedule(ScheduledEvent),
+/// What the hourly schedule does: hands stuck conversions back to the queue, approves
+/// the lines past their hold period, and finishes or starts payout runs on the program's
+/// cadence; answered with what it did.
+pub async fn scheduled(services: &Services) -> Result<serde_json::Value, AppError> {
+    let outcome = upline_domain::usecases::payouts::scheduled(services).await?;
+    tracing::info!(
+        requeued = outcome.requeued_conversions,
+        approved = outcome.approved_lines,
+        runs = outcome.runs.len(),
+        "scheduled approvals and payout runs done"
+    );
+    Ok(serde_json::json!({
+        "requeued_conversions": outcome.requeued_conversions,
+        "approved_lines": outcome.approved_lines,
+        "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
+    }))
 }
 
-#[derive(serde::Deserialize)]
-struct ScheduledEvent {
-    #[serde(rename = "detail-type")]
-    #[allow(dead_code)] // matched for its value, to refuse other events
-    detail_type: ScheduledKind,
-}
-
-#[derive(serde::Deserialize)]
-enum ScheduledKind {
-    #[serde(rename = "Scheduled Event")]
-    ScheduledEvent,
-}
-
+/// The payout Lambda's entry point, for its `main` and for tests that invoke it with
+/// sample events: the conversions queue's batches go through the [`CommissionCalculator`],
+/// the schedule through [`scheduled`]. Which event is which is decided by
+/// `upline_lambda::queue_or_schedule`.
 pub struct PayoutFunction {
     calculator: CommissionCalculator,
     services: Services,
-    dead_letters: std::sync::Arc<dyn upline_aws::lambda_sqs::DeadLetters>,
+    dead_letters: Arc<dyn DeadLetters>,
 }
 
 impl PayoutFunction {
-    pub fn new(
-        services: Services,
-        dead_letters: std::sync::Arc<dyn upline_aws::lambda_sqs::DeadLetters>,
-    ) -> Self {
+    pub fn new(services: Services, dead_letters: Arc<dyn DeadLetters>) -> Self {
         PayoutFunction {
             calculator: CommissionCalculator::new(services.clone()),
             services,
@@ -104,36 +102,14 @@ impl PayoutFunction {
         &self,
         event: serde_json::Value,
     ) -> Result<serde_json::Value, AppError> {
-        let event: PayoutEvent = serde_json::from_value(event).map_err(|_| {
-            AppError::Malformed(
-                "the payout function takes SQS batches and scheduled events only".into(),
-            )
-        })?;
-        match event {
-            PayoutEvent::Conversions(batch) => {
-                let response = upline_aws::handle_sqs_event(
-                    &self.calculator,
-                    batch,
-                    self.dead_letters.as_ref(),
-                    upline_domain::ports::QueueName::Conversions,
-                )
-                .await;
-                serde_json::to_value(response).map_err(|e| AppError::Internal(e.to_string()))
-            }
-            PayoutEvent::Schedule(_) => {
-                let outcome = upline_domain::usecases::payouts::scheduled(&self.services).await?;
-                tracing::info!(
-                    requeued = outcome.requeued_conversions,
-                    approved = outcome.approved_lines,
-                    runs = outcome.runs.len(),
-                    "scheduled approvals and payout runs done"
-                );
-                Ok(serde_json::json!({
-                    "requeued_conversions": outcome.requeued_conversions,
-                    "approved_lines": outcome.approved_lines,
-                    "payout_runs": outcome.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
-                }))
-            }
-        }
+        queue_or_schedule::handle(
+            event,
+            "payout",
+            &self.calculator,
+            self.dead_letters.as_ref(),
+            QueueName::Conversions,
+            || scheduled(&self.services),
+        )
+        .await
     }
 }

@@ -2,21 +2,13 @@
 
 use std::sync::Arc;
 
-use upline_domain::config::process_env;
 use upline_domain::ports::QueueName;
-use upline_domain::services::Deployment;
 use upline_payout::{Config, PayoutFunction};
 
 #[tokio::main]
 async fn main() -> Result<(), upline_lambda::Error> {
-    upline_lambda::init_tracing();
-    let config = Config::from_env(&process_env)?;
-    let clients = upline_lambda::clients().await;
-    let deployment = Deployment {
-        click_secret: None,
-        public_base_url: String::new(),
-        allow_private_postbacks: false,
-    };
+    let (config, clients) = upline_lambda::start(Config::from_env).await?;
+    let deployment = upline_lambda::deployment(None, String::new());
     let sends_to = [
         (QueueName::Emails, config.emails_queue_url.as_str()),
         (

@@ -3,6 +3,7 @@
 
 use upline_domain::click_id::ClickSecret;
 use upline_domain::config::{ConfigError, EnvReader};
+use upline_lambda::config::{parsed, secrets_keys};
 
 #[derive(Debug)]
 pub struct Config {
@@ -30,18 +31,13 @@ impl Config {
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let table_name = env.required("UPLINE_TABLE_NAME");
-        let secrets_key = env.secrets_key("UPLINE_SECRETS_KEY");
-        let previous_secrets_key = env.optional_secrets_key("UPLINE_SECRETS_KEY_PREVIOUS");
+        let (secrets_key, previous_secrets_key) = secrets_keys(&mut env);
         let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
         env.finish()?;
-        let secrets_key = secrets_key.ok_or_else(|| ConfigError {
-            problems: vec!["UPLINE_SECRETS_KEY is invalid".into()],
-        })?;
-        let click_secret = click_secret.ok_or_else(|| ConfigError {
-            problems: vec!["UPLINE_CLICK_SECRET is invalid".into()],
-        })?;
+        let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
+        let click_secret = parsed(click_secret, "UPLINE_CLICK_SECRET")?;
         Ok(Config {
             table_name,
             secrets_key,

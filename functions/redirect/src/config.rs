@@ -3,6 +3,7 @@
 
 use upline_domain::click_id::ClickSecret;
 use upline_domain::config::{ConfigError, EnvReader};
+use upline_lambda::config::parsed;
 
 #[derive(Debug)]
 pub struct Config {
@@ -33,9 +34,7 @@ impl Config {
         let country_header = env.optional("UPLINE_COUNTRY_HEADER");
         let cookie_domain = env.optional("UPLINE_COOKIE_DOMAIN");
         env.finish()?;
-        let click_secret = click_secret.ok_or_else(|| ConfigError {
-            problems: vec!["UPLINE_CLICK_SECRET is invalid".into()],
-        })?;
+        let click_secret = parsed(click_secret, "UPLINE_CLICK_SECRET")?;
         Ok(Config {
             table_name,
             clicks_queue_url,
