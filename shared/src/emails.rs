@@ -132,6 +132,54 @@ pub fn template(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.name == name)
 }
 
+/// Which email a queued request asks for: one variant per shipped template, carried by
+/// name in messages (`"commission_earned"`), so a message for an unknown template cannot
+/// be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTemplate {
+    ApplicationReceived,
+    PartnerApproved,
+    PartnerRejected,
+    PartnerSuspended,
+    Welcome,
+    CommissionEarned,
+    CommissionApproved,
+    PayoutStatement,
+}
+
+impl EmailTemplate {
+    pub fn name(self) -> &'static str {
+        match self {
+            EmailTemplate::ApplicationReceived => "application_received",
+            EmailTemplate::PartnerApproved => "partner_approved",
+            EmailTemplate::PartnerRejected => "partner_rejected",
+            EmailTemplate::PartnerSuspended => "partner_suspended",
+            EmailTemplate::Welcome => "welcome",
+            EmailTemplate::CommissionEarned => "commission_earned",
+            EmailTemplate::CommissionApproved => "commission_approved",
+            EmailTemplate::PayoutStatement => "payout_statement",
+        }
+    }
+
+    /// The shipped template of this name.
+    pub fn template(self) -> &'static Template {
+        template(self.name()).expect("every EmailTemplate has a shipped template")
+    }
+}
+
+impl PartialEq<&str> for EmailTemplate {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
+}
+
+impl std::fmt::Display for EmailTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// An operator's version of a template (all three parts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateSource {

@@ -43,8 +43,34 @@ pub struct PartnerPostbackDue {
     pub delivery_id: String,
     pub partner_id: PartnerId,
     pub conversion_id: ConversionId,
-    /// `pending`, `approved`, `rejected` or `reversed`.
-    pub status: String,
+    pub status: PostbackStatus,
+}
+
+/// The conversion status a partner postback reports (the `{status}` macro).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostbackStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Reversed,
+}
+
+impl PostbackStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostbackStatus::Pending => "pending",
+            PostbackStatus::Approved => "approved",
+            PostbackStatus::Rejected => "rejected",
+            PostbackStatus::Reversed => "reversed",
+        }
+    }
+}
+
+impl std::fmt::Display for PostbackStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An email to a partner about one event. `email_id` is the idempotency key: the email
@@ -53,7 +79,7 @@ pub struct PartnerPostbackDue {
 pub struct EmailRequest {
     pub email_id: String,
     pub partner_id: PartnerId,
-    pub template: String,
+    pub template: crate::emails::EmailTemplate,
     pub data: serde_json::Value,
 }
 

@@ -264,3 +264,30 @@ fn missing_variables_are_an_error_not_a_blank() {
     let e = EmailTemplates.render("partner_approved", &json!({}));
     assert!(matches!(e, Err(RenderError::Broken { .. })));
 }
+
+#[test]
+fn every_email_template_variant_names_a_shipped_template_and_back() {
+    use EmailTemplate::*;
+    let all = [
+        ApplicationReceived,
+        PartnerApproved,
+        PartnerRejected,
+        PartnerSuspended,
+        Welcome,
+        CommissionEarned,
+        CommissionApproved,
+        PayoutStatement,
+    ];
+    for t in all {
+        assert_eq!(t.template().name, t.name());
+        // Messages carry the variant as the template's name, as they always have.
+        assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.name()));
+    }
+    for shipped in TEMPLATES {
+        assert!(
+            all.iter().any(|t| t.name() == shipped.name),
+            "{} has no EmailTemplate variant",
+            shipped.name
+        );
+    }
+}

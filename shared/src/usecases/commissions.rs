@@ -6,7 +6,9 @@
 //! (or the transaction cancelled by the lines' conditions) and only re-queues the emails,
 //! whose ids are stable so the email stage sends each once.
 
+use crate::emails::EmailTemplate;
 use crate::ids::{ConversionId, PartnerId};
+use crate::messages::PostbackStatus;
 use std::collections::BTreeMap;
 
 use std::collections::BTreeSet;
@@ -337,7 +339,7 @@ async fn announce(
             Message::EmailRequested(EmailRequest {
                 email_id: format!("commission:{}", line.id),
                 partner_id: line.partner_id.clone(),
-                template: "commission_earned".into(),
+                template: EmailTemplate::CommissionEarned,
                 data: serde_json::json!({
                     "program_name": program.name,
                     "campaign_name": campaign_name,
@@ -356,7 +358,7 @@ async fn announce(
     crate::usecases::partner_postbacks::notify(
         services,
         conversion,
-        "pending",
+        PostbackStatus::Pending,
         None,
         correlation_id,
     )

@@ -1,6 +1,7 @@
 //! The email stage: render a requested email for its partner and send it through the
 //! Mailer, at most once per email id.
 
+use crate::emails::EmailTemplate;
 use crate::emails::{EmailKind, EmailTemplates, RenderError, TemplateSource, template};
 use crate::error::AppError;
 use crate::messages::EmailRequest;
@@ -69,17 +70,15 @@ pub async fn deliver(
         .partner(&request.partner_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("partner {}", request.partner_id)))?;
-    let kind = template(&request.template)
-        .map(|t| t.kind)
-        .ok_or_else(|| AppError::Internal(format!("no email template {}", request.template)))?;
+    let kind = request.template.template().kind;
     let mut data = request.data.clone();
     let mut unsubscribe_url = None;
     if kind == EmailKind::Notification {
         let prefs = partner.notifications;
         let wanted = !prefs.unsubscribed
-            && match request.template.as_str() {
-                "commission_earned" => prefs.new_conversion,
-                "commission_approved" => prefs.commission_approved,
+            && match request.template {
+                EmailTemplate::CommissionEarned => prefs.new_conversion,
+                EmailTemplate::CommissionApproved => prefs.commission_approved,
                 _ => true,
             };
         if !wanted {
@@ -115,9 +114,9 @@ pub async fn deliver(
             obj.insert("unsubscribe_url".into(), url.clone().into());
         }
     }
-    let custom = template_override(store, &request.template).await?;
+    let custom = template_override(store, request.template.name()).await?;
     let rendered = templates
-        .render_with(&request.template, custom.as_ref(), &data)
+        .render_with(request.template.name(), custom.as_ref(), &data)
         .map_err(|e| match e {
             RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => {
                 AppError::Internal(e.to_string())
@@ -130,7 +129,7 @@ pub async fn deliver(
         text: rendered.text,
         html: rendered.html,
         unsubscribe_url,
-        tags: vec![("template".into(), request.template.clone())],
+        tags: vec![("template".into(), request.template.name().into())],
     };
     let result = match mailer.send(&email).await {
         Ok(()) => EmailResult::Sent,

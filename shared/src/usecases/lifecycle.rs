@@ -4,9 +4,11 @@
 
 use crate::clock::Day;
 use crate::commission::{CommissionLine, LineStatus};
+use crate::emails::EmailTemplate;
 use crate::error::AppError;
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
+use crate::messages::PostbackStatus;
 use crate::ports::{Index, Item, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, keys, status_is};
@@ -98,7 +100,14 @@ async fn approve_if_due(
     match store.table().transact(ops).await {
         Ok(()) => {
             if let Some(c) = &conversion {
-                partner_postbacks::notify_after_commit(services, c, "approved", None, &c.id).await;
+                partner_postbacks::notify_after_commit(
+                    services,
+                    c,
+                    PostbackStatus::Approved,
+                    None,
+                    &c.id,
+                )
+                .await;
             }
             announce_approved(services, std::slice::from_ref(&line), &line.id).await;
             Ok(true)
@@ -122,7 +131,7 @@ async fn announce_approved(services: &Services, lines: &[CommissionLine], correl
             crate::messages::Message::EmailRequested(crate::messages::EmailRequest {
                 email_id: format!("commission-approved:{}", l.id),
                 partner_id: l.partner_id.clone(),
-                template: "commission_approved".into(),
+                template: EmailTemplate::CommissionApproved,
                 data: serde_json::json!({
                     "program_name": program.name,
                     "conversion_id": l.conversion_id,
@@ -268,8 +277,8 @@ pub async fn decide_conversion(
     match store.table().transact(ops).await {
         Ok(()) => {
             let status = match decision {
-                Decision::Approve => "approved",
-                Decision::Reject { .. } => "rejected",
+                Decision::Approve => PostbackStatus::Approved,
+                Decision::Reject { .. } => PostbackStatus::Rejected,
             };
             if decision == Decision::Approve {
                 announce_approved(services, &changed, &conversion.id).await;

@@ -6,6 +6,7 @@
 //! clicks are still counted — but conversions credited to a suspended partner earn
 //! nothing, for them or their upline (see the commission stage).
 
+use crate::emails::EmailTemplate;
 use crate::error::AppError;
 use crate::ids::PartnerId;
 use crate::ids::{NewApiKey, Principal, new_api_key};
@@ -84,7 +85,7 @@ async fn change_status(
 async fn email(
     services: &Services,
     partner: &Partner,
-    template: &str,
+    template: EmailTemplate,
     email_id: String,
     data: serde_json::Value,
     correlation_id: &str,
@@ -92,14 +93,14 @@ async fn email(
     let message = Message::EmailRequested(EmailRequest {
         email_id,
         partner_id: partner.id.clone(),
-        template: template.into(),
+        template,
         data,
     });
     if let Err(e) = services
         .publish(QueueName::Emails, &[message], correlation_id)
         .await
     {
-        tracing::warn!(partner_id = %partner.id, template, error = %e, "email not queued");
+        tracing::warn!(partner_id = %partner.id, %template, error = %e, "email not queued");
     }
 }
 
@@ -123,7 +124,7 @@ pub async fn reject(
     email(
         services,
         &partner,
-        "partner_rejected",
+        EmailTemplate::PartnerRejected,
         format!("partner-rejected:{}", partner.id),
         serde_json::json!({"program_name": program.name, "reason": reason}),
         correlation_id,
@@ -153,7 +154,7 @@ pub async fn suspend(
     email(
         services,
         &partner,
-        "partner_suspended",
+        EmailTemplate::PartnerSuspended,
         format!(
             "partner-suspended:{}:{}",
             partner.id,

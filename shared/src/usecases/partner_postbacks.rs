@@ -5,6 +5,7 @@
 
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
+use crate::messages::PostbackStatus;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -58,7 +59,7 @@ pub struct PostbackTemplate {
 pub struct DeliveryRecord {
     pub delivery_id: String,
     pub conversion_id: ConversionId,
-    pub status: String,
+    pub status: PostbackStatus,
     /// The URL as called, macros expanded.
     pub url: String,
     pub attempt: u32,
@@ -238,7 +239,7 @@ pub async fn remove_template(services: &Services, partner_id: &PartnerId) -> Res
 pub async fn notify(
     services: &Services,
     conversion: &Conversion,
-    status: &str,
+    status: PostbackStatus,
     event_key: Option<&str>,
     correlation_id: &str,
 ) -> Result<(), AppError> {
@@ -256,7 +257,7 @@ pub async fn notify(
         delivery_id,
         partner_id: conversion.partner_id.clone(),
         conversion_id: conversion.id.clone(),
-        status: status.to_string(),
+        status,
     });
     services
         .publish(QueueName::PartnerPostbacks, &[message], correlation_id)
@@ -268,12 +269,12 @@ pub async fn notify(
 pub async fn notify_after_commit(
     services: &Services,
     conversion: &Conversion,
-    status: &str,
+    status: PostbackStatus,
     event_key: Option<&str>,
     correlation_id: &str,
 ) {
     if let Err(e) = notify(services, conversion, status, event_key, correlation_id).await {
-        tracing::error!(conversion_id = %conversion.id, status, error = %e, "partner postback not queued");
+        tracing::error!(conversion_id = %conversion.id, %status, error = %e, "partner postback not queued");
     }
 }
 
@@ -291,7 +292,7 @@ async fn values(
         .map(|l| l.amount.minor())
         .sum();
     let c = conversion.clone();
-    let status = due.status.clone();
+    let status = due.status;
     Ok(move |name: &str| match name {
         "click_id" => c.click_id.clone().unwrap_or_default(),
         "order_id" => c.order_id.clone(),
@@ -299,7 +300,7 @@ async fn values(
         "amount" => format_minor(c.amounts.sale.minor(), c.amounts.currency()),
         "payout" => format_minor(payout, c.amounts.currency()),
         "currency" => c.amounts.currency().code().to_string(),
-        "status" => status.clone(),
+        "status" => status.to_string(),
         "event" => c.event.clone(),
         sub if SUB_IDS.contains(&sub) => c.subs.get(sub).cloned().unwrap_or_default(),
         _ => String::new(),
@@ -362,7 +363,7 @@ pub async fn deliver(
     let record = DeliveryRecord {
         delivery_id: due.delivery_id.clone(),
         conversion_id: due.conversion_id.clone(),
-        status: due.status.clone(),
+        status: due.status,
         url,
         attempt,
         http_status,

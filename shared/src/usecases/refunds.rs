@@ -7,6 +7,7 @@
 //! serialised by a condition on the conversion's refunded total.
 
 use crate::ids::{CampaignId, ConversionId, LineId, PartnerId};
+use crate::messages::PostbackStatus;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -411,7 +412,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
     crate::usecases::partner_postbacks::notify_after_commit(
         services,
         &conversion,
-        "reversed",
+        PostbackStatus::Reversed,
         Some(&refund_id),
         &refund_id,
     )

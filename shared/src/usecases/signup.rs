@@ -1,6 +1,7 @@
 //! Public partner signup: an applicant becomes a pending partner, optionally under the
 //! recruiter whose referral code they give, and is emailed that the application arrived.
 
+use crate::emails::EmailTemplate;
 use crate::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +185,7 @@ pub async fn signup(
     let email = Message::EmailRequested(EmailRequest {
         email_id: format!("application-received:{}", partner.id),
         partner_id: partner.id.clone(),
-        template: "application_received".into(),
+        template: EmailTemplate::ApplicationReceived,
         data: serde_json::json!({ "program_name": program.name }),
     });
     if let Err(e) = services

@@ -2,6 +2,7 @@
 //! them under another recruiter, put them in a group; and the rule for display names.
 
 use super::*;
+use crate::emails::EmailTemplate;
 use crate::ids::PartnerId;
 
 /// Approves a pending partner and issues their API key (shown once, stored hashed), gives
@@ -89,13 +90,13 @@ pub async fn approve_partner(
         Message::EmailRequested(EmailRequest {
             email_id: format!("partner-approved:{}", partner.id),
             partner_id: partner.id.clone(),
-            template: "partner_approved".into(),
+            template: EmailTemplate::PartnerApproved,
             data: serde_json::json!({ "program_name": program.name }),
         }),
         Message::EmailRequested(EmailRequest {
             email_id: format!("welcome:{}", partner.id),
             partner_id: partner.id.clone(),
-            template: "welcome".into(),
+            template: EmailTemplate::Welcome,
             data: serde_json::json!({
                 "program_name": program.name,
                 "referral_code": partner.referral_code,

@@ -2,6 +2,7 @@
 //! (lines payable again).
 
 use super::*;
+use crate::emails::EmailTemplate;
 use crate::ids::PayoutId;
 
 /// The operator's verdict on a payout they tried to send.
@@ -123,7 +124,7 @@ pub async fn settle(
         let email = Message::EmailRequested(EmailRequest {
             email_id: format!("payout-paid:{}", payout.id),
             partner_id: payout.partner_id.clone(),
-            template: "payout_statement".into(),
+            template: EmailTemplate::PayoutStatement,
             data: serde_json::json!({
                 "program_name": program.name,
                 "period": payout.run_id,
