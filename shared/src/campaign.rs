@@ -1,6 +1,7 @@
 //! Campaigns: what partners promote (a destination the traffic lands on, the domains deep
 //! links may point to) and the terms partners earn on it.
 
+use crate::error::Invalid;
 use crate::ids::CampaignId;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -50,7 +51,7 @@ pub enum CampaignStatus {
 pub use crate::terms::Terms;
 
 /// Checks that a destination is an absolute http(s) URL with a host.
-pub fn parse_destination(text: &str) -> Result<Url, String> {
+pub fn parse_destination(text: &str) -> Result<Url, Invalid> {
     let url = Url::parse(text.trim()).map_err(|e| format!("is not an absolute URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must use http or https".into());
@@ -65,7 +66,7 @@ pub fn parse_destination(text: &str) -> Result<Url, String> {
 }
 
 /// Normalises an allowed-domain entry: a bare host name, lower case, no scheme or path.
-pub fn parse_allowed_domain(text: &str) -> Result<String, String> {
+pub fn parse_allowed_domain(text: &str) -> Result<String, Invalid> {
     let host = text.trim().trim_end_matches('.').to_ascii_lowercase();
     let ok = !host.is_empty()
         && host.len() <= 253
@@ -75,9 +76,9 @@ pub fn parse_allowed_domain(text: &str) -> Result<String, String> {
     if ok {
         Ok(host)
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "{text:?} is not a host name such as shop.example.com"
-        ))
+        )))
     }
 }
 
@@ -121,7 +122,7 @@ impl Campaign {
         &self,
         click_id: &str,
         deep_link: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, Invalid> {
         self.landing_url_with(click_id, deep_link, None)
     }
 
@@ -132,7 +133,7 @@ impl Campaign {
         click_id: &str,
         deep_link: Option<&str>,
         rule_url: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, Invalid> {
         match (deep_link.and_then(|d| self.deep_link(d)), rule_url) {
             (Some(url), _) => Ok(with_click_id(url, click_id)),
             (None, Some(rule)) => Ok(with_click_id(parse_destination(rule)?, click_id)),
@@ -151,7 +152,7 @@ impl Campaign {
 
     /// The URL a click is sent to: the destination with `click_id` added to its query,
     /// keeping the destination's own parameters.
-    pub fn landing_url(&self, click_id: &str) -> Result<String, String> {
+    pub fn landing_url(&self, click_id: &str) -> Result<String, Invalid> {
         let url = parse_destination(&self.destination_url)?;
         Ok(with_click_id(url, click_id))
     }

@@ -1,6 +1,7 @@
 //! Conversions: a sale or other event a storefront reported, who it is credited to and
 //! how (click, promo code, subscription), its amounts and refunds, and where it stands.
 
+use crate::error::Invalid;
 use crate::ids::{CampaignId, ConversionId, LinkCode, PartnerId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -292,7 +293,7 @@ impl ConversionStatus {
 }
 
 /// Order ids are what storefronts dedupe on, so they are kept verbatim but bounded.
-pub fn parse_order_id(text: &str) -> Result<String, String> {
+pub fn parse_order_id(text: &str) -> Result<String, Invalid> {
     let t = text.trim();
     if t.is_empty() {
         return Err("must not be empty".into());
@@ -307,7 +308,7 @@ pub fn parse_order_id(text: &str) -> Result<String, String> {
 }
 
 /// Event names are short identifiers: `sale`, `lead`, `signup`, `first_deposit`.
-pub fn parse_event(text: &str) -> Result<String, String> {
+pub fn parse_event(text: &str) -> Result<String, Invalid> {
     let t = text.trim().to_ascii_lowercase();
     let ok = !t.is_empty()
         && t.len() <= 40
@@ -316,9 +317,9 @@ pub fn parse_event(text: &str) -> Result<String, String> {
     if ok {
         Ok(t)
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "must be a short name such as sale or lead, got {text:?}"
-        ))
+        )))
     }
 }
 

@@ -4,6 +4,38 @@
 use crate::ports::{QueueError, TableError};
 
 /// A problem with one field of a request, named as the caller spelled it.
+/// Why a value was refused, in words for whoever sent it ("must be a three-letter ISO 4217
+/// code, got \"EURO\""). Parse functions return it; the edge names the field it was for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Self {
+        Invalid(message.to_string())
+    }
+}
+
+// Reading the message as text (tests look for words in it) needs no unwrapping.
+impl std::ops::Deref for Invalid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Invalid> for String {
+    fn from(invalid: Invalid) -> String {
+        invalid.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     pub field: String,
@@ -59,10 +91,81 @@ pub enum AppError {
     },
     /// A dependency failed in a way worth retrying (503).
     #[error("temporarily unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// A bug or corrupt data; details go to the log, not the caller.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
+}
+
+/// What went wrong inside, in words, with the error that caused it when there was one, so
+/// logs and `Diagnostic`s can follow the chain (`source()`) down to the SDK or the codec.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    message: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Cause {
+    /// `error` as the cause, its text as the message.
+    pub fn of(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause {
+            message: error.to_string(),
+            source: Some(std::sync::Arc::new(error)),
+        }
+    }
+
+    /// `error` as the cause of what `message` says.
+    pub fn with(
+        message: impl Into<String>,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Cause {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(error)),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+// Two causes are the same problem when they say the same thing; the chain is for logs.
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for Cause {}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Cause {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
 }
 
 impl AppError {
@@ -93,14 +196,14 @@ impl From<TableError> for AppError {
         match e {
             TableError::Throttled
             | TableError::Unavailable(_)
-            | TableError::TransactionConflict => AppError::Unavailable(e.to_string()),
+            | TableError::TransactionConflict => AppError::Unavailable(Cause::of(e)),
             TableError::ConditionFailed | TableError::TransactionCancelled { .. } => {
                 AppError::Conflict {
                     field: None,
                     detail: "the record changed while this request was processed".into(),
                 }
             }
-            TableError::Invalid(m) => AppError::Internal(m),
+            TableError::Invalid(m) => AppError::Internal(m.into()),
             // Cursors come from callers: a bad one is their mistake, not ours.
             TableError::BadCursor => AppError::field("cursor", "is not a cursor this API returned"),
         }
@@ -109,7 +212,7 @@ impl From<TableError> for AppError {
 
 impl From<QueueError> for AppError {
     fn from(e: QueueError) -> Self {
-        AppError::Unavailable(e.to_string())
+        AppError::Unavailable(Cause::of(e))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Partners: who promotes the program, what kind of partner they are, where they stand,
 //! and who recruited them (their upline).
 
+use crate::error::Invalid;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -101,13 +102,13 @@ impl PartnerKind {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         PartnerKind::ALL
             .into_iter()
             .find(|k| k.as_str() == text)
             .ok_or_else(|| {
                 let names: Vec<_> = PartnerKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("must be one of {}, got {text:?}", names.join(", "))
+                Invalid(format!("must be one of {}, got {text:?}", names.join(", ")))
             })
     }
 }
@@ -142,7 +143,7 @@ impl fmt::Display for PartnerStatus {
 /// mailbox people type looks like: a plain local part (no quotes, so `a,b@example.com`
 /// cannot pass as one address), a dotted domain name (no IP literal), no display name.
 /// Deliverability is proven by the application email, not by syntax.
-pub fn parse_email(text: &str) -> Result<String, String> {
+pub fn parse_email(text: &str) -> Result<String, Invalid> {
     let email = text.trim().to_ascii_lowercase();
     let options = email_address::Options {
         minimum_sub_domains: 2,
@@ -157,7 +158,7 @@ pub fn parse_email(text: &str) -> Result<String, String> {
     if ok {
         Ok(email)
     } else {
-        Err(format!("{text:?} is not an email address"))
+        Err(Invalid(format!("{text:?} is not an email address")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! sources, country, tax id, …), each with a type, a required flag and its checks, and
 //! the validation of one applicant's answers with an error per field.
 
+use crate::error::Invalid;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -58,11 +59,11 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, Invalid> {
         serde_json::from_value(Value::String(text.to_string())).map_err(|_| {
-            format!(
+            Invalid(format!(
                 "must be text, email, url, country, number, select, multi_select or checkbox, got {text:?}"
-            )
+            ))
         })
     }
 }
@@ -190,7 +191,7 @@ pub fn validate_answers(
     out
 }
 
-fn check(field: &FormField, answer: &Value) -> Result<Value, String> {
+fn check(field: &FormField, answer: &Value) -> Result<Value, Invalid> {
     let text = || {
         answer
             .as_str()
@@ -202,7 +203,7 @@ fn check(field: &FormField, answer: &Value) -> Result<Value, String> {
             let t = text()?;
             let max = field.max_length.unwrap_or(500) as usize;
             if t.chars().count() > max {
-                return Err(format!("must be at most {max} characters"));
+                return Err(Invalid(format!("must be at most {max} characters")));
             }
             Ok(Value::String(t.to_string()))
         }
@@ -232,7 +233,10 @@ fn check(field: &FormField, answer: &Value) -> Result<Value, String> {
             if field.options.iter().any(|o| o == t) {
                 Ok(Value::String(t.to_string()))
             } else {
-                Err(format!("must be one of {}", field.options.join(", ")))
+                Err(Invalid(format!(
+                    "must be one of {}",
+                    field.options.join(", ")
+                )))
             }
         }
         FieldKind::MultiSelect => {
@@ -247,19 +251,22 @@ fn check(field: &FormField, answer: &Value) -> Result<Value, String> {
                 {
                     Some(t) => chosen.push(Value::String(t.to_string())),
                     None => {
-                        return Err(format!("{item} is not one of {}", field.options.join(", ")));
+                        return Err(Invalid(format!(
+                            "{item} is not one of {}",
+                            field.options.join(", ")
+                        )));
                     }
                 }
             }
             if field.required && chosen.is_empty() {
-                return Err(format!("is required ({})", field.label));
+                return Err(Invalid(format!("is required ({})", field.label)));
             }
             Ok(Value::Array(chosen))
         }
         FieldKind::Checkbox => match answer {
             Value::Bool(true) => Ok(Value::Bool(true)),
             Value::Bool(false) if field.required => {
-                Err(format!("must be ticked ({})", field.label))
+                Err(Invalid(format!("must be ticked ({})", field.label)))
             }
             Value::Bool(false) => Ok(Value::Bool(false)),
             _ => Err("must be true or false".into()),

@@ -2,6 +2,7 @@
 //! operating systems), where the others go (the fallback URL, counted as rejected with the
 //! reason), and per-audience destinations chosen by the first matching rule.
 
+use crate::error::Invalid;
 use serde::{Deserialize, Serialize};
 
 use crate::campaign::parse_destination;
@@ -114,14 +115,14 @@ impl Targeting {
 }
 
 /// Normalises a country code: two ASCII letters, upper case.
-pub fn parse_country(text: &str) -> Result<String, String> {
+pub fn parse_country(text: &str) -> Result<String, Invalid> {
     let c = text.trim().to_ascii_uppercase();
     if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(c)
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "{text:?} is not a two-letter country code such as DE"
-        ))
+        )))
     }
 }
 

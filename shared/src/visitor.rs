@@ -3,6 +3,7 @@
 //! libraries, requests without a user agent) are still redirected but never counted as
 //! clicks, so a link pasted into a chat does not inflate a partner's numbers.
 
+use crate::error::Invalid;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -34,11 +35,15 @@ impl Device {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Device, String> {
+    pub fn parse(text: &str) -> Result<Device, Invalid> {
         Device::ALL
             .into_iter()
             .find(|d| d.as_str() == text.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("must be one of desktop, mobile, tablet, other; got {text:?}"))
+            .ok_or_else(|| {
+                Invalid(format!(
+                    "must be one of desktop, mobile, tablet, other; got {text:?}"
+                ))
+            })
     }
 }
 
@@ -78,14 +83,14 @@ impl Os {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Os, String> {
+    pub fn parse(text: &str) -> Result<Os, Invalid> {
         Os::ALL
             .into_iter()
             .find(|o| o.as_str() == text.trim().to_ascii_lowercase())
             .ok_or_else(|| {
-                format!(
+                Invalid(format!(
                     "must be one of ios, android, windows, macos, linux, chrome_os, other; got {text:?}"
-                )
+                ))
             })
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use upline_domain::emails::{EmailKind, TEMPLATES, TemplateSource, template};
 use upline_domain::error::AppError;
+use upline_domain::error::Cause;
 use upline_domain::services::Services;
 use upline_domain::usecases::emails as email_usecases;
 use upline_http::{ApiResult, JsonBody, json};
@@ -73,7 +74,7 @@ pub(crate) async fn show_template(
     });
     let preview = upline_domain::emails::EmailTemplates
         .check_override(t.name, &source)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::Internal(Cause::of(e)))?;
     Ok(json(
         StatusCode::OK,
         &TemplateDetail {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use upline_domain::commission::CommissionLine;
-use upline_domain::error::AppError;
+use upline_domain::error::{AppError, Cause};
 use upline_domain::money::{Currency, format_minor};
 use upline_domain::payout::{ExportFormat, Payout, PayoutDetails, PayoutRun, Period};
 use upline_domain::services::Services;
@@ -167,7 +167,8 @@ pub(crate) async fn start_run(
 ) -> ApiResult<Response> {
     let period = match req.period {
         Some(p) => Period::parse(&p).map_err(|e| AppError::field("period", e))?,
-        None => Period::parse(&s.now().day().to_string()).map_err(AppError::Internal)?,
+        None => Period::parse(&s.now().day().to_string())
+            .map_err(|e| AppError::Internal(Cause::of(e)))?,
     };
     let (run, created) = payouts::run_period(&s, &period, &format!("admin:{who}")).await?;
     if created {

@@ -196,9 +196,22 @@ impl From<FunctionError> for lambda_runtime::Diagnostic {
             AppError::Unavailable(_) => "Unavailable",
             AppError::Internal(_) => "Internal",
         };
+        // The chain below the domain's words (SDK, codec), each link once: a cause's
+        // message often is its source's text already.
+        let mut message = e.0.to_string();
+        let mut last = message.clone();
+        let mut next = std::error::Error::source(&e.0);
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !last.ends_with(&text) {
+                message = format!("{message}: {text}");
+            }
+            last = text;
+            next = cause.source();
+        }
         lambda_runtime::Diagnostic {
             error_type: kind.to_string(),
-            error_message: e.0.to_string(),
+            error_message: message,
         }
     }
 }
@@ -222,6 +235,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_diagnostic_carries_the_cause_below_the_domain_error() {
+        let codec = serde_json::from_str::<u32>("\"x\"").unwrap_err();
+        let cause = upline_domain::error::Cause::with("item PARTNER#p-1 does not decode", codec);
+        let d: lambda_runtime::Diagnostic = FunctionError(AppError::Internal(cause)).into();
+        assert_eq!(d.error_type, "Internal");
+        assert!(
+            d.error_message
+                .starts_with("internal error: item PARTNER#p-1 does not decode: invalid type"),
+            "{}",
+            d.error_message
+        );
+    }
 
     #[test]
     fn a_domain_error_reaches_lambda_as_its_kind_and_its_words() {

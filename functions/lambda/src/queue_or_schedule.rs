@@ -5,6 +5,7 @@
 //! event whose `detail-type` is "Scheduled Event"; anything else is refused.
 
 use std::future::Future;
+use upline_domain::error::Cause;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde::Deserialize;
@@ -61,7 +62,7 @@ where
     match event {
         QueueOrSchedule::Batch(batch) => {
             let response = upline_aws::handle_sqs_event(handler, batch, dead_letters, queue).await;
-            serde_json::to_value(response).map_err(|e| AppError::Internal(e.to_string()))
+            serde_json::to_value(response).map_err(|e| AppError::Internal(Cause::of(e)))
         }
         QueueOrSchedule::Schedule(_) => scheduled().await,
     }

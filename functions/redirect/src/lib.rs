@@ -15,6 +15,7 @@ mod direct;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use upline_domain::error::Cause;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -212,7 +213,7 @@ async fn redirect(
         )
     });
     let location = HeaderValue::from_str(&tracked.landing)
-        .map_err(|e| ApiError(AppError::Internal(e.to_string())))?;
+        .map_err(|e| ApiError(AppError::Internal(Cause::of(e))))?;
     // Bots and HEAD requests (link checkers) are published too: reports count them apart.
     state.publish(tracked.click).await;
     let mut resp = StatusCode::FOUND.into_response();

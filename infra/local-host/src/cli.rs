@@ -80,9 +80,18 @@ fn given(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Why the command line or environment does not make a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--secrets-key: {0}")]
+    SecretsKey(String),
+    #[error("--store aws needs {}", .0.join(", "))]
+    AwsSettingsMissing(Vec<String>),
+}
+
 impl Cli {
     /// The host's configuration; `aws` is read only for `--store aws`.
-    pub async fn config(self) -> Result<HostConfig, String> {
+    pub async fn config(self) -> Result<HostConfig, CliError> {
         let mut config = HostConfig::new(self.addr, self.data_dir.clone());
         config.backend = match self.store {
             StoreKind::Embedded => Backend::Embedded,
@@ -91,7 +100,7 @@ impl Cli {
         config.seed_demo = !self.empty;
         config.admin_key = given(&self.admin_key).map(Secret::new);
         config.secrets_key = given(&self.secrets_key)
-            .map(|k| SecretsKey::from_hex(&k).map_err(|e| format!("--secrets-key: {e}")))
+            .map(|k| SecretsKey::from_hex(&k).map_err(|e| CliError::SecretsKey(e.to_string())))
             .transpose()?;
         config.public_base_url = given(&self.public_url);
         config.cookie_domain = given(&self.cookie_domain);
@@ -108,7 +117,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// The AWS backend's settings, all from the environment; every missing name is reported.
-async fn aws_backend() -> Result<AwsBackend, String> {
+async fn aws_backend() -> Result<AwsBackend, CliError> {
     let mut missing = Vec::new();
     let mut need = |name: &str| {
         env(name).unwrap_or_else(|| {
@@ -132,7 +141,7 @@ async fn aws_backend() -> Result<AwsBackend, String> {
         );
     }
     if !missing.is_empty() {
-        return Err(format!("--store aws needs {}", missing.join(", ")));
+        return Err(CliError::AwsSettingsMissing(missing));
     }
     Ok(AwsBackend {
         sdk: upline_aws::load_sdk_config().await,
@@ -182,7 +191,7 @@ mod tests {
         assert!(err.to_string().contains("--schedule-every"), "{err}");
         let cli = Cli::try_parse_from(["upline-local", "--secrets-key", "abc"]).unwrap();
         let err = cli.config().await.unwrap_err();
-        assert!(err.contains("--secrets-key"), "{err}");
+        assert!(err.to_string().contains("--secrets-key"), "{err}");
     }
 
     #[test]

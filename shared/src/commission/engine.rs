@@ -77,7 +77,7 @@ pub fn compute_lines_in(
                 );
                 zero.explanation.rule = Rule::NotQualified;
                 zero.explanation.summary = format!("Not paid: {why}");
-                zero.explanation.not_paid_because = Some(why);
+                zero.explanation.not_paid_because = Some(why.into());
                 zero.explanation.base_minor = base;
                 zero.explanation.renewal =
                     Some(format!("renewal, month {month} of the subscription"));

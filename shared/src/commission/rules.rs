@@ -2,18 +2,19 @@
 //! qualification (minimum sale, first-time customers, events).
 
 use super::*;
+use crate::error::Invalid;
 
 /// The terms a renewal in `month` earns under, or why it earns nothing.
-pub(super) fn renewal_rule(terms: &Terms, month: u32) -> Result<Terms, String> {
+pub(super) fn renewal_rule(terms: &Terms, month: u32) -> Result<Terms, Invalid> {
     let Some(recurring) = &terms.recurring else {
         return Err("subscription renewals do not earn on this campaign".into());
     };
     if let Some(m) = recurring.months
         && month >= m
     {
-        return Err(format!(
+        return Err(Invalid(format!(
             "renewals earn for the subscription's first {m} months, and this is month {month}"
-        ));
+        )));
     }
     let mut t = terms.clone();
     if let Some(later) = &recurring.later

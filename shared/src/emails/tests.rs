@@ -281,7 +281,10 @@ fn every_email_template_variant_names_a_shipped_template_and_back() {
     for t in all {
         assert_eq!(t.template().name, t.name());
         // Messages carry the variant as the template's name, as they always have.
-        assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.name()));
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            serde_json::json!(t.name())
+        );
     }
     for shipped in TEMPLATES {
         assert!(

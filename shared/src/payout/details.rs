@@ -1,6 +1,7 @@
 //! How a partner wants to be paid: the method and its validated details (PayPal email,
 //! bank account with IBAN and BIC).
 
+use crate::error::Invalid;
 use iban::{Iban, IbanLike, ParseBaseIbanError, ParseIbanError};
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ impl PayoutDetails {
 /// Checks an IBAN with the `iban_validate` crate, against SWIFT's IBAN registry: a country
 /// that has IBANs, that country's length and account number format, and the ISO 13616
 /// mod-97 check digits. Returns it without spaces, upper case.
-pub fn parse_iban(text: &str) -> Result<String, String> {
+pub fn parse_iban(text: &str) -> Result<String, Invalid> {
     let compact = text
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -80,18 +81,18 @@ pub fn parse_iban(text: &str) -> Result<String, String> {
     if let Some(expected) = iban_length(country)
         && compact.len() != expected
     {
-        return Err(format!(
+        return Err(Invalid(format!(
             "has {} characters; {country} IBANs have {expected}",
             compact.len()
-        ));
+        )));
     }
     Err(match error {
-        ParseIbanError::UnknownCountry(_) => {
-            format!("starts with {country}, which is not a country with IBANs")
-        }
-        ParseIbanError::InvalidBban(_) => {
-            format!("does not have the account number format of {country} IBANs")
-        }
+        ParseIbanError::UnknownCountry(_) => Invalid(format!(
+            "starts with {country}, which is not a country with IBANs"
+        )),
+        ParseIbanError::InvalidBban(_) => Invalid(format!(
+            "does not have the account number format of {country} IBANs"
+        )),
         ParseIbanError::InvalidBaseIban { .. } => "has wrong check digits (mistyped?)".into(),
     })
 }
@@ -146,7 +147,7 @@ const IBAN_LENGTHS: &[(usize, &[&str])] = &[
 /// letters in place. Written here: `iban_validate` has no BICs, and the BIC crates on
 /// crates.io (`rust_iso9362`, `use-bic`) are young single releases, too new to take on
 /// for a three-line check.
-pub fn parse_bic(text: &str) -> Result<String, String> {
+pub fn parse_bic(text: &str) -> Result<String, Invalid> {
     let bic = text.trim().to_ascii_uppercase();
     let ok = (bic.len() == 8 || bic.len() == 11)
         && bic.bytes().all(|b| b.is_ascii_alphanumeric())

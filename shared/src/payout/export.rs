@@ -1,6 +1,7 @@
 //! The mass-payment files an operator uploads to PayPal or Wise, and the generic CSV.
 
 use super::{Payout, PayoutDetails, PayoutStatus, ReceiverType};
+use crate::error::Invalid;
 use crate::money::{Currency, format_minor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,12 +17,14 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         match text {
             "generic" => Ok(ExportFormat::Generic),
             "paypal" => Ok(ExportFormat::Paypal),
             "wise" => Ok(ExportFormat::Wise),
-            other => Err(format!("must be generic, paypal or wise, got {other:?}")),
+            other => Err(Invalid(format!(
+                "must be generic, paypal or wise, got {other:?}"
+            ))),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Pay periods and the program's payout settings: the cadence that starts runs on its own,
 //! the minimum, and the month / ISO week / day a run covers.
 
+use crate::error::Invalid;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, Weekday};
 
@@ -20,12 +21,14 @@ pub enum Cadence {
 }
 
 impl Cadence {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         match text {
             "manual" => Ok(Cadence::Manual),
             "weekly" => Ok(Cadence::Weekly),
             "monthly" => Ok(Cadence::Monthly),
-            other => Err(format!("must be manual, weekly or monthly, got {other:?}")),
+            other => Err(Invalid(format!(
+                "must be manual, weekly or monthly, got {other:?}"
+            ))),
         }
     }
 
@@ -71,12 +74,12 @@ pub struct Period {
 
 impl Period {
     /// Reads `YYYY-MM` (a month), `YYYY-Www` (an ISO week) or `YYYY-MM-DD` (a day).
-    pub fn parse(text: &str) -> Result<Period, String> {
+    pub fn parse(text: &str) -> Result<Period, Invalid> {
         let text = text.trim();
         let bad = || {
-            format!(
+            Invalid(format!(
                 "{text:?} is not a period: give a month (2026-11), an ISO week (2026-W47) or a day (2026-11-21)"
-            )
+            ))
         };
         let out_of_range = || {
             format!(
@@ -89,7 +92,7 @@ impl Period {
             let year: i32 = year.parse().map_err(|_| bad())?;
             let week: u8 = week.parse().map_err(|_| bad())?;
             if !PERIOD_YEARS.contains(&year) {
-                return Err(out_of_range());
+                return Err(out_of_range().into());
             }
             let monday =
                 Date::from_iso_week_date(year, week, Weekday::Monday).map_err(|_| bad())?;
@@ -103,7 +106,7 @@ impl Period {
         if let Some(day) = Day::parse(text) {
             let year: i32 = text.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
             if !PERIOD_YEARS.contains(&year) || text.starts_with('-') {
-                return Err(out_of_range());
+                return Err(out_of_range().into());
             }
             return Ok(Period {
                 name: day.to_string(),
@@ -118,7 +121,7 @@ impl Period {
         }
         let month = Month::try_from(month).map_err(|_| bad())?;
         if !PERIOD_YEARS.contains(&year) {
-            return Err(out_of_range());
+            return Err(out_of_range().into());
         }
         Ok(Period::month(year, month))
     }

@@ -99,20 +99,20 @@ fn iban_errors_say_what_is_wrong() {
     assert!(parse_iban(&with_check_digits("MU", "BOMM0101101030300200000MUR")).is_ok());
     assert_eq!(
         parse_iban(&with_check_digits("BR", "0036030500001000979549")).unwrap_err(),
-        "has 26 characters; BR IBANs have 29"
+        ("has 26 characters; BR IBANs have 29").into()
     );
     assert_eq!(
         parse_iban(&with_check_digits("US", "123456789012345678")).unwrap_err(),
-        "starts with US, which is not a country with IBANs"
+        "starts with US, which is not a country with IBANs".into()
     );
     // The right length, but GB account numbers start with four letters (the bank).
     assert_eq!(
         parse_iban(&with_check_digits("GB", "123412345698765432")).unwrap_err(),
-        "does not have the account number format of GB IBANs"
+        "does not have the account number format of GB IBANs".into()
     );
     assert_eq!(
         parse_iban("GB82 WEST 1234 5698 7654 33").unwrap_err(),
-        "has wrong check digits (mistyped?)"
+        ("has wrong check digits (mistyped?)").into()
     );
     // What the payouts scenario sends: spaced, and exported compact.
     assert_eq!(

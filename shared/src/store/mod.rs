@@ -5,6 +5,7 @@
 //! Entities are stored as a JSON `body` attribute plus the few top-level attributes that
 //! conditions, counters, indexes and TTL need. Keys are upper-case prefixes joined by `#`.
 
+use crate::error::Cause;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -71,9 +72,13 @@ pub fn encode<T: Serialize>(key: Key, entity: &T) -> Item {
 pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, AppError> {
     let body = item
         .s("body")
-        .ok_or_else(|| AppError::Internal(format!("item {:?} has no body", item.key)))?;
-    serde_json::from_str(body)
-        .map_err(|e| AppError::Internal(format!("item {:?} does not decode: {e}", item.key)))
+        .ok_or_else(|| AppError::Internal(format!("item {:?} has no body", item.key).into()))?;
+    serde_json::from_str(body).map_err(|e| {
+        AppError::Internal(Cause::with(
+            format!("item {:?} does not decode: {e}", item.key),
+            e,
+        ))
+    })
 }
 
 /// Typed access to the table for every entity of the domain.
@@ -146,9 +151,11 @@ impl Store {
                     Some(previous) => previous.open(purpose, stored),
                     None => Err(e),
                 })
-                .map_err(|e| AppError::Internal(e.to_string())),
+                .map_err(|e| AppError::Internal(Cause::of(e))),
             None if crate::secrets::is_sealed(stored) => Err(AppError::Internal(
-                crate::secrets::SecretsError::NoKey(purpose.to_string()).to_string(),
+                crate::secrets::SecretsError::NoKey(purpose.to_string())
+                    .to_string()
+                    .into(),
             )),
             None => Ok(stored.to_string()),
         }

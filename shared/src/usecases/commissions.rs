@@ -248,9 +248,9 @@ pub async fn commission_conversion(
             // Another delivery of this message got there first; its lines stand.
             let stored = store.lines_of_conversion(conversion_id).await?;
             if stored.is_empty() {
-                return Err(AppError::Unavailable(format!(
-                    "conversion {conversion_id} changed while being commissioned"
-                )));
+                return Err(AppError::Unavailable(
+                    format!("conversion {conversion_id} changed while being commissioned").into(),
+                ));
             }
             announce(services, &program, &conversion, &stored, correlation_id).await?;
             return Ok(stored);

@@ -4,6 +4,7 @@
 use crate::emails::EmailTemplate;
 use crate::emails::{EmailKind, EmailTemplates, RenderError, TemplateSource, template};
 use crate::error::AppError;
+use crate::error::Cause;
 use crate::messages::EmailRequest;
 use crate::ports::{Condition, Item, MailError, Mailer, OutgoingEmail, TableError};
 use crate::store::{Store, keys};
@@ -119,7 +120,7 @@ pub async fn deliver(
         .render_with(request.template.name(), custom.as_ref(), &data)
         .map_err(|e| match e {
             RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => {
-                AppError::Internal(e.to_string())
+                AppError::Internal(Cause::of(e))
             }
         })?;
     let email = OutgoingEmail {
@@ -133,7 +134,7 @@ pub async fn deliver(
     };
     let result = match mailer.send(&email).await {
         Ok(()) => EmailResult::Sent,
-        Err(MailError::Transient(e)) => return Err(AppError::Unavailable(e)),
+        Err(MailError::Transient(e)) => return Err(AppError::Unavailable(e.into())),
         Err(MailError::Rejected(reason)) => {
             tracing::warn!(email_id = %request.email_id, %reason, "email rejected by the provider; not retried");
             EmailResult::Rejected

@@ -3,6 +3,7 @@
 //! changes — through a queue, retried with backoff on failure, every attempt logged where
 //! the partner can read it. Only http(s) URLs to public hosts are ever called.
 
+use crate::error::Invalid;
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
 use crate::messages::PostbackStatus;
@@ -73,7 +74,7 @@ pub struct DeliveryRecord {
 }
 
 /// Splits a template into literal text and macro names; errors name the problem.
-fn parse_macros(template: &str) -> Result<Vec<(bool, &str)>, String> {
+fn parse_macros(template: &str) -> Result<Vec<(bool, &str)>, Invalid> {
     let mut parts = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find(['{', '}']) {
@@ -86,10 +87,10 @@ fn parse_macros(template: &str) -> Result<Vec<(bool, &str)>, String> {
             .ok_or("has a { without its }")?;
         let name = &rest[open + 1..close];
         if !MACROS.contains(&name) {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "uses {{{name}}}, which is not a macro; the macros are {}",
                 MACROS.map(|m| format!("{{{m}}}")).join(", ")
-            ));
+            )));
         }
         parts.push((false, &rest[..open]));
         parts.push((true, name));
@@ -102,7 +103,7 @@ fn parse_macros(template: &str) -> Result<Vec<(bool, &str)>, String> {
 /// Checks a template: an absolute http(s) URL without credentials, whose host is written
 /// out (no macros in it) and is not a private name or non-public address. With
 /// `allow_private` (local development and tests only) private hosts are accepted.
-pub fn parse_template(text: &str, allow_private: bool) -> Result<String, String> {
+pub fn parse_template(text: &str, allow_private: bool) -> Result<String, Invalid> {
     let text = text.trim();
     if text.len() > 2_000 {
         return Err("must be at most 2000 characters".into());
@@ -129,7 +130,7 @@ pub fn parse_template(text: &str, allow_private: bool) -> Result<String, String>
     }
     let host = url.host().ok_or("must have a host")?;
     if !allow_private && let Some(why) = refusal(&host) {
-        return Err(format!("must be a public host; {why}"));
+        return Err(Invalid(format!("must be a public host; {why}")));
     }
     Ok(text.to_string())
 }
@@ -143,7 +144,7 @@ const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The template with each macro replaced by its URL-encoded value (empty when unknown).
-pub fn expand(template: &str, value_of: impl Fn(&str) -> String) -> Result<String, String> {
+pub fn expand(template: &str, value_of: impl Fn(&str) -> String) -> Result<String, Invalid> {
     Ok(parse_macros(template)?
         .into_iter()
         .map(|(is_macro, text)| {

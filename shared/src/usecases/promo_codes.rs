@@ -2,6 +2,7 @@
 //! podcasts), so a sale that used the code is credited to the partner without any click.
 //! Codes are matched case-insensitively and belong to one partner at a time.
 
+use crate::error::Invalid;
 use crate::ids::{CampaignId, PartnerId, PromoCodeId};
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,7 @@ pub struct PromoCode {
 }
 
 /// Normalises a code: 3 to 40 letters, digits, `-` or `_`, upper case.
-pub fn parse_code(text: &str) -> Result<String, String> {
+pub fn parse_code(text: &str) -> Result<String, Invalid> {
     let code = text.trim().to_ascii_uppercase();
     let ok = (3..=40).contains(&code.len())
         && code

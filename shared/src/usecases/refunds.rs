@@ -220,10 +220,10 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
                     original_delta = m.minor();
                     let converted = |minor: i64| {
                         o.rate.convert(minor).ok_or_else(|| {
-                            AppError::Internal(format!(
-                                "the stored rate {} no longer converts {minor}",
-                                o.rate
-                            ))
+                            AppError::Internal(
+                                format!("the stored rate {} no longer converts {minor}", o.rate)
+                                    .into(),
+                            )
                         })
                     };
                     converted(before + m.minor())? - converted(before)?

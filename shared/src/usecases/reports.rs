@@ -2,6 +2,7 @@
 //! impressions, conversions, revenue and commission grouped by day, partner, campaign or
 //! (for one partner) sub-id value.
 
+use crate::error::Invalid;
 use crate::ids::PartnerId;
 use std::collections::BTreeMap;
 
@@ -26,7 +27,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
         match text {
             "day" => Ok(GroupBy::Day),
             "partner" => Ok(GroupBy::Partner),
@@ -36,7 +37,9 @@ impl GroupBy {
                 .find(|s| **s == other)
                 .map(|s| GroupBy::Sub(s))
                 .ok_or_else(|| {
-                    format!("must be day, partner, campaign or sub1 to sub5, got {other:?}")
+                    Invalid(format!(
+                        "must be day, partner, campaign or sub1 to sub5, got {other:?}"
+                    ))
                 }),
         }
     }

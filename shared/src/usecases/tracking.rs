@@ -114,7 +114,9 @@ pub fn track_click(
     let landing = |rule_url: Option<&str>| {
         campaign
             .landing_url_with(&click_id, ctx.deep_link, rule_url)
-            .map_err(|e| AppError::Internal(format!("campaign {} destination: {e}", campaign.id)))
+            .map_err(|e| {
+                AppError::Internal(format!("campaign {} destination: {e}", campaign.id).into())
+            })
     };
     let bot = if ctx.head {
         Some("HEAD request".to_string())

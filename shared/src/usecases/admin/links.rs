@@ -79,7 +79,7 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
             let link = store
                 .link(&code)
                 .await?
-                .ok_or_else(|| AppError::Internal(format!("link {code} missing")))?;
+                .ok_or_else(|| AppError::Internal(format!("link {code} missing").into()))?;
             return Ok((link, false));
         }
         let link = Link {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::emails::EmailTemplate;
+use crate::error::Invalid;
 use crate::ids::PartnerId;
 
 /// Approves a pending partner and issues their API key (shown once, stored hashed), gives
@@ -121,7 +122,7 @@ pub async fn approve_partner(
 
 /// Display names: trimmed, 1 to 120 characters, none of them a control character — a
 /// name goes into email subjects and headers, where a line break would end the header.
-pub fn parse_name(text: &str) -> Result<String, String> {
+pub fn parse_name(text: &str) -> Result<String, Invalid> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > 120 {
         Err("must be 1 to 120 characters".into())

@@ -250,7 +250,7 @@ pub(super) async fn finish_payout(
         Ok(()) => Ok(payout),
         Err(TableError::TransactionCancelled { .. }) => self::payout(&services.store, &payout.id)
             .await?
-            .ok_or_else(|| AppError::Internal(format!("payout {} vanished", payout.id))),
+            .ok_or_else(|| AppError::Internal(format!("payout {} vanished", payout.id).into())),
         Err(e) => Err(e.into()),
     }
 }

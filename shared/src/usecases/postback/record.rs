@@ -318,10 +318,9 @@ pub(super) async fn replay(
     else {
         return Ok(None);
     };
-    let conversion =
-        services.store.conversion(&id).await?.ok_or_else(|| {
-            AppError::Internal(format!("order marker names missing conversion {id}"))
-        })?;
+    let conversion = services.store.conversion(&id).await?.ok_or_else(|| {
+        AppError::Internal(format!("order marker names missing conversion {id}").into())
+    })?;
     // Compare with what the storefront sent the first time, before any conversion.
     let (first_minor, first_currency) = match &conversion.original {
         Some(o) => (o.amount.minor(), o.amount.currency()),
