@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
-use upline_tests::host::TestHost;
+use upline_tests::host::{TestBackend, TestHost};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
@@ -77,8 +77,7 @@ async fn the_template_routes_exactly_what_the_local_host_serves() {
     assert!(declared.len() >= 18, "{declared:?}");
     let mut paths: BTreeSet<String> = declared.iter().map(|(_, p)| p.clone()).collect();
     paths.extend(documented_paths());
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     for path in &paths {
         let concrete = path.replace("{code}", "zzzz").replace("{id}", "x");
         // HEAD is answered wherever GET is; the template lists it where it matters (links).
