@@ -707,11 +707,7 @@ async fn a_rotated_secrets_key_still_opens_what_the_previous_one_sealed() {
             Arc::new(store.clone()),
             clock.clone(),
             Arc::new(upline_domain::ids::RandomIds),
-            upline_domain::services::Deployment {
-                click_secret: None,
-                public_base_url: "https://go.example.com".into(),
-                allow_private_postbacks: false,
-            },
+            upline_tests::world::deployment(None, "https://go.example.com"),
         )
         .with_secrets_key(
             SecretsKey::from_hex(&key.repeat(32)).unwrap(),
