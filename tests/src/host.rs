@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use upline_aws::AwsClients;
 use upline_local::{AwsBackend, Backend, HostConfig, RunningHost, start};
 
-use crate::aws::{
-    create_queues, create_table, moto_endpoint, sdk_config, sent_emails, unique, verify_sender,
-};
+use crate::aws::{create_queues, moto_endpoint, new_table, sdk_config, sent_emails, verify_sender};
 
 /// The admin key every test host is started with.
 pub const ADMIN_KEY: &str = "upl_admin_end_to_end_tests_only";
@@ -107,8 +105,7 @@ impl TestHost {
         if let TestBackend::Aws = backend {
             let sdk = sdk_config(&moto_endpoint()).await;
             let clients = AwsClients::new(&sdk);
-            let name = unique("e2e");
-            create_table(&clients, &name).await;
+            let name = new_table(&clients, "e2e").await;
             let queues = create_queues(&clients, &name, 3).await;
             let mail_from = format!("{name}@upline.test");
             verify_sender(&clients, &mail_from).await;
