@@ -192,6 +192,15 @@ fn event(file: &str) -> Value {
     serde_json::from_str(&read_event(file)).unwrap()
 }
 
+/// The actions in the audit log, newest first, as the API lists them.
+async fn audit_actions(router: &Router) -> Vec<String> {
+    let r = call(router, "api/list-audit-log.json").await;
+    strings_of(&r.body["items"], "action")
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Asserts the reply shows a newly issued partner key.
 fn assert_new_partner_key(r: &Reply) {
     assert!(
@@ -573,10 +582,8 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     assert_eq!(r.body["items"][0]["status"], "paid");
     let r = call(&router, "api/my-payout.json").await;
     assert_eq!(r.body["lines"][0]["conversion_id"], "conv-sample-1");
-    let r = call(&router, "api/list-audit-log.json").await;
-    let actions = strings_of(&r.body["items"], "action");
     assert_eq!(
-        actions,
+        audit_actions(&router).await,
         [
             "payout.marked_failed",
             "payout.marked_paid",
@@ -671,10 +678,8 @@ async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
     );
     let r = call(&router, "api/rotate-my-key.json").await;
     assert_new_partner_key(&r);
-    let r = call(&router, "api/list-audit-log.json").await;
-    let actions = strings_of(&r.body["items"], "action");
     assert_eq!(
-        actions,
+        audit_actions(&router).await,
         [
             "email_template.reset",
             "email_template.saved",

@@ -6,7 +6,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{TestBackend, TestHost, cents, click_id_in, eventually, strings_of};
+use upline_tests::host::{
+    Reply, TestBackend, TestHost, cents, click_id_in, eventually, strings_of,
+};
 
 upline_tests::on_both_backends!(
     a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart,
@@ -97,6 +99,11 @@ async fn lines(h: &TestHost, conversion_id: &str) -> Vec<(String, u64, String)> 
         .collect();
     out.sort_by_key(|l| l.1);
     out
+}
+
+/// Sends a refund as the storefront would.
+async fn refund(h: &TestHost, p: &Program, body: Value) -> Reply {
+    h.refund(&p.postback_secret, &body).await
 }
 
 async fn report_totals(h: &TestHost) -> Value {
@@ -398,47 +405,42 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
     })
     .await;
 
-    let r = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
-        )
-        .await;
+    let r = refund(
+        &h,
+        &p,
+        json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let reversed = strings_of(&r.body["reversals"], "amount");
     // 33.33 % of 10.00, 5.00 and 2.50: 3.333 → 3.33, 1.6665 → 1.67, 0.83325 → 0.83.
     assert_eq!(reversed, vec!["-3.33", "-1.67", "-0.83"]);
-    let again = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
-        )
-        .await;
+    let again = refund(
+        &h,
+        &p,
+        json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::OK);
-    let too_much = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"}),
-        )
-        .await;
+    let too_much = refund(
+        &h,
+        &p,
+        json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"}),
+    )
+    .await;
     assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_much.text.contains("66.67"), "{}", too_much.text);
-    let unknown = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-3", "order_id": "nope"}),
-        )
-        .await;
+    let unknown = refund(&h, &p, json!({"refund_id": "r-3", "order_id": "nope"})).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.body["errors"][0]["field"], "order_id");
 
     // A chargeback for everything left.
-    let rest = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"}),
-        )
-        .await;
+    let rest = refund(
+        &h,
+        &p,
+        json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"}),
+    )
+    .await;
     assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
     assert_eq!(rest.body["refunded_total"], "100.00");
     for (partner, key) in &p.partners {
@@ -448,12 +450,7 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
             "partner {partner} nets to zero"
         );
     }
-    let nothing_left = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-4", "conversion_id": id}),
-        )
-        .await;
+    let nothing_left = refund(&h, &p, json!({"refund_id": "r-4", "conversion_id": id})).await;
     assert_eq!(nothing_left.status, StatusCode::UNPROCESSABLE_ENTITY);
     let totals = report_totals(&h).await;
     assert_eq!(totals["revenue"], "0.00", "revenue net of refunds");
@@ -527,20 +524,20 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
     );
 
     // Two refunds of 50.00 EUR: 54.215 → 54.22, then 108.43 − 54.22 = 54.21; exactly the sale.
-    let first = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"}),
-        )
-        .await;
+    let first = refund(
+        &h,
+        &p,
+        json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"}),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     assert_eq!(first.body["amount"], "54.22");
-    let second = h
-        .refund(
-            &p.postback_secret,
-            &json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"}),
-        )
-        .await;
+    let second = refund(
+        &h,
+        &p,
+        json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"}),
+    )
+    .await;
     assert_eq!(second.body["amount"], "54.21");
     assert_eq!(second.body["refunded_total"], "108.43");
     for (partner, key) in &p.partners {

@@ -8,13 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
 use upline_tests::host::{TestBackend, TestHost};
-use yaml_rust2::{Yaml, YamlLoader};
-
-fn template() -> Yaml {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
-    YamlLoader::load_from_str(&text).unwrap().remove(0)
-}
+use upline_tests::policy::{strings_in, template};
+use yaml_rust2::Yaml;
 
 fn resources(t: &Yaml) -> Vec<(String, Yaml)> {
     t["Resources"]
@@ -236,8 +231,8 @@ fn no_policy_grants_a_wildcard() {
             for statement in policy["Statement"].as_vec().unwrap() {
                 for key in ["Action", "Resource"] {
                     let values: Vec<String> = match &statement[key] {
-                        Yaml::Array(a) => a.iter().flat_map(flatten).collect(),
-                        other => flatten(other),
+                        Yaml::Array(a) => a.iter().flat_map(strings_in).collect(),
+                        other => strings_in(other),
                     };
                     assert!(!values.is_empty(), "{name}: a statement without {key}");
                     for v in values {
@@ -246,16 +241,6 @@ fn no_policy_grants_a_wildcard() {
                 }
             }
         }
-    }
-}
-
-/// Strings inside a value, whatever intrinsic functions wrap them.
-fn flatten(v: &Yaml) -> Vec<String> {
-    match v {
-        Yaml::String(s) => vec![s.clone()],
-        Yaml::Array(a) => a.iter().flat_map(flatten).collect(),
-        Yaml::Hash(h) => h.values().flat_map(flatten).collect(),
-        _ => vec![],
     }
 }
 
