@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use upline_aws::{AwsClients, QueueUrls};
+use upline_aws::{AwsClients, QueueUrls, SqsQueues};
 use upline_domain::ports::QueueName;
 
 /// The moto server's URL, or a clear instruction when it is not running.
@@ -51,6 +51,12 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// Clients for the moto server (see [`moto_endpoint`]).
+pub async fn moto_clients() -> AwsClients {
+    AwsClients::new(&sdk_config(&moto_endpoint()).await)
+}
+
+/// A name no other fixture has: `prefix-<ulid>`.
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
@@ -108,6 +114,20 @@ pub async fn create_table(clients: &AwsClients, name: &str) {
         .send()
         .await
         .expect("moto creates the table");
+}
+
+/// Creates a new, empty table named `prefix-<ulid>` (see [`create_table`]); its name.
+pub async fn new_table(clients: &AwsClients, prefix: &str) -> String {
+    let name = unique(prefix);
+    create_table(clients, &name).await;
+    name
+}
+
+/// New, empty queues named `prefix-<ulid>-<queue>`, each with its dead-letter queue after
+/// `max_receives` receives (see [`create_queues`]), as the SQS adapter.
+pub async fn new_queues(clients: &AwsClients, prefix: &str, max_receives: u32) -> SqsQueues {
+    let urls = create_queues(clients, &unique(prefix), max_receives).await;
+    SqsQueues::new(clients.sqs.clone(), urls)
 }
 
 /// Creates each queue with its dead-letter queue, redriving after `max_receives` receives.

@@ -1,6 +1,8 @@
 //! Cross-crate test support: the adapter conformance suites (written once against the
-//! ports, run against every adapter set) and the harness that runs the local host on a
-//! random loopback port for end-to-end tests.
+//! ports, run against every adapter set), the harness that runs the local host on a
+//! random loopback port for end-to-end tests with the requests scenarios share, and the
+//! in-process worlds (embedded store, manual clock, the sample data) for tests that call
+//! use cases and functions directly.
 
 pub mod aws;
 pub mod conformance;
@@ -8,6 +10,7 @@ pub mod host;
 pub mod policy;
 pub mod receiver;
 pub mod samples;
+pub mod world;
 
 use std::sync::Mutex;
 use upline_aws::lambda_sqs::DeadLetters;

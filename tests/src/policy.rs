@@ -22,11 +22,19 @@ pub struct Policy {
     violations: Mutex<Vec<String>>,
 }
 
-fn strings(v: &Yaml) -> Vec<String> {
+/// The workspace's `template.yaml`, parsed.
+pub fn template() -> Yaml {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml");
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+/// Strings inside a value, whatever intrinsic functions wrap them.
+pub fn strings_in(v: &Yaml) -> Vec<String> {
     match v {
         Yaml::String(s) => vec![s.clone()],
-        Yaml::Array(a) => a.iter().flat_map(strings).collect(),
-        Yaml::Hash(h) => h.values().flat_map(strings).collect(),
+        Yaml::Array(a) => a.iter().flat_map(strings_in).collect(),
+        Yaml::Hash(h) => h.values().flat_map(strings_in).collect(),
         _ => vec![],
     }
 }
@@ -34,18 +42,15 @@ fn strings(v: &Yaml) -> Vec<String> {
 impl Policy {
     /// `function`'s policy (its logical id in the template, e.g. `SignupFunction`).
     pub fn of(function: &str) -> Arc<Policy> {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
-                .expect("template.yaml");
-        let template = YamlLoader::load_from_str(&text).unwrap().remove(0);
+        let template = template();
         let f = &template["Resources"][function];
         assert!(!f.is_badvalue(), "no {function} in template.yaml");
         let mut grants = BTreeSet::new();
         for policy in f["Properties"]["Policies"].as_vec().into_iter().flatten() {
             for statement in policy["Statement"].as_vec().into_iter().flatten() {
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-                let actions = strings(&statement["Action"]);
-                let resources = strings(&statement["Resource"]);
+                let actions = strings_in(&statement["Action"]);
+                let resources = strings_in(&statement["Resource"]);
                 for a in &actions {
                     for r in &resources {
                         grants.insert((a.clone(), r.clone()));

@@ -4,8 +4,9 @@
 //! admin and partner keys. Seeded through the ports, so it works on any adapter set.
 
 use std::path::PathBuf;
-use upline_domain::ids::CampaignId;
+use upline_domain::ids::{CampaignId, ConversionId};
 
+use serde_json::json;
 use upline_domain::clock::Timestamp;
 use upline_domain::commission::{CommissionLine, Explanation, LineStatus, Rule};
 use upline_domain::conversion::{Conversion, ConversionAmounts, ConversionStatus};
@@ -16,10 +17,9 @@ use upline_domain::ports::Condition;
 use upline_domain::services::Services;
 use upline_domain::store::{Store, keys};
 use upline_domain::tracking::Link;
-use upline_domain::usecases::admin::{
-    self, CampaignRequest, ProgramRequest, TermsRequest, UplineRequest, register_admin_key_hash,
-};
-use upline_domain::usecases::input::DecimalText;
+use upline_domain::usecases::admin::register_admin_key_hash;
+
+use crate::world::{put_campaign, put_program};
 
 pub const ADMIN_KEY: &str = "upl_admin_sample_events_only";
 pub const ADA_KEY: &str = "upl_partner_sample_events_ada";
@@ -107,50 +107,14 @@ pub fn line(
 
 /// Writes the sample world through `services`.
 pub async fn seed(services: &Services) {
-    let dec = |v: &str| Some(DecimalText(v.into()));
-    admin::put_program(
-        services,
-        ProgramRequest {
-            name: Some("Demo Outfitters".into()),
-            currency: Some("USD".into()),
-            hold_days: Some(30),
-            upline: Some(UplineRequest {
-                depth: Some(2),
-                base: None,
-                level_percents: Some(vec![DecimalText("50".into()), DecimalText("25".into())]),
-                first_level_percent: None,
-                decrement_percent: None,
-                decay_factor: None,
-                skip: None,
-            }),
-            postback_secret: Some(POSTBACK_SECRET.into()),
-            attribution_priority: None,
-            payouts: None,
-            signup: None,
-        },
-    )
-    .await
-    .unwrap();
-    admin::put_campaign(
-        services,
-        "spring-sale",
-        CampaignRequest {
-            name: Some("Spring sale".into()),
-            destination_url: Some("https://shop.example.com/spring?utm_source=upline".into()),
-            allowed_domains: None,
-            terms: Some(TermsRequest {
-                cpa: None,
-                revenue_share_percent: dec("10"),
-                ..Default::default()
-            }),
-            upline: None,
-            targeting: None,
-            attribution_window_days: None,
-            status: None,
-        },
-    )
-    .await
-    .unwrap();
+    let program = json!({"name": "Demo Outfitters", "currency": "USD", "hold_days": 30,
+        "upline": {"depth": 2, "level_percents": ["50", "25"]},
+        "postback_secret": POSTBACK_SECRET});
+    put_program(services, program).await;
+    let campaign = json!({"name": "Spring sale",
+        "destination_url": "https://shop.example.com/spring?utm_source=upline",
+        "terms": {"revenue_share_percent": "10"}});
+    put_campaign(services, "spring-sale", campaign).await;
     let table = services.store.table().clone();
     for p in [
         partner("p-cleo", PartnerStatus::Approved, None, "cleoref1"),
@@ -229,22 +193,44 @@ pub async fn seed(services: &Services) {
         .await
         .unwrap();
     // A line past its 30-day hold, and one still inside it.
-    table
-        .transact(vec![Store::line_put(&line(
-            "conv-old",
+    for (conversion, created, hold_until) in [("conv-old", -40, -10), ("conv-new", -5, 25)] {
+        let line = line(
+            conversion,
             "p-bo",
-            NOW.plus_days(-40),
-            NOW.plus_days(-10),
-        ))])
+            NOW.plus_days(created),
+            NOW.plus_days(hold_until),
+        );
+        table.transact(vec![Store::line_put(&line)]).await.unwrap();
+    }
+}
+
+/// The sample conversion whose sale pays the whole chain.
+pub const SAMPLE_CONVERSION: &str = "conv-sample-1";
+
+/// Commissions [`SAMPLE_CONVERSION`] (a 100.00 sale by `p-ada`): leaves its three pending
+/// lines, 10.00 to `p-ada`, 5.00 to `p-bo` and 2.50 to `p-cleo`, and returns them.
+pub async fn commission_sample(services: &Services) -> Vec<CommissionLine> {
+    let id = ConversionId::from(SAMPLE_CONVERSION);
+    upline_domain::usecases::commissions::commission_conversion(services, &id, "t")
         .await
-        .unwrap();
-    table
-        .transact(vec![Store::line_put(&line(
-            "conv-new",
-            "p-bo",
-            NOW.plus_days(-5),
-            NOW.plus_days(25),
-        ))])
+        .unwrap()
+}
+
+/// The lines stored for `conversion`.
+pub async fn lines_of(store: &Store, conversion: &str) -> Vec<CommissionLine> {
+    store
+        .lines_of_conversion(&ConversionId::from(conversion))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Asserts [`SAMPLE_CONVERSION`] was commissioned once, through the two-level upline:
+/// 10.00 to `p-ada`, 5.00 to `p-bo`, 2.50 to `p-cleo`, and no other line.
+pub async fn assert_the_sample_paid_the_chain(store: &Store) {
+    let lines = lines_of(store, SAMPLE_CONVERSION).await;
+    let paid: Vec<(&str, i64)> = lines
+        .iter()
+        .map(|l| (l.partner_id.as_str(), l.amount.minor()))
+        .collect();
+    assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
 }

@@ -8,10 +8,9 @@ use std::time::Duration;
 use upline_domain::ids::{CampaignId, ConversionId};
 
 use async_trait::async_trait;
-use upline_aws::{AwsClients, DynamoTable, SesMailer, SqsQueues};
+use upline_aws::{DynamoTable, SesMailer};
 use upline_domain::clock::Timestamp;
-use upline_domain::commission::{CommissionLine, Explanation, LineStatus, Rule};
-use upline_domain::money::Currency;
+use upline_domain::commission::{CommissionLine, Rule};
 use upline_domain::ports::{
     Delivery, DeliveryOutcome, MailError, Mailer, MessageHandler, OutgoingEmail, Queue,
     QueueConsumer, QueueName, Table, TableError,
@@ -19,50 +18,37 @@ use upline_domain::ports::{
 use upline_domain::store::Store;
 use upline_local::consumers::{self, ConsumerSettings};
 use upline_tests::aws::{
-    create_queues, create_table, moto_endpoint, sdk_config, sent_emails, unique, verify_sender,
+    moto_clients, moto_endpoint, new_queues, new_table, sent_emails, unique, verify_sender,
 };
+use upline_tests::conformance::queue::wait_for_dead_letters;
+use upline_tests::samples;
 
-async fn clients() -> AwsClients {
-    AwsClients::new(&sdk_config(&moto_endpoint()).await)
+/// A pending 1.00 CPA line of campaign `c` at `level`, for partner `p<level>`.
+fn line(conversion: &str, level: u8) -> CommissionLine {
+    let created = Timestamp(1_795_000_000_000);
+    let mut line = samples::line(conversion, &format!("p{level}"), created, Timestamp(0));
+    line.id = format!("{conversion}:{level}").into();
+    line.campaign_id = "c".into();
+    line.level = level;
+    line.amount = upline_domain::money::Money::from_minor(100, line.amount.currency());
+    line.explanation.rule = Rule::Cpa;
+    line.explanation.level = level;
+    line.explanation.base_minor = 100;
+    line.explanation.cpa_minor = Some(100);
+    line.explanation.summary = "CPA".into();
+    line
 }
 
-fn line(conversion: &str, level: u8) -> CommissionLine {
-    CommissionLine {
-        id: format!("{conversion}:{level}").into(),
-        conversion_id: conversion.into(),
-        partner_id: format!("p{level}").into(),
-        campaign_id: "c".into(),
-        level,
-        amount: upline_domain::money::Money::from_minor(100, Currency::from_code("USD").unwrap()),
-        status: LineStatus::Pending,
-        hold_until: Timestamp(0),
-        explanation: Explanation {
-            rule: Rule::Cpa,
-            level,
-            base_minor: 100,
-            rate: None,
-            cpa_minor: Some(100),
-            parts: vec![],
-            not_paid_because: None,
-            exchange: None,
-            terms: None,
-            tier: None,
-            renewal: None,
-            attribution: None,
-            summary: "CPA".into(),
-        },
-        created_at: Timestamp(1_795_000_000_000),
-        reverses: None,
-        payout_id: None,
-    }
+/// A new, empty table on moto.
+async fn table(prefix: &str) -> DynamoTable {
+    let c = moto_clients().await;
+    let name = new_table(&c, prefix).await;
+    DynamoTable::new(c.dynamodb, name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_cancelled_by_one_line_writes_none_of_the_lines() {
-    let c = clients().await;
-    let name = unique("tx");
-    create_table(&c, &name).await;
-    let table = DynamoTable::new(c.dynamodb, name);
+    let table = table("tx").await;
     let store = Store::new(Arc::new(table.clone()));
     // Level 1 already exists, as if another delivery had written it.
     table
@@ -88,10 +74,7 @@ async fn a_transaction_cancelled_by_one_line_writes_none_of_the_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_order_marker_is_a_condition_failure_not_an_outage() {
-    let c = clients().await;
-    let name = unique("dup");
-    create_table(&c, &name).await;
-    let table = DynamoTable::new(c.dynamodb, name);
+    let table = table("dup").await;
     let marker = || {
         Store::unique_marker(
             upline_domain::store::keys::order(&CampaignId::from("c"), "o-1"),
@@ -126,9 +109,7 @@ impl MessageHandler for AlwaysLater {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_fails_three_times_lands_in_the_dead_letter_queue() {
-    let c = clients().await;
-    let urls = create_queues(&c, &unique("dlq"), 3).await;
-    let queues = SqsQueues::new(c.sqs, urls);
+    let queues = new_queues(&moto_clients().await, "dlq", 3).await;
     queues
         .send(QueueName::Conversions, vec!["never works".into()])
         .await
@@ -149,17 +130,7 @@ async fn a_message_that_fails_three_times_lands_in_the_dead_letter_queue() {
         settings,
         stop_rx,
     ));
-    let mut dead = Vec::new();
-    for _ in 0..100 {
-        dead = queues
-            .dead_letters(QueueName::Conversions, 10)
-            .await
-            .unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let dead = wait_for_dead_letters(&queues, QueueName::Conversions, 100).await;
     stop.send(true).unwrap();
     poller.await.unwrap();
     assert_eq!(dead, vec!["never works".to_string()]);
@@ -191,7 +162,7 @@ fn email(key: &str) -> OutgoingEmail {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_sends_raw_mime_from_a_verified_sender_and_rejects_an_unverified_one() {
-    let c = clients().await;
+    let c = moto_clients().await;
     let sender = format!("{}@upline.test", unique("ses"));
     verify_sender(&c, &sender).await;
     let key = unique("key");

@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
-use upline_aws::{AwsClients, DynamoTable, SqsQueues};
-use upline_tests::aws::{create_queues, create_table, moto_endpoint, sdk_config, unique};
+use upline_aws::DynamoTable;
+use upline_tests::aws::{moto_clients, new_queues, new_table};
 use upline_tests::conformance::queue::{QueueFixture, Time};
 use upline_tests::conformance::table::TableFixture;
 
 async fn table() -> TableFixture {
-    let clients = AwsClients::new(&sdk_config(&moto_endpoint()).await);
-    let name = unique("conformance");
-    create_table(&clients, &name).await;
+    let clients = moto_clients().await;
+    let name = new_table(&clients, "conformance").await;
     TableFixture {
         keep_alive: None,
         table: Arc::new(DynamoTable::new(clients.dynamodb, name)),
@@ -19,9 +18,7 @@ async fn table() -> TableFixture {
 }
 
 async fn queue() -> QueueFixture {
-    let clients = AwsClients::new(&sdk_config(&moto_endpoint()).await);
-    let urls = create_queues(&clients, &unique("conformance"), 3).await;
-    let queues = SqsQueues::new(clients.sqs, urls);
+    let queues = new_queues(&moto_clients().await, "conformance", 3).await;
     QueueFixture {
         keep_alive: None,
         queue: Arc::new(queues.clone()),

@@ -5,49 +5,30 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{ADMIN_KEY, TestHost};
+use upline_tests::host::{ADMIN_KEY, Reply, TestBackend, TestHost, click_id_in, strings_of};
 
+/// A program with campaign `c1` (a 5.00 CPA) and an approved partner who was clicked
+/// once; returns (postback secret, click id).
 async fn program_with_link(h: &TestHost) -> (String, String) {
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD"})),
-        )
+        .put_program(json!({"name": "Acme", "currency": "USD"}))
         .await;
     let secret = r.body["postback_secret"].as_str().unwrap().to_string();
-    h.admin(
-        Method::PUT,
-        "/v1/admin/campaigns/c1",
-        Some(json!({"name": "C1", "destination_url": "https://shop.example.com/", "terms": {"cpa": "5.00"}})),
+    h.put_campaign(
+        "c1",
+        json!({"name": "C1", "destination_url": "https://shop.example.com/", "terms": {"cpa": "5.00"}}),
     )
     .await;
     let r = h
-        .call(
-            Method::POST,
-            "/v1/partners",
-            None,
-            Some(&json!({"email": "a@x.com", "name": "A", "type": "affiliate"}).to_string()),
-        )
+        .apply(&json!({"email": "a@x.com", "name": "A", "type": "affiliate"}))
         .await;
     let id = r.body["id"].as_str().unwrap().to_string();
-    h.admin(
-        Method::POST,
-        &format!("/v1/admin/partners/{id}/approve"),
-        None,
-    )
-    .await;
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/links",
-            Some(json!({"partner_id": id, "campaign_id": "c1"})),
-        )
-        .await;
+    h.approve(&id).await;
+    let r = h.link(&id, "c1").await;
     let code = r.body["code"].as_str().unwrap().to_string();
     let r = h.call(Method::GET, &format!("/r/{code}"), None, None).await;
     let loc = r.headers["location"].to_str().unwrap().to_string();
-    (secret, loc.split("click_id=").nth(1).unwrap().to_string())
+    (secret, click_id_in(&loc))
 }
 
 /// The same click id with one byte of its link code changed: a well-formed forgery.
@@ -57,14 +38,10 @@ fn forge(click_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn assert_problem(
-    status: StatusCode,
-    body: &Value,
-    expected: StatusCode,
-    field: Option<&str>,
-    case: &str,
-) {
-    assert_eq!(status, expected, "{case}: {body}");
+/// Asserts `r` is a problem document with status `expected`, naming `field` if given.
+fn assert_problem(r: &Reply, expected: StatusCode, field: Option<&str>, case: &str) {
+    let body = &r.body;
+    assert_eq!(r.status, expected, "{case}: {body}");
     assert!(
         body["title"].is_string() && body["detail"].is_string(),
         "{case}: not a problem document: {body}"
@@ -88,119 +65,73 @@ type Case<'a> = (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_postbacks_get_clear_errors_and_store_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     let (secret, click_id) = program_with_link(&h).await;
     let good =
         json!({"click_id": click_id, "order_id": "o-1", "amount": "10.00", "currency": "USD"});
     let with = |field: &str, value: Value| {
         let mut b = good.clone();
         b[field] = value;
-        b.to_string()
+        b
     };
     let without = |field: &str| {
         let mut b = good.clone();
         b.as_object_mut().unwrap().remove(field);
-        b.to_string()
+        b
+    };
+    // With the right secret: a body that is not JSON, or JSON refused naming a field.
+    let malformed = |case: &'static str, body: &str| {
+        let status = StatusCode::BAD_REQUEST;
+        (case, Some(secret.as_str()), body.to_string(), status, None)
+    };
+    let invalid = |case: &'static str, body: Value, field: &'static str| {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        (
+            case,
+            Some(secret.as_str()),
+            body.to_string(),
+            status,
+            Some(field),
+        )
     };
     let cases: Vec<Case> = vec![
-        (
-            "malformed JSON",
-            Some(&secret),
-            "{\"click_id\": ".into(),
-            StatusCode::BAD_REQUEST,
-            None,
-        ),
-        (
-            "not an object",
-            Some(&secret),
-            "[1,2]".into(),
-            StatusCode::BAD_REQUEST,
-            None,
-        ),
-        (
-            "empty body",
-            Some(&secret),
-            "".into(),
-            StatusCode::BAD_REQUEST,
-            None,
-        ),
-        (
+        malformed("malformed JSON", "{\"click_id\": "),
+        malformed("not an object", "[1,2]"),
+        malformed("empty body", ""),
+        invalid(
             "unknown click id",
-            Some(&secret),
             with("click_id", json!("bm90LWEtY2xpY2staWQtYXQtYWxs")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("click_id"),
+            "click_id",
         ),
-        (
+        invalid(
             "forged click id",
-            Some(&secret),
             with("click_id", json!(forge(&click_id))),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("click_id"),
+            "click_id",
         ),
-        (
-            "missing click id",
-            Some(&secret),
-            without("click_id"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("click_id"),
-        ),
-        (
-            "missing order id",
-            Some(&secret),
-            without("order_id"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("order_id"),
-        ),
-        (
-            "empty order id",
-            Some(&secret),
-            with("order_id", json!("  ")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("order_id"),
-        ),
-        (
-            "negative amount",
-            Some(&secret),
-            with("amount", json!("-5.00")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("amount"),
-        ),
-        (
-            "non-numeric amount",
-            Some(&secret),
-            with("amount", json!("ten")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("amount"),
-        ),
-        (
+        invalid("missing click id", without("click_id"), "click_id"),
+        invalid("missing order id", without("order_id"), "order_id"),
+        invalid("empty order id", with("order_id", json!("  ")), "order_id"),
+        invalid("negative amount", with("amount", json!("-5.00")), "amount"),
+        invalid("non-numeric amount", with("amount", json!("ten")), "amount"),
+        invalid(
             "amount of the wrong type",
-            Some(&secret),
             with("amount", json!(true)),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("amount"),
+            "amount",
         ),
-        (
+        invalid(
             "too precise amount",
-            Some(&secret),
             with("amount", json!("10.001")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("amount"),
+            "amount",
         ),
-        (
+        invalid(
             "unknown currency",
-            Some(&secret),
             with("currency", json!("XYZ")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("currency"),
+            "currency",
         ),
-        (
+        invalid(
             "another currency",
-            Some(&secret),
             with("currency", json!("EUR")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("currency"),
+            "currency",
         ),
         (
             "wrong secret",
@@ -225,23 +156,11 @@ async fn bad_postbacks_get_clear_errors_and_store_nothing() {
             r.headers["content-type"], "application/problem+json",
             "{case}: errors are problem documents"
         );
-        assert_problem(r.status, &r.body, *expected, *field, case);
+        assert_problem(&r, *expected, *field, case);
     }
     // Several problems at once are reported together.
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&secret),
-            Some(&json!({"click_id": click_id}).to_string()),
-        )
-        .await;
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let r = h.postback(&secret, &json!({"click_id": click_id})).await;
+    let fields = strings_of(&r.body["errors"], "field");
     assert_eq!(fields, vec!["order_id", "currency", "amount"]);
     // A form-encoded postback is told what to send instead.
     let r = h
@@ -264,38 +183,17 @@ async fn bad_postbacks_get_clear_errors_and_store_nothing() {
     let convs = h.admin(Method::GET, "/v1/admin/conversions", None).await;
     assert_eq!(convs.body["items"], json!([]), "nothing was stored");
     // And the good postback still works afterwards.
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&secret),
-            Some(&good.to_string()),
-        )
-        .await;
+    let r = h.postback(&secret, &good).await;
     assert_eq!(r.status, StatusCode::CREATED);
     // A repeat of the order with another amount is a conflict, not a second conversion.
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&secret),
-            Some(&with("amount", json!("99.00"))),
-        )
-        .await;
-    assert_problem(
-        r.status,
-        &r.body,
-        StatusCode::CONFLICT,
-        Some("order_id"),
-        "changed amount",
-    );
+    let r = h.postback(&secret, &with("amount", json!("99.00"))).await;
+    assert_problem(&r, StatusCode::CONFLICT, Some("order_id"), "changed amount");
     h.host.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_and_partner_routes_need_the_right_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     for (key, expected) in [
         (None, StatusCode::UNAUTHORIZED),
         (Some("upl_admin_nope"), StatusCode::UNAUTHORIZED),
@@ -303,7 +201,7 @@ async fn admin_and_partner_routes_need_the_right_key() {
         let r = h
             .call(Method::GET, "/v1/admin/conversions", key, None)
             .await;
-        assert_problem(r.status, &r.body, expected, None, "admin route");
+        assert_problem(&r, expected, None, "admin route");
         assert_eq!(r.headers["www-authenticate"], "Bearer");
         let r = h
             .call(
@@ -321,142 +219,86 @@ async fn admin_and_partner_routes_need_the_right_key() {
         "nothing was set up"
     );
     // An admin key is not a partner key.
-    let r = h.call(Method::GET, "/v1/me", Some(ADMIN_KEY), None).await;
-    assert_problem(
-        r.status,
-        &r.body,
-        StatusCode::FORBIDDEN,
-        None,
-        "admin on /v1/me",
-    );
+    let r = h.me(ADMIN_KEY).await;
+    assert_problem(&r, StatusCode::FORBIDDEN, None, "admin on /v1/me");
     let r = h.call(Method::GET, "/v1/no/such/route", None, None).await;
-    assert_problem(
-        r.status,
-        &r.body,
-        StatusCode::NOT_FOUND,
-        None,
-        "unknown route",
-    );
+    assert_problem(&r, StatusCode::NOT_FOUND, None, "unknown route");
     h.host.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_and_setup_errors_name_their_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "", "currency": "EURO", "hold_days": 999, "hold_dayz": 1})),
-        )
+        .put_program(json!({"name": "", "currency": "EURO", "hold_days": 999, "hold_dayz": 1}))
         .await;
     assert_problem(
-        r.status,
-        &r.body,
+        &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("hold_dayz"),
         "unknown field",
     );
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(
-                json!({"name": "", "currency": "EURO", "hold_days": 999, "upline": {"depth": 11}}),
-            ),
+        .put_program(
+            json!({"name": "", "currency": "EURO", "hold_days": 999, "upline": {"depth": 11}}),
         )
         .await;
     for f in ["name", "currency", "hold_days", "upline.depth"] {
-        assert_problem(
-            r.status,
-            &r.body,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(f),
-            "program",
-        );
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some(f), "program");
     }
-    h.admin(
-        Method::PUT,
-        "/v1/admin/program",
-        Some(json!({"name": "Acme", "currency": "USD"})),
-    )
-    .await;
+    h.put_program(json!({"name": "Acme", "currency": "USD"}))
+        .await;
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "EUR"})),
-        )
+        .put_program(json!({"name": "Acme", "currency": "EUR"}))
         .await;
     assert_problem(
-        r.status,
-        &r.body,
+        &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("currency"),
         "currency change",
     );
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/campaigns/Bad%20Id",
-            Some(json!({"name": "x", "destination_url": "https://x.com"})),
+        .put_campaign(
+            "Bad%20Id",
+            json!({"name": "x", "destination_url": "https://x.com"}),
         )
         .await;
     assert_problem(
-        r.status,
-        &r.body,
+        &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("id"),
         "campaign id",
     );
     let r = h
-        .admin(Method::PUT, "/v1/admin/campaigns/c1", Some(json!({"name": "x", "destination_url": "javascript:alert(1)", "terms": {"cpa": "1.001", "revenue_share_percent": "101"}})))
+        .put_campaign("c1", json!({"name": "x", "destination_url": "javascript:alert(1)", "terms": {"cpa": "1.001", "revenue_share_percent": "101"}}))
         .await;
     for f in [
         "destination_url",
         "terms.cpa",
         "terms.revenue_share_percent",
     ] {
-        assert_problem(
-            r.status,
-            &r.body,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(f),
-            "campaign",
-        );
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some(f), "campaign");
     }
 
-    let apply = |body: Value| {
-        let h = &h;
-        async move {
-            h.call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-                .await
-        }
-    };
-    let r = apply(
-        json!({"email": "not-an-email", "name": " ", "type": "boss", "referred_by": "nobody"}),
-    )
-    .await;
+    let r = h
+        .apply(
+            &json!({"email": "not-an-email", "name": " ", "type": "boss", "referred_by": "nobody"}),
+        )
+        .await;
     for f in ["email", "name", "type", "referred_by"] {
-        assert_problem(
-            r.status,
-            &r.body,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(f),
-            "signup",
-        );
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, Some(f), "signup");
     }
     assert_eq!(
-        apply(json!({"email": "Ann@Example.com", "name": "Ann", "type": "referral"}))
+        h.apply(&json!({"email": "Ann@Example.com", "name": "Ann", "type": "referral"}))
             .await
             .status,
         StatusCode::CREATED
     );
-    let r = apply(json!({"email": "ann@example.com", "name": "Ann 2", "type": "referral"})).await;
+    let r = h
+        .apply(&json!({"email": "ann@example.com", "name": "Ann 2", "type": "referral"}))
+        .await;
     assert_problem(
-        r.status,
-        &r.body,
+        &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("email"),
         "duplicate email",
@@ -471,47 +313,22 @@ async fn signup_and_setup_errors_name_their_fields() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/links",
-            Some(json!({"partner_id": id, "campaign_id": "c1"})),
-        )
-        .await;
+    let r = h.link(&id, "c1").await;
     assert_problem(
-        r.status,
-        &r.body,
+        &r,
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("partner_id"),
         "link for a pending partner",
     );
-    h.admin(
-        Method::POST,
-        &format!("/v1/admin/partners/{id}/approve"),
-        None,
-    )
-    .await;
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{id}/approve"),
-            None,
-        )
-        .await;
-    assert_problem(
-        r.status,
-        &r.body,
-        StatusCode::CONFLICT,
-        Some("status"),
-        "approving twice",
-    );
+    h.approve(&id).await;
+    let r = h.approve(&id).await;
+    assert_problem(&r, StatusCode::CONFLICT, Some("status"), "approving twice");
     h.host.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_link_is_a_404_page_never_a_redirect() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     for path in [
         "/r/doesnotexist",
         "/r/..%2F..%2Fetc",

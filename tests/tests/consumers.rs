@@ -2,38 +2,30 @@
 //! click delivered twice is counted once, a conversion commissioned twice pays once, and
 //! an undecodable message is poison without holding up the rest of its batch.
 
+use serde_json::{Value, json};
 use std::sync::Arc;
-use upline_domain::commission::UplineSeat;
+use upline_domain::commission::{CommissionLine, UplineSeat};
 use upline_domain::ids::{CampaignId, ConversionId, LineId, PartnerId};
 
 use upline_clicks::ClickRecorder;
-use upline_domain::click_id::ClickSecret;
-use upline_domain::clock::{ManualClock, Timestamp};
-use upline_domain::ids::SequentialIds;
+use upline_domain::clock::Timestamp;
 use upline_domain::messages::Message;
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler, QueueName};
-use upline_domain::services::{Deployment, Services};
+use upline_domain::services::Services;
+use upline_domain::store::StatsRow;
 use upline_domain::tracking::Click;
-
-/// A person's browser: clicks from it count as visits, not bots.
-const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-use upline_domain::usecases::admin::{
-    self, CampaignRequest, LinkRequest, ProgramRequest, TermsRequest, UplineRequest,
-};
-use upline_domain::usecases::input::DecimalText;
+use upline_domain::usecases::admin;
 use upline_domain::usecases::postback::{PostbackRequest, record_postback};
-use upline_domain::usecases::signup::{SignupRequest, signup};
-use upline_domain::usecases::tracking::{new_click, resolve_link};
+use upline_domain::usecases::tracking::{ResolvedLink, new_click};
 use upline_embedded::EmbeddedStore;
 use upline_payout::CommissionCalculator;
+use upline_tests::host::BROWSER;
+use upline_tests::request;
+use upline_tests::world::{
+    EmbeddedWorld, approved_partner, link_code, put_campaign, put_program, resolve,
+};
 
-struct World {
-    services: Services,
-    clock: Arc<ManualClock>,
-    /// The same store as the services', as the queue's consumer side.
-    queues: EmbeddedStore,
-    _dir: tempfile::TempDir,
-}
+type World = EmbeddedWorld;
 
 fn delivery(n: u32, body: String) -> Delivery {
     Delivery {
@@ -44,106 +36,75 @@ fn delivery(n: u32, body: String) -> Delivery {
     }
 }
 
+/// An empty world on the consumers' own clock and click secret.
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::at(Timestamp(1_795_000_000_000)));
-    let store = EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
-    let services = Services::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        clock.clone(),
-        Arc::new(SequentialIds::default()),
-        Deployment {
-            click_secret: Some(ClickSecret::new(vec![9; 32]).unwrap()),
-            public_base_url: "http://links.test".into(),
-            allow_private_postbacks: false,
-        },
-    );
-    World {
-        services,
-        clock,
-        queues: store,
-        _dir: dir,
-    }
+    EmbeddedWorld::open(Timestamp(1_795_000_000_000), 9, "http://links.test")
 }
 
 /// A program with a two-level upline and a partner chain C ← B ← A; returns A's link code.
 async fn program(s: &Services) -> String {
-    let dec = |v: &str| Some(DecimalText(v.into()));
-    admin::put_program(
-        s,
-        ProgramRequest {
-            name: Some("P".into()),
-            currency: Some("USD".into()),
-            hold_days: Some(0),
-            upline: Some(UplineRequest {
-                depth: Some(2),
-                base: Some("sale".into()),
-                level_percents: Some(vec![DecimalText("3".into()), DecimalText("1.5".into())]),
-                first_level_percent: None,
-                decrement_percent: None,
-                decay_factor: None,
-                skip: None,
-            }),
-            postback_secret: None,
-            attribution_priority: None,
-            payouts: None,
-            signup: None,
-        },
-    )
-    .await
-    .unwrap();
+    let program = json!({"name": "P", "currency": "USD", "hold_days": 0,
+        "upline": {"depth": 2, "base": "sale", "level_percents": ["3", "1.5"]}});
+    put_program(s, program).await;
     set_terms(
         s,
-        TermsRequest {
-            cpa: dec("2.00"),
-            revenue_share_percent: dec("5"),
-            ..Default::default()
-        },
-        None,
+        json!({"cpa": "2.00", "revenue_share_percent": "5"}),
+        Value::Null,
     )
     .await;
-    let mut referred_by = None;
+    let mut referred_by = Value::Null;
     let mut last = None;
     for email in ["c@x.test", "b@x.test", "a@x.test"] {
-        let p = signup(
-            s,
-            SignupRequest {
-                email: Some(email.into()),
-                name: Some("N".into()),
-                kind: Some("reseller".into()),
-                referred_by: referred_by.clone(),
-                fields: None,
-            },
-            "t",
-        )
-        .await
-        .unwrap();
-        admin::approve_partner(s, &p.id, "t").await.unwrap();
-        referred_by = Some(p.referral_code.clone());
+        let application =
+            json!({"email": email, "name": "N", "type": "reseller", "referred_by": referred_by});
+        let p = approved_partner(s, application).await;
+        referred_by = json!(p.referral_code);
         last = Some(p.id);
     }
-    let (link, _) = admin::create_link(
-        s,
-        LinkRequest {
-            partner_id: last.map(String::from),
-            campaign_id: Some("c".into()),
-        },
-    )
-    .await
-    .unwrap();
-    link.code.to_string()
+    link_code(s, last.unwrap().as_str(), "c").await
 }
 
-async fn clicks_counted(s: &Services) -> i64 {
+/// Today's report rows, summed by `count`.
+async fn today_total(s: &Services, count: fn(&StatsRow) -> i64) -> i64 {
     let today = s.now().day();
     s.store
         .stats_on_days(&[today])
         .await
         .unwrap()
         .iter()
-        .map(|r| r.clicks)
+        .map(count)
         .sum()
+}
+
+async fn clicks_counted(s: &Services) -> i64 {
+    today_total(s, |r| r.clicks).await
+}
+
+/// A USD sale of `amount` for `order`, through the click `click_id` if given.
+fn sale(click_id: Option<String>, order: &str, amount: &str) -> PostbackRequest {
+    request!(
+        json!({"click_id": click_id, "order_id": order, "amount": amount,
+        "currency": "USD"})
+    )
+}
+
+/// The (level, amount) of each of a conversion's lines.
+async fn levels(s: &Services, id: &str) -> Vec<(u8, i64)> {
+    s.store
+        .lines_of_conversion(&ConversionId::from(id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| (l.level, l.amount.minor()))
+        .collect()
+}
+
+/// The message the postback stage queues for a recorded conversion.
+fn conversion_message(conversion_id: &str) -> String {
+    Message::ConversionRecorded {
+        conversion_id: conversion_id.into(),
+    }
+    .encode("e", Timestamp(0), "c")
 }
 
 fn click_message(click: &Click) -> String {
@@ -154,10 +115,7 @@ fn click_message(click: &Click) -> String {
 async fn a_redelivered_click_is_counted_once() {
     let w = world().await;
     let code = program(&w.services).await;
-    let resolved = resolve_link(&w.services.store, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    let resolved = resolve(&w.services, &code).await;
     let (c1, _) = new_click(&w.services, &resolved, Some("203.0.113.9"), Some(BROWSER)).unwrap();
     let (c2, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let recorder = ClickRecorder::new(w.services.store.clone());
@@ -185,10 +143,7 @@ async fn a_redelivered_click_is_counted_once() {
 async fn an_undecodable_message_is_poison_and_the_rest_of_the_batch_still_counts() {
     let w = world().await;
     let code = program(&w.services).await;
-    let resolved = resolve_link(&w.services.store, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    let resolved = resolve(&w.services, &code).await;
     let (c1, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let wrong_kind = Message::ConversionRecorded {
         conversion_id: "x".into(),
@@ -213,27 +168,13 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let resolved = resolve(s, &code).await;
     let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
-    let outcome = record_postback(
-        s,
-        PostbackRequest {
-            click_id: Some(click.click_id),
-            order_id: Some(upline_domain::usecases::input::IdText("o-9".into())),
-            amount: Some(DecimalText("80.10".into())),
-            currency: Some("USD".into()),
-            event: None,
-            ..Default::default()
-        },
-        "t",
-    )
-    .await
-    .unwrap();
+    let outcome = record_postback(s, sale(Some(click.click_id), "o-9", "80.10"), "t")
+        .await
+        .unwrap();
     let id = outcome.conversion.id;
-    let message = Message::ConversionRecorded {
-        conversion_id: id.clone(),
-    }
-    .encode("e", Timestamp(0), "c");
+    let message = conversion_message(id.as_str());
     let calculator = CommissionCalculator::new(s.clone());
     for n in 0..3 {
         assert_eq!(
@@ -246,29 +187,11 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
     // Direct: 2.00 + 5 % of 80.10 (4.005 → 4.00, half to even) = 6.00;
     // level 1: 3 % of the sale = 2.403 → 2.40; level 2: 1.5 % = 1.2015 → 1.20.
     assert_eq!(amounts, vec![(0, 600), (1, 240), (2, 120)]);
-    let day = s.now().day();
-    let totals: i64 = s
-        .store
-        .stats_on_days(&[day])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.commission_minor)
-        .sum();
+    let totals = today_total(s, |r| r.commission_minor).await;
     assert_eq!(totals, 960, "counters added once");
-    let conversions: i64 = s
-        .store
-        .stats_on_days(&[day])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.conversions)
-        .sum();
+    let conversions = today_total(s, |r| r.conversions).await;
     assert_eq!(conversions, 1);
-    let unknown = Message::ConversionRecorded {
-        conversion_id: "nope".into(),
-    }
-    .encode("e", Timestamp(0), "c");
+    let unknown = conversion_message("nope");
     assert!(matches!(
         calculator.handle(&[delivery(9, unknown)]).await.as_slice(),
         [DeliveryOutcome::DeadLetter(reason)] if reason.contains("nope")
@@ -279,10 +202,7 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
 async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknowledged() {
     let w = world().await;
     let code = program(&w.services).await;
-    let resolved = resolve_link(&w.services.store, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    let resolved = resolve(&w.services, &code).await;
     let (click, _) = new_click(&w.services, &resolved, None, Some(BROWSER)).unwrap();
     let record = |id: &str, body: &str| {
         serde_json::json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
@@ -306,10 +226,7 @@ async fn through_lambdas_sqs_trigger_undecodable_and_unknown_messages_are_acknow
     assert_eq!(clicks_counted(&w.services).await, 1);
 
     // A conversion that does not exist can never be commissioned: poison, acknowledged.
-    let message = Message::ConversionRecorded {
-        conversion_id: "missing".into(),
-    }
-    .encode("e", Timestamp(0), "c");
+    let message = conversion_message("missing");
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(serde_json::json!({ "Records": [record("conv", &message)] }))
             .unwrap();
@@ -335,40 +252,16 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;
-    let dec = |v: &str| Some(DecimalText(v.into()));
-    let caps: Vec<upline_domain::usecases::admin::CapRequest> =
-        vec![upline_domain::usecases::admin::CapRequest {
-            period: Some("day".into()),
-            metric: Some("conversions".into()),
-            limit: dec("2"),
-        }];
-    set_terms(
-        s,
-        TermsRequest {
-            cpa: dec("2.00"),
-            caps: Some(caps),
-            ..Default::default()
-        },
-        None,
-    )
-    .await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let caps = json!([{"period": "day", "metric": "conversions", "limit": "2"}]);
+    set_terms(s, json!({"cpa": "2.00", "caps": caps}), Value::Null).await;
+    let resolved = resolve(s, &code).await;
     let mut ids = Vec::new();
     for n in 0..5 {
         let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
-        let outcome = record_postback(
-            s,
-            PostbackRequest {
-                click_id: Some(click.click_id),
-                order_id: Some(upline_domain::usecases::input::IdText(format!("race-{n}"))),
-                amount: Some(DecimalText("10.00".into())),
-                currency: Some("USD".into()),
-                ..Default::default()
-            },
-            "t",
-        )
-        .await
-        .unwrap();
+        let order = format!("race-{n}");
+        let outcome = record_postback(s, sale(Some(click.click_id), &order, "10.00"), "t")
+            .await
+            .unwrap();
         ids.push(outcome.conversion.id);
     }
     // All five commissioned at once; a transaction that lost a race is retried, as the
@@ -417,25 +310,11 @@ async fn racing_conversions_cannot_both_take_the_last_place_under_a_cap() {
 
 /// Records a 100.00 USD sale through `resolved`'s link and commissions it: the
 /// conversion's id and the partner's (level 0) line.
-async fn sell(
-    s: &Services,
-    resolved: &upline_domain::usecases::tracking::ResolvedLink,
-    order: &str,
-) -> (String, upline_domain::commission::CommissionLine) {
+async fn sell(s: &Services, resolved: &ResolvedLink, order: &str) -> (String, CommissionLine) {
     let (click, _) = new_click(s, resolved, None, Some(BROWSER)).unwrap();
-    let out = record_postback(
-        s,
-        PostbackRequest {
-            click_id: Some(click.click_id),
-            order_id: Some(upline_domain::usecases::input::IdText(order.into())),
-            amount: Some(DecimalText("100.00".into())),
-            currency: Some("USD".into()),
-            ..Default::default()
-        },
-        "t",
-    )
-    .await
-    .unwrap();
+    let out = record_postback(s, sale(Some(click.click_id), order, "100.00"), "t")
+        .await
+        .unwrap();
     let lines =
         upline_domain::usecases::commissions::commission_conversion(s, &out.conversion.id, "t")
             .await
@@ -444,24 +323,12 @@ async fn sell(
     (out.conversion.id.to_string(), direct)
 }
 
-/// Replaces campaign `c`'s terms (and optionally its upline plan).
-async fn set_terms(s: &Services, terms: TermsRequest, upline: Option<UplineRequest>) {
-    admin::put_campaign(
-        s,
-        "c",
-        CampaignRequest {
-            name: Some("C".into()),
-            destination_url: Some("https://shop.test/".into()),
-            allowed_domains: None,
-            terms: Some(terms),
-            upline,
-            targeting: None,
-            attribution_window_days: None,
-            status: None,
-        },
-    )
-    .await
-    .unwrap();
+/// Replaces campaign `c`'s terms, and its upline plan (`null`: the program's); both as the
+/// admin API takes them.
+async fn set_terms(s: &Services, terms: Value, upline: Value) {
+    let campaign = json!({"name": "C", "destination_url": "https://shop.test/",
+        "terms": terms, "upline": upline});
+    put_campaign(s, "c", campaign).await;
 }
 
 async fn id_of(s: &Services, email: &str) -> String {
@@ -473,16 +340,21 @@ async fn id_of(s: &Services, email: &str) -> String {
         .to_string()
 }
 
+/// The ids of the program's partners C, B and A (A recruited by B, B by C).
+async fn chain(s: &Services) -> (String, String, String) {
+    (
+        id_of(s, "c@x.test").await,
+        id_of(s, "b@x.test").await,
+        id_of(s, "a@x.test").await,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recruiter_change_that_would_make_a_cycle_is_refused() {
     let w = world().await;
     let s = &w.services;
     program(s).await;
-    let (c, b, a) = (
-        id_of(s, "c@x.test").await,
-        id_of(s, "b@x.test").await,
-        id_of(s, "a@x.test").await,
-    );
+    let (c, b, a) = chain(s).await;
     let set = |who: String, to: Option<String>| {
         let s = s.clone();
         async move {
@@ -547,11 +419,7 @@ async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
     let w = world().await;
     let s = &w.services;
     program(s).await;
-    let (c, b, a) = (
-        id_of(s, "c@x.test").await,
-        id_of(s, "b@x.test").await,
-        id_of(s, "a@x.test").await,
-    );
+    let (c, b, a) = chain(s).await;
     let mut suspended = s.store.partner(&PartnerId::from(b)).await.unwrap().unwrap();
     suspended.status = upline_domain::partner::PartnerStatus::Suspended;
     s.store
@@ -583,7 +451,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
     let s = &w.services;
     let code = program(s).await;
     let a = id_of(s, "a@x.test").await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let resolved = resolve(s, &code).await;
     let mut n = 0;
     let mut direct_of_a_sale = || {
         n += 1;
@@ -593,10 +461,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
             (direct.amount.minor(), direct.explanation.terms)
         }
     };
-    let pct = |p: &str| TermsRequest {
-        revenue_share_percent: Some(DecimalText(p.into())),
-        ..Default::default()
-    };
+    let pct = |p: &str| request!(json!({"revenue_share_percent": p}));
     // The campaign: 2.00 CPA + 5 % of 100.00.
     assert_eq!(direct_of_a_sale().await, (700, None));
     admin::put_terms_override(
@@ -656,24 +521,11 @@ async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_o
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;
-    let tier = upline_domain::usecases::admin::TierRequest {
-        name: Some("gold".into()),
-        metric: Some("approved_conversions".into()),
-        from: Some(DecimalText("2".into())),
-        revenue_share_percent: Some(DecimalText("15".into())),
-        ..Default::default()
-    };
-    set_terms(
-        s,
-        TermsRequest {
-            revenue_share_percent: Some(DecimalText("5".into())),
-            tiers: Some(vec![tier]),
-            ..Default::default()
-        },
-        None,
-    )
-    .await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let tier = json!({"name": "gold", "metric": "approved_conversions", "from": "2",
+        "revenue_share_percent": "15"});
+    let terms = json!({"revenue_share_percent": "5", "tiers": [tier]});
+    set_terms(s, terms, Value::Null).await;
+    let resolved = resolve(s, &code).await;
     let mut n = 0;
     let mut sale = || {
         n += 1;
@@ -723,42 +575,19 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
     let s = &w.services;
     let code = program(s).await;
     let a = id_of(s, "a@x.test").await;
-    set_terms(
-        s,
-        TermsRequest {
-            revenue_share_percent: Some(DecimalText("40".into())),
-            recurring: Some(upline_domain::usecases::admin::RecurringRequest {
-                months: Some(12),
-                later: Some(upline_domain::usecases::admin::LaterRateRequest {
-                    after_months: Some(3),
-                    revenue_share_percent: Some(DecimalText("20".into())),
-                    cpa: None,
-                }),
-            }),
-            ..Default::default()
-        },
-        None,
-    )
-    .await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let recurring = json!({"months": 12,
+        "later": {"after_months": 3, "revenue_share_percent": "20"}});
+    let terms = json!({"revenue_share_percent": "40", "recurring": recurring});
+    set_terms(s, terms, Value::Null).await;
+    let resolved = resolve(s, &code).await;
     let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
     let pay = |order: &str, click_id: Option<String>| {
         let s = s.clone();
         let order = order.to_string();
         async move {
-            let out = record_postback(
-                &s,
-                PostbackRequest {
-                    click_id,
-                    order_id: Some(upline_domain::usecases::input::IdText(order)),
-                    amount: Some(DecimalText("29.00".into())),
-                    currency: Some("USD".into()),
-                    subscription_id: Some(upline_domain::usecases::input::IdText("sub-1".into())),
-                    ..Default::default()
-                },
-                "t",
-            )
-            .await?;
+            let payment = json!({"click_id": click_id, "order_id": order, "amount": "29.00",
+                "currency": "USD", "subscription_id": "sub-1"});
+            let out = record_postback(&s, request!(payment), "t").await?;
             let lines = upline_domain::usecases::commissions::commission_conversion(
                 &s,
                 &out.conversion.id,
@@ -797,18 +626,9 @@ async fn renewals_stay_with_the_subscriptions_partner_and_follow_the_recurring_t
             .contains("first 12 months")
     );
     // A renewal of a subscription nobody started needs its click id.
-    let unknown = record_postback(
-        s,
-        PostbackRequest {
-            order_id: Some(upline_domain::usecases::input::IdText("x".into())),
-            amount: Some(DecimalText("29.00".into())),
-            currency: Some("USD".into()),
-            subscription_id: Some(upline_domain::usecases::input::IdText("sub-unknown".into())),
-            ..Default::default()
-        },
-        "t",
-    )
-    .await;
+    let renewal = json!({"order_id": "x", "amount": "29.00", "currency": "USD",
+        "subscription_id": "sub-unknown"});
+    let unknown = record_postback(s, request!(renewal), "t").await;
     assert!(
         matches!(unknown, Err(upline_domain::error::AppError::Invalid(ref f)) if f[0].field == "click_id"),
         "{unknown:?}"
@@ -820,50 +640,19 @@ async fn a_campaign_can_pay_its_upline_on_its_own_plan() {
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let resolved = resolve(s, &code).await;
     let (id, _) = sell(s, &resolved, "plan-1").await;
-    let levels: Vec<(u8, i64)> = s
-        .store
-        .lines_of_conversion(&ConversionId::from(id))
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| (l.level, l.amount.minor()))
-        .collect();
     assert_eq!(
-        levels,
+        levels(s, &id).await,
         vec![(0, 700), (1, 300), (2, 150)],
         "the program's plan: 3 % and 1.5 % of the sale"
     );
-    set_terms(
-        s,
-        TermsRequest {
-            cpa: Some(DecimalText("2.00".into())),
-            revenue_share_percent: Some(DecimalText("5".into())),
-            ..Default::default()
-        },
-        Some(UplineRequest {
-            depth: Some(1),
-            base: Some("sale".into()),
-            level_percents: Some(vec![DecimalText("10".into())]),
-            first_level_percent: None,
-            decrement_percent: None,
-            decay_factor: None,
-            skip: None,
-        }),
-    )
-    .await;
+    let terms = json!({"cpa": "2.00", "revenue_share_percent": "5"});
+    let upline = json!({"depth": 1, "base": "sale", "level_percents": ["10"]});
+    set_terms(s, terms, upline).await;
     let (id, _) = sell(s, &resolved, "plan-2").await;
-    let levels: Vec<(u8, i64)> = s
-        .store
-        .lines_of_conversion(&ConversionId::from(id))
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| (l.level, l.amount.minor()))
-        .collect();
     assert_eq!(
-        levels,
+        levels(s, &id).await,
         vec![(0, 700), (1, 1_000)],
         "the campaign's plan: one level at 10 % of the sale"
     );
@@ -890,29 +679,16 @@ mod redelivery {
                 let w = world().await;
                 let s = &w.services;
                 let code = program(s).await;
-                let money = |minor: i64| DecimalText(upline_domain::money::format_minor(minor, upline_domain::money::Currency::from_code("USD").unwrap()));
-                set_terms(s, TermsRequest {
-                            cpa: cpa.map(money),
-                            revenue_share_percent: share_bp.map(|b| DecimalText(rust_decimal::Decimal::new(i64::from(b), 2).to_string())),
-                            ..Default::default()
-                        }, None).await;
-                let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+                let money = |minor: i64| upline_domain::money::format_minor(minor, upline_domain::money::Currency::from_code("USD").unwrap());
+                let share = share_bp.map(|b| rust_decimal::Decimal::new(i64::from(b), 2).to_string());
+                set_terms(s, json!({"cpa": cpa.map(money), "revenue_share_percent": share}), Value::Null).await;
+                let resolved = resolve(s, &code).await;
                 let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
-                let out = record_postback(
-                    s,
-                    PostbackRequest {
-                        click_id: Some(click.click_id),
-                        order_id: Some(upline_domain::usecases::input::IdText("o".into())),
-                        amount: Some(money(amount)),
-                        currency: Some("USD".into()),
-                        ..Default::default()
-                    },
-                    "t",
-                )
+                let out = record_postback(s, sale(Some(click.click_id), "o", &money(amount)), "t")
                 .await
                 .unwrap();
                 let id = out.conversion.id;
-                let message = Message::ConversionRecorded { conversion_id: id.clone() }.encode("e", Timestamp(0), "c");
+                let message = conversion_message(id.as_str());
                 let calculator = CommissionCalculator::new(s.clone());
                 let mut seen: Option<Vec<(LineId, i64)>> = None;
                 for n in 0..deliveries {
@@ -953,17 +729,11 @@ impl upline_domain::ports::Queue for RefusingQueue {
 /// to the queue fails (the queue is down) and the storefront never retries.
 async fn stored_but_never_queued(s: &Services, order: &str) {
     let code = program(s).await;
-    let resolved = resolve_link(&s.store, &code).await.unwrap().unwrap();
+    let resolved = resolve(s, &code).await;
     let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
     let mut outage = s.clone();
     outage.queue = Arc::new(RefusingQueue);
-    let request = PostbackRequest {
-        click_id: Some(click.click_id),
-        order_id: Some(upline_domain::usecases::input::IdText(order.into())),
-        amount: Some(DecimalText("100.00".into())),
-        currency: Some("USD".into()),
-        ..Default::default()
-    };
+    let request = sale(Some(click.click_id), order, "100.00");
     let err = record_postback(&outage, request, "t").await.unwrap_err();
     assert!(
         matches!(err, upline_domain::error::AppError::Unavailable(_)),
@@ -984,7 +754,7 @@ async fn a_conversion_stored_but_never_queued_is_swept_to_the_commission_stage()
         .unwrap()
         .expect("the conversion was stored before the hand-off failed");
     let pending = |w: &World| {
-        let q = w.queues.clone();
+        let q = w.store.clone();
         async move {
             q.receive(QueueName::Conversions, 10, std::time::Duration::ZERO)
                 .await
@@ -1041,7 +811,7 @@ impl MessageHandler for PanicsOnBoom {
 async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_handled() {
     use upline_domain::ports::{Queue, QueueConsumer};
     let w = world().await;
-    w.queues
+    w.store
         .send(
             QueueName::Emails,
             vec!["first".into(), "boom".into(), "second".into()],
@@ -1050,7 +820,7 @@ async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_
         .unwrap();
     let handler = Arc::new(PanicsOnBoom(Default::default()));
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let consumer: Arc<dyn QueueConsumer> = Arc::new(w.queues.clone());
+    let consumer: Arc<dyn QueueConsumer> = Arc::new(w.store.clone());
     let running = tokio::spawn(upline_local::consumers::run(
         consumer,
         QueueName::Emails,
@@ -1059,7 +829,7 @@ async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_
         stop_rx,
     ));
     upline_tests::host::eventually("the batch is settled", || {
-        let q = w.queues.clone();
+        let q = w.store.clone();
         async move {
             let dead = q.dead_letters(QueueName::Emails, 10).await.unwrap();
             (!dead.is_empty()).then_some(dead)
@@ -1069,11 +839,11 @@ async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_
     let _ = stop.send(true);
     running.await.expect("the consumer loop survives the panic");
     assert_eq!(
-        w.queues.dead_letters(QueueName::Emails, 10).await.unwrap(),
+        w.store.dead_letters(QueueName::Emails, 10).await.unwrap(),
         vec!["boom".to_string()]
     );
     let reasons = w
-        .queues
+        .store
         .dead_letter_reasons(QueueName::Emails, 10)
         .await
         .unwrap();
@@ -1087,7 +857,7 @@ async fn a_panicking_message_reaches_the_dead_letter_area_and_the_next_is_still_
     assert!(handled.contains(&"first".to_string()), "{handled:?}");
     // Nothing is left to deliver: the good ones were acknowledged, the bad one moved.
     assert!(
-        w.queues
+        w.store
             .receive(QueueName::Emails, 10, std::time::Duration::ZERO)
             .await
             .unwrap()
@@ -1150,7 +920,7 @@ impl upline_domain::ports::QueueConsumer for DiesOnce {
 async fn a_consumer_that_dies_is_reported_down_and_restarted() {
     use upline_domain::ports::Queue;
     let w = world().await;
-    w.queues
+    w.store
         .send(QueueName::Emails, vec!["after the crash".into()])
         .await
         .unwrap();
@@ -1158,7 +928,7 @@ async fn a_consumer_that_dies_is_reported_down_and_restarted() {
     let health = upline_local::consumers::ConsumerHealth::default();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let consumer = Arc::new(DiesOnce {
-        inner: w.queues.clone(),
+        inner: w.store.clone(),
         died: Default::default(),
     });
     let settings = upline_local::consumers::ConsumerSettings {

@@ -10,21 +10,25 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use upline_domain::ids::{ConversionId, PartnerId};
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use axum::Router;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tower::ServiceExt;
-use upline_domain::click_id::ClickSecret;
-use upline_domain::clock::{Day, ManualClock};
+use upline_domain::clock::Day;
 use upline_domain::commission::LineStatus;
-use upline_domain::ids::SequentialIds;
 use upline_domain::messages::Message;
-use upline_domain::ports::{QueueConsumer, QueueName};
-use upline_domain::services::{Deployment, Services};
+use upline_domain::ports::{MessageHandler, QueueConsumer, QueueName};
+use upline_domain::services::Services;
 use upline_domain::tracking::{Click, Traffic};
 use upline_embedded::{EmbeddedStore, OutboxMailer};
-use upline_tests::policy::{PolicedMailer, PolicedQueue, PolicedTable, Policy};
-use upline_tests::samples::{NOW, events_dir, read_event, seed};
+use upline_tests::host::strings_of;
+use upline_tests::policy::{PolicedDeadLetters, PolicedMailer, PolicedQueue, PolicedTable, Policy};
+use upline_tests::samples::{
+    CLICK_SECRET_BYTE, NOW, assert_the_sample_paid_the_chain, commission_sample, events_dir,
+    lines_of, read_event, seed,
+};
+use upline_tests::world::EmbeddedWorld;
 
 struct World {
     services: Services,
@@ -54,8 +58,8 @@ impl World {
     }
 
     /// Where `function` puts its dead letters, held to its policy.
-    fn dead_letters(&self, function: &str) -> upline_tests::policy::PolicedDeadLetters {
-        upline_tests::policy::PolicedDeadLetters {
+    fn dead_letters(&self, function: &str) -> PolicedDeadLetters {
+        PolicedDeadLetters {
             inner: Default::default(),
             policy: self.policy(function),
         }
@@ -71,6 +75,42 @@ impl World {
             .find(|p| p.function == function)
             .cloned()
             .unwrap_or_else(|| panic!("{function} was not taken with as_function"))
+    }
+
+    /// The redirect function's router, as `RedirectFunction` with default settings.
+    fn redirect_router(&self) -> Router {
+        upline_redirect::router(upline_redirect::state(
+            self.as_function("RedirectFunction"),
+            upline_redirect::TrackingSettings::default(),
+        ))
+    }
+
+    /// The API function's router, as `ApiFunction`.
+    fn api_router(&self) -> Router {
+        upline_api::router(self.as_function("ApiFunction"))
+    }
+
+    /// Feeds the SQS batch in `file` to `handler` twice, as `function` does on `queue`,
+    /// asserting each delivery is acknowledged whole (no item to retry).
+    async fn feed_twice(
+        &self,
+        handler: &dyn MessageHandler,
+        file: &str,
+        function: &str,
+        queue: QueueName,
+    ) {
+        for _ in 0..2 {
+            let response = feed(handler, file, &self.dead_letters(function), queue).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    }
+
+    /// The payout function, as `PayoutFunction` with its own dead letters.
+    fn payout_function(&self) -> upline_payout::PayoutFunction {
+        upline_payout::PayoutFunction::new(
+            self.as_function("PayoutFunction"),
+            Arc::new(self.dead_letters("PayoutFunction")),
+        )
     }
 }
 
@@ -94,29 +134,19 @@ impl Drop for World {
     }
 }
 
+/// The sample world at the events' own time, seeded.
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::at(NOW));
-    let store = EmbeddedStore::open(&dir.path().join("s.redb"), clock.clone(), 3).unwrap();
-    let services = Services::new(
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        clock,
-        Arc::new(SequentialIds::default()),
-        Deployment {
-            click_secret: Some(
-                ClickSecret::new(vec![upline_tests::samples::CLICK_SECRET_BYTE; 32]).unwrap(),
-            ),
-            public_base_url: "https://go.example.com".into(),
-            allow_private_postbacks: false,
-        },
-    );
+    let EmbeddedWorld {
+        services,
+        store,
+        dir,
+        ..
+    } = EmbeddedWorld::open(NOW, CLICK_SECRET_BYTE, "https://go.example.com");
     seed(&services).await;
-    let outbox = dir.path().join("outbox");
     World {
         services,
         store,
-        outbox,
+        outbox: dir.path().join("outbox"),
         policies: Default::default(),
         _dir: dir,
     }
@@ -147,6 +177,42 @@ async fn call(router: &Router, file: &str) -> Reply {
     }
 }
 
+/// Feeds the SQS batch in `file` to `handler`, dead-lettering into `dead`.
+async fn feed(
+    handler: &dyn MessageHandler,
+    file: &str,
+    dead: &PolicedDeadLetters,
+    queue: QueueName,
+) -> SqsBatchResponse {
+    upline_aws::handle_sqs_event(handler, sqs_event(file), dead, queue).await
+}
+
+/// The JSON event in `file`, as the schedule or a trigger hands it to a function.
+fn event(file: &str) -> Value {
+    serde_json::from_str(&read_event(file)).unwrap()
+}
+
+/// The actions in the audit log, newest first, as the API lists them.
+async fn audit_actions(router: &Router) -> Vec<String> {
+    let r = call(router, "api/list-audit-log.json").await;
+    strings_of(&r.body["items"], "action")
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts the reply shows a newly issued partner key.
+fn assert_new_partner_key(r: &Reply) {
+    assert!(
+        r.body["api_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("upl_partner_"),
+        "{}",
+        r.text
+    );
+}
+
 async fn queued(w: &World, queue: QueueName) -> usize {
     w.store
         .receive(queue, 100, std::time::Duration::from_secs(60))
@@ -158,10 +224,7 @@ async fn queued(w: &World, queue: QueueName) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_events_redirect_and_count_only_real_visits() {
     let w = world().await;
-    let router = upline_redirect::router(upline_redirect::state(
-        w.as_function("RedirectFunction"),
-        upline_redirect::TrackingSettings::default(),
-    ));
+    let router = w.redirect_router();
     let r = call(&router, "redirect/follow-link.json").await;
     assert_eq!(r.status, StatusCode::FOUND);
     let location = r.headers["location"].to_str().unwrap();
@@ -196,10 +259,7 @@ async fn redirect_events_redirect_and_count_only_real_visits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn impression_direct_click_and_snippet_events_get_their_answers() {
     let w = world().await;
-    let router = upline_redirect::router(upline_redirect::state(
-        w.as_function("RedirectFunction"),
-        upline_redirect::TrackingSettings::default(),
-    ));
+    let router = w.redirect_router();
     let r = call(&router, "redirect/impression.json").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-type"], "image/gif");
@@ -241,13 +301,7 @@ async fn impression_direct_click_and_snippet_events_get_their_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
     let w = world().await;
-    upline_domain::usecases::commissions::commission_conversion(
-        &w.services,
-        &ConversionId::from("conv-sample-1"),
-        "t",
-    )
-    .await
-    .unwrap();
+    commission_sample(&w.services).await;
     let tracker = upline_tests::receiver::PostbackReceiver::start(&[200]).await;
     // Written straight to the store: saving through the API refuses loopback addresses.
     let template = upline_domain::usecases::partner_postbacks::PostbackTemplate {
@@ -275,16 +329,14 @@ async fn the_partner_postbacks_batch_calls_the_partners_url_once() {
             upline_webhooks::AddressPolicy::AllowPrivate,
         )),
     );
-    for _ in 0..2 {
-        let response = upline_aws::handle_sqs_event(
-            &sender,
-            sqs_event("partner-postbacks/partner-postbacks-batch.json"),
-            &w.dead_letters("PartnerPostbacksFunction"),
-            QueueName::PartnerPostbacks,
-        )
-        .await;
-        assert!(response.batch_item_failures.is_empty());
-    }
+    let batch = "partner-postbacks/partner-postbacks-batch.json";
+    w.feed_twice(
+        &sender,
+        batch,
+        "PartnerPostbacksFunction",
+        QueueName::PartnerPostbacks,
+    )
+    .await;
     assert_eq!(
         tracker.received(),
         ["/pb?cid=AWsANkABAgMEBQZzcHJpbmcwMbyDq_6R5G-rFnSZecVCUKM&payout=10.00&status=pending"],
@@ -343,14 +395,8 @@ async fn the_signup_event_applies_under_its_recruiter() {
 async fn every_api_event_gets_its_answer() {
     let w = world().await;
     // Commission the sample conversion so the listing events have lines to show.
-    upline_domain::usecases::commissions::commission_conversion(
-        &w.services,
-        &ConversionId::from("conv-sample-1"),
-        "t",
-    )
-    .await
-    .unwrap();
-    let router = upline_api::router(w.as_function("ApiFunction"));
+    commission_sample(&w.services).await;
+    let router = w.api_router();
     let expect =
         |file: &'static str, status: StatusCode, check: fn(&Value) -> bool| (file, status, check);
     let cases = [
@@ -384,13 +430,7 @@ async fn every_api_event_gets_its_answer() {
             b["items"][0]["id"] == "conv-sample-1"
         }),
         expect("api/list-commissions.json", StatusCode::OK, |b| {
-            let amounts: Vec<_> = b["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| l["amount"].as_str().unwrap().to_string())
-                .collect();
-            amounts == ["10.00", "5.00", "2.50"]
+            strings_of(&b["items"], "amount") == ["10.00", "5.00", "2.50"]
         }),
         expect("api/program-report.json", StatusCode::OK, |b| {
             b["group_by"] == "partner" && b["totals"]["commission"] == "17.50"
@@ -475,21 +515,15 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     let w = world().await;
     // The sample conversion's lines, approved by the operator: Ada 10.00, Bo 5.00 and
     // Cleo 2.50.
-    upline_domain::usecases::commissions::commission_conversion(
-        &w.services,
-        &ConversionId::from("conv-sample-1"),
-        "t",
-    )
-    .await
-    .unwrap();
+    commission_sample(&w.services).await;
     upline_domain::usecases::lifecycle::decide_conversion(
         &w.services,
-        &ConversionId::from("conv-sample-1"),
+        &ConversionId::from(upline_tests::samples::SAMPLE_CONVERSION),
         upline_domain::usecases::lifecycle::Decision::Approve,
     )
     .await
     .unwrap();
-    let router = upline_api::router(w.as_function("ApiFunction"));
+    let router = w.api_router();
     let r = call(&router, "api/set-my-payout-details.json").await;
     assert_eq!(
         (r.status, &r.body["email"]),
@@ -548,15 +582,8 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     assert_eq!(r.body["items"][0]["status"], "paid");
     let r = call(&router, "api/my-payout.json").await;
     assert_eq!(r.body["lines"][0]["conversion_id"], "conv-sample-1");
-    let r = call(&router, "api/list-audit-log.json").await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        audit_actions(&router).await,
         [
             "payout.marked_failed",
             "payout.marked_paid",
@@ -564,20 +591,18 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
         ]
     );
     // The schedule finds no run left unfinished and, on a manual cadence, starts none.
-    let scheduled = upline_payout::PayoutFunction::new(
-        w.as_function("PayoutFunction"),
-        Arc::new(w.dead_letters("PayoutFunction")),
-    )
-    .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
-    .await
-    .unwrap();
+    let scheduled = w
+        .payout_function()
+        .handle_event(event("payout/hold-approvals.json"))
+        .await
+        .unwrap();
     assert_eq!(scheduled["payout_runs"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
     let w = world().await;
-    let router = upline_api::router(w.as_function("ApiFunction"));
+    let router = w.api_router();
     let r = call(&router, "api/reject-partner.json").await;
     assert_eq!(
         (r.body["status"].as_str(), r.status),
@@ -596,21 +621,9 @@ async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
     let r = call(&router, "api/reinstate-partner.json").await;
     assert_eq!(r.body["status"], "approved", "{}", r.text);
     let r = call(&router, "api/rotate-partner-key.json").await;
-    assert!(
-        r.body["api_key"]
-            .as_str()
-            .unwrap()
-            .starts_with("upl_partner_"),
-        "{}",
-        r.text
-    );
+    assert_new_partner_key(&r);
     let r = call(&router, "api/list-email-templates.json").await;
-    let names: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = strings_of(&r.body["items"], "name");
     assert_eq!(names.len(), 8, "{names:?}");
     assert!(names.contains(&"payout_statement") && names.contains(&"welcome"));
     let r = call(&router, "api/get-email-template.json").await;
@@ -664,23 +677,9 @@ async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
         "a wrong token unsubscribes nobody"
     );
     let r = call(&router, "api/rotate-my-key.json").await;
-    assert!(
-        r.body["api_key"]
-            .as_str()
-            .unwrap()
-            .starts_with("upl_partner_"),
-        "{}",
-        r.text
-    );
-    let r = call(&router, "api/list-audit-log.json").await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    assert_new_partner_key(&r);
     assert_eq!(
-        actions,
+        audit_actions(&router).await,
         [
             "email_template.reset",
             "email_template.saved",
@@ -701,9 +700,9 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
     let w = world().await;
     let recorder = upline_clicks::ClickRecorder::new(w.as_function("ClicksFunction").store);
     let dead = w.dead_letters("ClicksFunction");
-    let response = upline_aws::handle_sqs_event(
+    let response = feed(
         &recorder,
-        sqs_event("clicks/clicks-batch.json"),
+        "clicks/clicks-batch.json",
         &dead,
         QueueName::Clicks,
     )
@@ -724,49 +723,26 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_payout_events_commission_the_conversion_and_approve_lines_past_their_hold() {
     let w = world().await;
-    let function = upline_payout::PayoutFunction::new(
-        w.as_function("PayoutFunction"),
-        Arc::new(w.dead_letters("PayoutFunction")),
-    );
+    let function = w.payout_function();
     let response = function
-        .handle_event(serde_json::from_str(&read_event("payout/conversions-batch.json")).unwrap())
+        .handle_event(event("payout/conversions-batch.json"))
         .await
         .unwrap();
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
-    let lines = w
-        .services
-        .store
-        .lines_of_conversion(&ConversionId::from("conv-sample-1"))
-        .await
-        .unwrap();
-    let paid: Vec<(&str, i64)> = lines
-        .iter()
-        .map(|l| (l.partner_id.as_str(), l.amount.minor()))
-        .collect();
-    assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
+    assert_the_sample_paid_the_chain(&w.services.store).await;
 
     let response = function
-        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+        .handle_event(event("payout/hold-approvals.json"))
         .await
         .unwrap();
     assert_eq!(response["approved_lines"], 1, "only the line past its hold");
-    let old = w
-        .services
-        .store
-        .lines_of_conversion(&ConversionId::from("conv-old"))
-        .await
-        .unwrap();
+    let old = lines_of(&w.services.store, "conv-old").await;
     assert_eq!(old[0].status, LineStatus::Approved);
-    let new = w
-        .services
-        .store
-        .lines_of_conversion(&ConversionId::from("conv-new"))
-        .await
-        .unwrap();
+    let new = lines_of(&w.services.store, "conv-new").await;
     assert_eq!(new[0].status, LineStatus::Pending);
     // Running the schedule again finds nothing more to do.
     let again = function
-        .handle_event(serde_json::from_str(&read_event("payout/hold-approvals.json")).unwrap())
+        .handle_event(event("payout/hold-approvals.json"))
         .await
         .unwrap();
     assert_eq!(again["approved_lines"], 0);
@@ -807,16 +783,13 @@ async fn the_emails_batch_sends_the_commission_email_once() {
     )
     .await
     .unwrap();
-    for _ in 0..2 {
-        let response = upline_aws::handle_sqs_event(
-            &sender,
-            sqs_event("email/emails-batch.json"),
-            &w.dead_letters("EmailFunction"),
-            QueueName::Emails,
-        )
-        .await;
-        assert!(response.batch_item_failures.is_empty());
-    }
+    w.feed_twice(
+        &sender,
+        "email/emails-batch.json",
+        "EmailFunction",
+        QueueName::Emails,
+    )
+    .await;
     let files: Vec<_> = std::fs::read_dir(&w.outbox)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -865,13 +838,7 @@ fn every_event_file_is_exercised_by_a_test_here() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_refund_event_reverses_every_level_in_proportion() {
     let w = world().await;
-    upline_domain::usecases::commissions::commission_conversion(
-        &w.services,
-        &ConversionId::from("conv-sample-1"),
-        "t",
-    )
-    .await
-    .unwrap();
+    commission_sample(&w.services).await;
     let router = upline_postback::router(w.as_function("PostbackFunction"));
     let r = call(&router, "postback/refund.json").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -908,21 +875,10 @@ async fn the_conversion_decision_events_approve_or_reject_its_lines() {
         ("api/reject-conversion.json", "rejected"),
     ] {
         let w = world().await;
-        upline_domain::usecases::commissions::commission_conversion(
-            &w.services,
-            &ConversionId::from("conv-sample-1"),
-            "t",
-        )
-        .await
-        .unwrap();
-        let r = call(&upline_api::router(w.as_function("ApiFunction")), file).await;
+        commission_sample(&w.services).await;
+        let r = call(&w.api_router(), file).await;
         assert_eq!(r.status, StatusCode::OK, "{file}: {}", r.body);
-        let statuses: Vec<&str> = r.body["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["status"].as_str().unwrap())
-            .collect();
+        let statuses = strings_of(&r.body["lines"], "status");
         assert_eq!(statuses, vec![status; 3], "{file}");
     }
 }
@@ -939,14 +895,7 @@ async fn the_signup_event_with_automatic_approval_stays_within_the_signup_policy
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert!(
-        r.body["api_key"]
-            .as_str()
-            .unwrap()
-            .starts_with("upl_partner_"),
-        "{}",
-        r.text
-    );
+    assert_new_partner_key(&r);
     assert_eq!(r.body["status"], "approved");
     // The welcome email carries absolute links to the new partner's tracking links.
     let bodies: Vec<String> = w

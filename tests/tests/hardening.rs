@@ -5,7 +5,7 @@
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{ADMIN_KEY, TestBackend, TestHost};
+use upline_tests::host::{ADMIN_KEY, Reply, TestBackend, TestHost, cents, error_fields};
 
 upline_tests::on_both_backends!(
     concurrent_key_rotations_leave_exactly_one_working_key,
@@ -44,16 +44,8 @@ async fn set_up(h: &TestHost) {
     let program = json!({"name": "Acme", "currency": "USD", "hold_days": 0,
         "postback_secret": SECRET,
         "upline": {"depth": 1, "level_percents": ["50"]}});
-    let r = h
-        .admin(Method::PUT, "/v1/admin/program", Some(program))
+    h.program_with_spring(program, "https://shop.example.com/", json!({}))
         .await;
-    assert!(r.status.is_success(), "{}", r.text);
-    let campaign = json!({"name": "Spring", "destination_url": "https://shop.example.com/",
-        "terms": {"revenue_share_percent": "10"}});
-    let r = h
-        .admin(Method::PUT, "/v1/admin/campaigns/spring", Some(campaign))
-        .await;
-    assert!(r.status.is_success(), "{}", r.text);
 }
 
 /// Applies and approves; returns (id, key).
@@ -63,19 +55,13 @@ async fn partner(h: &TestHost, name: &str) -> (String, String) {
 
 async fn promo_partner(h: &TestHost) -> (String, String) {
     let (id, key) = partner(h, "ada").await;
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": "ADA", "partner_id": id, "campaign_id": "spring"})),
-        )
-        .await;
+    let r = h.assign_promo_code("ADA", &id, "spring").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     (id, key)
 }
 
 async fn works(h: &TestHost, key: &str) -> bool {
-    let status = h.call(Method::GET, "/v1/me", Some(key), None).await.status;
+    let status = h.me(key).await.status;
     assert!(
         matches!(status, StatusCode::OK | StatusCode::UNAUTHORIZED),
         "{status}"
@@ -84,7 +70,7 @@ async fn works(h: &TestHost, key: &str) -> bool {
 }
 
 /// Issued keys from a batch of rotation replies.
-fn issued(replies: &[upline_tests::host::Reply]) -> Vec<String> {
+fn issued(replies: &[Reply]) -> Vec<String> {
     for r in replies {
         assert!(
             matches!(
@@ -104,8 +90,7 @@ fn issued(replies: &[upline_tests::host::Reply]) -> Vec<String> {
 }
 
 async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     set_up(&h).await;
     let (id, first) = partner(&h, "ada").await;
 
@@ -120,8 +105,7 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
     assert!(works(&h, &keys[0]).await);
 
     // The operator's, twenty at once: still one key in the end, and it is the winner's.
-    let path = format!("/v1/admin/partners/{id}/api-key");
-    let replies = burst(backend, 20, |_| h.admin(Method::POST, &path, None)).await;
+    let replies = burst(backend, 20, |_| h.partner_action(&id, "api-key", None)).await;
     let admin_keys = issued(&replies);
     assert!(!admin_keys.is_empty());
     let mut working = Vec::new();
@@ -132,7 +116,7 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
     }
     assert_eq!(working.len(), 1, "exactly one key works: {working:?}");
     // And a later rotation revokes it: nothing issued during the burst survives.
-    let r = h.admin(Method::POST, &path, None).await;
+    let r = h.partner_action(&id, "api-key", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let last = r.body["api_key"].as_str().unwrap();
     for k in keys.iter().chain(&admin_keys) {
@@ -141,33 +125,14 @@ async fn concurrent_key_rotations_leave_exactly_one_working_key(backend: TestBac
     assert!(works(&h, last).await);
 }
 
-/// The field a 422 problem names (all of them, in order).
-fn fields(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn postback(h: &TestHost, body: Value) -> upline_tests::host::Reply {
-    h.call(
-        Method::POST,
-        "/v1/postbacks",
-        Some(SECRET),
-        Some(&body.to_string()),
-    )
-    .await
+async fn postback(h: &TestHost, body: Value) -> Reply {
+    h.postback(SECRET, &body).await
 }
 
 async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_field(
     backend: TestBackend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     set_up(&h).await;
     promo_partner(&h).await;
     let sale = |order: &str, amount: &str| json!({"promo_code": "ADA", "order_id": order, "amount": amount, "currency": "USD"});
@@ -180,7 +145,7 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
     let r = postback(&h, body).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(
-        fields(&r.body),
+        error_fields(&r.body),
         ["line_items[0].unit_price", "line_items[1].unit_price"]
     );
     // Each within the bound, but a quantity that multiplies past it; and items that add
@@ -189,13 +154,18 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
     body["line_items"] =
         json!([{"sku": "a", "quantity": "1000000", "unit_price": "1000000000.00"}]);
     let r = postback(&h, body).await;
-    assert_eq!(fields(&r.body), ["line_items[0].quantity"], "{}", r.text);
+    assert_eq!(
+        error_fields(&r.body),
+        ["line_items[0].quantity"],
+        "{}",
+        r.text
+    );
     let mut body = sale("o-sum", "1.00");
     body["line_items"] = json!([
         {"sku": "a", "quantity": "1", "unit_price": "600000000000.00"},
         {"sku": "b", "quantity": "1", "unit_price": "600000000000.00"}]);
     let r = postback(&h, body).await;
-    assert_eq!(fields(&r.body), ["line_items"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["line_items"], "{}", r.text);
     for (field, value) in [
         ("amount", "1000000000000.01"),
         ("discount", "1000000000000.01"),
@@ -206,7 +176,7 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
         body[field] = json!(value);
         let r = postback(&h, body).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-        assert_eq!(fields(&r.body), [field], "{}", r.text);
+        assert_eq!(error_fields(&r.body), [field], "{}", r.text);
         assert!(
             r.text.contains("at most 1000000000000.00 USD"),
             "{}",
@@ -216,45 +186,27 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
 
     // Exchange rates: a trillion is refused; the largest rate allowed still cannot carry
     // a sale past the bound.
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/exchange-rates/EUR",
-            Some(json!({"rate": "1000000000000"})),
-        )
-        .await;
+    let r = h.put_exchange_rate("EUR", "1000000000000").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(fields(&r.body), ["rate"], "{}", r.text);
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/exchange-rates/EUR",
-            Some(json!({"rate": "1000000000"})),
-        )
-        .await;
+    assert_eq!(error_fields(&r.body), ["rate"], "{}", r.text);
+    let r = h.put_exchange_rate("EUR", "1000000000").await;
     assert!(r.status.is_success(), "{}", r.text);
     let mut body = sale("o-eur", "5000.00");
     body["currency"] = json!("EUR");
     let r = postback(&h, body).await;
-    assert_eq!(fields(&r.body), ["amount"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["amount"], "{}", r.text);
     assert!(r.text.contains("converted to USD"), "{}", r.text);
 
     // Periods: the year 10000 does not exist for a month's end.
     for period in ["9999-12", "9999-W52", "9999-12-31", "1999-01"] {
-        let r = h
-            .admin(
-                Method::POST,
-                "/v1/admin/payout-runs",
-                Some(json!({"period": period})),
-            )
-            .await;
+        let r = h.start_payout_run(Some(period)).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
             "{period}: {}",
             r.text
         );
-        assert_eq!(fields(&r.body), ["period"], "{}", r.text);
+        assert_eq!(error_fields(&r.body), ["period"], "{}", r.text);
     }
 
     // A signature timestamp at i64::MIN is only stale, before any authentication.
@@ -270,24 +222,16 @@ async fn amounts_rates_and_periods_past_their_bounds_are_refused_naming_the_fiel
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
 
     // None of that harmed the stages: a real sale is still commissioned.
-    let r = postback(&h, sale("o-real", "1000000000000.00")).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
-    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
-    let lines = upline_tests::host::eventually("the largest sale's lines", || async {
-        let r = h.admin(Method::GET, &path, None).await;
-        let items = r.body["items"].as_array()?.clone();
-        (!items.is_empty()).then_some(items)
-    })
-    .await;
+    let (_, lines) = h
+        .promo_sale(SECRET, "ADA", "o-real", "1000000000000.00")
+        .await;
     // 10 % of a trillion dollars, exact at the bound.
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["amount"], "100000000000.00");
 }
 
 async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     set_up(&h).await;
     let (_, key) = partner(&h, "ada").await;
 
@@ -342,7 +286,7 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
         json!({"promo_code": "NONE", "order_id": "o-long", "amount": long, "currency": "USD"}),
     )
     .await;
-    assert_eq!(fields(&r.body), ["amount"], "{}", &r.text[..300]);
+    assert_eq!(error_fields(&r.body), ["amount"], "{}", &r.text[..300]);
     assert!(r.text.len() < 2_000, "{} bytes echoed", r.text.len());
 
     // Cursors this API never returned: 422 naming the cursor, on every listing.
@@ -369,7 +313,7 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
                 r.text
             );
             if r.status == StatusCode::UNPROCESSABLE_ENTITY {
-                assert_eq!(fields(&r.body), ["cursor"], "{url}");
+                assert_eq!(error_fields(&r.body), ["cursor"], "{url}");
             }
         }
         let r = match who {
@@ -392,25 +336,14 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
 
     // Names end up in email headers: line breaks are refused on save.
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme\r\nBcc: victim@example.com", "currency": "USD"})),
-        )
+        .put_program(json!({"name": "Acme\r\nBcc: victim@example.com", "currency": "USD"}))
         .await;
-    assert_eq!(fields(&r.body), ["name"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["name"], "{}", r.text);
     // One address, not a list of them.
     let r = h
-        .call(
-            Method::POST,
-            "/v1/partners",
-            None,
-            Some(
-                &json!({"email": "a,b@example.com", "name": "AB", "type": "affiliate"}).to_string(),
-            ),
-        )
+        .apply(&json!({"email": "a,b@example.com", "name": "AB", "type": "affiliate"}))
         .await;
-    assert_eq!(fields(&r.body), ["email"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["email"], "{}", r.text);
 
     // Pages cannot be framed or sniffed.
     let r = h.call(Method::GET, "/r/NO-SUCH-LINK", None, None).await;
@@ -424,8 +357,7 @@ async fn the_edge_refuses_before_reading_and_answers_in_bounded_problems(backend
 }
 
 async fn failed_authentication_and_signups_are_limited_per_client_address(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_configured(backend, dir.path(), |c| {
+    let h = TestHost::fresh_configured(backend, |c| {
         c.rate_limits.failed_auth.max = 5;
         c.rate_limits.signups.max = 3;
         // Windows far longer than the test, so no window boundary falls inside it.
@@ -470,9 +402,7 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(backen
     let mut statuses = Vec::new();
     for i in 0..4 {
         let body = json!({"email": format!("p{i}@example.com"), "name": "P", "type": "affiliate"});
-        let r = h
-            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-            .await;
+        let r = h.apply(&body).await;
         statuses.push(r.status.as_u16());
     }
     assert_eq!(statuses, [201, 201, 201, 429]);
@@ -485,33 +415,16 @@ async fn failed_authentication_and_signups_are_limited_per_client_address(backen
 }
 
 async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     set_up(&h).await;
     let (_, key) = promo_partner(&h).await;
-    let r = postback(
-        &h,
-        json!({"promo_code": "ADA", "order_id": "o-1", "amount": "100.00", "currency": "USD"}),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
-    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
-    upline_tests::host::eventually("the sale's line", || async {
-        let r = h.admin(Method::GET, &path, None).await;
-        (!r.body["items"].as_array()?.is_empty()).then_some(())
-    })
-    .await;
+    let (conversion, _) = h.promo_sale(SECRET, "ADA", "o-1", "100.00").await;
 
     // Thirty partial refunds at once: each lands once, none is asked to be sent again.
     let host = &h;
     let refunds = burst(backend, 30, |i| {
         let body = json!({"order_id": "o-1", "refund_id": format!("r-{i}"), "amount": "1.00"});
-        let body = body.to_string();
-        async move {
-            host.call(Method::POST, "/v1/refunds", Some(SECRET), Some(&body))
-                .await
-        }
+        async move { host.refund(SECRET, &body).await }
     })
     .await;
     for r in &refunds {
@@ -525,15 +438,11 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 30);
-    let r = h.admin(Method::GET, &path, None).await;
-    let total: i64 = r.body["items"]
-        .as_array()
-        .unwrap()
+    let total: i64 = h
+        .commission_lines(&conversion)
+        .await
         .iter()
-        .map(|l| {
-            let a = l["amount"].as_str().unwrap().replace('.', "");
-            a.parse::<i64>().unwrap()
-        })
+        .map(|l| cents(l["amount"].as_str().unwrap()))
         .sum();
     assert_eq!(
         total,
@@ -543,42 +452,20 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
 
     // A payout for what is left, marked paid twenty times at once: 200 each, one
     // statement email.
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/conversions/{conversion}/approve"),
-            None,
-        )
-        .await;
+    let r = h.approve_conversion(&conversion).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = h
-        .call(
-            Method::PUT,
-            "/v1/me/payout-details",
-            Some(&key),
-            Some(&json!({"method": "paypal", "email": "ada@example.com"}).to_string()),
-        )
-        .await;
+    let details = json!({"method": "paypal", "email": "ada@example.com"});
+    let r = h.set_payout_details(&key, &details).await;
     assert!(r.status.is_success(), "{}", r.text);
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/payout-runs",
-            // Today, whatever day the test runs: the lines are due at once (no hold).
-            Some(json!({})),
-        )
-        .await;
+    // Today, whatever day the test runs: the lines are due at once (no hold).
+    let r = h.start_payout_run(None).await;
     assert!(r.status.is_success(), "{}", r.text);
     let run = r.body["id"].as_str().unwrap().to_string();
     let r = h
         .admin(Method::GET, &format!("/v1/admin/payout-runs/{run}"), None)
         .await;
     let payout = r.body["items"][0]["id"].as_str().unwrap().to_string();
-    let paid = format!("/v1/admin/payouts/{payout}/paid");
-    let answers = burst(backend, 20, |_| {
-        h.admin(Method::POST, &paid, Some(json!({})))
-    })
-    .await;
+    let answers = burst(backend, 20, |_| h.settle_payout(&payout, "paid", json!({}))).await;
     for r in &answers {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.body["status"], "paid");
@@ -591,8 +478,7 @@ async fn concurrent_refunds_and_settlements_each_answer_as_one_would_expect(back
 async fn the_local_host_closes_connections_that_stall() {
     use std::time::{Duration, Instant};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_configured(TestBackend::Embedded, dir.path(), |c| {
+    let h = TestHost::fresh_configured(TestBackend::Embedded, |c| {
         c.timeouts.header = Duration::from_millis(300);
         c.timeouts.body = Duration::from_millis(300);
     })
@@ -649,11 +535,7 @@ async fn the_data_folder_is_private_and_the_secrets_in_it_are_sealed() {
     set_up(&h).await;
     // An application email lands in the outbox.
     partner(&h, "ada").await;
-    upline_tests::host::eventually("the welcome email", || async {
-        let names = h.emails("partner-approved").await;
-        (!names.is_empty()).then_some(())
-    })
-    .await;
+    h.wait_for_emails("partner-approved").await;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("upline.redb")), 0o600);
@@ -707,7 +589,7 @@ async fn with_key(
     bearer: Option<&str>,
     key: &str,
     body: &Value,
-) -> upline_tests::host::Reply {
+) -> Reply {
     let mut req = h
         .client
         .post(format!("{}{path}", h.base))
@@ -717,19 +599,14 @@ async fn with_key(
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
     }
-    upline_tests::host::Reply::of(req.send().await.unwrap()).await
+    Reply::of(req.send().await.unwrap()).await
 }
 
 async fn a_retried_post_with_its_idempotency_key_gets_the_first_answer(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     set_up(&h).await;
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "signup": {"auto_approve": true}})),
-        )
+        .put_program(json!({"name": "Acme", "currency": "USD", "signup": {"auto_approve": true}}))
         .await;
     assert!(r.status.is_success(), "{}", r.text);
 
@@ -745,33 +622,25 @@ async fn a_retried_post_with_its_idempotency_key_gets_the_first_answer(backend: 
     assert!(!first.headers.contains_key("idempotent-replayed"));
     assert!(works(&h, &key).await);
     // Without the key a repeat is a new request, refused as before.
-    let r = h
-        .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-        .await;
-    assert_eq!(fields(&r.body), ["email"], "{}", r.text);
+    let r = h.apply(&body).await;
+    assert_eq!(error_fields(&r.body), ["email"], "{}", r.text);
     // The same key with another body: refused, naming the header.
     let other = json!({"email": "mallory@example.com", "name": "M", "type": "affiliate"});
     let r = with_key(&h, "/v1/partners", None, "signup-eve-1", &other).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(fields(&r.body), ["Idempotency-Key"]);
+    assert_eq!(error_fields(&r.body), ["Idempotency-Key"]);
     // A key that is not one.
     let r = with_key(&h, "/v1/partners", None, "has spaces", &other).await;
-    assert_eq!(fields(&r.body), ["Idempotency-Key"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["Idempotency-Key"], "{}", r.text);
 
     // Keys are the caller's own: the operator's same key is another key.
     let (id, _) = {
         let r = h
-            .admin(
-                Method::PUT,
-                "/v1/admin/program",
-                Some(json!({"name": "Acme", "currency": "USD"})),
-            )
+            .put_program(json!({"name": "Acme", "currency": "USD"}))
             .await;
         assert!(r.status.is_success(), "{}", r.text);
         let body = json!({"email": "finn@example.com", "name": "Finn", "type": "affiliate"});
-        let r = h
-            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-            .await;
+        let r = h.apply(&body).await;
         (r.body["id"].as_str().unwrap().to_string(), ())
     };
     let approve = format!("/v1/admin/partners/{id}/approve");
@@ -838,11 +707,7 @@ async fn a_rotated_secrets_key_still_opens_what_the_previous_one_sealed() {
             Arc::new(store.clone()),
             clock.clone(),
             Arc::new(upline_domain::ids::RandomIds),
-            upline_domain::services::Deployment {
-                click_secret: None,
-                public_base_url: "https://go.example.com".into(),
-                allow_private_postbacks: false,
-            },
+            upline_tests::world::deployment(None, "https://go.example.com"),
         )
         .with_secrets_key(
             SecretsKey::from_hex(&key.repeat(32)).unwrap(),

@@ -6,7 +6,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{TestBackend, TestHost, eventually};
+use upline_tests::host::{
+    Reply, TestBackend, TestHost, cents, click_id_in, eventually, strings_of,
+};
 
 upline_tests::on_both_backends!(
     a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart,
@@ -18,6 +20,9 @@ upline_tests::on_both_backends!(
     deep_links_go_only_where_the_campaign_allows_and_sub_ids_reach_the_conversion,
 );
 
+/// Where campaign `spring` sends visitors.
+const LANDING: &str = "https://shop.example.com/landing?src=aff";
+
 struct Program {
     postback_secret: String,
     /// Partner ids and keys, recruiter first: C, B, A.
@@ -26,25 +31,10 @@ struct Program {
 }
 
 async fn set_up(h: &TestHost) -> Program {
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30,
-                "upline": {"depth": 2, "base": "direct_commission", "first_level_percent": "50", "decrement_percent": "25"}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let program = json!({"name": "Acme", "currency": "USD", "hold_days": 30,
+        "upline": {"depth": 2, "base": "direct_commission", "first_level_percent": "50", "decrement_percent": "25"}});
+    let r = h.program_with_spring(program, LANDING, json!({})).await;
     let postback_secret = r.body["postback_secret"].as_str().unwrap().to_string();
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/campaigns/spring",
-            Some(json!({"name": "Spring", "destination_url": "https://shop.example.com/landing?src=aff",
-                "terms": {"revenue_share_percent": "10"}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
     let mut partners = Vec::new();
     let mut referred_by = Value::Null;
@@ -55,31 +45,17 @@ async fn set_up(h: &TestHost) -> Program {
     ] {
         let body =
             json!({"email": email, "name": name, "type": "affiliate", "referred_by": referred_by});
-        let r = h
-            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-            .await;
+        let r = h.apply(&body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         assert_eq!(r.body["status"], "pending");
         let id = r.body["id"].as_str().unwrap().to_string();
         referred_by = r.body["referral_code"].clone();
-        let r = h
-            .admin(
-                Method::POST,
-                &format!("/v1/admin/partners/{id}/approve"),
-                None,
-            )
-            .await;
+        let r = h.approve(&id).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.body["partner"]["status"], "approved");
         partners.push((id, r.body["api_key"].as_str().unwrap().to_string()));
     }
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/links",
-            Some(json!({"partner_id": partners[2].0, "campaign_id": "spring"})),
-        )
-        .await;
+    let r = h.link(&partners[2].0, "spring").await;
     // Approval gave the partner a link to every active campaign: this is that link.
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let link_code = r.body["code"].as_str().unwrap().to_string();
@@ -99,33 +75,19 @@ async fn click(h: &TestHost, code: &str) -> String {
         location.starts_with("https://shop.example.com/landing?src=aff&click_id="),
         "{location}"
     );
-    location.split("click_id=").nth(1).unwrap().to_string()
+    click_id_in(&location)
 }
 
 async fn postback(h: &TestHost, secret: &str, body: &Value) -> (StatusCode, Value) {
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(secret),
-            Some(&body.to_string()),
-        )
-        .await;
+    let r = h.postback(secret, body).await;
     (r.status, r.body)
 }
 
 /// (partner id, level, amount) of a conversion's lines, by level.
 async fn lines(h: &TestHost, conversion_id: &str) -> Vec<(String, u64, String)> {
-    let r = h
-        .admin(
-            Method::GET,
-            &format!("/v1/admin/commissions?conversion_id={conversion_id}"),
-            None,
-        )
-        .await;
-    let mut out: Vec<_> = r.body["items"]
-        .as_array()
-        .unwrap()
+    let mut out: Vec<_> = h
+        .commission_lines(conversion_id)
+        .await
         .iter()
         .map(|l| {
             (
@@ -140,41 +102,24 @@ async fn lines(h: &TestHost, conversion_id: &str) -> Vec<(String, u64, String)> 
 }
 
 /// Sends a refund as the storefront would.
-async fn refund(h: &TestHost, secret: &str, body: Value) -> upline_tests::host::Reply {
-    h.call(
-        Method::POST,
-        "/v1/refunds",
-        Some(secret),
-        Some(&body.to_string()),
-    )
-    .await
+async fn refund(h: &TestHost, p: &Program, body: Value) -> Reply {
+    h.refund(&p.postback_secret, &body).await
 }
 
 async fn report_totals(h: &TestHost) -> Value {
-    h.admin(Method::GET, "/v1/admin/reports?group_by=partner", None)
-        .await
-        .body["totals"]
-        .clone()
+    h.report("group_by=partner").await["totals"].clone()
 }
 
 async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_restart(
     backend: TestBackend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let (c, b, a) = (&p.partners[0], &p.partners[1], &p.partners[2]);
 
     // All three asked for an email per conversion (it is opt-in).
     for (_, key) in &p.partners {
-        let r = h
-            .call(
-                Method::PATCH,
-                "/v1/me",
-                Some(key),
-                Some(r#"{"notifications": {"new_conversion": true}}"#),
-            )
-            .await;
+        let r = h.opt_in_to_conversion_emails(key).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     let click_id = click(&h, &p.link_code).await;
@@ -257,7 +202,7 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
         (totals["clicks"].clone(), totals["conversions"].clone()),
         (json!(1), json!(1))
     );
-    let me = h.call(Method::GET, "/v1/me", Some(&a.1), None).await;
+    let me = h.me(&a.1).await;
     assert_eq!(me.status, StatusCode::OK, "partner keys survive a restart");
     assert_eq!(me.body["id"], a.0.as_str());
     let (status, after) = postback(&h, &p.postback_secret, &sale).await;
@@ -283,8 +228,7 @@ async fn a_click_and_a_sale_pay_the_partner_and_two_upline_levels_and_survive_a_
 }
 
 async fn ten_concurrent_identical_postbacks_make_one_conversion(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let click_id = click(&h, &p.link_code).await;
     let sale =
@@ -327,12 +271,7 @@ async fn ten_concurrent_identical_postbacks_make_one_conversion(backend: TestBac
     })
     .await;
     let convs = h.admin(Method::GET, "/v1/admin/conversions", None).await;
-    let listed: Vec<&str> = convs.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let listed = strings_of(&convs.body["items"], "id");
     assert_eq!(
         listed,
         vec![id.as_str()],
@@ -342,8 +281,7 @@ async fn ten_concurrent_identical_postbacks_make_one_conversion(backend: TestBac
 }
 
 async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let click_id = click(&h, &p.link_code).await;
     let body = json!({"click_id": click_id, "order_id": 981, "amount": 12.5, "currency": "usd"})
@@ -378,17 +316,15 @@ async fn a_signed_postback_is_accepted_and_a_stale_signature_is_not(backend: Tes
 }
 
 async fn itemized_terms_and_first_time_customers_work_through_the_postback(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/campaigns/spring",
-            Some(json!({"name": "Spring", "destination_url": "https://shop.example.com/landing?src=aff",
+        .put_campaign(
+            "spring",
+            json!({"name": "Spring", "destination_url": LANDING,
                 "terms": {"revenue_share_percent": "10", "sku_rates": {"BOOT-1": "15"}, "excluded_categories": ["gift-cards"],
                           "base": {"net_of_discount": true},
-                          "qualification": {"first_time_customer_only": true}, "bonuses": {"new_customer": "5.00"}}})),
+                          "qualification": {"first_time_customer_only": true}, "bonuses": {"new_customer": "5.00"}}}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -402,14 +338,7 @@ async fn itemized_terms_and_first_time_customers_work_through_the_postback(backe
     let click_id = click(&h, &p.link_code).await;
     let bad = json!({"click_id": click_id, "order_id": "o-bad", "amount": "1.00", "currency": "USD",
                      "line_items": [{"sku": "X", "quantity": 0, "unit_price": "1.00"}]});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&p.postback_secret),
-            Some(&bad.to_string()),
-        )
-        .await;
+    let r = h.postback(&p.postback_secret, &bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.body["errors"][0]["field"], "line_items[0].quantity");
 
@@ -436,18 +365,8 @@ async fn itemized_terms_and_first_time_customers_work_through_the_postback(backe
     let amounts: Vec<&str> = got.iter().map(|l| l.2.as_str()).collect();
     assert_eq!(amounts, vec!["18.50", "9.25", "4.62"]);
     // Second order: a returning customer does not qualify, and the line says so.
-    let r = eventually("the second order's line", || async {
-        let r = h
-            .admin(
-                Method::GET,
-                &format!("/v1/admin/commissions?conversion_id={second_id}"),
-                None,
-            )
-            .await;
-        (r.body["items"].as_array().is_some_and(|i| i.len() == 1)).then_some(r)
-    })
-    .await;
-    let line = &r.body["items"][0];
+    let items = h.wait_for_line_count(&second_id, 1).await;
+    let line = &items[0];
     assert_eq!(line["amount"], "0.00");
     assert_eq!(line["explanation"]["rule"], "not_qualified");
     assert!(
@@ -469,16 +388,12 @@ async fn partner_net(h: &TestHost, key: &str, conversion_id: &str) -> i64 {
         .unwrap()
         .iter()
         .filter(|l| l["conversion_id"] == conversion_id)
-        .map(|l| {
-            let a = l["amount"].as_str().unwrap().replace('.', "");
-            a.parse::<i64>().unwrap()
-        })
+        .map(|l| cents(l["amount"].as_str().unwrap()))
         .sum()
 }
 
 async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let click_id = click(&h, &p.link_code).await;
     let sale =
@@ -492,47 +407,37 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
 
     let r = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let reversed: Vec<&str> = r.body["reversals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["amount"].as_str().unwrap())
-        .collect();
+    let reversed = strings_of(&r.body["reversals"], "amount");
     // 33.33 % of 10.00, 5.00 and 2.50: 3.333 → 3.33, 1.6665 → 1.67, 0.83325 → 0.83.
     assert_eq!(reversed, vec!["-3.33", "-1.67", "-0.83"]);
     let again = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "r-1", "order_id": "o-9", "amount": "33.33"}),
     )
     .await;
     assert_eq!(again.status, StatusCode::OK);
     let too_much = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "r-2", "order_id": "o-9", "amount": "70.00"}),
     )
     .await;
     assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_much.text.contains("66.67"), "{}", too_much.text);
-    let unknown = refund(
-        &h,
-        &p.postback_secret,
-        json!({"refund_id": "r-3", "order_id": "nope"}),
-    )
-    .await;
+    let unknown = refund(&h, &p, json!({"refund_id": "r-3", "order_id": "nope"})).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.body["errors"][0]["field"], "order_id");
 
     // A chargeback for everything left.
     let rest = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "cb-1", "conversion_id": id, "kind": "chargeback"}),
     )
     .await;
@@ -545,12 +450,7 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
             "partner {partner} nets to zero"
         );
     }
-    let nothing_left = refund(
-        &h,
-        &p.postback_secret,
-        json!({"refund_id": "r-4", "conversion_id": id}),
-    )
-    .await;
+    let nothing_left = refund(&h, &p, json!({"refund_id": "r-4", "conversion_id": id})).await;
     assert_eq!(nothing_left.status, StatusCode::UNPROCESSABLE_ENTITY);
     let totals = report_totals(&h).await;
     assert_eq!(totals["revenue"], "0.00", "revenue net of refunds");
@@ -559,26 +459,13 @@ async fn refunds_reverse_every_level_until_the_sale_nets_to_zero(backend: TestBa
 }
 
 async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     for (currency, rate) in [("EUR", "1.0843"), ("JPY", "0.0067")] {
-        let r = h
-            .admin(
-                Method::PUT,
-                &format!("/v1/admin/exchange-rates/{currency}"),
-                Some(json!({"rate": rate})),
-            )
-            .await;
+        let r = h.put_exchange_rate(currency, rate).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/exchange-rates/USD",
-            Some(json!({"rate": "1"})),
-        )
-        .await;
+    let r = h.put_exchange_rate("USD", "1").await;
     assert_eq!(
         r.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -628,24 +515,8 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
     );
 
     let id = eur["conversion_id"].as_str().unwrap().to_string();
-    let r = eventually("the converted sale's lines", || async {
-        let r = h
-            .admin(
-                Method::GET,
-                &format!("/v1/admin/commissions?conversion_id={id}"),
-                None,
-            )
-            .await;
-        (r.body["items"].as_array().is_some_and(|i| i.len() == 3)).then_some(r)
-    })
-    .await;
-    let direct = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["level"] == 0)
-        .unwrap()
-        .clone();
+    let items = h.wait_for_line_count(&id, 3).await;
+    let direct = items.iter().find(|l| l["level"] == 0).unwrap().clone();
     assert_eq!(direct["amount"], "10.84", "10 % of 108.43");
     assert_eq!(
         direct["explanation"]["exchange"],
@@ -655,7 +526,7 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
     // Two refunds of 50.00 EUR: 54.215 → 54.22, then 108.43 − 54.22 = 54.21; exactly the sale.
     let first = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "r-1", "order_id": "o-eur", "amount": "50.00"}),
     )
     .await;
@@ -663,7 +534,7 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
     assert_eq!(first.body["amount"], "54.22");
     let second = refund(
         &h,
-        &p.postback_secret,
+        &p,
         json!({"refund_id": "r-2", "order_id": "o-eur", "amount": "50.00"}),
     )
     .await;
@@ -682,8 +553,7 @@ async fn sales_in_other_currencies_are_converted_at_the_operators_rate(backend: 
 async fn deep_links_go_only_where_the_campaign_allows_and_sub_ids_reach_the_conversion(
     backend: TestBackend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let go = |query: &str| {
         let h = &h;
@@ -711,7 +581,7 @@ async fn deep_links_go_only_where_the_campaign_allows_and_sub_ids_reach_the_conv
             "{hostile} → {to}"
         );
     }
-    let click_id = deep.split("click_id=").nth(1).unwrap().to_string();
+    let click_id = click_id_in(&deep);
     eventually("the clicks recorded", || async {
         (report_totals(&h).await["clicks"] == 4).then_some(())
     })

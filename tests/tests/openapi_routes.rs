@@ -2,7 +2,7 @@
 //! local host (a wrong method or a path no function serves would be a documentation lie).
 
 use reqwest::{Method, StatusCode};
-use upline_tests::host::TestHost;
+use upline_tests::host::{TestBackend, TestHost};
 
 /// (method, path) of every operation in the document, read from its `paths` section.
 fn documented_operations() -> Vec<(Method, String)> {
@@ -32,8 +32,7 @@ fn documented_operations() -> Vec<(Method, String)> {
 async fn every_documented_operation_is_served() {
     let ops = documented_operations();
     assert!(ops.len() >= 17, "the document lists every route: {ops:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     for (method, path) in &ops {
         let concrete = path.replace("{code}", "zzzz").replace("{id}", "x");
         let r = h.call(method.clone(), &concrete, None, Some("{}")).await;

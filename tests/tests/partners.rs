@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_tests::host::{TestBackend, TestHost, eventually};
+use upline_tests::host::{TestBackend, TestHost, error_fields, strings_of};
 
 upline_tests::on_both_backends!(
     the_signup_form_referral_chains_and_automatic_approval,
@@ -28,26 +28,11 @@ const SECRET: &str = "whsec_partner_tests_secret_0123456789";
 async fn set_up(h: &TestHost, auto_approve: bool) -> String {
     let mut p = program(auto_approve);
     p["postback_secret"] = json!(SECRET);
-    let r = h.admin(Method::PUT, "/v1/admin/program", Some(p)).await;
-    assert!(r.status.is_success(), "{}", r.text);
-    assert_eq!(r.body["signup"]["form"][0]["name"], "website");
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/campaigns/spring",
-            Some(
-                json!({"name": "Spring", "destination_url": "https://shop.example.com/",
-                "terms": {"revenue_share_percent": "10"}}),
-            ),
-        )
+        .program_with_spring(p, "https://shop.example.com/", json!({}))
         .await;
-    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(r.body["signup"]["form"][0]["name"], "website");
     SECRET.to_string()
-}
-
-async fn apply(h: &TestHost, body: Value) -> upline_tests::host::Reply {
-    h.call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-        .await
 }
 
 fn applicant(name: &str, referred_by: Option<&str>) -> Value {
@@ -58,97 +43,46 @@ fn applicant(name: &str, referred_by: Option<&str>) -> Value {
 
 /// Applies and approves; returns (id, key, referral code).
 async fn partner(h: &TestHost, name: &str, referred_by: Option<&str>) -> (String, String, String) {
-    let r = apply(h, applicant(name, referred_by)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let code = r.body["referral_code"].as_str().unwrap().to_string();
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{id}/approve"),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    (id, r.body["api_key"].as_str().unwrap().to_string(), code)
+    h.approve_application(&applicant(name, referred_by)).await
 }
 
 /// Gives the partner a promo code for the spring campaign.
 async fn give_code(h: &TestHost, partner_id: &str, code: &str) {
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": code, "partner_id": partner_id, "campaign_id": "spring"})),
-        )
-        .await;
+    let r = h.assign_promo_code(code, partner_id, "spring").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 /// A 100.00 sale with the code; returns the conversion id and its lines once computed.
-async fn sale(h: &TestHost, secret: &str, code: &str, order: &str) -> Value {
-    let body =
-        json!({"promo_code": code, "order_id": order, "amount": "100.00", "currency": "USD"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(secret),
-            Some(&body.to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
-    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
-    eventually("the sale's commission lines", || async {
-        let r = h.admin(Method::GET, &path, None).await;
-        let items = r.body["items"].as_array()?.clone();
-        (!items.is_empty()).then_some(json!({"conversion_id": conversion, "lines": items}))
-    })
-    .await
+async fn sale(h: &TestHost, secret: &str, code: &str, order: &str) -> (String, Vec<Value>) {
+    h.promo_sale(secret, code, order, "100.00").await
 }
 
 /// A sale with a fresh code for the partner.
-async fn promo_sale(h: &TestHost, secret: &str, partner_id: &str, order: &str) -> Value {
+async fn promo_sale(
+    h: &TestHost,
+    secret: &str,
+    partner_id: &str,
+    order: &str,
+) -> (String, Vec<Value>) {
     let code = format!("C{}", order.replace('-', ""));
     give_code(h, partner_id, &code).await;
     sale(h, secret, &code, order).await
 }
 
-fn fields_of(r: &upline_tests::host::Reply) -> Vec<String> {
-    r.body["errors"]
-        .as_array()
-        .unwrap_or(&vec![])
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn wait_email(h: &TestHost, stem: &str) -> String {
-    let names = eventually(stem, || async {
-        let names = h.emails(stem).await;
-        (!names.is_empty()).then_some(names)
-    })
-    .await;
-    assert_eq!(names.len(), 1, "{names:?}");
-    h.email(&names[0]).await
-}
-
 async fn the_signup_form_referral_chains_and_automatic_approval(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let secret = set_up(&h, false).await;
 
     // Every wrong answer is named, and nothing is stored.
-    let r = apply(
-        &h,
-        json!({"email": "x@example.com", "name": "X", "type": "affiliate", "referred_by": "nobody",
+    let r = h
+        .apply(
+        &json!({"email": "x@example.com", "name": "X", "type": "affiliate", "referred_by": "nobody",
             "fields": {"website": "ftp://x.example", "country": "Atlantis", "traffic": ["tv"], "age": 3}}),
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(
-        fields_of(&r),
+        error_fields(&r.body),
         [
             "fields.age",
             "fields.website",
@@ -163,11 +97,11 @@ async fn the_signup_form_referral_chains_and_automatic_approval(backend: TestBac
 
     // A chain: Ann recruits Ben, Ben recruits Cy.
     let ann = partner(&h, "ann", None).await;
-    let r = apply(&h, applicant("ann", None)).await;
-    assert_eq!(fields_of(&r), ["email"], "duplicate email");
+    let r = h.apply(&applicant("ann", None)).await;
+    assert_eq!(error_fields(&r.body), ["email"], "duplicate email");
     let ben = partner(&h, "ben", Some(&ann.2)).await;
     let cy = partner(&h, "cy", Some(&ben.2.to_uppercase())).await;
-    let me = h.call(Method::GET, "/v1/me", Some(&cy.1), None).await;
+    let me = h.me(&cy.1).await;
     assert_eq!(me.body["recruited_by"], ben.0.as_str());
     assert_eq!(me.body["fields"]["website"], "https://cy.example/");
     assert_eq!(me.body["notifications"]["commission_approved"], true);
@@ -183,9 +117,10 @@ async fn the_signup_form_referral_chains_and_automatic_approval(backend: TestBac
     assert!(r.text.contains("cycle"), "{}", r.text);
 
     // Approval emails: the application, the approval, the welcome with link and key.
-    wait_email(&h, &format!("application-received_{}", cy.0)).await;
-    wait_email(&h, &format!("partner-approved_{}", cy.0)).await;
-    let welcome = wait_email(&h, &format!("welcome_{}", cy.0)).await;
+    h.only_email(&format!("application-received_{}", cy.0))
+        .await;
+    h.only_email(&format!("partner-approved_{}", cy.0)).await;
+    let welcome = h.only_email(&format!("welcome_{}", cy.0)).await;
     assert!(welcome.contains(&cy.1), "the key is in the welcome email");
     assert!(welcome.contains(&cy.2), "and the referral code");
     let links = h.call(Method::GET, "/v1/me/links", Some(&cy.1), None).await;
@@ -234,60 +169,42 @@ async fn the_signup_form_referral_chains_and_automatic_approval(backend: TestBac
     // With automatic approval the applicant gets their key at once.
     let mut p = program(true);
     p["postback_secret"] = json!(secret);
-    h.admin(Method::PUT, "/v1/admin/program", Some(p)).await;
-    let r = apply(&h, applicant("dee", Some(&ann.2))).await;
+    h.put_program(p).await;
+    let r = h.apply(&applicant("dee", Some(&ann.2))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["status"], "approved");
     let key = r.body["api_key"].as_str().unwrap();
-    let me = h.call(Method::GET, "/v1/me", Some(key), None).await;
+    let me = h.me(key).await;
     assert_eq!(me.status, StatusCode::OK);
     h.host.stop().await;
 }
 
 async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let secret = set_up(&h, false).await;
 
-    let r = apply(&h, applicant("eve", None)).await;
+    let r = h.apply(&applicant("eve", None)).await;
     let eve = r.body["id"].as_str().unwrap().to_string();
-    let path = format!("/v1/admin/partners/{eve}/reject");
-    let r = h.admin(Method::POST, &path, Some(json!({}))).await;
-    assert_eq!(fields_of(&r), ["reason"]);
-    let r = h
-        .admin(
-            Method::POST,
-            &path,
-            Some(json!({"reason": "Coupon sites only, sorry."})),
-        )
-        .await;
+    let r = h.partner_action(&eve, "reject", Some(json!({}))).await;
+    assert_eq!(error_fields(&r.body), ["reason"]);
+    let reason = json!({"reason": "Coupon sites only, sorry."});
+    let r = h.partner_action(&eve, "reject", Some(reason)).await;
     assert_eq!(
         (r.body["status"].as_str(), r.body["status_reason"].as_str()),
         (Some("rejected"), Some("Coupon sites only, sorry."))
     );
-    let email = wait_email(&h, &format!("partner-rejected_{eve}")).await;
+    let email = h.only_email(&format!("partner-rejected_{eve}")).await;
     assert!(email.contains("Coupon sites only, sorry."), "{email}");
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{eve}/approve"),
-            None,
-        )
-        .await;
+    let r = h.approve(&eve).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // Fay is suspended: her link still redirects, her sale earns nothing.
     let fay = partner(&h, "fay", None).await;
     give_code(&h, &fay.0, "FAY10").await;
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{}/suspend", fay.0),
-            Some(json!({"reason": "Brand bidding"})),
-        )
-        .await;
+    let reason = json!({"reason": "Brand bidding"});
+    let r = h.partner_action(&fay.0, "suspend", Some(reason)).await;
     assert_eq!(r.body["status"], "suspended", "{}", r.text);
-    let email = wait_email(&h, &format!("partner-suspended_{}", fay.0)).await;
+    let email = h.only_email(&format!("partner-suspended_{}", fay.0)).await;
     assert!(email.contains("Brand bidding"));
     let links = h
         .call(Method::GET, "/v1/me/links", Some(&fay.1), None)
@@ -306,8 +223,8 @@ async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBa
             .unwrap()
             .starts_with("https://shop.example.com/")
     );
-    let suspended = sale(&h, &secret, "FAY10", "s-1").await;
-    let line = &suspended["lines"][0];
+    let (_, suspended) = sale(&h, &secret, "FAY10", "s-1").await;
+    let line = &suspended[0];
     assert_eq!(line["amount"], "0.00");
     assert!(
         line["explanation"]["summary"]
@@ -317,16 +234,10 @@ async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBa
         "{line}"
     );
     // Reinstated, she earns again.
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{}/reinstate", fay.0),
-            None,
-        )
-        .await;
+    let r = h.partner_action(&fay.0, "reinstate", None).await;
     assert_eq!(r.body["status"], "approved");
-    let reinstated = sale(&h, &secret, "FAY10", "s-2").await;
-    assert_eq!(reinstated["lines"][0]["amount"], "10.00");
+    let (_, reinstated) = sale(&h, &secret, "FAY10", "s-2").await;
+    assert_eq!(reinstated[0]["amount"], "10.00");
 
     // Keys: the partner rotates hers, then the operator does; each old key stops working.
     let r = h
@@ -334,46 +245,15 @@ async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBa
         .await;
     let second = r.body["api_key"].as_str().unwrap().to_string();
     assert_ne!(second, fay.1);
-    assert_eq!(
-        h.call(Method::GET, "/v1/me", Some(&fay.1), None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/me", Some(&second), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/partners/{}/api-key", fay.0),
-            None,
-        )
-        .await;
+    assert_eq!(h.me(&fay.1).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.me(&second).await.status, StatusCode::OK);
+    let r = h.partner_action(&fay.0, "api-key", None).await;
     let third = r.body["api_key"].as_str().unwrap().to_string();
-    assert_eq!(
-        h.call(Method::GET, "/v1/me", Some(&second), None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        h.call(Method::GET, "/v1/me", Some(&third), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(h.me(&second).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.me(&third).await.status, StatusCode::OK);
 
     let log = h.admin(Method::GET, "/v1/admin/audit-log", None).await;
-    let actions: Vec<&str> = log.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = strings_of(&log.body["items"], "action");
     for action in [
         "partner.rejected",
         "partner.suspended",
@@ -396,8 +276,7 @@ async fn rejection_suspension_and_key_rotation_with_their_emails(backend: TestBa
 async fn notifications_follow_preferences_overrides_and_unsubscribe_but_statements_do_not(
     backend: TestBackend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let secret = set_up(&h, false).await;
     let gus = partner(&h, "gus", None).await;
 
@@ -410,7 +289,7 @@ async fn notifications_follow_preferences_overrides_and_unsubscribe_but_statemen
             Some(json!({"subject": "Approved: {{ amount }}", "text": "{{ amount_due }}", "html": "<p>{{ amount }}</p>"})),
         )
         .await;
-    assert_eq!(fields_of(&r), ["text"], "{}", r.text);
+    assert_eq!(error_fields(&r.body), ["text"], "{}", r.text);
     let r = h
         .admin(
             Method::PUT,
@@ -425,33 +304,21 @@ async fn notifications_follow_preferences_overrides_and_unsubscribe_but_statemen
     assert_eq!(shown.body["overridden"], true);
 
     // Gus opts in to an email per conversion; a sale and its approval email him twice.
-    let r = h
-        .call(
-            Method::PATCH,
-            "/v1/me",
-            Some(&gus.1),
-            Some(r#"{"notifications": {"new_conversion": true}}"#),
-        )
-        .await;
+    let r = h.opt_in_to_conversion_emails(&gus.1).await;
     assert_eq!(
         r.body["notifications"]["new_conversion"], true,
         "{}",
         r.text
     );
-    let first = promo_sale(&h, &secret, &gus.0, "g-1").await;
-    let conversion = first["conversion_id"].as_str().unwrap();
-    let line_id = first["lines"][0]["id"].as_str().unwrap().replace(':', "_");
-    let earned = wait_email(&h, &format!("commission_{line_id}")).await;
+    let (conversion, first) = promo_sale(&h, &secret, &gus.0, "g-1").await;
+    let line_id = first[0]["id"].as_str().unwrap().replace(':', "_");
+    let earned = h.only_email(&format!("commission_{line_id}")).await;
     assert!(earned.contains("List-Unsubscribe: <"), "{earned}");
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/conversions/{conversion}/approve"),
-            None,
-        )
-        .await;
+    let r = h.approve_conversion(&conversion).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let approved = wait_email(&h, &format!("commission-approved_{line_id}")).await;
+    let approved = h
+        .only_email(&format!("commission-approved_{line_id}"))
+        .await;
     assert!(
         approved.contains("Subject: Cha-ching: 10.00 USD approved"),
         "{approved}"
@@ -467,7 +334,7 @@ async fn notifications_follow_preferences_overrides_and_unsubscribe_but_statemen
     let path = &link[link.find("/v1/unsubscribe").unwrap()..];
     let page = h.call(Method::GET, path, None, None).await;
     assert!(page.text.contains("<form method=\"post\""), "{}", page.text);
-    let me = h.call(Method::GET, "/v1/me", Some(&gus.1), None).await;
+    let me = h.me(&gus.1).await;
     assert_eq!(
         me.body["notifications"]["unsubscribed"], false,
         "a GET changes nothing"
@@ -483,30 +350,19 @@ async fn notifications_follow_preferences_overrides_and_unsubscribe_but_statemen
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
     let done = h.call(Method::POST, path, None, None).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
-    let me = h.call(Method::GET, "/v1/me", Some(&gus.1), None).await;
+    let me = h.me(&gus.1).await;
     assert_eq!(me.body["notifications"]["unsubscribed"], true);
 
     // Another sale, approved and paid: no notifications, but the statement comes.
-    let second = promo_sale(&h, &secret, &gus.0, "g-2").await;
-    let conversion = second["conversion_id"].as_str().unwrap();
-    let line_id = second["lines"][0]["id"].as_str().unwrap().replace(':', "_");
-    h.admin(
-        Method::POST,
-        &format!("/v1/admin/conversions/{conversion}/approve"),
-        None,
-    )
-    .await;
-    let run = h
-        .admin(Method::POST, "/v1/admin/payout-runs", Some(json!({})))
-        .await;
+    let (conversion, second) = promo_sale(&h, &secret, &gus.0, "g-2").await;
+    let line_id = second[0]["id"].as_str().unwrap().replace(':', "_");
+    h.approve_conversion(&conversion).await;
+    let run = h.start_payout_run(None).await;
     let payout = run.body["items"][0]["id"].as_str().unwrap().to_string();
-    h.admin(
-        Method::POST,
-        &format!("/v1/admin/payouts/{payout}/paid"),
-        Some(json!({})),
-    )
-    .await;
-    let statement = wait_email(&h, &format!("payout-paid_{}", payout.replace(':', "_"))).await;
+    h.settle_payout(&payout, "paid", json!({})).await;
+    let statement = h
+        .only_email(&format!("payout-paid_{}", payout.replace(':', "_")))
+        .await;
     assert!(statement.contains("20.00 USD"), "{statement}");
     assert!(
         !statement.contains("List-Unsubscribe"),

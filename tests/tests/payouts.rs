@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use upline_domain::clock::{Day, Timestamp};
-use upline_tests::host::{TestBackend, TestHost, eventually};
+use upline_tests::host::{TestBackend, TestHost, eventually, strings_of};
 
 upline_tests::on_both_backends!(
     the_minimum_carries_balances_over_and_a_period_runs_once,
@@ -23,28 +23,13 @@ struct Program {
 /// A program paying 10 % with no hold, a minimum of 50.00, and two approved partners
 /// with promo codes; Ann is paid by PayPal, Ben by bank transfer.
 async fn set_up(h: &TestHost) -> Program {
+    let program = json!({"name": "Acme", "currency": "USD", "hold_days": 0,
+        "payouts": {"minimum": "50.00"}});
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 0,
-                "payouts": {"minimum": "50.00"}})),
-        )
+        .program_with_spring(program, "https://shop.example.com/", json!({}))
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["payouts"]["minimum"], "50.00");
     let secret = r.body["postback_secret"].as_str().unwrap().to_string();
-    let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/campaigns/spring",
-            Some(
-                json!({"name": "Spring", "destination_url": "https://shop.example.com/",
-                "terms": {"revenue_share_percent": "10"}}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let mut partners = Vec::new();
     for (name, details) in [
         (
@@ -57,37 +42,13 @@ async fn set_up(h: &TestHost) -> Program {
                 "iban": "DE89 3704 0044 0532 0130 00", "receiver_type": "business"}),
         ),
     ] {
-        let body =
+        let application =
             json!({"email": format!("{name}@example.com"), "name": name, "type": "influencer"});
-        let r = h
-            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-            .await;
-        let id = r.body["id"].as_str().unwrap().to_string();
-        let r = h
-            .admin(
-                Method::POST,
-                &format!("/v1/admin/partners/{id}/approve"),
-                None,
-            )
-            .await;
-        let key = r.body["api_key"].as_str().unwrap().to_string();
-        let r = h
-            .call(
-                Method::PUT,
-                "/v1/me/payout-details",
-                Some(&key),
-                Some(&details.to_string()),
-            )
-            .await;
+        let (id, key, _) = h.approve_application(&application).await;
+        let r = h.set_payout_details(&key, &details).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let code = name.to_ascii_uppercase();
-        let r = h
-            .admin(
-                Method::POST,
-                "/v1/admin/promo-codes",
-                Some(json!({"code": code, "partner_id": id, "campaign_id": "spring"})),
-            )
-            .await;
+        let r = h.assign_promo_code(&code, &id, "spring").await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         partners.push((id, key, code));
     }
@@ -96,25 +57,8 @@ async fn set_up(h: &TestHost) -> Program {
 
 /// A sale through a promo code, waited for until its line is approved (no hold).
 async fn sale(h: &TestHost, p: &Program, partner: usize, order: &str, amount: &str) -> String {
-    let body = json!({"promo_code": p.partners[partner].2, "order_id": order,
-        "amount": amount, "currency": "USD"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&p.secret),
-            Some(&body.to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let conversion = r.body["conversion_id"].as_str().unwrap().to_string();
-    let path = format!("/v1/admin/commissions?conversion_id={conversion}");
-    eventually("the sale's commission line", || async {
-        let r = h.admin(Method::GET, &path, None).await;
-        (!r.body["items"].as_array()?.is_empty()).then_some(())
-    })
-    .await;
-    conversion
+    let code = &p.partners[partner].2;
+    h.promo_sale(&p.secret, code, order, amount).await.0
 }
 
 fn today() -> Day {
@@ -128,13 +72,7 @@ fn today() -> Day {
 }
 
 async fn run(h: &TestHost, period: &str) -> (StatusCode, Value) {
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/payout-runs",
-            Some(json!({"period": period})),
-        )
-        .await;
+    let r = h.start_payout_run(Some(period)).await;
     (r.status, r.body)
 }
 
@@ -153,8 +91,7 @@ fn payout_of<'a>(run: &'a Value, partner: &str) -> Option<&'a Value> {
 }
 
 async fn the_minimum_carries_balances_over_and_a_period_runs_once(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let (ann, ben) = (&p.partners[0], &p.partners[1]);
     // Ann earns 30.00, Ben 80.00: only Ben reaches the 50.00 minimum.
@@ -220,12 +157,7 @@ async fn the_minimum_carries_balances_over_and_a_period_runs_once(backend: TestB
     let path = format!("/v1/me/payouts/{}", anns["id"].as_str().unwrap());
     let st = h.call(Method::GET, &path, Some(&ann.1), None).await;
     assert_eq!(st.status, StatusCode::OK, "{}", st.text);
-    let amounts: Vec<&str> = st.body["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["amount"].as_str().unwrap())
-        .collect();
+    let amounts = strings_of(&st.body["lines"], "amount");
     assert_eq!(amounts, ["30.00", "25.00"]);
     assert!(
         st.body["lines"][0]["summary"]
@@ -245,8 +177,7 @@ async fn the_minimum_carries_balances_over_and_a_period_runs_once(backend: TestB
 }
 
 async fn a_refund_after_a_payout_is_subtracted_from_the_next_one(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let ben = &p.partners[1];
     let conversion = sale(&h, &p, 1, "b-1", "1000.00").await;
@@ -256,25 +187,12 @@ async fn a_refund_after_a_payout_is_subtracted_from_the_next_one(backend: TestBa
         .unwrap()
         .to_string();
     let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/payouts/{first}/paid"),
-            Some(json!({"reference": "WISE-1"})),
-        )
+        .settle_payout(&first, "paid", json!({"reference": "WISE-1"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Half the order comes back after Ben was paid 100.00: he owes 50.00.
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/refunds",
-            Some(&p.secret),
-            Some(
-                &json!({"conversion_id": conversion, "refund_id": "r-1", "amount": "500.00"})
-                    .to_string(),
-            ),
-        )
-        .await;
+    let refund = json!({"conversion_id": conversion, "refund_id": "r-1", "amount": "500.00"});
+    let r = h.refund(&p.secret, &refund).await;
     assert!(r.status.is_success(), "{}", r.text);
     let b = balance(&h, &ben.1).await;
     assert_eq!(
@@ -302,8 +220,7 @@ async fn a_refund_after_a_payout_is_subtracted_from_the_next_one(backend: TestBa
 }
 
 async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let p = set_up(&h).await;
     let (ann, ben) = (&p.partners[0], &p.partners[1]);
     sale(&h, &p, 0, "a-1", "612.34").await;
@@ -382,11 +299,7 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
 
     // Ann's payment fails: her line is payable again, and the next run pays it anew.
     let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/payouts/{anns}/failed"),
-            Some(json!({"reason": "PayPal account closed"})),
-        )
+        .settle_payout(&anns, "failed", json!({"reason": "PayPal account closed"}))
         .await;
     assert_eq!(
         (r.status, r.body["status"].as_str()),
@@ -397,13 +310,7 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
         (b["approved"].as_str(), b["in_payout"].as_str()),
         (Some("61.23"), Some("0.00"))
     );
-    let paid_twice = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/payouts/{anns}/paid"),
-            Some(json!({})),
-        )
-        .await;
+    let paid_twice = h.settle_payout(&anns, "paid", json!({})).await;
     assert_eq!(
         paid_twice.status,
         StatusCode::CONFLICT,
@@ -415,11 +322,7 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
     // Ben's is paid: his line is paid, his balance moves, he gets one statement email.
     for _ in 0..2 {
         let r = h
-            .admin(
-                Method::POST,
-                &format!("/v1/admin/payouts/{bens}/paid"),
-                Some(json!({"reference": "TX-778"})),
-            )
+            .settle_payout(&bens, "paid", json!({"reference": "TX-778"}))
             .await;
         assert_eq!(
             (r.status, r.body["status"].as_str()),
@@ -437,23 +340,12 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
         .await;
     assert_eq!(lines.body["items"][0]["status"], "paid");
     let stem = format!("payout-paid_{}", bens.replace(':', "_"));
-    let names = eventually("the payout statement email", || async {
-        let names = h.emails(&stem).await;
-        (!names.is_empty()).then_some(names)
-    })
-    .await;
-    assert_eq!(names.len(), 1);
-    let eml = h.email(&names[0]).await;
+    let eml = h.only_email(&stem).await;
     assert!(eml.contains("70.00 USD"), "{eml}");
     assert!(eml.contains("TX-778"), "{eml}");
     // The audit log has both verdicts.
     let log = h.admin(Method::GET, "/v1/admin/audit-log", None).await;
-    let actions: Vec<&str> = log.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = strings_of(&log.body["items"], "action");
     assert!(actions.contains(&"payout.marked_paid"), "{actions:?}");
     assert!(actions.contains(&"payout.marked_failed"), "{actions:?}");
     assert_eq!(
@@ -470,17 +362,12 @@ async fn runs_export_csv_and_paid_or_failed_payouts_settle_the_balance(backend: 
 /// program's cadence says just ended, once, and says so in the audit log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_schedule_runs_the_cadence_period_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_configured(TestBackend::Embedded, dir.path(), |c| {
+    let h = TestHost::fresh_configured(TestBackend::Embedded, |c| {
         c.schedule_every = Some(std::time::Duration::from_millis(200));
     })
     .await;
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "payouts": {"cadence": "weekly"}})),
-        )
+        .put_program(json!({"name": "Acme", "currency": "USD", "payouts": {"cadence": "weekly"}}))
         .await;
     assert_eq!(r.body["payouts"]["cadence"], "weekly", "{}", r.text);
     let expected = upline_domain::payout::Cadence::Weekly

@@ -9,17 +9,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use upline_domain::ids::{CampaignId, ConversionId};
+use upline_domain::ids::CampaignId;
 
 use serde_json::Value;
 use upline_aws::{AwsClients, DynamoTable, SqsQueues};
 use upline_domain::clock::SystemClock;
 use upline_domain::ids::RandomIds;
 use upline_domain::ports::{QueueConsumer, QueueName};
-use upline_domain::services::{Deployment, Services};
+use upline_domain::services::Services;
 use upline_domain::store::keys;
-use upline_tests::aws::{create_queues, create_table, moto_endpoint, sdk_config, unique};
-use upline_tests::samples::{click_secret_hex, events_dir, seed};
+use upline_tests::aws::{create_queues, moto_endpoint, new_table, sdk_config};
+use upline_tests::samples::{assert_the_sample_paid_the_chain, click_secret_hex, events_dir, seed};
+use upline_tests::world::deployment;
 
 fn workspace() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -134,8 +135,7 @@ async fn received(queues: &SqsQueues, queue: QueueName) -> Vec<String> {
 async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api() {
     let endpoint = moto_endpoint();
     let clients = AwsClients::new(&sdk_config(&endpoint).await);
-    let name = unique("runtime");
-    create_table(&clients, &name).await;
+    let name = new_table(&clients, "runtime").await;
     let urls = create_queues(&clients, &name, 3).await;
     let queues = SqsQueues::new(clients.sqs.clone(), urls.clone());
     let services = Services::new(
@@ -143,11 +143,7 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
         Arc::new(queues.clone()),
         Arc::new(SystemClock),
         Arc::new(RandomIds),
-        Deployment {
-            click_secret: None,
-            public_base_url: "https://go.example.com".into(),
-            allow_private_postbacks: false,
-        },
+        deployment(None, "https://go.example.com"),
     );
     seed(&services).await;
 
@@ -223,16 +219,7 @@ async fn the_redirect_postback_and_payout_binaries_work_through_the_runtime_api(
 
     let r = invoke(&watch, "upline-payout", "payout/conversions-batch.json");
     assert_eq!(r["batchItemFailures"], serde_json::json!([]), "{r}");
-    let lines = services
-        .store
-        .lines_of_conversion(&ConversionId::from("conv-sample-1"))
-        .await
-        .unwrap();
-    let paid: Vec<(&str, i64)> = lines
-        .iter()
-        .map(|l| (l.partner_id.as_str(), l.amount.minor()))
-        .collect();
-    assert_eq!(paid, vec![("p-ada", 1_000), ("p-bo", 500), ("p-cleo", 250)]);
+    assert_the_sample_paid_the_chain(&services.store).await;
     // Three commission emails plus whatever the seed queued.
     let emails = received(&queues, QueueName::Emails).await;
     assert_eq!(

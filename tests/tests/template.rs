@@ -7,14 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
-use upline_tests::host::TestHost;
-use yaml_rust2::{Yaml, YamlLoader};
-
-fn template() -> Yaml {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
-    YamlLoader::load_from_str(&text).unwrap().remove(0)
-}
+use upline_tests::host::{TestBackend, TestHost};
+use upline_tests::policy::{strings_in, template};
+use yaml_rust2::Yaml;
 
 fn resources(t: &Yaml) -> Vec<(String, Yaml)> {
     t["Resources"]
@@ -77,8 +72,7 @@ async fn the_template_routes_exactly_what_the_local_host_serves() {
     assert!(declared.len() >= 18, "{declared:?}");
     let mut paths: BTreeSet<String> = declared.iter().map(|(_, p)| p.clone()).collect();
     paths.extend(documented_paths());
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     for path in &paths {
         let concrete = path.replace("{code}", "zzzz").replace("{id}", "x");
         // HEAD is answered wherever GET is; the template lists it where it matters (links).
@@ -237,8 +231,8 @@ fn no_policy_grants_a_wildcard() {
             for statement in policy["Statement"].as_vec().unwrap() {
                 for key in ["Action", "Resource"] {
                     let values: Vec<String> = match &statement[key] {
-                        Yaml::Array(a) => a.iter().flat_map(flatten).collect(),
-                        other => flatten(other),
+                        Yaml::Array(a) => a.iter().flat_map(strings_in).collect(),
+                        other => strings_in(other),
                     };
                     assert!(!values.is_empty(), "{name}: a statement without {key}");
                     for v in values {
@@ -247,16 +241,6 @@ fn no_policy_grants_a_wildcard() {
                 }
             }
         }
-    }
-}
-
-/// Strings inside a value, whatever intrinsic functions wrap them.
-fn flatten(v: &Yaml) -> Vec<String> {
-    match v {
-        Yaml::String(s) => vec![s.clone()],
-        Yaml::Array(a) => a.iter().flat_map(flatten).collect(),
-        Yaml::Hash(h) => h.values().flat_map(flatten).collect(),
-        _ => vec![],
     }
 }
 

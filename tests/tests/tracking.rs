@@ -3,20 +3,18 @@
 //! links, promo codes and their priority, and partners' own postbacks retried on 5xx.
 //! Then, on a manual clock: the attribution window's edge and unique clicks over a day.
 
-use std::sync::Arc;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use upline_domain::click_id::ClickSecret;
-use upline_domain::clock::{ManualClock, Timestamp};
-use upline_domain::ids::SequentialIds;
+use upline_domain::clock::Timestamp;
 use upline_domain::ports::PostbackCaller;
-use upline_domain::services::{Deployment, Services};
 use upline_domain::tracking::Traffic;
-use upline_domain::usecases::tracking::{ClickContext, record_clicks, resolve_link, track_click};
-use upline_embedded::EmbeddedStore;
-use upline_tests::host::{BROWSER, TestBackend, TestHost, eventually};
+use upline_domain::usecases::tracking::{ClickContext, ResolvedLink, record_clicks, track_click};
+use upline_tests::host::{BROWSER, TestBackend, TestHost, click_id_in, eventually};
 use upline_tests::receiver::PostbackReceiver;
+use upline_tests::request;
+use upline_tests::world::{
+    EmbeddedWorld, approved_partner, link_code, put_campaign, put_program, resolve,
+};
 
 upline_tests::on_both_backends!(
     targeting_bots_head_and_unique_clicks_are_counted_apart,
@@ -37,46 +35,16 @@ struct Setup {
 
 /// A program, a campaign with `campaign` settings and two approved partners with links.
 async fn set_up(h: &TestHost, campaign: Value) -> Setup {
+    let program = json!({"name": "Acme", "currency": "USD", "hold_days": 30});
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30})),
-        )
+        .program_with_spring(program, "https://shop.example.com/landing", campaign)
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let secret = r.body["postback_secret"].as_str().unwrap().to_string();
-    let mut body = json!({"name": "Spring", "destination_url": "https://shop.example.com/landing",
-        "terms": {"revenue_share_percent": "10"}});
-    body.as_object_mut()
-        .unwrap()
-        .extend(campaign.as_object().unwrap().clone());
-    let r = h
-        .admin(Method::PUT, "/v1/admin/campaigns/spring", Some(body))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let mut partners = Vec::new();
     for email in ["ann@example.com", "ben@example.com"] {
-        let body = json!({"email": email, "name": email, "type": "influencer"});
-        let r = h
-            .call(Method::POST, "/v1/partners", None, Some(&body.to_string()))
-            .await;
-        let id = r.body["id"].as_str().unwrap().to_string();
-        let r = h
-            .admin(
-                Method::POST,
-                &format!("/v1/admin/partners/{id}/approve"),
-                None,
-            )
-            .await;
-        let key = r.body["api_key"].as_str().unwrap().to_string();
-        let r = h
-            .admin(
-                Method::POST,
-                "/v1/admin/links",
-                Some(json!({"partner_id": id, "campaign_id": "spring"})),
-            )
-            .await;
+        let application = json!({"email": email, "name": email, "type": "influencer"});
+        let (id, key, _) = h.approve_application(&application).await;
+        let r = h.link(&id, "spring").await;
         partners.push((id, key, r.body["code"].as_str().unwrap().to_string()));
     }
     Setup { secret, partners }
@@ -101,15 +69,8 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn report_of(h: &TestHost, query: &str) -> Value {
-    h.admin(Method::GET, &format!("/v1/admin/reports?{query}"), None)
-        .await
-        .body
-}
-
 async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let targeting = json!({"attribution_window_days": 14, "targeting": {
         "countries": ["DE", "AT"], "fallback_url": "https://elsewhere.example.com/offers",
         "rules": [{"devices": ["mobile"], "url": "https://m.shop.example.com/"}]}});
@@ -128,7 +89,7 @@ async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBa
             "{to}"
         );
         let cookie = r.headers()["set-cookie"].to_str().unwrap();
-        let click_id = to.split("click_id=").nth(1).unwrap();
+        let click_id = click_id_in(&to);
         assert_eq!(
             cookie,
             format!("upline_click={click_id}; Max-Age=1209600; Path=/; HttpOnly; SameSite=Lax"),
@@ -169,7 +130,7 @@ async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBa
         assert_eq!(r.bytes().await.unwrap().len(), 43);
     }
     let totals = eventually("every request counted", || async {
-        let t = report_of(&h, "group_by=partner").await["totals"].clone();
+        let t = h.report("group_by=partner").await["totals"].clone();
         (t["clicks"] == 3
             && t["impressions"] == 2
             && t["bot_clicks"] == 2
@@ -186,8 +147,7 @@ async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBa
 }
 
 async fn sub_ids_reach_the_conversion_and_the_sub_id_report(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let s = set_up(&h, json!({})).await;
     let (partner, key, code) = &s.partners[0];
     let mut click_ids = Vec::new();
@@ -197,23 +157,16 @@ async fn sub_ids_reach_the_conversion_and_the_sub_id_report(backend: TestBackend
             sub1.replace(' ', "%20")
         );
         let r = visit(&h, Method::GET, &format!("/r/{code}?{query}"), &[]).await;
-        click_ids.push(location(&r).split("click_id=").nth(1).unwrap().to_string());
+        click_ids.push(click_id_in(&location(&r)));
     }
     // The postback comes once the click is recorded, as in real life (seconds later).
     eventually("clicks recorded", || async {
-        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 3).then_some(())
+        (h.report("group_by=partner").await["totals"]["clicks"] == 3).then_some(())
     })
     .await;
     let sale =
         json!({"click_id": click_ids[2], "order_id": "o-1", "amount": "80.00", "currency": "USD"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&s.secret),
-            Some(&sale.to_string()),
-        )
-        .await;
+    let r = h.postback(&s.secret, &sale).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(
         r.body["conversion"]["subs"],
@@ -246,7 +199,9 @@ async fn sub_ids_reach_the_conversion_and_the_sub_id_report(backend: TestBackend
             ("video 7".to_string(), 1, 1, "8.00".to_string())
         ]
     );
-    let admin = report_of(&h, &format!("group_by=sub2&partner_id={partner}")).await;
+    let admin = h
+        .report(&format!("group_by=sub2&partner_id={partner}"))
+        .await;
     assert_eq!(admin["rows"].as_array().unwrap().len(), 3, "{admin}");
     let refused = h
         .admin(Method::GET, "/v1/admin/reports?group_by=sub1", None)
@@ -256,8 +211,7 @@ async fn sub_ids_reach_the_conversion_and_the_sub_id_report(backend: TestBackend
 }
 
 async fn direct_links_register_clicks_and_the_cookie_answers_later(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let s = set_up(&h, json!({"allowed_domains": ["blog.example.com"]})).await;
     let code = &s.partners[0].2;
     // The snippet's request: text/plain, from a page on the campaign's domain.
@@ -330,14 +284,7 @@ async fn direct_links_register_clicks_and_the_cookie_answers_later(backend: Test
     // The registered click earns like a redirect's.
     let sale =
         json!({"click_id": click_id, "order_id": "d-1", "amount": "50.00", "currency": "USD"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&s.secret),
-            Some(&sale.to_string()),
-        )
-        .await;
+    let r = h.postback(&s.secret, &sale).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["conversion"]["partner_id"], s.partners[0].0.as_str());
     h.host.stop().await;
@@ -346,36 +293,21 @@ async fn direct_links_register_clicks_and_the_cookie_answers_later(backend: Test
 async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
     backend: TestBackend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_on(backend, dir.path()).await;
+    let h = TestHost::fresh(backend).await;
     let s = set_up(&h, json!({})).await;
     let (ann, ben) = (&s.partners[0], &s.partners[1]);
-    let r = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": "Ben10", "partner_id": ben.0, "campaign_id": "spring"})),
-        )
-        .await;
+    let r = h.assign_promo_code("Ben10", &ben.0, "spring").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let taken = h
-        .admin(
-            Method::POST,
-            "/v1/admin/promo-codes",
-            Some(json!({"code": "BEN10", "partner_id": ann.0, "campaign_id": "spring"})),
-        )
-        .await;
+    let taken = h.assign_promo_code("BEN10", &ann.0, "spring").await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     let mine = h
         .call(Method::GET, "/v1/me/promo-codes", Some(&ben.1), None)
         .await;
     assert_eq!(mine.body["items"][0]["code"], "BEN10");
 
-    let ann_click = location(&visit(&h, Method::GET, &format!("/r/{}", ann.2), &[]).await)
-        .split("click_id=")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let ann_click = click_id_in(&location(
+        &visit(&h, Method::GET, &format!("/r/{}", ann.2), &[]).await,
+    ));
     let sale = |order: &str, click: Option<&str>, code: Option<&str>| {
         let mut b = json!({"order_id": order, "amount": "100.00", "currency": "USD"});
         if let Some(c) = click {
@@ -384,15 +316,12 @@ async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
         if let Some(c) = code {
             b["promo_code"] = json!(c);
         }
-        b.to_string()
+        b
     };
-    let send = |body: String| {
+    let send = |body: Value| {
         let h = &h;
         let secret = s.secret.clone();
-        async move {
-            h.call(Method::POST, "/v1/postbacks", Some(&secret), Some(&body))
-                .await
-        }
+        async move { h.postback(&secret, &body).await }
     };
     // A code alone credits its partner, whatever its case.
     let r = send(sale("p-1", None, Some("ben10"))).await;
@@ -404,14 +333,8 @@ async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
     assert_eq!(r.body["conversion"]["partner_id"], ben.0.as_str());
     let conversion_id = r.body["conversion_id"].as_str().unwrap().to_string();
     let explanation = eventually("the code's line", || async {
-        let r = h
-            .admin(
-                Method::GET,
-                &format!("/v1/admin/commissions?conversion_id={conversion_id}"),
-                None,
-            )
-            .await;
-        r.body["items"][0]["explanation"]["attribution"]
+        let lines = h.commission_lines(&conversion_id).await;
+        lines.first()?["explanation"]["attribution"]
             .as_str()
             .map(str::to_string)
     })
@@ -423,11 +346,7 @@ async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
     );
     // The operator prefers clicks: the same choice goes the other way.
     let r = h
-        .admin(
-            Method::PUT,
-            "/v1/admin/program",
-            Some(json!({"name": "Acme", "currency": "USD", "hold_days": 30, "attribution_priority": "click"})),
-        )
+        .put_program(json!({"name": "Acme", "currency": "USD", "hold_days": 30, "attribution_priority": "click"}))
         .await;
     assert_eq!(r.body["attribution_priority"], "click");
     let r = send(sale("p-3", Some(&ann_click), Some("BEN10"))).await;
@@ -462,8 +381,7 @@ async fn promo_codes_credit_their_partner_and_the_program_setting_decides_ties(
 }
 
 async fn partner_postbacks_are_retried_on_5xx_and_logged(backend: TestBackend) {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start_configured(backend, dir.path(), |c| {
+    let h = TestHost::fresh_configured(backend, |c| {
         c.allow_private_postbacks = true;
     })
     .await;
@@ -474,35 +392,18 @@ async fn partner_postbacks_are_retried_on_5xx_and_logged(backend: TestBackend) {
         "{}/pb?cid={{click_id}}&s1={{sub1}}&o={{order_id}}&amt={{amount}}&pay={{payout}}&cur={{currency}}&st={{status}}&ev={{event}}",
         tracker.base_url
     );
-    let r = h
-        .call(
-            Method::PUT,
-            "/v1/me/postback",
-            Some(key),
-            Some(&json!({"url": url}).to_string()),
-        )
-        .await;
+    let r = h.set_postback_url(key, &url).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let click_id =
-        location(&visit(&h, Method::GET, &format!("/r/{code}?sub1=a%20b%26c"), &[]).await)
-            .split("click_id=")
-            .nth(1)
-            .unwrap()
-            .to_string();
+    let click_id = click_id_in(&location(
+        &visit(&h, Method::GET, &format!("/r/{code}?sub1=a%20b%26c"), &[]).await,
+    ));
     eventually("the click recorded", || async {
-        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 1).then_some(())
+        (h.report("group_by=partner").await["totals"]["clicks"] == 1).then_some(())
     })
     .await;
     let sale = json!({"click_id": click_id, "order_id": "A&B 1", "amount": "120.00",
         "currency": "USD", "event": "sale"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&s.secret),
-            Some(&sale.to_string()),
-        )
-        .await;
+    let r = h.postback(&s.secret, &sale).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let conversion_id = r.body["conversion_id"].as_str().unwrap().to_string();
     let calls = eventually("three calls: two 5xx, then 200", || async {
@@ -542,13 +443,7 @@ async fn partner_postbacks_are_retried_on_5xx_and_logged(backend: TestBackend) {
         ]
     );
     // A status change is another call, answered at once.
-    let r = h
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/conversions/{conversion_id}/approve"),
-            None,
-        )
-        .await;
+    let r = h.approve_conversion(&conversion_id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let calls = eventually("the approval call", || async {
         let got = tracker.received();
@@ -561,8 +456,7 @@ async fn partner_postbacks_are_retried_on_5xx_and_logged(backend: TestBackend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postback_urls_to_private_addresses_are_refused_when_saved_and_when_called() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     let s = set_up(&h, json!({})).await;
     let key = &s.partners[0].1;
     let tracker = PostbackReceiver::start(&[200]).await;
@@ -573,14 +467,7 @@ async fn postback_urls_to_private_addresses_are_refused_when_saved_and_when_call
         "http://[::1]/pb".to_string(),
         "http://10.0.0.5/pb".to_string(),
     ] {
-        let r = h
-            .call(
-                Method::PUT,
-                "/v1/me/postback",
-                Some(key),
-                Some(&json!({"url": url}).to_string()),
-            )
-            .await;
+        let r = h.set_postback_url(key, &url).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
         assert_eq!(r.body["errors"][0]["field"], "url");
     }
@@ -620,104 +507,33 @@ async fn postback_urls_to_private_addresses_are_refused_when_saved_and_when_call
 
 // ---------------------------------------------------------------- on a manual clock
 
-struct World {
-    services: Services,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
-
 const START: Timestamp = Timestamp(1_795_262_400_000);
 
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::at(START));
-    let store = EmbeddedStore::open(&dir.path().join("t.redb"), clock.clone(), 3).unwrap();
-    let services = Services::new(
-        Arc::new(store.clone()),
-        Arc::new(store),
-        clock.clone(),
-        Arc::new(SequentialIds::default()),
-        Deployment {
-            click_secret: Some(ClickSecret::new(vec![7; 32]).unwrap()),
-            public_base_url: "https://go.example.com".into(),
-            allow_private_postbacks: false,
-        },
-    );
-    World {
-        services,
-        clock,
-        _dir: dir,
-    }
-}
-
-/// A program, a campaign with a `window`-day attribution window, a partner and its link.
-async fn program(w: &World, window: i64) -> String {
-    use upline_domain::usecases::admin::{
-        CampaignRequest, LinkRequest, ProgramRequest, approve_partner, create_link, put_campaign,
-        put_program,
-    };
+/// A world at `START` with a program, a campaign with a `window`-day attribution window,
+/// and one approved partner; returns it with the partner's link, resolved.
+async fn world_with_link(window: i64) -> (EmbeddedWorld, ResolvedLink) {
+    let w = EmbeddedWorld::open(START, 7, "https://go.example.com");
     let s = &w.services;
     put_program(
         s,
-        ProgramRequest {
-            name: Some("Acme".into()),
-            currency: Some("USD".into()),
-            hold_days: Some(0),
-            upline: None,
-            postback_secret: None,
-            attribution_priority: None,
-            payouts: None,
-            signup: None,
-        },
+        json!({"name": "Acme", "currency": "USD", "hold_days": 0}),
     )
-    .await
-    .unwrap();
-    put_campaign(
-        s,
-        "spring",
-        CampaignRequest {
-            name: Some("Spring".into()),
-            destination_url: Some("https://shop.example.com/".into()),
-            allowed_domains: None,
-            terms: None,
-            upline: None,
-            targeting: None,
-            attribution_window_days: Some(window),
-            status: None,
-        },
-    )
-    .await
-    .unwrap();
-    let req: upline_domain::usecases::signup::SignupRequest = serde_json::from_value(
-        json!({"email": "ann@example.com", "name": "Ann", "type": "affiliate"}),
-    )
-    .unwrap();
-    let partner = upline_domain::usecases::signup::signup(s, req, "t")
-        .await
-        .unwrap();
-    approve_partner(s, &partner.id, "t").await.unwrap();
-    let (link, _) = create_link(
-        s,
-        LinkRequest {
-            partner_id: Some(partner.id.to_string()),
-            campaign_id: Some("spring".into()),
-        },
-    )
-    .await
-    .unwrap();
-    link.code.to_string()
+    .await;
+    let campaign = json!({"name": "Spring", "destination_url": "https://shop.example.com/",
+        "attribution_window_days": window});
+    put_campaign(s, "spring", campaign).await;
+    let ann = json!({"email": "ann@example.com", "name": "Ann", "type": "affiliate"});
+    let partner = approved_partner(s, ann).await;
+    let code = link_code(s, partner.id.as_str(), "spring").await;
+    let resolved = resolve(s, &code).await;
+    (w, resolved)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attribution_window_ends_exactly_window_days_after_the_click() {
     use upline_domain::conversion::ConversionStatus;
     use upline_domain::usecases::postback::{PostbackRequest, record_postback};
-    let w = world().await;
-    let code = program(&w, 7).await;
-    let resolved = resolve_link(&w.services.store, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    let (w, resolved) = world_with_link(7).await;
     let click = |ctx| track_click(&w.services, &resolved, ctx).unwrap().click;
     // Click ids carry whole seconds, so clicks are made on a second.
     let c1 = click(ClickContext {
@@ -730,9 +546,8 @@ async fn the_attribution_window_ends_exactly_window_days_after_the_click() {
         ..Default::default()
     });
     let sale = |click_id: &str, order: &str| -> PostbackRequest {
-        serde_json::from_value(json!({"click_id": click_id, "order_id": order,
+        request!(json!({"click_id": click_id, "order_id": order,
             "amount": "10.00", "currency": "USD"}))
-        .unwrap()
     };
     // Exactly seven days after c2 (and 7 days + 1 s after c1): c2 inside, c1 outside.
     let week = 7 * 24 * 3600 * 1000;
@@ -766,12 +581,7 @@ async fn the_attribution_window_ends_exactly_window_days_after_the_click() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_clicks_over_a_simulated_day() {
-    let w = world().await;
-    let code = program(&w, 30).await;
-    let resolved = resolve_link(&w.services.store, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    let (w, resolved) = world_with_link(30).await;
     let mut day = Vec::new();
     // (minutes after the first click, ip, user agent)
     let schedule = [
@@ -818,8 +628,7 @@ async fn unique_clicks_over_a_simulated_day() {
 /// The snippet itself, run by Node against the local host as a landing page would run it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = TestHost::start(dir.path()).await;
+    let h = TestHost::fresh(TestBackend::Embedded).await;
     let s = set_up(&h, json!({"attribution_window_days": 45})).await;
     let code = &s.partners[0].2;
     let run = |page: String| {
@@ -858,14 +667,7 @@ async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids(
     );
     let sale =
         json!({"click_id": click_id, "order_id": "js-1", "amount": "20.00", "currency": "USD"});
-    let r = h
-        .call(
-            Method::POST,
-            "/v1/postbacks",
-            Some(&s.secret),
-            Some(&sale.to_string()),
-        )
-        .await;
+    let r = h.postback(&s.secret, &sale).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["conversion"]["partner_id"], s.partners[0].0.as_str());
     // A landing from a redirect link: the id it carries is kept, no new click is made.
@@ -873,7 +675,7 @@ async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids(
     assert_eq!(got["ready"], "abc123");
     assert_eq!(got["cookie"], "upline_click_id=abc123");
     eventually("one click counted", || async {
-        (report_of(&h, "group_by=partner").await["totals"]["clicks"] == 1).then_some(())
+        (h.report("group_by=partner").await["totals"]["clicks"] == 1).then_some(())
     })
     .await;
     h.host.stop().await;

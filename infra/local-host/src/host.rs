@@ -159,28 +159,36 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
     })
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM — what `kill`, systemd and container
-/// runtimes send — so either stops the host gracefully: requests in flight finish,
-/// consumers settle their batch, the store closes.
-pub async fn stop_signal() {
+/// Listens for Ctrl-C (SIGINT) or, on Unix, SIGTERM — what `kill`, systemd and container
+/// runtimes send — and resolves on the first, so either stops the host gracefully:
+/// requests in flight finish, consumers settle their batch, the store closes. The
+/// listeners are installed when this is called, not when the future is first polled: a
+/// signal sent as soon as the host says it is running must not kill it.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, interrupt) {
+                (Some(mut term), Some(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -67,7 +67,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let stopped = upline_local::stop_signal();
     print_welcome(&host);
-    upline_local::stop_signal().await;
+    stopped.await;
     host.stop().await;
 }

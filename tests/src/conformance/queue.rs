@@ -29,6 +29,11 @@ pub struct QueueFixture {
 const VISIBILITY: Duration = Duration::from_secs(1);
 
 impl QueueFixture {
+    /// Sends `bodies` to `q` (panics if the queue fails): leaves them waiting there.
+    async fn send(&self, q: QueueName, bodies: Vec<String>) {
+        self.queue.send(q, bodies).await.unwrap();
+    }
+
     async fn pass(&self, d: Duration) {
         match &self.time {
             Time::Manual(clock) => clock.advance_secs(d.as_secs() as i64),
@@ -58,10 +63,7 @@ impl QueueFixture {
 }
 
 pub async fn a_sent_message_is_received_with_its_body_and_count_one(f: &QueueFixture) {
-    f.queue
-        .send(QueueName::Clicks, vec!["hello".into()])
-        .await
-        .unwrap();
+    f.send(QueueName::Clicks, vec!["hello".into()]).await;
     let got = f.receive_n(QueueName::Clicks, 1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, "hello");
@@ -70,10 +72,7 @@ pub async fn a_sent_message_is_received_with_its_body_and_count_one(f: &QueueFix
 }
 
 pub async fn a_received_message_stays_hidden_until_its_visibility_ends(f: &QueueFixture) {
-    f.queue
-        .send(QueueName::Conversions, vec!["m".into()])
-        .await
-        .unwrap();
+    f.send(QueueName::Conversions, vec!["m".into()]).await;
     let first = f.receive_n(QueueName::Conversions, 1).await;
     assert_eq!(first.len(), 1);
     // Long visibility from receive_n: not visible again now.
@@ -99,10 +98,8 @@ pub async fn a_received_message_stays_hidden_until_its_visibility_ends(f: &Queue
 }
 
 pub async fn an_acked_message_is_gone_for_good(f: &QueueFixture) {
-    f.queue
-        .send(QueueName::Emails, vec!["a".into(), "b".into()])
-        .await
-        .unwrap();
+    f.send(QueueName::Emails, vec!["a".into(), "b".into()])
+        .await;
     let got = f.receive_n(QueueName::Emails, 2).await;
     assert_eq!(got.len(), 2);
     for d in &got {
@@ -113,10 +110,8 @@ pub async fn an_acked_message_is_gone_for_good(f: &QueueFixture) {
 }
 
 pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFixture) {
-    f.queue
-        .send(QueueName::Conversions, vec!["poisoned".into()])
-        .await
-        .unwrap();
+    f.send(QueueName::Conversions, vec!["poisoned".into()])
+        .await;
     for n in 1..=f.max_receives {
         let got = f.receive_n(QueueName::Conversions, 1).await;
         assert_eq!(got.len(), 1, "receive {n}");
@@ -127,27 +122,13 @@ pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFix
             .unwrap();
     }
     assert!(f.receive_n(QueueName::Conversions, 1).await.is_empty());
-    let mut dead = Vec::new();
-    for _ in 0..20 {
-        dead = f
-            .consumer
-            .dead_letters(QueueName::Conversions, 10)
-            .await
-            .unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let dead = wait_for_dead_letters(f.consumer.as_ref(), QueueName::Conversions, 20).await;
     assert_eq!(dead, vec!["poisoned".to_string()]);
 }
 
 pub async fn a_large_batch_is_delivered_exactly_once_per_message(f: &QueueFixture) {
     let bodies: Vec<String> = (0..25).map(|i| format!("m{i}")).collect();
-    f.queue
-        .send(QueueName::Clicks, bodies.clone())
-        .await
-        .unwrap();
+    f.send(QueueName::Clicks, bodies.clone()).await;
     let got = f.receive_n(QueueName::Clicks, 25).await;
     let mut seen: Vec<String> = got.iter().map(|d| d.body.clone()).collect();
     seen.sort();
@@ -157,14 +138,30 @@ pub async fn a_large_batch_is_delivered_exactly_once_per_message(f: &QueueFixtur
 }
 
 pub async fn queues_do_not_share_messages(f: &QueueFixture) {
-    f.queue
-        .send(QueueName::Clicks, vec!["click".into()])
-        .await
-        .unwrap();
+    f.send(QueueName::Clicks, vec!["click".into()]).await;
     assert!(f.receive_n(QueueName::Emails, 1).await.is_empty());
     assert_eq!(f.receive_n(QueueName::Clicks, 1).await[0].body, "click");
 }
 
+/// Asks for `queue`'s dead letters every 100 ms, `attempts` times at most, until there are
+/// some (dead-lettering may lag behind a receive); what was there last (empty if nothing).
+pub async fn wait_for_dead_letters(
+    consumer: &dyn QueueConsumer,
+    queue: QueueName,
+    attempts: usize,
+) -> Vec<String> {
+    let mut dead = Vec::new();
+    for _ in 0..attempts {
+        dead = consumer.dead_letters(queue, 10).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    dead
+}
+
+/// Every check above, by name, for the macro.
 #[macro_export]
 macro_rules! queue_conformance {
     ($make:expr) => {

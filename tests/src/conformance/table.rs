@@ -13,55 +13,64 @@ pub struct TableFixture {
     pub table: Arc<dyn Table>,
 }
 
+impl TableFixture {
+    /// Puts `item` with no condition (panics if the table fails): leaves it stored.
+    async fn put(&self, item: Item) {
+        self.table.put(item, Condition::None).await.unwrap();
+    }
+
+    /// The item at (`pk`, `sk`), if there is one (panics if the table fails).
+    async fn get(&self, pk: &str, sk: &str) -> Option<Item> {
+        self.table.get(&Key::new(pk, sk)).await.unwrap()
+    }
+
+    /// The sort keys of `partition` in `index` that match `cond`, in the order `forward`
+    /// says, read page after page of at most `limit` items.
+    async fn sort_keys(
+        &self,
+        index: Index,
+        partition: &str,
+        cond: &SortKeyCondition,
+        forward: bool,
+        limit: usize,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let Page { items, next } = self
+                .table
+                .query(index, partition, cond, forward, limit, cursor.as_deref())
+                .await
+                .unwrap();
+            assert!(items.len() <= limit, "a page holds at most the limit");
+            out.extend(items.into_iter().map(|i| i.key.sk));
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return out,
+            }
+        }
+        panic!("paging did not end");
+    }
+}
+
 fn item(pk: &str, sk: &str) -> Item {
     Item::new(Key::new(pk, sk)).with("body", format!("{pk}/{sk}"))
 }
 
-async fn all_pages(
-    t: &dyn Table,
-    index: Index,
-    partition: &str,
-    cond: &SortKeyCondition,
-    forward: bool,
-    limit: usize,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let Page { items, next } = t
-            .query(index, partition, cond, forward, limit, cursor.as_deref())
-            .await
-            .unwrap();
-        assert!(items.len() <= limit, "a page holds at most the limit");
-        out.extend(items.into_iter().map(|i| i.key.sk));
-        match next {
-            Some(n) => cursor = Some(n),
-            None => return out,
-        }
-    }
-    panic!("paging did not end");
-}
-
 pub async fn put_then_get_returns_the_item(f: &TableFixture) {
     let it = item("P#1", "A").with("n", 42i64).with("s", "x");
-    f.table.put(it.clone(), Condition::None).await.unwrap();
-    assert_eq!(f.table.get(&Key::new("P#1", "A")).await.unwrap(), Some(it));
+    f.put(it.clone()).await;
+    assert_eq!(f.get("P#1", "A").await, Some(it));
 }
 
 pub async fn get_of_a_missing_item_is_none(f: &TableFixture) {
-    assert_eq!(f.table.get(&Key::new("P#1", "nope")).await.unwrap(), None);
+    assert_eq!(f.get("P#1", "nope").await, None);
 }
 
 pub async fn put_replaces_every_attribute(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table
-        .put(item("P#1", "A").with("old", 1i64), Condition::None)
-        .await
-        .unwrap();
-    f.table
-        .put(item("P#1", "A").with("new", 2i64), Condition::None)
-        .await
-        .unwrap();
+    f.put(item("P#1", "A").with("old", 1i64)).await;
+    f.put(item("P#1", "A").with("new", 2i64)).await;
     let got = f.table.get(&k).await.unwrap().unwrap();
     assert_eq!(got.n("old"), None);
     assert_eq!(got.n("new"), Some(2));
@@ -77,15 +86,12 @@ pub async fn a_put_that_must_not_exist_fails_on_an_existing_item(f: &TableFixtur
         .put(item("P#1", "A").with("v", 2i64), Condition::NotExists)
         .await;
     assert_eq!(second, Err(TableError::ConditionFailed));
-    let got = f.table.get(&Key::new("P#1", "A")).await.unwrap().unwrap();
+    let got = f.get("P#1", "A").await.unwrap();
     assert_eq!(got.n("v"), Some(1), "a failed condition changes nothing");
 }
 
 pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
-    f.table
-        .put(item("P#1", "A").with("status", "recorded"), Condition::None)
-        .await
-        .unwrap();
+    f.put(item("P#1", "A").with("status", "recorded")).await;
     let wrong = Condition::AttrEquals("status".into(), Attr::S("commissioned".into()));
     assert_eq!(
         f.table
@@ -104,12 +110,7 @@ pub async fn attribute_conditions_compare_exact_values(f: &TableFixture) {
         .await
         .unwrap();
     assert_eq!(
-        f.table
-            .get(&Key::new("P#1", "A"))
-            .await
-            .unwrap()
-            .unwrap()
-            .s("status"),
+        f.get("P#1", "A").await.unwrap().s("status"),
         Some("commissioned")
     );
     assert_eq!(
@@ -260,10 +261,7 @@ pub async fn every_one_of_several_conditions_must_hold(f: &TableFixture) {
 
 pub async fn deletes_honour_their_condition(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table
-        .put(item("P#1", "A").with("status", "a"), Condition::None)
-        .await
-        .unwrap();
+    f.put(item("P#1", "A").with("status", "a")).await;
     let cond = Condition::AttrEquals("status".into(), Attr::S("b".into()));
     assert_eq!(
         f.table.delete(&k, cond).await,
@@ -305,10 +303,7 @@ pub async fn updates_create_missing_items_and_add_to_counters(f: &TableFixture) 
 
 pub async fn an_update_with_a_failed_condition_changes_nothing(f: &TableFixture) {
     let k = Key::new("P#1", "A");
-    f.table
-        .put(item("P#1", "A").with("n", 1i64), Condition::None)
-        .await
-        .unwrap();
+    f.put(item("P#1", "A").with("n", 1i64)).await;
     let r = f
         .table
         .update(
@@ -364,7 +359,7 @@ pub async fn concurrent_conditional_puts_have_exactly_one_winner(f: &TableFixtur
 
 async fn put_sort_keys(f: &TableFixture, pk: &str, sks: &[&str]) {
     for sk in sks {
-        f.table.put(item(pk, sk), Condition::None).await.unwrap();
+        f.put(item(pk, sk)).await;
     }
 }
 
@@ -373,25 +368,13 @@ pub async fn queries_return_one_partition_in_byte_order(f: &TableFixture) {
     // Partitions whose names extend another's must not leak into it.
     put_sort_keys(f, "P2", &["a"]).await;
     put_sort_keys(f, "O", &["z"]).await;
-    let all = all_pages(
-        f.table.as_ref(),
-        Index::Primary,
-        "P",
-        &SortKeyCondition::All,
-        true,
-        100,
-    )
-    .await;
+    let all = f
+        .sort_keys(Index::Primary, "P", &SortKeyCondition::All, true, 100)
+        .await;
     assert_eq!(all, vec!["B", "a", "a#2", "b", "c", "é"]);
-    let back = all_pages(
-        f.table.as_ref(),
-        Index::Primary,
-        "P",
-        &SortKeyCondition::All,
-        false,
-        100,
-    )
-    .await;
+    let back = f
+        .sort_keys(Index::Primary, "P", &SortKeyCondition::All, false, 100)
+        .await;
     assert_eq!(back, vec!["é", "c", "b", "a#2", "a", "B"]);
 }
 
@@ -403,18 +386,18 @@ pub async fn sort_key_conditions_select_prefixes_and_inclusive_ranges(f: &TableF
     )
     .await;
     let prefix = SortKeyCondition::BeginsWith("LINE#".into());
-    let fwd = all_pages(f.table.as_ref(), Index::Primary, "P", &prefix, true, 100).await;
+    let fwd = f.sort_keys(Index::Primary, "P", &prefix, true, 100).await;
     assert_eq!(fwd, vec!["LINE#00", "LINE#01", "LINE#02"]);
-    let rev = all_pages(f.table.as_ref(), Index::Primary, "P", &prefix, false, 100).await;
+    let rev = f.sort_keys(Index::Primary, "P", &prefix, false, 100).await;
     assert_eq!(rev, vec!["LINE#02", "LINE#01", "LINE#00"]);
     let between = SortKeyCondition::Between("LINE#01".into(), "LINF".into());
-    let fwd = all_pages(f.table.as_ref(), Index::Primary, "P", &between, true, 100).await;
+    let fwd = f.sort_keys(Index::Primary, "P", &between, true, 100).await;
     assert_eq!(fwd, vec!["LINE#01", "LINE#02", "LINF"]);
-    let rev = all_pages(f.table.as_ref(), Index::Primary, "P", &between, false, 100).await;
+    let rev = f.sort_keys(Index::Primary, "P", &between, false, 100).await;
     assert_eq!(rev, vec!["LINF", "LINE#02", "LINE#01"]);
     let none = SortKeyCondition::BeginsWith("ZZZ".into());
     assert!(
-        all_pages(f.table.as_ref(), Index::Primary, "P", &none, false, 100)
+        f.sort_keys(Index::Primary, "P", &none, false, 100)
             .await
             .is_empty()
     );
@@ -425,73 +408,37 @@ pub async fn paging_returns_every_item_once_in_order(f: &TableFixture) {
     let refs: Vec<&str> = sks.iter().map(String::as_str).collect();
     put_sort_keys(f, "P", &refs).await;
     for limit in [1, 5, 23, 50] {
-        let fwd = all_pages(
-            f.table.as_ref(),
-            Index::Primary,
-            "P",
-            &SortKeyCondition::All,
-            true,
-            limit,
-        )
-        .await;
+        let fwd = f
+            .sort_keys(Index::Primary, "P", &SortKeyCondition::All, true, limit)
+            .await;
         assert_eq!(fwd, sks, "limit {limit}");
         let mut rev_expected = sks.clone();
         rev_expected.reverse();
-        let rev = all_pages(
-            f.table.as_ref(),
-            Index::Primary,
-            "P",
-            &SortKeyCondition::All,
-            false,
-            limit,
-        )
-        .await;
+        let rev = f
+            .sort_keys(Index::Primary, "P", &SortKeyCondition::All, false, limit)
+            .await;
         assert_eq!(rev, rev_expected, "limit {limit}");
     }
     let prefix = SortKeyCondition::BeginsWith("01".into());
-    let got = all_pages(f.table.as_ref(), Index::Primary, "P", &prefix, true, 3).await;
+    let got = f.sort_keys(Index::Primary, "P", &prefix, true, 3).await;
     assert_eq!(got, (10..20).map(|i| format!("{i:03}")).collect::<Vec<_>>());
 }
 
 pub async fn secondary_indexes_follow_their_items(f: &TableFixture) {
     let with_index =
         |sk: &str, g: &str, gs: &str| item("BASE", sk).with("gsi1pk", g).with("gsi1sk", gs);
-    f.table
-        .put(with_index("a", "G", "2"), Condition::None)
-        .await
-        .unwrap();
-    f.table
-        .put(with_index("b", "G", "1"), Condition::None)
-        .await
-        .unwrap();
-    f.table
-        .put(with_index("c", "H", "1"), Condition::None)
-        .await
-        .unwrap();
-    f.table
-        .put(item("BASE", "d"), Condition::None)
-        .await
-        .unwrap();
-    let in_g = || {
-        all_pages(
-            f.table.as_ref(),
-            Index::Gsi1,
-            "G",
-            &SortKeyCondition::All,
-            true,
-            1,
-        )
-    };
+    f.put(with_index("a", "G", "2")).await;
+    f.put(with_index("b", "G", "1")).await;
+    f.put(with_index("c", "H", "1")).await;
+    f.put(item("BASE", "d")).await;
+    let in_g = || f.sort_keys(Index::Gsi1, "G", &SortKeyCondition::All, true, 1);
     assert_eq!(
         in_g().await,
         vec!["b", "a"],
         "index order is by index sort key"
     );
     // Moving an item to another index partition, and removing its index key, updates the index.
-    f.table
-        .put(with_index("a", "H", "0"), Condition::None)
-        .await
-        .unwrap();
+    f.put(with_index("a", "H", "0")).await;
     assert_eq!(in_g().await, vec!["b"]);
     f.table
         .update(
@@ -507,50 +454,25 @@ pub async fn secondary_indexes_follow_their_items(f: &TableFixture) {
         .await
         .unwrap();
     assert_eq!(in_g().await, vec!["d"]);
-    let h = all_pages(
-        f.table.as_ref(),
-        Index::Gsi1,
-        "H",
-        &SortKeyCondition::All,
-        false,
-        1,
-    )
-    .await;
+    let h = f
+        .sort_keys(Index::Gsi1, "H", &SortKeyCondition::All, false, 1)
+        .await;
     assert_eq!(h, vec!["c", "a"]);
     // The two indexes are independent.
     assert!(
-        all_pages(
-            f.table.as_ref(),
-            Index::Gsi2,
-            "G",
-            &SortKeyCondition::All,
-            true,
-            10
-        )
-        .await
-        .is_empty()
+        f.sort_keys(Index::Gsi2, "G", &SortKeyCondition::All, true, 10)
+            .await
+            .is_empty()
     );
     // A sparse index: an item is in gsi3 only while it carries gsi3 keys, and a put
     // without them takes it out (how open commission lines leave the payable index).
     let open = |sk: &str| item("BASE", sk).with("gsi3pk", "OPEN").with("gsi3sk", sk);
     for sk in ["e", "f"] {
-        f.table.put(open(sk), Condition::None).await.unwrap();
+        f.put(open(sk)).await;
     }
-    let in_open = || {
-        all_pages(
-            f.table.as_ref(),
-            Index::Gsi3,
-            "OPEN",
-            &SortKeyCondition::All,
-            true,
-            10,
-        )
-    };
+    let in_open = || f.sort_keys(Index::Gsi3, "OPEN", &SortKeyCondition::All, true, 10);
     assert_eq!(in_open().await, vec!["e", "f"]);
-    f.table
-        .put(item("BASE", "e").with("status", "paid"), Condition::None)
-        .await
-        .unwrap();
+    f.put(item("BASE", "e").with("status", "paid")).await;
     assert_eq!(in_open().await, vec!["f"]);
     let items = f
         .table
@@ -574,61 +496,41 @@ pub async fn secondary_indexes_follow_their_items(f: &TableFixture) {
 }
 
 pub async fn transactions_apply_all_or_nothing(f: &TableFixture) {
-    f.table
-        .put(item("P", "exists"), Condition::None)
-        .await
-        .unwrap();
-    let ops = vec![
-        TxOp::Put(item("P", "new1"), Condition::NotExists),
-        TxOp::Update(
-            Key::new("P", "counter"),
-            Update::default().add("n", 1),
-            Condition::None,
-        ),
-        TxOp::Put(
-            item("P", "exists").with("changed", 1i64),
-            Condition::NotExists,
-        ),
-    ];
+    f.put(item("P", "exists")).await;
+    // Each transaction creates `new1` and counts, then does what `rest` says.
+    let new_and_counted = |rest: Vec<TxOp>| {
+        let mut ops = vec![
+            TxOp::Put(item("P", "new1"), Condition::NotExists),
+            TxOp::Update(
+                Key::new("P", "counter"),
+                Update::default().add("n", 1),
+                Condition::None,
+            ),
+        ];
+        ops.extend(rest);
+        ops
+    };
+    let ops = new_and_counted(vec![TxOp::Put(
+        item("P", "exists").with("changed", 1i64),
+        Condition::NotExists,
+    )]);
     match f.table.transact(ops).await {
         Err(TableError::TransactionCancelled { failed }) => {
             assert_eq!(failed, vec![false, false, true])
         }
         other => panic!("expected a cancellation, got {other:?}"),
     }
-    assert_eq!(f.table.get(&Key::new("P", "new1")).await.unwrap(), None);
-    assert_eq!(f.table.get(&Key::new("P", "counter")).await.unwrap(), None);
-    assert_eq!(
-        f.table
-            .get(&Key::new("P", "exists"))
-            .await
-            .unwrap()
-            .unwrap()
-            .n("changed"),
-        None
-    );
+    assert_eq!(f.get("P", "new1").await, None);
+    assert_eq!(f.get("P", "counter").await, None);
+    assert_eq!(f.get("P", "exists").await.unwrap().n("changed"), None);
 
-    let ops = vec![
-        TxOp::Put(item("P", "new1"), Condition::NotExists),
-        TxOp::Update(
-            Key::new("P", "counter"),
-            Update::default().add("n", 1),
-            Condition::None,
-        ),
+    let ops = new_and_counted(vec![
         TxOp::Check(Key::new("P", "exists"), Condition::Exists),
         TxOp::Delete(Key::new("P", "gone"), Condition::None),
-    ];
+    ]);
     f.table.transact(ops).await.unwrap();
-    assert!(f.table.get(&Key::new("P", "new1")).await.unwrap().is_some());
-    assert_eq!(
-        f.table
-            .get(&Key::new("P", "counter"))
-            .await
-            .unwrap()
-            .unwrap()
-            .n("n"),
-        Some(1)
-    );
+    assert!(f.get("P", "new1").await.is_some());
+    assert_eq!(f.get("P", "counter").await.unwrap().n("n"), Some(1));
 }
 
 pub async fn a_transaction_may_not_name_an_item_twice(f: &TableFixture) {
@@ -644,7 +546,7 @@ pub async fn a_transaction_may_not_name_an_item_twice(f: &TableFixture) {
         f.table.transact(ops).await,
         Err(TableError::Invalid(_))
     ));
-    assert_eq!(f.table.get(&Key::new("P", "a")).await.unwrap(), None);
+    assert_eq!(f.get("P", "a").await, None);
 }
 
 /// Every check above, by name, for the macro.
