@@ -257,6 +257,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The values of a request's fields once every one was read: each `None` in `fields`
+    /// is a field that already pushed its error (that is what [`FieldErrors::required`]
+    /// and [`FieldErrors::take`] do), so no errors means every value is there.
+    pub fn finish<F: Complete>(self, fields: F) -> Result<F::Values, AppError> {
+        self.into_result()?;
+        fields
+            .complete()
+            .ok_or_else(|| AppError::Internal("a field was refused without saying why".into()))
+    }
+
     pub fn into_result(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             Ok(())
@@ -282,5 +292,56 @@ mod tests {
             "is required"
         );
         assert_eq!(clip("héllo", 2), "hé…");
+    }
+}
+
+/// A tuple of optional field values that is complete when every one is there; see
+/// [`FieldErrors::finish`].
+pub trait Complete {
+    type Values;
+    fn complete(self) -> Option<Self::Values>;
+}
+
+macro_rules! complete_tuple {
+    ($($name:ident),+) => {
+        impl<$($name),+> Complete for ($(Option<$name>,)+) {
+            type Values = ($($name,)+);
+            #[allow(non_snake_case)]
+            fn complete(self) -> Option<Self::Values> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+
+complete_tuple!(A);
+complete_tuple!(A, B);
+complete_tuple!(A, B, C);
+complete_tuple!(A, B, C, D);
+complete_tuple!(A, B, C, D, E);
+complete_tuple!(A, B, C, D, E, F);
+
+#[cfg(test)]
+mod finish_tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_request_has_every_value_or_every_field_error() {
+        let mut errors = FieldErrors::default();
+        let a = errors.required("a", Some(1));
+        let b = errors.take("b", "7".parse::<u8>());
+        assert_eq!(errors.finish((a, b)).unwrap(), (1, 7));
+
+        let mut errors = FieldErrors::default();
+        let a: Option<i32> = errors.required("a", None);
+        let b = errors.take("b", "x".parse::<u8>());
+        match errors.finish((a, b)) {
+            Err(AppError::Invalid(fields)) => {
+                let named: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(named, ["a", "b"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -122,10 +122,7 @@ pub(crate) async fn save_template(
         part("text", req.text),
         part("html", req.html),
     );
-    errors.into_result()?;
-    let (Some(subject), Some(text), Some(html)) = (subject, text, html) else {
-        return Err(AppError::Internal("validated fields missing".into()).into());
-    };
+    let (subject, text, html) = errors.finish((subject, text, html))?;
     let existed = email_usecases::template_override(&s.store, &name)
         .await?
         .is_some();

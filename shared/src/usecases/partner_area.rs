@@ -97,8 +97,8 @@ pub fn parse_payout_details(req: PayoutDetailsRequest) -> Result<PayoutDetails, 
         }
         None => None,
     };
-    errors.into_result()?;
-    details.ok_or_else(|| AppError::Internal("validated payout details missing".into()))
+    let (details,) = errors.finish((details,))?;
+    Ok(details)
 }
 
 /// Replaces the partner's payout details. Payouts already made keep the details they

@@ -82,10 +82,7 @@ pub async fn assign(
         .and_then(|c| errors.take("code", parse_code(&c)));
     let partner_id = errors.required("partner_id", req.partner_id);
     let campaign_id = errors.required("campaign_id", req.campaign_id);
-    errors.into_result()?;
-    let (Some(code), Some(partner_id), Some(campaign_id)) = (code, partner_id, campaign_id) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (code, partner_id, campaign_id) = errors.finish((code, partner_id, campaign_id))?;
     let (code, partner_id, campaign_id) = (
         PromoCodeId::new(code),
         PartnerId::new(partner_id),

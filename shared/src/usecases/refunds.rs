@@ -177,10 +177,7 @@ async fn refund_once(services: &Services, req: RefundRequest) -> Result<Attempt,
         }
     };
     let conversion = find_conversion(services, &req, &mut errors).await?;
-    errors.into_result()?;
-    let (Some(refund_id), Some(kind), Some(conversion)) = (refund_id, kind, conversion) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (refund_id, kind, conversion) = errors.finish((refund_id, kind, conversion))?;
     let currency = conversion.amounts.currency();
     let remaining = conversion.amounts.sale.minor() - conversion.amounts.refunded.minor();
     // Refunds come in the currency the sale came in unless they say otherwise.

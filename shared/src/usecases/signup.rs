@@ -129,10 +129,7 @@ pub async fn signup(
     {
         errors.push("email", "a partner with this email already exists");
     }
-    errors.into_result()?;
-    let (Some(email), Some(name), Some(kind)) = (email, name, kind) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (email, name, kind) = errors.finish((email, name, kind))?;
     let now = services.now();
     let mut partner = Partner {
         id: PartnerId::new(services.new_id()),

@@ -85,10 +85,7 @@ pub async fn put_campaign(
             CampaignStatus::Active
         }
     };
-    errors.into_result()?;
-    let (Some(name), Some(destination)) = (name, destination) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (name, destination) = errors.finish((name, destination))?;
     let now = services.now();
     let campaign = Campaign {
         id,

@@ -67,10 +67,7 @@ pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link,
     let mut errors = FieldErrors::default();
     let partner_id = errors.required("partner_id", req.partner_id);
     let campaign_id = errors.required("campaign_id", req.campaign_id);
-    errors.into_result()?;
-    let (Some(partner_id), Some(campaign_id)) = (partner_id, campaign_id) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (partner_id, campaign_id) = errors.finish((partner_id, campaign_id))?;
     let (partner_id, campaign_id) = (PartnerId::from(partner_id), CampaignId::from(campaign_id));
     let store = &services.store;
     require_partner_on_campaign(store, &partner_id, &campaign_id, "links").await?;

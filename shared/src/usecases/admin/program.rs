@@ -252,12 +252,7 @@ pub async fn put_program(
             ),
         );
     }
-    errors.into_result()?;
-    let (Some(name), Some(currency), Some(hold_days), Some(upline)) =
-        (name, currency, hold_days, upline)
-    else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (name, currency, hold_days, upline) = errors.finish((name, currency, hold_days, upline))?;
     let (postback_secret, secret_set_now) = match (req.postback_secret, &existing) {
         (Some(s), _) => (s.trim().to_string(), true),
         (None, Some(old)) => (old.postback_secret.clone(), false),

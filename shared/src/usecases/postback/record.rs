@@ -137,10 +137,7 @@ pub async fn record_postback(
             },
         )
     });
-    errors.into_result()?;
-    let (Some(order_id), Some(amount), Some(event)) = (order_id, amount, event) else {
-        return Err(AppError::Internal("validated fields missing".into()));
-    };
+    let (order_id, amount, event) = errors.finish((order_id, amount, event))?;
     let now = services.now();
     let credit = match &subscription {
         // Renewals stay with the partner who brought the subscriber (lifetime attribution).
