@@ -1,9 +1,10 @@
 //! The audit log over the admin API, and the one call every admin route makes after it
 //! changed something.
 
-use std::collections::HashMap;
+use crate::reports::RangeQuery;
+use upline_http::{Paging, Params};
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use upline_domain::services::Services;
 use upline_domain::store::decode;
@@ -15,7 +16,8 @@ pub(crate) use upline_domain::usecases::audit::record;
 pub(crate) async fn list_audit_log(
     State(s): State<Services>,
     _: upline_http::auth::Admin,
-    Query(q): Query<HashMap<String, String>>,
+    Params(range): Params<RangeQuery>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    crate::conversions::by_day(&s, &q, audit::partition, decode::<AuditEntry>).await
+    crate::conversions::by_day(&s, &range, &page, audit::partition, decode::<AuditEntry>).await
 }

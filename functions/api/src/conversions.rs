@@ -1,11 +1,13 @@
 //! Conversions and commission lines over the admin API: listing by day, approving and
 //! rejecting with the lines each decision changed.
 
-use std::collections::HashMap;
+use crate::reports::RangeQuery;
 use upline_domain::commission::CommissionLine;
 use upline_domain::ids::ConversionId;
+use upline_domain::store::PageQuery;
+use upline_http::{Paging, Params};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use upline_domain::conversion::Conversion;
@@ -15,25 +17,21 @@ use upline_domain::services::Services;
 use upline_domain::store::{decode, keys};
 use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
 use upline_domain::usecases::postback::ConversionView;
-use upline_domain::usecases::reports::{days, parse_range};
-use upline_http::{ApiResult, JsonBody, json, page_limit};
+use upline_domain::usecases::reports::days;
+use upline_http::{ApiResult, JsonBody, json};
 
 use crate::views::LineView;
-use crate::{Admin, Params, ReasonRequest, answers, audit};
+use crate::{Admin, ReasonRequest, answers, audit};
 
 /// Newest-first listing over one index partition per day.
 pub(crate) async fn by_day<T: serde::Serialize>(
     s: &Services,
-    q: &HashMap<String, String>,
+    range: &RangeQuery,
+    paging: &PageQuery,
     partition: fn(upline_domain::clock::Day) -> String,
     render: impl Fn(&upline_domain::ports::Item) -> Result<T, AppError>,
 ) -> ApiResult<Response> {
-    let (from, to) = parse_range(
-        q.get("from").map(String::as_str),
-        q.get("to").map(String::as_str),
-        s.now(),
-    )?;
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
+    let (from, to) = range.days(s)?;
     let partitions: Vec<String> = days(from, to).into_iter().rev().map(partition).collect();
     let page = s
         .store
@@ -41,8 +39,8 @@ pub(crate) async fn by_day<T: serde::Serialize>(
             Index::Gsi2,
             &partitions,
             false,
-            limit,
-            q.get("cursor").map(String::as_str),
+            paging.limit,
+            paging.cursor.as_deref(),
         )
         .await?;
     let items = page
@@ -56,30 +54,39 @@ pub(crate) async fn by_day<T: serde::Serialize>(
 pub(crate) async fn list_conversions(
     State(s): State<Services>,
     _: Admin,
-    Query(q): Params,
+    Params(range): Params<RangeQuery>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    by_day(&s, &q, keys::conversions_on, |item| {
+    by_day(&s, &range, &page, keys::conversions_on, |item| {
         decode::<Conversion>(item).map(|c| ConversionView::of(&c))
     })
     .await
 }
 
+/// One conversion's lines instead of the lines by day.
+#[derive(serde::Deserialize)]
+pub(crate) struct CommissionsQuery {
+    conversion_id: Option<ConversionId>,
+}
+
 pub(crate) async fn list_commissions(
     State(s): State<Services>,
     _: Admin,
-    Query(q): Params,
+    Params(q): Params<CommissionsQuery>,
+    Params(range): Params<RangeQuery>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    if let Some(conversion_id) = q.get("conversion_id") {
+    if let Some(conversion_id) = &q.conversion_id {
         let items: Vec<_> = s
             .store
-            .lines_of_conversion(&ConversionId::from(conversion_id))
+            .lines_of_conversion(conversion_id)
             .await?
             .iter()
             .map(LineView::of)
             .collect();
         return Ok(answers::list(items, None));
     }
-    by_day(&s, &q, keys::lines_on, |item| {
+    by_day(&s, &range, &page, keys::lines_on, |item| {
         decode(item).map(|l| LineView::of(&l))
     })
     .await

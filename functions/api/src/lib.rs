@@ -7,10 +7,7 @@ pub use config::Config;
 mod answers;
 mod views;
 
-use std::collections::HashMap;
-
 use axum::Router;
-use axum::extract::Query;
 use axum::routing::{delete, get, post, put};
 use upline_domain::services::Services;
 
@@ -27,8 +24,6 @@ mod program;
 mod reports;
 mod tracking;
 mod unsubscribe;
-
-type Params = Query<HashMap<String, String>>;
 
 /// The body of the routes that act for a reason (rejecting or suspending a partner,
 /// rejecting a conversion, marking a payout failed), checked by `parse_reason`.

@@ -1,10 +1,10 @@
 //! The partner area's own views: the partner, their links, commission lines and stats.
 
 use crate::partners::new_key;
-use crate::reports::group_by;
+use crate::reports::RangeQuery;
 use crate::views::LineView;
-use crate::{CallingPartner, Params, answers};
-use axum::extract::{Query, State};
+use crate::{CallingPartner, answers};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -14,10 +14,11 @@ use upline_domain::partner::{NotificationPrefs, Partner};
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{LinkRequest, LinkView, create_link, require_program};
 use upline_domain::usecases::partner_area::ProfileRequest;
-use upline_domain::usecases::reports::{GroupBy, parse_range};
+use upline_domain::usecases::reports::GroupBy;
 use upline_domain::usecases::signup::PartnerView;
 use upline_domain::usecases::{partner_area, partner_lifecycle, reports};
-use upline_http::{ApiResult, JsonBody, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json};
+use upline_http::{Paging, Params};
 
 /// The calling partner's record; `missing` is what the answer says if it is gone (the
 /// partner area's routes name it differently).
@@ -51,34 +52,26 @@ pub(crate) async fn my_links(
 pub(crate) async fn my_commissions(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
-    Query(q): Params,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (lines, next) = s
-        .store
-        .lines_of_partner(&id, limit, q.get("cursor").map(String::as_str))
-        .await?;
-    let items: Vec<_> = lines.iter().map(LineView::of).collect();
-    Ok(answers::list(items, next))
+    let lines = s.store.lines_of_partner(&id, &page).await?;
+    let items: Vec<_> = lines.items.iter().map(LineView::of).collect();
+    Ok(answers::list(items, lines.next))
 }
 
 pub(crate) async fn my_stats(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
-    Query(q): Params,
+    Params(q): Params<RangeQuery>,
 ) -> ApiResult<Response> {
     let program = require_program(&s.store).await?;
-    let (from, to) = parse_range(
-        q.get("from").map(String::as_str),
-        q.get("to").map(String::as_str),
-        s.now(),
-    )?;
+    let (from, to) = q.days(&s)?;
     let report = reports::partner_report(
         &s.store,
         &id,
         from,
         to,
-        group_by(&q, GroupBy::Day)?,
+        q.group_by(GroupBy::Day)?,
         program.currency,
     )
     .await?;

@@ -1,16 +1,16 @@
 //! The partner's side of payouts: balance, payouts and statements, and payout details.
 
-use std::collections::HashMap;
 use upline_domain::ids::PayoutId;
+use upline_http::Paging;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_area::{self, PayoutDetailsRequest};
 use upline_domain::usecases::payouts::{self};
-use upline_http::{ApiResult, JsonBody, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json};
 
 use crate::me::own_record;
 use crate::payouts::{PayoutView, statement};
@@ -27,14 +27,11 @@ pub(crate) async fn my_balance(
 pub(crate) async fn my_payouts(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
-    Query(q): Query<HashMap<String, String>>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (items, next) =
-        payouts::payouts_of_partner(&s.store, &id, limit, q.get("cursor").map(String::as_str))
-            .await?;
-    let items: Vec<_> = items.iter().map(PayoutView::of).collect();
-    Ok(answers::list(items, next))
+    let found = payouts::payouts_of_partner(&s.store, &id, &page).await?;
+    let items: Vec<_> = found.items.iter().map(PayoutView::of).collect();
+    Ok(answers::list(items, found.next))
 }
 
 pub(crate) async fn my_payout(

@@ -2,8 +2,8 @@
 //! rotate a key) and email templates; the partner's profile, notification preferences,
 //! own key rotation, self-serve links and downline; and the public unsubscribe link.
 
-use crate::{Admin, Params, ReasonRequest, answers, audit};
-use axum::extract::{Path, Query, State};
+use crate::{Admin, ReasonRequest, answers, audit};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -14,7 +14,8 @@ use upline_domain::usecases::admin::{GroupRequest, RecruiterRequest};
 use upline_domain::usecases::partner_lifecycle::parse_reason;
 use upline_domain::usecases::signup::PartnerView;
 use upline_domain::usecases::{admin, partner_lifecycle};
-use upline_http::{ApiResult, JsonBody, correlation_id, json, page_limit};
+use upline_http::Paging;
+use upline_http::{ApiResult, JsonBody, correlation_id, json};
 
 /// The two lifecycle actions an operator takes for a reason the partner is told.
 #[derive(Clone, Copy)]
@@ -121,15 +122,11 @@ pub(crate) async fn rotate_partner_key(
 pub(crate) async fn list_partners(
     State(s): State<Services>,
     _: Admin,
-    Query(q): Params,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (partners, next) = s
-        .store
-        .partners(limit, q.get("cursor").map(String::as_str))
-        .await?;
-    let items: Vec<_> = partners.iter().map(PartnerView::of).collect();
-    Ok(answers::list(items, next))
+    let partners = s.store.partners(&page).await?;
+    let items: Vec<_> = partners.items.iter().map(PartnerView::of).collect();
+    Ok(answers::list(items, partners.next))
 }
 
 pub(crate) async fn approve_partner(

@@ -2,10 +2,10 @@
 //! mark paid or failed) and the partner's balance, payouts, statements and payout
 //! details.
 
-use std::collections::HashMap;
 use upline_domain::ids::{PayoutId, PayoutRunId};
+use upline_http::{Paging, Params};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use upline_domain::money::{Currency, format_minor};
 use upline_domain::payout::{ExportFormat, Payout, PayoutDetails, PayoutRun, Period};
 use upline_domain::services::Services;
 use upline_domain::usecases::payouts::{self, Settlement};
-use upline_http::{ApiResult, JsonBody, correlation_id, json, page_limit};
+use upline_http::{ApiResult, JsonBody, correlation_id, json};
 
 use crate::{Admin, ReasonRequest, answers};
 
@@ -187,13 +187,11 @@ pub(crate) async fn start_run(
 pub(crate) async fn list_runs(
     State(s): State<Services>,
     _: Admin,
-    Query(q): Query<HashMap<String, String>>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (runs, next) =
-        payouts::payout_runs(&s.store, limit, q.get("cursor").map(String::as_str)).await?;
-    let items: Vec<_> = runs.iter().map(RunView::of).collect();
-    Ok(answers::list(items, next))
+    let runs = payouts::payout_runs(&s.store, &page).await?;
+    let items: Vec<_> = runs.items.iter().map(RunView::of).collect();
+    Ok(answers::list(items, runs.next))
 }
 
 pub(crate) async fn find_run(s: &Services, id: &PayoutRunId) -> ApiResult<PayoutRun> {
@@ -211,17 +209,24 @@ pub(crate) async fn show_run(
     Ok(json(StatusCode::OK, &run_with_payouts(&s, &run).await?))
 }
 
+/// Which mass-payment file, and for PayPal which currency.
+#[derive(Deserialize)]
+pub(crate) struct ExportQuery {
+    format: Option<String>,
+    currency: Option<String>,
+}
+
 pub(crate) async fn export_run(
     State(s): State<Services>,
     _: Admin,
     Path(id): Path<PayoutRunId>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<ExportQuery>,
 ) -> ApiResult<Response> {
-    let format = match q.get("format") {
+    let format = match &q.format {
         None => ExportFormat::Generic,
         Some(f) => ExportFormat::parse(f).map_err(|e| AppError::field("format", e))?,
     };
-    let currency = match q.get("currency") {
+    let currency = match &q.currency {
         None => None,
         Some(c) => Some(Currency::from_code(c).map_err(|e| AppError::field("currency", e))?),
     };
@@ -229,7 +234,7 @@ pub(crate) async fn export_run(
     let name = format!(
         "upline-payouts-{}-{}.csv",
         id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
-        q.get("format").map_or("generic", String::as_str)
+        q.format.as_deref().unwrap_or("generic")
     );
     let mut response = (StatusCode::OK, csv).into_response();
     let h = response.headers_mut();

@@ -1,16 +1,16 @@
 //! Tracking settings over the API: promo codes (assigned by the operator, listed for the
 //! partner) and partners' own postback URLs with their delivery log.
 
-use std::collections::HashMap;
+use upline_http::Paging;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_postbacks::{self, TemplateRequest, TemplateView};
 use upline_domain::usecases::promo_codes::{self, PromoCodeRequest, PromoCodeView};
-use upline_http::{ApiResult, JsonBody, json, page_limit};
+use upline_http::{ApiResult, JsonBody, json};
 
 use crate::{Admin, CallingPartner, answers};
 
@@ -44,12 +44,10 @@ pub(crate) async fn remove_my_postback(
 pub(crate) async fn my_postback_deliveries(
     State(s): State<Services>,
     CallingPartner(id): CallingPartner,
-    Query(q): Query<HashMap<String, String>>,
+    Paging(page): Paging,
 ) -> ApiResult<Response> {
-    let limit = page_limit(q.get("limit").map(String::as_str))?;
-    let (items, next_cursor) =
-        partner_postbacks::deliveries(&s, &id, limit, q.get("cursor").map(String::as_str)).await?;
-    Ok(answers::list(items, next_cursor))
+    let found = partner_postbacks::deliveries(&s, &id, &page).await?;
+    Ok(answers::list(found.items, found.next))
 }
 
 /// Promo codes as one list, not paged.

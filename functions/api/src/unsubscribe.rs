@@ -1,10 +1,10 @@
 //! The public unsubscribe link of partner emails: a page with one button, and the
 //! RFC 8058 one-click POST.
 
-use std::collections::HashMap;
 use upline_domain::ids::PartnerId;
+use upline_http::Params;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use upline_domain::services::Services;
@@ -22,17 +22,24 @@ pub(crate) fn page(title: &str, body: &str) -> Response {
     r
 }
 
-pub(crate) fn link_params(q: &HashMap<String, String>) -> (String, String) {
-    (
-        q.get("partner").cloned().unwrap_or_default(),
-        q.get("token").cloned().unwrap_or_default(),
-    )
+/// What an unsubscribe link carries: whose, and the token that proves it came from one of
+/// their emails. Missing values fail the token check, with the same answer as wrong ones.
+#[derive(serde::Deserialize)]
+pub(crate) struct LinkParams {
+    #[serde(default)]
+    partner: String,
+    #[serde(default)]
+    token: String,
+}
+
+pub(crate) fn link_params(q: LinkParams) -> (String, String) {
+    (q.partner, q.token)
 }
 
 /// The link in an email: a page with one button, because mail scanners follow links and
 /// must not unsubscribe anyone by doing so.
-pub(crate) async fn unsubscribe_page(Query(q): Query<HashMap<String, String>>) -> Response {
-    let (partner, token) = link_params(&q);
+pub(crate) async fn unsubscribe_page(Params(q): Params<LinkParams>) -> Response {
+    let (partner, token) = link_params(q);
     let esc = |v: &str| {
         v.chars()
             .filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
@@ -54,9 +61,9 @@ pub(crate) async fn unsubscribe_page(Query(q): Query<HashMap<String, String>>) -
 /// The button and RFC 8058 one-click unsubscribe (`List-Unsubscribe-Post`).
 pub(crate) async fn unsubscribe(
     State(s): State<Services>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<LinkParams>,
 ) -> ApiResult<Response> {
-    let (partner, token) = link_params(&q);
+    let (partner, token) = link_params(q);
     partner_area::unsubscribe(&s, &PartnerId::new(partner), &token).await?;
     Ok(page(
         "You are unsubscribed",

@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod edge;
 pub mod idempotency;
+pub mod query;
 
 pub use edge::{edge, limits};
+pub use query::{Paging, Params, page_limit};
 
 /// `router` with `Idempotency-Key` honoured on its POST routes, keyed by `callers`.
 pub fn idempotent<S: Clone + Send + Sync + 'static>(
@@ -270,18 +272,4 @@ pub async fn not_found() -> ApiError {
 pub struct Listing<T: Serialize> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
-}
-
-/// Reads `limit` from a query: 1 to 200, 50 by default.
-pub fn page_limit(limit: Option<&str>) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(50),
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=200).contains(&n) => Ok(n),
-            _ => Err(ApiError(AppError::field(
-                "limit",
-                "must be a whole number from 1 to 200",
-            ))),
-        },
-    }
 }

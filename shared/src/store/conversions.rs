@@ -135,23 +135,9 @@ impl Store {
     pub async fn lines_of_partner(
         &self,
         partner_id: &PartnerId,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<CommissionLine>, Option<String>), AppError> {
-        let page = self
-            .table
-            .query(
-                Index::Gsi1,
-                &keys::partner_lines(partner_id),
-                &SortKeyCondition::All,
-                false,
-                limit,
-                cursor,
-            )
-            .await?;
-        Ok((
-            page.items.iter().map(decode).collect::<Result<_, _>>()?,
-            page.next,
-        ))
+        page: &PageQuery,
+    ) -> Result<PageOf<CommissionLine>, AppError> {
+        self.page_of(Index::Gsi1, &keys::partner_lines(partner_id), page)
+            .await
     }
 }

@@ -63,6 +63,34 @@ pub struct StatsRow {
 }
 
 /// Serialises an entity into an item under `key`.
+/// Which page of a listing to read: at most `limit` items, after `cursor` (from the page
+/// before) when given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageQuery {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 200;
+
+    /// The first page of `limit` items.
+    pub fn first(limit: usize) -> Self {
+        PageQuery {
+            limit,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of a listing and the cursor of the next, if there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
 pub fn encode<T: Serialize>(key: Key, entity: &T) -> Item {
     let body = serde_json::to_string(entity).expect("entities are plain data");
     Item::new(key).with("body", body)
@@ -170,6 +198,31 @@ impl Store {
             Some(item) => Ok(Some(decode(&item)?)),
             None => Ok(None),
         }
+    }
+
+    /// One page of an index partition, newest first, decoded: what every paged listing
+    /// (partners, lines, payouts, runs, deliveries) reads.
+    pub async fn page_of<T: DeserializeOwned>(
+        &self,
+        index: Index,
+        partition: &str,
+        page: &PageQuery,
+    ) -> Result<PageOf<T>, AppError> {
+        let found = self
+            .table
+            .query(
+                index,
+                partition,
+                &SortKeyCondition::All,
+                false,
+                page.limit,
+                page.cursor.as_deref(),
+            )
+            .await?;
+        Ok(PageOf {
+            items: found.items.iter().map(decode).collect::<Result<_, _>>()?,
+            next: found.next,
+        })
     }
 
     /// Every item of an index partition, following pages (for small partitions only).

@@ -81,24 +81,9 @@ impl Store {
             .and_then(|i| i.s("owner").map(PartnerId::from)))
     }
 
-    pub async fn partners(
-        &self,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<Partner>, Option<String>), AppError> {
-        let page = self
-            .table
-            .query(
-                Index::Gsi2,
-                &keys::partners_listing(),
-                &SortKeyCondition::All,
-                false,
-                limit,
-                cursor,
-            )
-            .await?;
-        let partners = page.items.iter().map(decode).collect::<Result<_, _>>()?;
-        Ok((partners, page.next))
+    pub async fn partners(&self, page: &PageQuery) -> Result<PageOf<Partner>, AppError> {
+        self.page_of(Index::Gsi2, &keys::partners_listing(), page)
+            .await
     }
 
     pub fn api_key_put(hash: &str, principal: &Principal) -> TxOp {

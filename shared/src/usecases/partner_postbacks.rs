@@ -7,6 +7,7 @@ use crate::error::Invalid;
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
 use crate::messages::PostbackStatus;
+use crate::store::{PageOf, PageQuery};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -17,8 +18,7 @@ use crate::error::AppError;
 use crate::messages::{Message, PartnerPostbackDue};
 use crate::money::format_minor;
 use crate::ports::{
-    CallError, Condition, DeliveryOutcome, Index, Item, PostbackCaller, QueueName,
-    SortKeyCondition, TableError,
+    CallError, Condition, DeliveryOutcome, Index, Item, PostbackCaller, QueueName, TableError,
 };
 use crate::public_address::refusal;
 use crate::services::Services;
@@ -394,25 +394,16 @@ pub async fn deliver(
 pub async fn deliveries(
     services: &Services,
     partner_id: &PartnerId,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<(Vec<DeliveryRecord>, Option<String>), AppError> {
-    let page = services
+    page: &PageQuery,
+) -> Result<PageOf<DeliveryRecord>, AppError> {
+    services
         .store
-        .table()
-        .query(
+        .page_of(
             Index::Primary,
             &keys::partner_postback_log_partition(partner_id),
-            &SortKeyCondition::All,
-            false,
-            limit,
-            cursor,
+            page,
         )
-        .await?;
-    Ok((
-        page.items.iter().map(decode).collect::<Result<_, _>>()?,
-        page.next,
-    ))
+        .await
 }
 
 #[cfg(test)]

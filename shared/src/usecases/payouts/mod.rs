@@ -36,7 +36,7 @@ use crate::payout::{
 };
 use crate::ports::{Attr, Condition, Index, QueueName, SortKeyCondition, TableError, TxOp};
 use crate::services::Services;
-use crate::store::{Store, decode, encode, keys, status_is};
+use crate::store::{PageQuery, Store, decode, encode, keys, status_is};
 use crate::usecases::admin::require_program;
 use crate::usecases::lifecycle::approve_due_lines;
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::ids::{PartnerId, PayoutId, PayoutRunId};
+use crate::store::{PageOf, PageQuery};
 
 pub async fn payout_run(store: &Store, id: &PayoutRunId) -> Result<Option<PayoutRun>, AppError> {
     match store.table().get(&keys::payout_run(id)).await? {
@@ -18,26 +19,10 @@ pub async fn payout(store: &Store, id: &PayoutId) -> Result<Option<Payout>, AppE
 }
 
 /// Runs, newest first.
-pub async fn payout_runs(
-    store: &Store,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<(Vec<PayoutRun>, Option<String>), AppError> {
-    let page = store
-        .table()
-        .query(
-            Index::Gsi1,
-            &keys::payout_runs_listing(),
-            &SortKeyCondition::All,
-            false,
-            limit,
-            cursor,
-        )
-        .await?;
-    Ok((
-        page.items.iter().map(decode).collect::<Result<_, _>>()?,
-        page.next,
-    ))
+pub async fn payout_runs(store: &Store, page: &PageQuery) -> Result<PageOf<PayoutRun>, AppError> {
+    store
+        .page_of(Index::Gsi1, &keys::payout_runs_listing(), page)
+        .await
 }
 
 /// Every payout of a run, by partner.
@@ -58,24 +43,11 @@ pub async fn payouts_of_run(store: &Store, run_id: &PayoutRunId) -> Result<Vec<P
 pub async fn payouts_of_partner(
     store: &Store,
     partner_id: &PartnerId,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<(Vec<Payout>, Option<String>), AppError> {
-    let page = store
-        .table()
-        .query(
-            Index::Gsi2,
-            &keys::partner_payouts(partner_id),
-            &SortKeyCondition::All,
-            false,
-            limit,
-            cursor,
-        )
-        .await?;
-    Ok((
-        page.items.iter().map(decode).collect::<Result<_, _>>()?,
-        page.next,
-    ))
+    page: &PageQuery,
+) -> Result<PageOf<Payout>, AppError> {
+    store
+        .page_of(Index::Gsi2, &keys::partner_payouts(partner_id), page)
+        .await
 }
 
 /// The lines a payout took, oldest first.

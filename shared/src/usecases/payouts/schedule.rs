@@ -23,7 +23,9 @@ pub async fn scheduled(services: &Services) -> Result<ScheduledOutcome, AppError
         });
     };
     let mut runs = Vec::new();
-    let (recent, _) = payout_runs(&services.store, 20, None).await?;
+    let recent = payout_runs(&services.store, &PageQuery::first(20))
+        .await?
+        .items;
     for run in recent.iter().filter(|r| r.status == RunStatus::Running) {
         let period = Period {
             name: run.id.to_string(),
