@@ -210,6 +210,15 @@ impl From<TableError> for AppError {
     }
 }
 
+impl From<crate::partner::IllegalTransition> for AppError {
+    fn from(e: crate::partner::IllegalTransition) -> Self {
+        AppError::Conflict {
+            field: Some("status".into()),
+            detail: e.0,
+        }
+    }
+}
+
 impl From<QueueError> for AppError {
     fn from(e: QueueError) -> Self {
         AppError::Unavailable(Cause::of(e))

@@ -113,6 +113,96 @@ impl PartnerKind {
     }
 }
 
+/// A move the partner lifecycle does not have (approving a suspended partner, suspending
+/// a pending one), in words for the operator who tried it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IllegalTransition(pub String);
+
+/// The partner lifecycle: pending → approved or rejected; approved ⇄ suspended. Each move
+/// records its reason (or clears it) and when it happened, and refuses from any other
+/// status; the caller stores the partner on the condition that the status it read is
+/// still the stored one.
+impl Partner {
+    pub fn approve(&mut self, at: Timestamp) -> Result<PartnerStatus, IllegalTransition> {
+        if self.status != PartnerStatus::Pending {
+            return Err(IllegalTransition(format!(
+                "the partner is {}, only pending partners can be approved",
+                self.status
+            )));
+        }
+        Ok(self.set_status(PartnerStatus::Approved, None, at))
+    }
+
+    pub fn reject(
+        &mut self,
+        reason: String,
+        at: Timestamp,
+    ) -> Result<PartnerStatus, IllegalTransition> {
+        self.move_to(
+            &[PartnerStatus::Pending],
+            PartnerStatus::Rejected,
+            Some(reason),
+            at,
+        )
+    }
+
+    pub fn suspend(
+        &mut self,
+        reason: String,
+        at: Timestamp,
+    ) -> Result<PartnerStatus, IllegalTransition> {
+        self.move_to(
+            &[PartnerStatus::Approved],
+            PartnerStatus::Suspended,
+            Some(reason),
+            at,
+        )
+    }
+
+    pub fn reinstate(&mut self, at: Timestamp) -> Result<PartnerStatus, IllegalTransition> {
+        self.move_to(
+            &[PartnerStatus::Suspended],
+            PartnerStatus::Approved,
+            None,
+            at,
+        )
+    }
+
+    fn move_to(
+        &mut self,
+        from: &[PartnerStatus],
+        to: PartnerStatus,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> Result<PartnerStatus, IllegalTransition> {
+        if !from.contains(&self.status) {
+            let allowed: Vec<&str> = from.iter().map(PartnerStatus::as_str).collect();
+            return Err(IllegalTransition(format!(
+                "the partner is {}; only {} partners can become {}",
+                self.status,
+                allowed.join(" or "),
+                to
+            )));
+        }
+        Ok(self.set_status(to, reason, at))
+    }
+
+    /// The status before.
+    fn set_status(
+        &mut self,
+        to: PartnerStatus,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> PartnerStatus {
+        let before = self.status;
+        self.status = to;
+        self.status_reason = reason;
+        self.updated_at = at;
+        before
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerStatus {
@@ -200,5 +290,71 @@ mod tests {
                 .unwrap_err()
                 .contains("must be one of")
         );
+    }
+
+    fn partner(status: PartnerStatus) -> Partner {
+        Partner {
+            id: "p-1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            kind: PartnerKind::Affiliate,
+            status,
+            recruited_by: None,
+            referral_code: "k3x9".into(),
+            group: None,
+            payout_details: None,
+            fields: BTreeMap::new(),
+            status_reason: Some("earlier".into()),
+            notifications: NotificationPrefs::default(),
+            unsubscribe_token: String::new(),
+            api_key_hash: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_has_its_moves_and_no_others() {
+        use PartnerStatus::*;
+        let at = Timestamp(5);
+        type Move = fn(&mut Partner, Timestamp) -> Result<PartnerStatus, IllegalTransition>;
+        let moves: [(&str, Move, PartnerStatus, &[PartnerStatus]); 4] = [
+            ("approve", |p, at| p.approve(at), Approved, &[Pending]),
+            (
+                "reject",
+                |p, at| p.reject("no".into(), at),
+                Rejected,
+                &[Pending],
+            ),
+            (
+                "suspend",
+                |p, at| p.suspend("no".into(), at),
+                Suspended,
+                &[Approved],
+            ),
+            ("reinstate", |p, at| p.reinstate(at), Approved, &[Suspended]),
+        ];
+        for (name, step, to, legal) in moves {
+            for from in [Pending, Approved, Rejected, Suspended] {
+                let mut p = partner(from);
+                match step(&mut p, at) {
+                    Ok(before) => {
+                        assert!(legal.contains(&from), "{name} from {from} allowed");
+                        assert_eq!((before, p.status, p.updated_at), (from, to, at));
+                    }
+                    Err(e) => {
+                        assert!(!legal.contains(&from), "{name} from {from} refused: {e}");
+                        assert_eq!(p, partner(from), "a refused move changes nothing");
+                        assert!(e.0.starts_with(&format!("the partner is {from}")), "{e}");
+                    }
+                }
+            }
+        }
+        // A reason is kept with the moves that take one, cleared by the others.
+        let mut p = partner(Approved);
+        p.suspend("brand bidding".into(), at).unwrap();
+        assert_eq!(p.status_reason.as_deref(), Some("brand bidding"));
+        p.reinstate(at).unwrap();
+        assert_eq!(p.status_reason, None);
     }
 }

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::ids::PartnerId;
 use crate::ids::{NewApiKey, Principal, new_api_key};
 use crate::messages::{EmailRequest, Message};
-use crate::partner::{Partner, PartnerStatus};
+use crate::partner::{IllegalTransition, Partner, PartnerStatus};
 use crate::ports::{QueueName, TableError, TxOp};
 use crate::services::Services;
 use crate::store::{Store, keys, status_is};
@@ -39,31 +39,15 @@ pub(crate) async fn load(services: &Services, partner_id: &PartnerId) -> Result<
         .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))
 }
 
-/// Moves a partner from one of `from` to `to`, conditional on the status read.
+/// Applies one lifecycle move to the stored partner and stores it, conditional on the
+/// status read.
 async fn change_status(
     services: &Services,
     partner_id: &PartnerId,
-    from: &[PartnerStatus],
-    to: PartnerStatus,
-    reason: Option<String>,
+    step: impl FnOnce(&mut Partner) -> Result<PartnerStatus, IllegalTransition>,
 ) -> Result<Partner, AppError> {
     let mut partner = load(services, partner_id).await?;
-    if !from.contains(&partner.status) {
-        let allowed: Vec<&str> = from.iter().map(PartnerStatus::as_str).collect();
-        return Err(AppError::Conflict {
-            field: Some("status".into()),
-            detail: format!(
-                "the partner is {}; only {} partners can become {}",
-                partner.status,
-                allowed.join(" or "),
-                to
-            ),
-        });
-    }
-    let before = partner.status;
-    partner.status = to;
-    partner.status_reason = reason;
-    partner.updated_at = services.now();
+    let before = step(&mut partner)?;
     services
         .store
         .table()
@@ -112,25 +96,14 @@ pub async fn reject(
     reason: String,
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
-    let program = require_program(&services.store).await?;
-    let partner = change_status(
+    set_aside(
         services,
         partner_id,
-        &[PartnerStatus::Pending],
-        PartnerStatus::Rejected,
-        Some(reason.clone()),
-    )
-    .await?;
-    email(
-        services,
-        &partner,
-        EmailTemplate::PartnerRejected,
-        format!("partner-rejected:{}", partner.id),
-        serde_json::json!({"program_name": program.name, "reason": reason}),
+        SetAside::Reject,
+        reason,
         correlation_id,
     )
-    .await;
-    Ok(partner)
+    .await
 }
 
 /// Suspends an approved partner: links keep redirecting, conversions earn nothing.
@@ -141,25 +114,58 @@ pub async fn suspend(
     reason: String,
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
-    let program = require_program(&services.store).await?;
-    let partner = change_status(
+    set_aside(
         services,
         partner_id,
-        &[PartnerStatus::Approved],
-        PartnerStatus::Suspended,
-        Some(reason.clone()),
+        SetAside::Suspend,
+        reason,
+        correlation_id,
     )
+    .await
+}
+
+/// The two moves that take a reason the partner is told by email.
+#[derive(Clone, Copy)]
+enum SetAside {
+    Reject,
+    Suspend,
+}
+
+async fn set_aside(
+    services: &Services,
+    partner_id: &PartnerId,
+    how: SetAside,
+    reason: String,
+    correlation_id: &str,
+) -> Result<Partner, AppError> {
+    let program = require_program(&services.store).await?;
+    let now = services.now();
+    let partner = change_status(services, partner_id, |p| match how {
+        SetAside::Reject => p.reject(reason.clone(), now),
+        SetAside::Suspend => p.suspend(reason.clone(), now),
+    })
     .await?;
-    // One email per suspension: its time makes the id unique.
+    // A partner is rejected once; suspended perhaps several times, one email each (the
+    // time makes its id unique).
+    let (template, email_id) = match how {
+        SetAside::Reject => (
+            EmailTemplate::PartnerRejected,
+            format!("partner-rejected:{}", partner.id),
+        ),
+        SetAside::Suspend => (
+            EmailTemplate::PartnerSuspended,
+            format!(
+                "partner-suspended:{}:{}",
+                partner.id,
+                partner.updated_at.millis()
+            ),
+        ),
+    };
     email(
         services,
         &partner,
-        EmailTemplate::PartnerSuspended,
-        format!(
-            "partner-suspended:{}:{}",
-            partner.id,
-            partner.updated_at.millis()
-        ),
+        template,
+        email_id,
         serde_json::json!({"program_name": program.name, "reason": reason}),
         correlation_id,
     )
@@ -170,14 +176,8 @@ pub async fn suspend(
 /// Lifts a suspension: conversions from now on earn again.
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
 pub async fn reinstate(services: &Services, partner_id: &PartnerId) -> Result<Partner, AppError> {
-    change_status(
-        services,
-        partner_id,
-        &[PartnerStatus::Suspended],
-        PartnerStatus::Approved,
-        None,
-    )
-    .await
+    let now = services.now();
+    change_status(services, partner_id, |p| p.reinstate(now)).await
 }
 
 /// Issues a new API key for an approved or suspended partner and revokes the old one in

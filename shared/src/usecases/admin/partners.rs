@@ -21,20 +21,9 @@ pub async fn approve_partner(
         .partner(partner_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
-    if partner.status != PartnerStatus::Pending {
-        return Err(AppError::Conflict {
-            field: Some("status".into()),
-            detail: format!(
-                "the partner is {}, only pending partners can be approved",
-                partner.status
-            ),
-        });
-    }
     let key = new_api_key(services.ids.as_ref(), "partner");
-    partner.status = PartnerStatus::Approved;
-    partner.status_reason = None;
+    partner.approve(services.now())?;
     partner.api_key_hash = Some(key.hash.clone());
-    partner.updated_at = services.now();
     let ops = vec![
         Store::partner_put_replacing_key(
             &partner,
