@@ -517,7 +517,7 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_lift_later_conversions_into_a_tier_without_touching_earlier_ones() {
-    use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
+    use upline_domain::usecases::conversion_lifecycle::{Decision, decide_conversion};
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;

@@ -516,10 +516,10 @@ async fn the_payout_events_run_a_period_export_it_and_settle_its_payouts() {
     // The sample conversion's lines, approved by the operator: Ada 10.00, Bo 5.00 and
     // Cleo 2.50.
     commission_sample(&w.services).await;
-    upline_domain::usecases::lifecycle::decide_conversion(
+    upline_domain::usecases::conversion_lifecycle::decide_conversion(
         &w.services,
         &ConversionId::from(upline_tests::samples::SAMPLE_CONVERSION),
-        upline_domain::usecases::lifecycle::Decision::Approve,
+        upline_domain::usecases::conversion_lifecycle::Decision::Approve,
     )
     .await
     .unwrap();

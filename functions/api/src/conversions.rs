@@ -15,7 +15,7 @@ use upline_domain::error::AppError;
 use upline_domain::ports::Index;
 use upline_domain::services::Services;
 use upline_domain::store::{decode, keys};
-use upline_domain::usecases::lifecycle::{Decision, decide_conversion};
+use upline_domain::usecases::conversion_lifecycle::{Decision, decide_conversion};
 use upline_domain::usecases::postback::ConversionView;
 use upline_domain::usecases::reports::days;
 use upline_http::{ApiResult, JsonBody, json};

@@ -9,7 +9,7 @@ pub mod commissions;
 pub mod emails;
 pub mod idempotency;
 pub mod input;
-pub mod lifecycle;
+pub mod conversion_lifecycle;
 pub mod partner_area;
 pub mod partner_lifecycle;
 pub mod partner_postbacks;

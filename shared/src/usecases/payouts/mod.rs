@@ -38,7 +38,7 @@ use crate::ports::{Attr, Condition, Index, QueueName, SortKeyCondition, TableErr
 use crate::services::Services;
 use crate::store::{PageQuery, Store, decode, encode, keys, status_is};
 use crate::usecases::admin::require_program;
-use crate::usecases::lifecycle::approve_due_lines;
+use crate::usecases::conversion_lifecycle::approve_due_lines;
 
 /// Lines per claiming transaction: each takes two writes (the line, its statement copy)
 /// and DynamoDB allows 100 per transaction.
