@@ -3,6 +3,7 @@
 //! world must provide, the entity mapping above the Table port, and the use cases that
 //! every function runs over those ports. No AWS SDK, no HTTP server, no filesystem.
 
+pub mod attribution;
 pub mod campaign;
 pub mod click_id;
 pub mod clock;

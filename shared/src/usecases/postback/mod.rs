@@ -22,8 +22,8 @@ use crate::click_id::{self, ClickIdError};
 use crate::clock::Timestamp;
 use crate::commission::LineItem;
 use crate::conversion::{
-    Attribution, AttributionMethod, Conversion, ConversionAmounts, ConversionStatus,
-    OriginalAmount, Subscription, SubscriptionPayment, months_between, parse_event, parse_order_id,
+    Attribution, Conversion, ConversionAmounts, ConversionStatus, OriginalAmount, Subscription,
+    SubscriptionPayment, months_between, parse_event, parse_order_id,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::messages::Message;
@@ -34,7 +34,6 @@ use crate::program::AttributionPriority;
 use crate::services::Services;
 use crate::store::{Store, keys};
 use crate::store::{decode, encode};
-use crate::tracking::Link;
 use crate::usecases::admin::require_program;
 use crate::usecases::input::{DecimalText, IdText};
 use crate::usecases::promo_codes::{self, PromoCode};

@@ -2,6 +2,7 @@
 //! stored once per campaign and order id, and handed to the commission stage.
 
 use super::*;
+use crate::attribution::Credit;
 use crate::ids::CampaignId;
 use crate::ids::ConversionId;
 
@@ -12,6 +13,132 @@ pub async fn record_postback(
     correlation_id: &str,
 ) -> Result<PostbackOutcome, AppError> {
     let program = require_program(&services.store).await?;
+    let cmd = parse_postback(services, &program, req).await?;
+    let now = services.now();
+    let credit = attribute(
+        services,
+        program.attribution_priority,
+        cmd.subscription.clone(),
+        cmd.claims.clone(),
+        cmd.promo_text.clone(),
+        now,
+    )
+    .await?;
+    // A repeat (refresh, retry, back button) answers with the conversion already stored.
+    if let Some(existing) = replay(
+        services,
+        &credit.campaign_id,
+        &cmd.order_id,
+        cmd.amount,
+        correlation_id,
+    )
+    .await?
+    {
+        return Ok(existing);
+    }
+    // A customer is new unless the storefront says otherwise or Upline has seen them.
+    let seen_before = match &cmd.customer_id {
+        Some(c) => services
+            .store
+            .table()
+            .get(&keys::customer(c))
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let first_time_customer = cmd
+        .new_customer
+        .or_else(|| cmd.customer_id.as_ref().map(|_| !seen_before));
+    // The click's sub-ids, if its record has landed (clicks are recorded off the hot path).
+    let subs = match &credit.click_id {
+        Some(id) => services
+            .store
+            .click(id)
+            .await?
+            .map(|c| c.subs)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let conversion = new_conversion(
+        &cmd,
+        &credit,
+        ConversionId::new(services.new_id()),
+        first_time_customer,
+        subs,
+        now,
+    );
+    let mut ops = vec![
+        Store::unique_marker(
+            keys::order(&conversion.campaign_id, &cmd.order_id),
+            &conversion.id,
+        ),
+        Store::conversion_put(&conversion, Condition::NotExists),
+    ];
+    if let (Some(c), false) = (&cmd.customer_id, seen_before) {
+        ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
+    }
+    if let Some(started) = started_subscription(&cmd, &credit, &conversion) {
+        ops.push(TxOp::Put(
+            encode(keys::subscription(&started.subscription_id), &started),
+            Condition::NotExists,
+        ));
+    }
+    match services.store.table().transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { .. }) => {
+            // A concurrent identical postback stored it first.
+            return replay(
+                services,
+                &credit.campaign_id,
+                &cmd.order_id,
+                cmd.amount,
+                correlation_id,
+            )
+            .await?
+            .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // An unattributed conversion is kept for the record; no partner earns on it.
+    if conversion.status == ConversionStatus::Recorded {
+        hand_to_payout(services, &conversion, correlation_id).await?;
+    }
+    Ok(PostbackOutcome {
+        conversion,
+        created: true,
+    })
+}
+
+/// A postback's fields, parsed and checked (every problem reported at once), with the two
+/// things checking depends on read: the subscription it renews and the exchange rate of
+/// its currency.
+pub(super) struct PostbackCommand {
+    subscription_id: Option<String>,
+    subscription: Option<Subscription>,
+    claims: Option<(String, click_id::ClickIdClaims)>,
+    promo_text: Option<String>,
+    order_id: String,
+    /// As sent, in the postback's currency.
+    amount: Money,
+    /// The amount in the program currency, when the postback's was another.
+    amount_in_program: Option<i64>,
+    rate: Option<ExchangeRate>,
+    event: String,
+    discount_minor: i64,
+    tax_minor: i64,
+    shipping_minor: i64,
+    items: Vec<LineItem>,
+    customer_id: Option<String>,
+    new_customer: Option<bool>,
+}
+
+// Long: one field after another, each checked where it is read so that every problem
+// is reported at once; the steps are in the order the postback's fields are documented.
+pub(super) async fn parse_postback(
+    services: &Services,
+    program: &crate::program::Program,
+    req: PostbackRequest,
+) -> Result<PostbackCommand, AppError> {
     let click_secret = services.deployment.click_secret()?;
     let mut errors = FieldErrors::default();
     // A renewal of a known subscription is attributed to it, with or without a click id.
@@ -138,80 +265,50 @@ pub async fn record_postback(
         )
     });
     let (order_id, amount, event) = errors.finish((order_id, amount, event))?;
-    let now = services.now();
-    let credit = match &subscription {
-        // Renewals stay with the partner who brought the subscriber (lifetime attribution).
-        Some(sub) => Credit {
-            partner_id: sub.partner_id.clone(),
-            campaign_id: sub.campaign_id.clone(),
-            link_code: sub.link_code.clone(),
-            click_id: sub.click_id.clone(),
-            clicked_at: sub.clicked_at,
-            attribution: Attribution {
-                method: AttributionMethod::Subscription,
-                promo_code: None,
-                note: Some(format!(
-                    "subscription {} started with conversion {}",
-                    sub.subscription_id, sub.first_conversion_id
-                )),
-            },
-            unattributed: None,
-        },
-        None => {
-            attribute(
-                services,
-                program.attribution_priority,
-                claims,
-                promo_text.as_deref(),
-                now,
-            )
-            .await?
-        }
-    };
-    // A repeat (refresh, retry, back button) answers with the conversion already stored.
-    if let Some(existing) = replay(
-        services,
-        &credit.campaign_id,
-        &order_id,
+    Ok(PostbackCommand {
+        subscription_id,
+        subscription,
+        claims,
+        promo_text,
+        order_id,
         amount,
-        correlation_id,
-    )
-    .await?
-    {
-        return Ok(existing);
-    }
-    // A customer is new unless the storefront says otherwise or Upline has seen them.
-    let seen_before = match &customer_id {
-        Some(c) => services
-            .store
-            .table()
-            .get(&keys::customer(c))
-            .await?
-            .is_some(),
-        None => false,
+        amount_in_program,
+        rate,
+        event,
+        discount_minor,
+        tax_minor,
+        shipping_minor,
+        items,
+        customer_id,
+        new_customer: req.new_customer,
+    })
+}
+
+/// The conversion a new postback records: its credit, its amounts in the program
+/// currency (and the original when converted), and whether it is a renewal. Pure.
+pub(super) fn new_conversion(
+    cmd: &PostbackCommand,
+    credit: &Credit,
+    id: ConversionId,
+    first_time_customer: Option<bool>,
+    subs: std::collections::BTreeMap<String, String>,
+    now: Timestamp,
+) -> Conversion {
+    let amount_minor = cmd.amount_in_program.unwrap_or(cmd.amount.minor());
+    let (currency_used, original) = match cmd.rate {
+        Some(r) => (
+            r.to,
+            Some(OriginalAmount {
+                amount: cmd.amount,
+                rate: r,
+            }),
+        ),
+        None => (cmd.amount.currency(), None),
     };
-    let first_time_customer = req
-        .new_customer
-        .or_else(|| customer_id.as_ref().map(|_| !seen_before));
-    // The click's sub-ids, if its record has landed (clicks are recorded off the hot path).
-    let subs = match &credit.click_id {
-        Some(id) => services
-            .store
-            .click(id)
-            .await?
-            .map(|c| c.subs)
-            .unwrap_or_default(),
-        None => Default::default(),
-    };
-    let amount_minor = amount_in_program.unwrap_or(amount.minor());
-    let (currency_used, original) = match rate {
-        Some(r) => (r.to, Some(OriginalAmount { amount, rate: r })),
-        None => (amount.currency(), None),
-    };
-    let conversion = Conversion {
-        id: ConversionId::new(services.new_id()),
+    Conversion {
+        id,
         campaign_id: credit.campaign_id.clone(),
-        order_id: order_id.clone(),
+        order_id: cmd.order_id.clone(),
         partner_id: credit.partner_id.clone(),
         link_code: credit.link_code.clone(),
         click_id: credit.click_id.clone(),
@@ -220,23 +317,24 @@ pub async fn record_postback(
         unattributed_reason: credit.unattributed.clone(),
         amounts: ConversionAmounts {
             sale: Money::from_minor(amount_minor, currency_used),
-            discount: Money::from_minor(discount_minor, currency_used),
-            tax: Money::from_minor(tax_minor, currency_used),
-            shipping: Money::from_minor(shipping_minor, currency_used),
+            discount: Money::from_minor(cmd.discount_minor, currency_used),
+            tax: Money::from_minor(cmd.tax_minor, currency_used),
+            shipping: Money::from_minor(cmd.shipping_minor, currency_used),
             refunded: Money::zero(currency_used),
         },
-        event,
-        items,
+        event: cmd.event.clone(),
+        items: cmd.items.clone(),
         original,
         subs,
-        subscription: subscription_id.as_ref().map(|id| SubscriptionPayment {
+        subscription: cmd.subscription_id.as_ref().map(|id| SubscriptionPayment {
             subscription_id: id.clone(),
-            renewal: subscription.is_some(),
-            month: subscription
+            renewal: cmd.subscription.is_some(),
+            month: cmd
+                .subscription
                 .as_ref()
                 .map_or(0, |s| months_between(s.started_at, now)),
         }),
-        customer_id: customer_id.clone(),
+        customer_id: cmd.customer_id.clone(),
         first_time_customer,
         refunded_original_minor: 0,
         status: if credit.unattributed.is_some() {
@@ -245,57 +343,32 @@ pub async fn record_postback(
             ConversionStatus::Recorded
         },
         created_at: now,
+    }
+}
+
+/// The subscription a first payment starts, when it names one and earns. Pure.
+pub(super) fn started_subscription(
+    cmd: &PostbackCommand,
+    credit: &Credit,
+    conversion: &Conversion,
+) -> Option<Subscription> {
+    let (Some(id), None, None) = (
+        &cmd.subscription_id,
+        &cmd.subscription,
+        &credit.unattributed,
+    ) else {
+        return None;
     };
-    let mut ops = vec![
-        Store::unique_marker(
-            keys::order(&conversion.campaign_id, &order_id),
-            &conversion.id,
-        ),
-        Store::conversion_put(&conversion, Condition::NotExists),
-    ];
-    if let (Some(c), false) = (&customer_id, seen_before) {
-        ops.push(Store::unique_marker(keys::customer(c), &conversion.id));
-    }
-    if let (Some(id), None, None) = (&subscription_id, &subscription, &credit.unattributed) {
-        let started = Subscription {
-            subscription_id: id.clone(),
-            campaign_id: conversion.campaign_id.clone(),
-            partner_id: conversion.partner_id.clone(),
-            link_code: conversion.link_code.clone(),
-            click_id: conversion.click_id.clone(),
-            clicked_at: conversion.clicked_at,
-            attribution: conversion.attribution.clone(),
-            started_at: now,
-            first_conversion_id: conversion.id.clone(),
-        };
-        ops.push(TxOp::Put(
-            encode(keys::subscription(id), &started),
-            Condition::NotExists,
-        ));
-    }
-    match services.store.table().transact(ops).await {
-        Ok(()) => {}
-        Err(TableError::TransactionCancelled { .. }) => {
-            // A concurrent identical postback stored it first.
-            return replay(
-                services,
-                &credit.campaign_id,
-                &order_id,
-                amount,
-                correlation_id,
-            )
-            .await?
-            .ok_or_else(|| AppError::Unavailable("the conversion is being stored; retry".into()));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    // An unattributed conversion is kept for the record; no partner earns on it.
-    if conversion.status == ConversionStatus::Recorded {
-        hand_to_payout(services, &conversion, correlation_id).await?;
-    }
-    Ok(PostbackOutcome {
-        conversion,
-        created: true,
+    Some(Subscription {
+        subscription_id: id.clone(),
+        campaign_id: conversion.campaign_id.clone(),
+        partner_id: conversion.partner_id.clone(),
+        link_code: conversion.link_code.clone(),
+        click_id: conversion.click_id.clone(),
+        clicked_at: conversion.clicked_at,
+        attribution: conversion.attribution.clone(),
+        started_at: conversion.created_at,
+        first_conversion_id: conversion.id.clone(),
     })
 }
 
@@ -361,3 +434,6 @@ pub(super) async fn hand_to_payout(
             AppError::Unavailable("the conversion is stored but could not be queued; send the postback again".into())
         })
 }
+
+#[cfg(test)]
+mod tests;
