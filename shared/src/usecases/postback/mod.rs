@@ -5,12 +5,14 @@
 //! One module per step, re-exported here under the same paths.
 
 mod attribution;
+mod command;
 mod record;
 mod request;
 mod sweep;
 mod view;
 
 use attribution::*;
+use command::*;
 pub use record::*;
 pub use request::*;
 pub use sweep::*;
