@@ -21,6 +21,7 @@ pub mod ports;
 pub mod postback_auth;
 pub mod program;
 pub mod public_address;
+pub mod public_urls;
 pub mod secrets;
 pub mod services;
 pub mod signing;

@@ -111,7 +111,10 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
             id: partner.id.to_string(),
             api_key: key.secret,
             referral_code: partner.referral_code,
-            link_url: format!("{}/r/{}", services.deployment.public_base_url, link.code),
+            link_url: upline_domain::public_urls::link_url(
+                &services.deployment.public_base_url,
+                &link.code,
+            ),
         });
     }
     Ok(DemoProgram {

@@ -34,16 +34,6 @@ async fn mark(store: &Store, marker: crate::ports::Key, outcome: &str) {
     }
 }
 
-/// The one-click unsubscribe address of a partner's notifications.
-pub fn unsubscribe_url_of(public_base_url: &str, partner: &crate::partner::Partner) -> String {
-    format!(
-        "{}/v1/unsubscribe?partner={}&token={}",
-        public_base_url.trim_end_matches('/'),
-        percent_encoding::utf8_percent_encode(&partner.id, percent_encoding::NON_ALPHANUMERIC),
-        partner.unsubscribe_token
-    )
-}
-
 /// The operator's version of a template, if they saved one.
 pub async fn template_override(
     store: &Store,
@@ -100,7 +90,10 @@ pub async fn deliver(
                 .transact(vec![Store::partner_put(&partner, Condition::Exists)])
                 .await?;
         }
-        unsubscribe_url = Some(unsubscribe_url_of(public_base_url, &partner));
+        unsubscribe_url = Some(crate::public_urls::unsubscribe_url(
+            public_base_url,
+            &partner,
+        ));
     }
     if let Some(obj) = data.as_object_mut() {
         // Secrets travel sealed through the queue (and its dead-letter queue); they are

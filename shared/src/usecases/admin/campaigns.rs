@@ -5,21 +5,6 @@ use super::*;
 use crate::ids::CampaignId;
 use crate::ids::PartnerId;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignRequest {
-    pub name: Option<String>,
-    pub destination_url: Option<String>,
-    pub allowed_domains: Option<Vec<String>>,
-    pub terms: Option<TermsRequest>,
-    /// An upline plan for this campaign only, in place of the program's.
-    pub upline: Option<UplineRequest>,
-    pub targeting: Option<crate::targeting::TargetingRequest>,
-    /// Days after a click that a conversion still earns (default 30).
-    pub attribution_window_days: Option<i64>,
-    pub status: Option<String>,
-}
-
 /// Ids chosen by operators appear in URLs and keys: keep them plain.
 pub fn parse_slug(field: &str, text: &str) -> Result<String, AppError> {
     let ok = !text.is_empty()

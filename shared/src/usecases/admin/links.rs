@@ -4,34 +4,6 @@ use super::*;
 use crate::ids::LinkCode;
 use crate::ids::{CampaignId, PartnerId};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkRequest {
-    pub partner_id: Option<String>,
-    pub campaign_id: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LinkView {
-    pub code: LinkCode,
-    pub url: String,
-    pub partner_id: PartnerId,
-    pub campaign_id: CampaignId,
-    pub created_at: String,
-}
-
-impl LinkView {
-    pub fn of(link: &Link, base_url: &str) -> Self {
-        LinkView {
-            code: link.code.clone(),
-            url: format!("{base_url}/r/{}", link.code),
-            partner_id: link.partner_id.clone(),
-            campaign_id: link.campaign_id.clone(),
-            created_at: link.created_at.to_rfc3339(),
-        }
-    }
-}
-
 /// Checks that an approved partner and a campaign exist before something of theirs (a
 /// link, a promo code: `what`) is made, naming the field at fault.
 pub async fn require_partner_on_campaign(

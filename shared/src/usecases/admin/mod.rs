@@ -2,8 +2,9 @@
 //! approve partners (issuing their API key), create tracking links, mint admin keys.
 //!
 //! One module per concern; everything is re-exported here, so callers name
-//! `usecases::admin::…` whichever module it lives in. The imports below serve the
-//! modules, which take them with `use super::*`.
+//! `usecases::admin::…` whichever module it lives in. The request bodies and views of
+//! them all are in `wire`. The imports below serve the modules, which take them with
+//! `use super::*`.
 
 mod admin_keys;
 mod campaigns;
@@ -12,6 +13,7 @@ mod partners;
 mod program;
 mod rates;
 mod terms;
+mod wire;
 
 pub use admin_keys::*;
 pub use campaigns::*;
@@ -20,6 +22,13 @@ pub use partners::*;
 pub use program::*;
 pub use rates::*;
 pub use terms::*;
+pub use wire::{
+    BaseRequest, BonusesRequest, CampaignRequest, CapRequest, ExchangeRateRequest,
+    ExchangeRateView, GroupRequest, LaterRateRequest, LinkRequest, LinkView, OrderValueRequest,
+    PayoutSettingsRequest, PayoutSettingsView, ProgramRequest, ProgramView, QualificationRequest,
+    RecruiterRequest, RecurringRequest, SignupSettingsRequest, TermsRequest, TierRequest,
+    UplineRequest,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@ use super::*;
 use crate::emails::EmailTemplate;
 use crate::error::Invalid;
 use crate::ids::PartnerId;
+use crate::public_urls;
 
 /// Approves a pending partner and issues their API key (shown once, stored hashed), gives
 /// them a link for every active campaign, and emails the approval and the welcome (links,
@@ -56,6 +57,7 @@ pub async fn approve_partner(
         tracing::error!(partner_id = %partner.id, error = %e, "campaigns not read for the welcome links");
         Vec::new()
     });
+    let base_url = &services.deployment.public_base_url;
     let mut links = Vec::new();
     for campaign in campaigns
         .iter()
@@ -69,7 +71,7 @@ pub async fn approve_partner(
         match create_link(services, req).await {
             Ok((link, _)) => links.push(serde_json::json!({
                 "campaign_name": campaign.name,
-                "url": LinkView::of(&link, &services.deployment.public_base_url).url,
+                "url": public_urls::link_url(base_url, &link.code),
             })),
             Err(e) => {
                 tracing::warn!(partner_id = %partner.id, campaign_id = %campaign.id, error = %e, "welcome link not created")
@@ -94,7 +96,7 @@ pub async fn approve_partner(
                     &crate::usecases::emails::email_secret_purpose("api_key"),
                     &key.secret,
                 ),
-                "partner_area_url": format!("{}/v1/me", services.deployment.public_base_url),
+                "partner_area_url": public_urls::partner_area_url(base_url),
                 "links": links,
             }),
         }),
@@ -120,15 +122,6 @@ pub fn parse_name(text: &str) -> Result<String, Invalid> {
     } else {
         Ok(t.to_string())
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecruiterRequest {
-    /// The new recruiter's id, or null to detach the partner from any upline.
-    pub recruiter_id: Option<String>,
-    /// Or the new recruiter's referral code.
-    pub referral_code: Option<String>,
 }
 
 /// The longest chain a recruiter change can verify in one transaction (DynamoDB's limit
@@ -227,13 +220,6 @@ pub async fn set_recruiter(
         }),
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupRequest {
-    /// The group's name, or null to take the partner out of any group.
-    pub group: Option<String>,
 }
 
 pub async fn set_group(

@@ -2,32 +2,6 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExchangeRateRequest {
-    /// Units of the program currency one unit of the path's currency buys, e.g. "1.0842".
-    pub rate: Option<DecimalText>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ExchangeRateView {
-    pub currency: Currency,
-    pub program_currency: Currency,
-    pub rate: String,
-    pub means: String,
-}
-
-impl ExchangeRateView {
-    pub fn of(r: &crate::money::ExchangeRate) -> Self {
-        ExchangeRateView {
-            currency: r.from,
-            program_currency: r.to,
-            rate: r.rate.normalize().to_string(),
-            means: r.to_string(),
-        }
-    }
-}
-
 /// Sets the rate at which sales in `currency` are converted into the program currency.
 /// Conversions already stored keep the rate they were converted at.
 pub async fn put_exchange_rate(

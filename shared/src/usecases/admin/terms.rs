@@ -3,42 +3,6 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct TermsRequest {
-    /// Fixed amount per conversion, in the program currency, e.g. "25.00".
-    pub cpa: Option<DecimalText>,
-    /// Fixed amounts per event type: `{"lead": "1.00", "first_deposit": "50.00"}`.
-    pub cpa_by_event: Option<BTreeMap<String, DecimalText>>,
-    pub revenue_share_percent: Option<DecimalText>,
-    pub base: Option<BaseRequest>,
-    pub sku_rates: Option<BTreeMap<String, DecimalText>>,
-    pub category_rates: Option<BTreeMap<String, DecimalText>>,
-    pub excluded_skus: Option<Vec<String>>,
-    pub excluded_categories: Option<Vec<String>>,
-    pub qualification: Option<QualificationRequest>,
-    pub bonuses: Option<BonusesRequest>,
-    pub caps: Option<Vec<CapRequest>>,
-    pub tiers: Option<Vec<TierRequest>>,
-    pub recurring: Option<RecurringRequest>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RecurringRequest {
-    /// Months from the subscription's start that renewals earn for; absent or null = life.
-    pub months: Option<u32>,
-    pub later: Option<LaterRateRequest>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct LaterRateRequest {
-    pub after_months: Option<u32>,
-    pub cpa: Option<DecimalText>,
-    pub revenue_share_percent: Option<DecimalText>,
-}
-
 fn parse_recurring(errors: &mut FieldErrors, r: RecurringRequest, currency: Currency) -> Recurring {
     if r.months == Some(0) {
         errors.push(
@@ -68,17 +32,6 @@ fn parse_recurring(errors: &mut FieldErrors, r: RecurringRequest, currency: Curr
         months: r.months,
         later,
     }
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct TierRequest {
-    pub name: Option<String>,
-    /// `approved_conversions` (from is a count) or `approved_revenue` (from is an amount).
-    pub metric: Option<String>,
-    pub from: Option<DecimalText>,
-    pub cpa: Option<DecimalText>,
-    pub revenue_share_percent: Option<DecimalText>,
 }
 
 fn parse_tiers(errors: &mut FieldErrors, tiers: Vec<TierRequest>, currency: Currency) -> Vec<Tier> {
@@ -143,16 +96,6 @@ fn parse_tiers(errors: &mut FieldErrors, tiers: Vec<TierRequest>, currency: Curr
     out
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct CapRequest {
-    /// `day` or `month` (UTC).
-    pub period: Option<String>,
-    /// `conversions` (limit is a count) or `commission` (limit is an amount).
-    pub metric: Option<String>,
-    pub limit: Option<DecimalText>,
-}
-
 fn parse_caps(errors: &mut FieldErrors, caps: Vec<CapRequest>, currency: Currency) -> Vec<Cap> {
     let mut out = Vec::new();
     for (i, c) in caps.into_iter().enumerate() {
@@ -197,36 +140,6 @@ fn parse_caps(errors: &mut FieldErrors, caps: Vec<CapRequest>, currency: Currenc
         }
     }
     out
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct BaseRequest {
-    pub net_of_discount: Option<bool>,
-    pub net_of_tax: Option<bool>,
-    pub net_of_shipping: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct QualificationRequest {
-    pub min_amount: Option<DecimalText>,
-    pub events: Option<Vec<String>>,
-    pub first_time_customer_only: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct BonusesRequest {
-    pub new_customer: Option<DecimalText>,
-    pub order_value: Option<OrderValueRequest>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct OrderValueRequest {
-    pub threshold: Option<DecimalText>,
-    pub bonus: Option<DecimalText>,
 }
 
 /// A non-negative amount in the program currency, or a field error.

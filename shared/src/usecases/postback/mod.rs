@@ -2,21 +2,22 @@
 //! conversion, stored exactly once per campaign and order id, then handed to the payout
 //! stage. The answer is 2xx only once the conversion is durably stored.
 //!
-//! One module per step, re-exported here under the same paths.
+//! One module per step, re-exported here under the same paths; the request and the views
+//! are in `wire`.
 
 mod attribution;
 mod command;
+mod parse;
 mod record;
-mod request;
 mod sweep;
-mod view;
+mod wire;
 
 use attribution::*;
 use command::*;
+pub use parse::*;
 pub use record::*;
-pub use request::*;
 pub use sweep::*;
-pub use view::*;
+pub use wire::{ConversionView, LineItemRequest, LineItemView, PostbackOutcome, PostbackRequest};
 
 use serde::{Deserialize, Serialize};
 

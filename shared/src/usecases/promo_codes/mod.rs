@@ -2,6 +2,10 @@
 //! podcasts), so a sale that used the code is credited to the partner without any click.
 //! Codes are matched case-insensitively and belong to one partner at a time.
 
+mod wire;
+
+pub use wire::{PromoCodeRequest, PromoCodeView};
+
 use crate::error::Invalid;
 use crate::ids::{CampaignId, PartnerId, PromoCodeId};
 use serde::{Deserialize, Serialize};
@@ -32,33 +36,6 @@ pub fn parse_code(text: &str) -> Result<String, Invalid> {
         Ok(code)
     } else {
         Err("must be 3 to 40 letters, digits, - or _".into())
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PromoCodeRequest {
-    pub code: Option<String>,
-    pub partner_id: Option<String>,
-    pub campaign_id: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PromoCodeView {
-    pub code: PromoCodeId,
-    pub partner_id: PartnerId,
-    pub campaign_id: CampaignId,
-    pub created_at: String,
-}
-
-impl PromoCodeView {
-    pub fn of(p: &PromoCode) -> Self {
-        PromoCodeView {
-            code: p.code.clone(),
-            partner_id: p.partner_id.clone(),
-            campaign_id: p.campaign_id.clone(),
-            created_at: p.created_at.to_rfc3339(),
-        }
     }
 }
 

@@ -2,15 +2,17 @@
 //! impressions, conversions, revenue and commission grouped by day, partner, campaign or
 //! (for one partner) sub-id value.
 
+mod wire;
+
+pub use wire::{Report, ReportRow};
+
 use crate::error::Invalid;
 use crate::ids::PartnerId;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::clock::{Day, Timestamp};
 use crate::error::AppError;
-use crate::money::{Currency, format_minor};
+use crate::money::Currency;
 use crate::store::{StatsRow, Store};
 use crate::tracking::SUB_IDS;
 
@@ -54,32 +56,6 @@ impl GroupBy {
     }
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ReportRow {
-    pub key: String,
-    /// Gross clicks by people (bots and rejected visitors are counted apart).
-    pub clicks: i64,
-    pub unique_clicks: i64,
-    pub bot_clicks: i64,
-    pub rejected_clicks: i64,
-    /// Rejected clicks by reason: `country`, `device`, `os`.
-    pub rejected_by_reason: BTreeMap<&'static str, i64>,
-    pub impressions: i64,
-    pub conversions: i64,
-    pub revenue: String,
-    pub commission: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub from: Day,
-    pub to: Day,
-    pub currency: Currency,
-    pub group_by: &'static str,
-    pub rows: Vec<ReportRow>,
-    pub totals: ReportRow,
-}
-
 /// A date range from optional `from`/`to` query values: the last 30 days by default.
 pub fn parse_range(
     from: Option<&str>,
@@ -115,28 +91,6 @@ pub fn days(from: Day, to: Day) -> Vec<Day> {
     (from.0..=to.0).map(Day).collect()
 }
 
-fn row(key: String, rows: &[&StatsRow], currency: Currency) -> ReportRow {
-    let sum = |f: fn(&StatsRow) -> i64| rows.iter().map(|r| f(r)).sum::<i64>();
-    ReportRow {
-        key,
-        clicks: sum(|r| r.clicks),
-        unique_clicks: sum(|r| r.unique_clicks),
-        bot_clicks: sum(|r| r.bot_clicks),
-        rejected_clicks: sum(|r| r.rejected_clicks),
-        rejected_by_reason: [
-            ("country", sum(|r| r.rejected_country)),
-            ("device", sum(|r| r.rejected_device)),
-            ("os", sum(|r| r.rejected_os)),
-        ]
-        .into_iter()
-        .collect(),
-        impressions: sum(|r| r.impressions),
-        conversions: rows.iter().map(|r| r.conversions).sum(),
-        revenue: format_minor(rows.iter().map(|r| r.revenue_minor).sum(), currency),
-        commission: format_minor(rows.iter().map(|r| r.commission_minor).sum(), currency),
-    }
-}
-
 pub fn summarise(
     stats: &[StatsRow],
     from: Day,
@@ -162,9 +116,9 @@ pub fn summarise(
         group_by: group_by.name(),
         rows: groups
             .into_iter()
-            .map(|(k, rows)| row(k, &rows, currency))
+            .map(|(k, rows)| ReportRow::of(k, &rows, currency))
             .collect(),
-        totals: row("total".into(), &all, currency),
+        totals: ReportRow::of("total".into(), &all, currency),
     }
 }
 

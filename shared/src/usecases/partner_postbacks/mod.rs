@@ -3,6 +3,10 @@
 //! changes — through a queue, retried with backoff on failure, every attempt logged where
 //! the partner can read it. Only http(s) URLs to public hosts are ever called.
 
+mod wire;
+
+pub use wire::{TemplateRequest, TemplateView};
+
 use crate::error::Invalid;
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
@@ -155,29 +159,6 @@ pub fn expand(template: &str, value_of: impl Fn(&str) -> String) -> Result<Strin
             }
         })
         .collect())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateRequest {
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TemplateView {
-    pub url: String,
-    pub macros: Vec<String>,
-    pub updated_at: String,
-}
-
-impl TemplateView {
-    pub fn of(t: &PostbackTemplate) -> Self {
-        TemplateView {
-            url: t.url.clone(),
-            macros: MACROS.iter().map(|m| format!("{{{m}}}")).collect(),
-            updated_at: t.updated_at.to_rfc3339(),
-        }
-    }
 }
 
 pub async fn template_of(

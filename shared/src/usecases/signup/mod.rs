@@ -1,9 +1,12 @@
 //! Public partner signup: an applicant becomes a pending partner, optionally under the
 //! recruiter whose referral code they give, and is emailed that the application arrived.
 
+mod wire;
+
+pub use wire::{PartnerView, SignupRequest};
+
 use crate::emails::EmailTemplate;
 use crate::ids::PartnerId;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldErrors};
 use crate::ids::base32;
@@ -13,53 +16,6 @@ use crate::ports::{Condition, QueueName, TableError};
 use crate::services::Services;
 use crate::store::{Store, keys};
 use crate::usecases::admin::{parse_name, require_program};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignupRequest {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub referred_by: Option<String>,
-    /// Answers to the program's own signup questions, by field name.
-    pub fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PartnerView {
-    pub id: PartnerId,
-    pub email: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: PartnerKind,
-    pub status: PartnerStatus,
-    pub referral_code: String,
-    pub recruited_by: Option<PartnerId>,
-    pub group: Option<String>,
-    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
-    /// Why the partner was rejected or suspended.
-    pub status_reason: Option<String>,
-    pub created_at: String,
-}
-
-impl PartnerView {
-    pub fn of(p: &Partner) -> Self {
-        PartnerView {
-            id: p.id.clone(),
-            email: p.email.clone(),
-            name: p.name.clone(),
-            kind: p.kind,
-            status: p.status,
-            referral_code: p.referral_code.clone(),
-            recruited_by: p.recruited_by.clone(),
-            group: p.group.clone(),
-            fields: p.fields.clone(),
-            status_reason: p.status_reason.clone(),
-            created_at: p.created_at.to_rfc3339(),
-        }
-    }
-}
 
 /// A signup as the public form makes it: the application, then, when the program
 /// approves applicants at once, the approval — whose key is returned, shown only here.

@@ -1,7 +1,41 @@
-//! The conversion as a postback's answer shows it.
+//! The JSON shapes of storefront postbacks, all in one place: the request a storefront
+//! sends, parsed at the edge (`parse`, `record`) into a conversion, and the conversion as
+//! the postback's answer (and the conversion listings) render it.
 
 use super::*;
 use crate::ids::{CampaignId, ConversionId, LinkCode, PartnerId};
+
+/// Unknown fields are ignored: storefronts send what their platform sends.
+#[derive(Debug, Deserialize, Default)]
+pub struct PostbackRequest {
+    pub click_id: Option<String>,
+    pub order_id: Option<IdText>,
+    /// The gross order amount.
+    pub amount: Option<DecimalText>,
+    pub currency: Option<String>,
+    pub event: Option<String>,
+    pub discount: Option<DecimalText>,
+    pub tax: Option<DecimalText>,
+    pub shipping: Option<DecimalText>,
+    pub line_items: Option<Vec<LineItemRequest>>,
+    /// The storefront's customer id: makes first-time-customer rules work.
+    pub customer_id: Option<IdText>,
+    /// Overrides what Upline knows of the customer.
+    pub new_customer: Option<bool>,
+    /// The storefront's subscription id: the first payment starts the subscription, and
+    /// later ones are renewals, attributed to the same partner without a click id.
+    pub subscription_id: Option<IdText>,
+    /// A promo code used at checkout: credits the partner it is assigned to.
+    pub promo_code: Option<IdText>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LineItemRequest {
+    pub sku: Option<IdText>,
+    pub category: Option<String>,
+    pub quantity: Option<IdText>,
+    pub unit_price: Option<DecimalText>,
+}
 
 #[derive(Debug)]
 pub struct PostbackOutcome {

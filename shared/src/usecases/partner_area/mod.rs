@@ -3,9 +3,12 @@
 //! unsubscribe link that turns them all off), and their downline with what it earned
 //! them.
 
+mod wire;
+
+pub use wire::{DownlineMember, NotificationsRequest, PayoutDetailsRequest, ProfileRequest};
+
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
-use serde::Deserialize;
 
 use crate::error::{AppError, FieldErrors};
 use crate::partner::{Partner, parse_email};
@@ -13,21 +16,6 @@ use crate::payout::{PayoutDetails, ReceiverType, parse_bic, parse_iban};
 use crate::services::Services;
 use crate::store::Store;
 use crate::usecases::admin::parse_name;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutDetailsRequest {
-    /// `paypal` or `bank_transfer`.
-    pub method: Option<String>,
-    /// PayPal: the account's email address.
-    pub email: Option<String>,
-    /// Bank transfer: the account holder's name, IBAN, optional BIC, and whether the
-    /// holder is a `person` (default) or a `business`.
-    pub account_holder: Option<String>,
-    pub iban: Option<String>,
-    pub bic: Option<String>,
-    pub receiver_type: Option<String>,
-}
 
 /// Validates payout details, naming every wrong or missing field at once.
 pub fn parse_payout_details(req: PayoutDetailsRequest) -> Result<PayoutDetails, AppError> {
@@ -126,22 +114,6 @@ pub async fn set_payout_details(
     Ok(partner)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileRequest {
-    pub name: Option<String>,
-    pub notifications: Option<NotificationsRequest>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotificationsRequest {
-    pub new_conversion: Option<bool>,
-    pub commission_approved: Option<bool>,
-    /// `true` stops every notification; `false` takes an unsubscribe back.
-    pub unsubscribed: Option<bool>,
-}
-
 /// Changes what the partner may change about themselves; fields left out stay.
 pub async fn update_profile(
     services: &Services,
@@ -198,21 +170,6 @@ pub async fn unsubscribe(
     }
     partner.notifications.unsubscribed = true;
     save(services, partner).await
-}
-
-/// One partner of someone's downline.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DownlineMember {
-    pub id: String,
-    pub name: String,
-    /// 1 for partners the owner recruited, 2 for theirs, …
-    pub level: u8,
-    pub recruited_by: String,
-    pub status: crate::partner::PartnerStatus,
-    pub joined_at: String,
-    /// What the owner has earned on this partner's conversions (pending and approved
-    /// lines, net of reversals), in the program currency.
-    pub contribution: String,
 }
 
 /// The partners below `partner_id`, level by level down to the program's upline depth
