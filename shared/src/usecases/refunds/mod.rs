@@ -13,61 +13,20 @@
 mod decide;
 mod load;
 mod parse;
+mod wire;
 mod write;
 
 #[cfg(test)]
 mod tests;
 
-use serde::{Deserialize, Serialize};
-
-use crate::conversion::{Conversion, Refund, RefundKind};
+use crate::conversion::{Conversion, Refund};
 use crate::error::AppError;
-use crate::money::{Currency, format_minor};
+use crate::money::format_minor;
 use crate::services::Services;
 use crate::usecases::admin::require_program;
-use crate::usecases::input::{DecimalText, IdText};
 
 use decide::Decision;
-
-/// Unknown fields are ignored, as on postbacks.
-#[derive(Debug, Deserialize, Default, Clone)]
-pub struct RefundRequest {
-    /// The storefront's id for this refund; repeats with the same id change nothing.
-    pub refund_id: Option<IdText>,
-    /// Which conversion: its id, or the order id (with the campaign when several
-    /// campaigns could have it).
-    pub conversion_id: Option<String>,
-    pub order_id: Option<IdText>,
-    pub campaign_id: Option<String>,
-    /// How much was given back; everything not yet refunded when absent.
-    pub amount: Option<DecimalText>,
-    pub currency: Option<String>,
-    /// `refund` (default) or `chargeback`.
-    pub kind: Option<String>,
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RefundOutcome {
-    pub refund_id: String,
-    pub conversion_id: String,
-    pub kind: RefundKind,
-    pub amount: String,
-    pub currency: Currency,
-    /// The conversion's refunded total after this refund.
-    pub refunded_total: String,
-    /// False when this repeated a refund already recorded.
-    pub created: bool,
-    /// The reversing lines written, level by level.
-    pub reversals: Vec<ReversalView>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReversalView {
-    pub partner_id: String,
-    pub level: u8,
-    pub amount: String,
-}
+pub use wire::{RefundOutcome, RefundRequest, ReversalView};
 
 /// How often a refund that lost a race with another refund of the same conversion is
 /// tried again, on fresh state, before the caller is asked to resend.
