@@ -1,4 +1,7 @@
 //! Unit tests of the engine: every model, tiers, caps, the upline and rounding.
+//!
+//! Longer than most files: every model of the engine shares these fixtures and the
+//! property-test strategies, and a reader checking one rule finds its neighbours here.
 
 use super::*;
 use crate::program::LevelRates;

@@ -86,6 +86,27 @@ impl Store {
             .await
     }
 
+    /// Saves a partner the caller read and changed, if it still exists.
+    pub async fn save_partner(&self, partner: &Partner) -> Result<(), AppError> {
+        self.table
+            .transact(vec![Store::partner_put(partner, Condition::Exists)])
+            .await?;
+        Ok(())
+    }
+
+    /// Commits `ops`, which are conditional on what the caller read of a partner; if the
+    /// partner changed meanwhile, the answer is a conflict on its `status` saying `what`
+    /// to do.
+    pub async fn commit_unless_changed(&self, ops: Vec<TxOp>, what: &str) -> Result<(), AppError> {
+        self.table.transact(ops).await.map_err(|e| match e {
+            TableError::TransactionCancelled { .. } => AppError::Conflict {
+                field: Some("status".into()),
+                detail: what.to_string(),
+            },
+            other => other.into(),
+        })
+    }
+
     pub fn api_key_put(hash: &str, principal: &Principal) -> TxOp {
         TxOp::Put(encode(keys::api_key(hash), principal), Condition::NotExists)
     }

@@ -50,19 +50,11 @@ async fn change_status(
     let before = step(&mut partner)?;
     services
         .store
-        .table()
-        .transact(vec![Store::partner_put(
-            &partner,
-            status_is(before.as_str()),
-        )])
-        .await
-        .map_err(|e| match e {
-            TableError::TransactionCancelled { .. } => AppError::Conflict {
-                field: Some("status".into()),
-                detail: "the partner changed meanwhile; reload and try again".into(),
-            },
-            other => other.into(),
-        })?;
+        .commit_unless_changed(
+            vec![Store::partner_put(&partner, status_is(before.as_str()))],
+            "the partner changed meanwhile; reload and try again",
+        )
+        .await?;
     Ok(partner)
 }
 

@@ -40,16 +40,11 @@ pub async fn approve_partner(
     ];
     services
         .store
-        .table()
-        .transact(ops)
-        .await
-        .map_err(|e| match e {
-            TableError::TransactionCancelled { .. } => AppError::Conflict {
-                field: Some("status".into()),
-                detail: "the partner changed while being approved; reload and try again".into(),
-            },
-            other => other.into(),
-        })?;
+        .commit_unless_changed(
+            ops,
+            "the partner changed while being approved; reload and try again",
+        )
+        .await?;
     // Committed: from here on nothing may fail the approval, or the key shown once in
     // this answer would be lost. Partners start with a link to every active campaign
     // (more on request); a campaign list that cannot be read leaves them without.

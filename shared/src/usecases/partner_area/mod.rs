@@ -14,7 +14,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::partner::{Partner, parse_email};
 use crate::payout::{PayoutDetails, ReceiverType, parse_bic, parse_iban};
 use crate::services::Services;
-use crate::store::Store;
 use crate::usecases::admin::parse_name;
 
 /// Validates payout details, naming every wrong or missing field at once.
@@ -104,13 +103,7 @@ pub async fn set_payout_details(
         .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
     partner.payout_details = Some(details);
     partner.updated_at = services.now();
-    store
-        .table()
-        .transact(vec![Store::partner_put(
-            &partner,
-            crate::ports::Condition::Exists,
-        )])
-        .await?;
+    store.save_partner(&partner).await?;
     Ok(partner)
 }
 
@@ -135,14 +128,7 @@ pub async fn update_profile(
 
 async fn save(services: &Services, mut partner: Partner) -> Result<Partner, AppError> {
     partner.updated_at = services.now();
-    services
-        .store
-        .table()
-        .transact(vec![Store::partner_put(
-            &partner,
-            crate::ports::Condition::Exists,
-        )])
-        .await?;
+    services.store.save_partner(&partner).await?;
     Ok(partner)
 }
 

@@ -9,8 +9,8 @@ use super::*;
 use crate::clock::Timestamp;
 use crate::commission::{CommissionLine, LineStatus, Rule, line_id, reversal_amounts};
 use crate::conversion::{ConversionStatus, OriginalAmount, RefundKind};
-use crate::money::Currency;
 use crate::ids::PartnerId;
+use crate::money::Currency;
 use crate::money::{ExchangeRate, Money};
 use crate::store::counters;
 
