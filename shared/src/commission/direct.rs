@@ -22,19 +22,10 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
         level: 0,
         amount: Money::zero(currency),
         explanation: Explanation {
-            rule,
-            level: 0,
-            base_minor,
             rate: terms.revenue_share,
             cpa_minor: terms.cpa_minor,
-            parts: vec![],
             not_paid_because: why,
-            exchange: None,
-            terms: None,
-            tier: None,
-            renewal: None,
-            attribution: None,
-            summary,
+            ..Explanation::new(rule, 0, base_minor, summary)
         },
     };
     if let Some(why) = disqualification(sale, terms) {
@@ -105,9 +96,6 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
         level: 0,
         amount,
         explanation: Explanation {
-            rule,
-            level: 0,
-            base_minor,
             rate: terms.revenue_share,
             cpa_minor: cpa,
             parts: parts
@@ -117,13 +105,7 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
                     amount: exact_text(a, currency),
                 })
                 .collect(),
-            not_paid_because: None,
-            exchange: None,
-            terms: None,
-            tier: None,
-            renewal: None,
-            attribution: None,
-            summary,
+            ..Explanation::new(rule, 0, base_minor, summary)
         },
     }
 }

@@ -84,6 +84,28 @@ pub struct Explanation {
     pub summary: String,
 }
 
+impl Explanation {
+    /// An explanation with its rule, level, base and sentence, and nothing else yet: the
+    /// engine and the refund stage fill in what applies.
+    pub fn new(rule: Rule, level: u8, base_minor: i64, summary: String) -> Self {
+        Explanation {
+            rule,
+            level,
+            base_minor,
+            rate: None,
+            cpa_minor: None,
+            parts: vec![],
+            not_paid_because: None,
+            exchange: None,
+            terms: None,
+            tier: None,
+            renewal: None,
+            attribution: None,
+            summary,
+        }
+    }
+}
+
 /// One component of a line's amount: its label and its exact value in major units
 /// (`"4.005"` — the line's total is what gets rounded).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

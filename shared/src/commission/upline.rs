@@ -36,25 +36,17 @@ pub(super) fn upline_line(
         level,
         amount,
         explanation: Explanation {
-            rule,
-            level,
-            base_minor: base.minor(),
             rate: Some(rate),
-            cpa_minor: None,
             parts: vec![Part {
                 label: format!("{rate} of {what} {base}"),
                 amount: exact_text(exact, currency),
             }],
-            not_paid_because: None,
-            exchange: None,
-            terms: None,
-            tier: None,
-            renewal: None,
-            attribution: None,
-            summary: format!(
-                "Level {level} upline: {rate} of {what} {} = {}",
-                base, amount
-            ),
+            ..Explanation::new(
+                rule,
+                level,
+                base.minor(),
+                format!("Level {level} upline: {rate} of {what} {base} = {amount}"),
+            )
         },
     })
 }
