@@ -100,8 +100,9 @@ pub async fn approved_partner(s: &Services, application: Value) -> Partner {
 /// The partner's link to `campaign` as the operator asks for it (the one approval made, or
 /// a new one): its code.
 pub async fn link_code(s: &Services, partner_id: &str, campaign: &str) -> String {
-    let req = crate::request!(json!({"partner_id": partner_id, "campaign_id": campaign}));
-    let (link, _) = admin::create_link(s, req).await.unwrap();
+    let req: admin::LinkRequest =
+        crate::request!(json!({"partner_id": partner_id, "campaign_id": campaign}));
+    let (link, _) = admin::create_link(s, req.parse().unwrap()).await.unwrap();
     link.code.to_string()
 }
 

@@ -13,7 +13,7 @@ pub(crate) async fn create_link(
     _: Admin,
     JsonBody(req): JsonBody<LinkRequest>,
 ) -> ApiResult<Response> {
-    let (link, created) = admin::create_link(&s, req).await?;
+    let (link, created) = admin::create_link(&s, req.parse()?).await?;
     let view = LinkView::of(&link, &s.deployment.public_base_url);
     Ok(answers::saved(created, &view))
 }

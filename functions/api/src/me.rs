@@ -135,7 +135,8 @@ pub(crate) async fn create_my_link(
         LinkRequest {
             partner_id: Some(id.into_string()),
             campaign_id: req.campaign_id,
-        },
+        }
+        .parse()?,
     )
     .await?;
     let view = LinkView::of(&link, &s.deployment.public_base_url);

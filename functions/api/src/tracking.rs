@@ -65,7 +65,7 @@ pub(crate) async fn assign_promo_code(
     Admin(who): Admin,
     JsonBody(req): JsonBody<PromoCodeRequest>,
 ) -> ApiResult<Response> {
-    let (code, created) = promo_codes::assign(&s, req).await?;
+    let (code, created) = promo_codes::assign(&s, req.parse()?).await?;
     let view = PromoCodeView::of(&code);
     if created {
         let summary = format!("to {} for {}", view.partner_id, view.campaign_id);

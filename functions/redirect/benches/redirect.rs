@@ -27,7 +27,7 @@ use upline_domain::ids::RandomIds;
 use upline_domain::ports::{Queue, QueueError, QueueName};
 use upline_domain::services::{Deployment, Services};
 use upline_domain::usecases::admin::{
-    CampaignRequest, LinkRequest, ProgramRequest, approve_partner, create_link, put_campaign,
+    CampaignRequest, NewLink, ProgramRequest, approve_partner, create_link, put_campaign,
     put_program,
 };
 use upline_domain::usecases::signup::signup;
@@ -63,9 +63,9 @@ async fn link(services: &Services) -> String {
         .unwrap();
     let (link, _) = create_link(
         services,
-        LinkRequest {
-            partner_id: Some(partner.id.to_string()),
-            campaign_id: Some("spring".into()),
+        NewLink {
+            partner_id: partner.id.clone(),
+            campaign_id: "spring".into(),
         },
     )
     .await

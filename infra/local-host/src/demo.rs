@@ -5,8 +5,7 @@
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{
-    self, CampaignRequest, LinkRequest, PayoutSettingsRequest, ProgramRequest, TermsRequest,
-    UplineRequest,
+    self, CampaignRequest, PayoutSettingsRequest, ProgramRequest, TermsRequest, UplineRequest,
 };
 use upline_domain::usecases::input::DecimalText;
 use upline_domain::usecases::signup::{SignupRequest, signup};
@@ -99,9 +98,9 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
         let (partner, key) = admin::approve_partner(services, &partner.id, "demo-seed").await?;
         let (link, _) = admin::create_link(
             services,
-            LinkRequest {
-                partner_id: Some(partner.id.to_string()),
-                campaign_id: Some(campaign.id.to_string()),
+            admin::NewLink {
+                partner_id: partner.id.clone(),
+                campaign_id: campaign.id.clone(),
             },
         )
         .await?;

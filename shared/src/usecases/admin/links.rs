@@ -35,12 +35,11 @@ pub async fn require_partner_on_campaign(
 }
 
 /// The tracking link of a partner for a campaign, created on first request; one per pair.
-pub async fn create_link(services: &Services, req: LinkRequest) -> Result<(Link, bool), AppError> {
-    let mut errors = FieldErrors::default();
-    let partner_id = errors.required("partner_id", req.partner_id);
-    let campaign_id = errors.required("campaign_id", req.campaign_id);
-    let (partner_id, campaign_id) = errors.finish((partner_id, campaign_id))?;
-    let (partner_id, campaign_id) = (PartnerId::from(partner_id), CampaignId::from(campaign_id));
+pub async fn create_link(services: &Services, new: NewLink) -> Result<(Link, bool), AppError> {
+    let NewLink {
+        partner_id,
+        campaign_id,
+    } = new;
     let store = &services.store;
     require_partner_on_campaign(store, &partner_id, &campaign_id, "links").await?;
     for _ in 0..5 {

@@ -24,10 +24,10 @@ pub use rates::*;
 pub use terms::*;
 pub use wire::{
     BaseRequest, BonusesRequest, CampaignRequest, CapRequest, ExchangeRateRequest,
-    ExchangeRateView, GroupRequest, LaterRateRequest, LinkRequest, LinkView, OrderValueRequest,
-    PayoutSettingsRequest, PayoutSettingsView, ProgramRequest, ProgramView, QualificationRequest,
-    RecruiterRequest, RecurringRequest, SignupSettingsRequest, TermsRequest, TierRequest,
-    UplineRequest,
+    ExchangeRateView, GroupRequest, LaterRateRequest, LinkRequest, LinkView, NewLink,
+    OrderValueRequest, PayoutSettingsRequest, PayoutSettingsView, ProgramRequest, ProgramView,
+    QualificationRequest, RecruiterRequest, RecurringRequest, SignupSettingsRequest, TermsRequest,
+    TierRequest, UplineRequest,
 };
 
 use serde::{Deserialize, Serialize};

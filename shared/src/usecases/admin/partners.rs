@@ -59,11 +59,11 @@ pub async fn approve_partner(
         .filter(|c| c.status == CampaignStatus::Active)
         .take(20)
     {
-        let req = LinkRequest {
-            partner_id: Some(partner.id.to_string()),
-            campaign_id: Some(campaign.id.to_string()),
+        let new = NewLink {
+            partner_id: partner.id.clone(),
+            campaign_id: campaign.id.clone(),
         };
-        match create_link(services, req).await {
+        match create_link(services, new).await {
             Ok((link, _)) => links.push(serde_json::json!({
                 "campaign_name": campaign.name,
                 "url": public_urls::link_url(base_url, &link.code),

@@ -253,6 +253,27 @@ pub struct LinkRequest {
     pub campaign_id: Option<String>,
 }
 
+/// The link to make: whose, on which campaign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLink {
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
+}
+
+impl LinkRequest {
+    /// Both ids, or an error for each one missing.
+    pub fn parse(self) -> Result<NewLink, AppError> {
+        let mut errors = FieldErrors::default();
+        let partner_id = errors.required("partner_id", self.partner_id);
+        let campaign_id = errors.required("campaign_id", self.campaign_id);
+        let (partner_id, campaign_id) = errors.finish((partner_id, campaign_id))?;
+        Ok(NewLink {
+            partner_id: partner_id.into(),
+            campaign_id: campaign_id.into(),
+        })
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct LinkView {
     pub code: LinkCode,

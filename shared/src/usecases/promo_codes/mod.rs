@@ -4,14 +4,14 @@
 
 mod wire;
 
-pub use wire::{PromoCodeRequest, PromoCodeView};
+pub use wire::{NewPromoCode, PromoCodeRequest, PromoCodeView};
 
 use crate::error::Invalid;
 use crate::ids::{CampaignId, PartnerId, PromoCodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
-use crate::error::{AppError, FieldErrors};
+use crate::error::AppError;
 use crate::ports::{Condition, Index, SortKeyCondition, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, encode, keys};
@@ -49,22 +49,12 @@ fn promo_item(p: &PromoCode) -> crate::ports::Item {
 
 /// Assigns a code to an approved partner on a campaign. Assigning it again to the same
 /// pair changes nothing (`false`); a code held by another pair is a conflict.
-pub async fn assign(
-    services: &Services,
-    req: PromoCodeRequest,
-) -> Result<(PromoCode, bool), AppError> {
-    let mut errors = FieldErrors::default();
-    let code = errors
-        .required("code", req.code)
-        .and_then(|c| errors.take("code", parse_code(&c)));
-    let partner_id = errors.required("partner_id", req.partner_id);
-    let campaign_id = errors.required("campaign_id", req.campaign_id);
-    let (code, partner_id, campaign_id) = errors.finish((code, partner_id, campaign_id))?;
-    let (code, partner_id, campaign_id) = (
-        PromoCodeId::new(code),
-        PartnerId::new(partner_id),
-        CampaignId::new(campaign_id),
-    );
+pub async fn assign(services: &Services, new: NewPromoCode) -> Result<(PromoCode, bool), AppError> {
+    let NewPromoCode {
+        code,
+        partner_id,
+        campaign_id,
+    } = new;
     let store = &services.store;
     crate::usecases::admin::require_partner_on_campaign(store, &partner_id, &campaign_id, "codes")
         .await?;

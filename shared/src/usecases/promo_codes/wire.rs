@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::PromoCode;
+use crate::error::{AppError, FieldErrors};
 use crate::ids::{CampaignId, PartnerId, PromoCodeId};
 
 #[derive(Debug, Deserialize)]
@@ -13,6 +14,32 @@ pub struct PromoCodeRequest {
     pub code: Option<String>,
     pub partner_id: Option<String>,
     pub campaign_id: Option<String>,
+}
+
+/// The assignment to make: a normalised code, for a partner on a campaign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPromoCode {
+    pub code: PromoCodeId,
+    pub partner_id: PartnerId,
+    pub campaign_id: CampaignId,
+}
+
+impl PromoCodeRequest {
+    /// The code normalised and both ids, or every field's problem at once.
+    pub fn parse(self) -> Result<NewPromoCode, AppError> {
+        let mut errors = FieldErrors::default();
+        let code = errors
+            .required("code", self.code)
+            .and_then(|c| errors.take("code", super::parse_code(&c)));
+        let partner_id = errors.required("partner_id", self.partner_id);
+        let campaign_id = errors.required("campaign_id", self.campaign_id);
+        let (code, partner_id, campaign_id) = errors.finish((code, partner_id, campaign_id))?;
+        Ok(NewPromoCode {
+            code: PromoCodeId::new(code),
+            partner_id: partner_id.into(),
+            campaign_id: campaign_id.into(),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
