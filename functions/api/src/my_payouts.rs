@@ -63,6 +63,7 @@ pub(crate) async fn set_my_payout_details(
     CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<PayoutDetailsRequest>,
 ) -> ApiResult<Response> {
-    let p = partner_area::set_payout_details(&s, &id, req).await?;
+    let p =
+        partner_area::set_payout_details(&s, &id, partner_area::parse_payout_details(req)?).await?;
     Ok(json(StatusCode::OK, &p.payout_details))
 }

@@ -93,9 +93,8 @@ pub fn parse_payout_details(req: PayoutDetailsRequest) -> Result<PayoutDetails, 
 pub async fn set_payout_details(
     services: &Services,
     partner_id: &PartnerId,
-    req: PayoutDetailsRequest,
+    details: PayoutDetails,
 ) -> Result<Partner, AppError> {
-    let details = parse_payout_details(req)?;
     let store = &services.store;
     let mut partner = store
         .partner(partner_id)
