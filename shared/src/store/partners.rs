@@ -86,6 +86,13 @@ impl Store {
             .await
     }
 
+    /// The partner, or a 404 naming it.
+    pub async fn require_partner(&self, id: &PartnerId) -> Result<Partner, AppError> {
+        self.partner(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no partner {id}")))
+    }
+
     /// Saves a partner the caller read and changed, if it still exists.
     pub async fn save_partner(&self, partner: &Partner) -> Result<(), AppError> {
         self.table

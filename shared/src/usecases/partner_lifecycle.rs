@@ -32,11 +32,7 @@ pub fn parse_reason(text: Option<String>) -> Result<String, AppError> {
 }
 
 pub(crate) async fn load(services: &Services, partner_id: &PartnerId) -> Result<Partner, AppError> {
-    services
-        .store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))
+    services.store.require_partner(partner_id).await
 }
 
 /// Applies one lifecycle move to the stored partner and stores it, conditional on the

@@ -17,11 +17,7 @@ pub async fn approve_partner(
     correlation_id: &str,
 ) -> Result<(Partner, NewApiKey), AppError> {
     let program = require_program(&services.store).await?;
-    let mut partner = services
-        .store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let mut partner = services.store.require_partner(partner_id).await?;
     let key = new_api_key(services.ids.as_ref(), "partner");
     partner.approve(services.now())?;
     partner.api_key_hash = Some(key.hash.clone());
@@ -132,10 +128,7 @@ pub async fn set_recruiter(
     req: RecruiterRequest,
 ) -> Result<Partner, AppError> {
     let store = &services.store;
-    let mut partner = store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let mut partner = store.require_partner(partner_id).await?;
     let new_recruiter = match (req.recruiter_id, req.referral_code) {
         (Some(_), Some(_)) => {
             return Err(AppError::field(
@@ -222,11 +215,7 @@ pub async fn set_group(
     partner_id: &PartnerId,
     req: GroupRequest,
 ) -> Result<Partner, AppError> {
-    let mut partner = services
-        .store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let mut partner = services.store.require_partner(partner_id).await?;
     let group = match req.group {
         Some(g) => Some(parse_slug("group", g.trim())?),
         None => None,

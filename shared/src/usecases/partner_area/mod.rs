@@ -96,10 +96,7 @@ pub async fn set_payout_details(
     details: PayoutDetails,
 ) -> Result<Partner, AppError> {
     let store = &services.store;
-    let mut partner = store
-        .partner(partner_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no partner {partner_id}")))?;
+    let mut partner = store.require_partner(partner_id).await?;
     partner.payout_details = Some(details);
     partner.updated_at = services.now();
     store.save_partner(&partner).await?;
