@@ -73,14 +73,17 @@ macro_rules! request {
 
 /// Creates or replaces the program from the JSON of `PUT /v1/admin/program`.
 pub async fn put_program(s: &Services, program: Value) {
-    admin::put_program(s, crate::request!(program))
+    let settings: admin::ProgramRequest = crate::request!(program);
+    admin::put_program(s, settings.parse().unwrap())
         .await
         .unwrap();
 }
 
 /// Creates or replaces campaign `id` from the JSON of `PUT /v1/admin/campaigns/{id}`.
 pub async fn put_campaign(s: &Services, id: &str, campaign: Value) {
-    admin::put_campaign(s, id, crate::request!(campaign))
+    let currency = s.store.program().await.unwrap().unwrap().currency;
+    let campaign: admin::CampaignRequest = crate::request!(campaign);
+    admin::put_campaign(s, id.into(), campaign.parse(currency).unwrap())
         .await
         .unwrap();
 }
@@ -88,7 +91,10 @@ pub async fn put_campaign(s: &Services, id: &str, campaign: Value) {
 /// Signs up `application` (the JSON of `POST /v1/partners`) and approves the applicant;
 /// returns the partner, approved and with a link to every active campaign.
 pub async fn approved_partner(s: &Services, application: Value) -> Partner {
-    let applicant = upline_domain::usecases::signup::signup(s, crate::request!(application), "t")
+    let form = s.store.program().await.unwrap().unwrap().signup.form;
+    let application: upline_domain::usecases::signup::SignupRequest = crate::request!(application);
+    let application = application.parse(&form, &s.store).await.unwrap();
+    let applicant = upline_domain::usecases::signup::signup(s, application, "t")
         .await
         .unwrap();
     admin::approve_partner(s, &applicant.id, "t")

@@ -361,10 +361,9 @@ async fn a_recruiter_change_that_would_make_a_cycle_is_refused() {
             admin::set_recruiter(
                 &s,
                 &PartnerId::from(who),
-                admin::RecruiterRequest {
-                    recruiter_id: to,
-                    referral_code: None,
-                },
+                to.map_or(admin::NewRecruiter::Nobody, |id| {
+                    admin::NewRecruiter::Partner(id.into())
+                }),
             )
             .await
         }
@@ -446,7 +445,7 @@ async fn a_suspended_recruiter_forfeits_their_level_or_is_passed_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
-    use upline_domain::usecases::admin::{GroupRequest, OverrideFor};
+    use upline_domain::usecases::admin::OverrideFor;
     let w = world().await;
     let s = &w.services;
     let code = program(s).await;
@@ -461,7 +460,11 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
             (direct.amount.minor(), direct.explanation.terms)
         }
     };
-    let pct = |p: &str| request!(json!({"revenue_share_percent": p}));
+    let usd = upline_domain::money::Currency::from_code("USD").unwrap();
+    let pct = |p: &str| {
+        let terms: admin::TermsRequest = request!(json!({"revenue_share_percent": p}));
+        terms.parse(usd).unwrap()
+    };
     // The campaign: 2.00 CPA + 5 % of 100.00.
     assert_eq!(direct_of_a_sale().await, (700, None));
     admin::put_terms_override(
@@ -477,15 +480,9 @@ async fn a_partners_own_terms_beat_their_groups_which_beat_the_campaigns() {
         (700, None),
         "not in the group yet"
     );
-    admin::set_group(
-        s,
-        &PartnerId::from(a.as_str()),
-        GroupRequest {
-            group: Some("gold".into()),
-        },
-    )
-    .await
-    .unwrap();
+    admin::set_group(s, &PartnerId::from(a.as_str()), Some("gold".into()))
+        .await
+        .unwrap();
     assert_eq!(
         direct_of_a_sale().await,
         (1_200, Some("the terms of group gold".into()))

@@ -779,7 +779,7 @@ async fn the_emails_batch_sends_the_commission_email_once() {
     upline_domain::usecases::partner_area::update_profile(
         &w.services,
         &PartnerId::from("p-ada"),
-        prefs,
+        prefs.parse().unwrap(),
     )
     .await
     .unwrap();

@@ -719,7 +719,7 @@ async fn a_rotated_secrets_key_still_opens_what_the_previous_one_sealed() {
         json!({"name": "Acme", "currency": "USD", "postback_secret": SECRET}),
     )
     .unwrap();
-    upline_domain::usecases::admin::put_program(&old, request)
+    upline_domain::usecases::admin::put_program(&old, request.parse().unwrap())
         .await
         .unwrap();
     // A new key alone cannot open it: the program does not read.

@@ -33,8 +33,9 @@ pub(crate) async fn put_campaign(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<CampaignRequest>,
 ) -> ApiResult<Response> {
-    let (campaign, created) = admin::put_campaign(&s, &id, req).await?;
+    let id = admin::parse_campaign_id(&id)?;
     let program = require_program(&s.store).await?;
+    let (campaign, created) = admin::put_campaign(&s, id, req.parse(program.currency)?).await?;
     audit::record(
         &s,
         &who,
@@ -58,8 +59,9 @@ pub(crate) async fn put_override(
     target: OverrideFor,
     req: TermsRequest,
 ) -> ApiResult<Response> {
-    let (terms, created) = admin::put_terms_override(s, campaign, target.clone(), req).await?;
     let program = require_program(&s.store).await?;
+    let terms = req.parse(program.currency)?;
+    let (terms, created) = admin::put_terms_override(s, campaign, target.clone(), terms).await?;
     audit::record(
         s,
         who,
@@ -113,7 +115,7 @@ pub(crate) async fn put_group_terms(
     Admin(who): Admin,
     JsonBody(req): JsonBody<TermsRequest>,
 ) -> ApiResult<Response> {
-    put_override(&s, &who, &campaign, OverrideFor::Group(group), req).await
+    put_override(&s, &who, &campaign, OverrideFor::group(&group)?, req).await
 }
 
 pub(crate) async fn delete_group_terms(

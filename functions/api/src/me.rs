@@ -115,7 +115,7 @@ pub(crate) async fn update_profile(
     CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<ProfileRequest>,
 ) -> ApiResult<Response> {
-    let p = partner_area::update_profile(&s, &id, req).await?;
+    let p = partner_area::update_profile(&s, &id, req.parse()?).await?;
     Ok(json(StatusCode::OK, &Profile::of(&p)))
 }
 

@@ -154,7 +154,7 @@ pub(crate) async fn set_group(
     Path(id): Path<PartnerId>,
     JsonBody(req): JsonBody<GroupRequest>,
 ) -> ApiResult<Response> {
-    let partner = admin::set_group(&s, &id, req).await?;
+    let partner = admin::set_group(&s, &id, req.parse()?).await?;
     let summary = format!("group {:?}", partner.group);
     Ok(changed(&s, &who, "partner.group_set", &partner, summary).await)
 }
@@ -165,7 +165,7 @@ pub(crate) async fn set_recruiter(
     Path(id): Path<PartnerId>,
     JsonBody(req): JsonBody<RecruiterRequest>,
 ) -> ApiResult<Response> {
-    let partner = admin::set_recruiter(&s, &id, req).await?;
+    let partner = admin::set_recruiter(&s, &id, req.parse()?).await?;
     let summary = format!("recruited by {:?}", partner.recruited_by);
     Ok(changed(&s, &who, "partner.recruiter_changed", &partner, summary).await)
 }

@@ -26,7 +26,7 @@ pub(crate) async fn put_program(
     Admin(who): Admin,
     JsonBody(req): JsonBody<ProgramRequest>,
 ) -> ApiResult<Response> {
-    let (view, created) = admin::put_program(&s, req).await?;
+    let (view, created) = admin::put_program(&s, req.parse()?).await?;
     audit::record(
         &s,
         &who,
@@ -65,7 +65,8 @@ pub(crate) async fn put_exchange_rate(
     Path(currency): Path<String>,
     JsonBody(req): JsonBody<ExchangeRateRequest>,
 ) -> ApiResult<Response> {
-    let rate = admin::put_exchange_rate(&s, &currency, req).await?;
+    let program = admin::require_program(&s.store).await?;
+    let rate = admin::put_exchange_rate(&s, req.parse(&currency, program.currency)?).await?;
     audit::record(
         &s,
         &who,

@@ -29,7 +29,9 @@ pub(crate) async fn set_my_postback(
     CallingPartner(id): CallingPartner,
     JsonBody(req): JsonBody<TemplateRequest>,
 ) -> ApiResult<Response> {
-    let template = partner_postbacks::set_template(&s, &id, req).await?;
+    let template =
+        partner_postbacks::set_template(&s, &id, req.parse(s.deployment.allow_private_postbacks)?)
+            .await?;
     Ok(json(StatusCode::OK, &TemplateView::of(&template)))
 }
 

@@ -48,16 +48,29 @@ impl Queue for CountingQueue {
 async fn link(services: &Services) -> String {
     let program: ProgramRequest =
         serde_json::from_str(r#"{"name":"Bench","currency":"USD"}"#).unwrap();
-    put_program(services, program).await.unwrap();
+    put_program(services, program.parse().unwrap())
+        .await
+        .unwrap();
     let campaign: CampaignRequest = serde_json::from_str(
         r#"{"name":"Spring","destination_url":"https://shop.example.com/spring?utm_source=upline",
             "targeting":{"rules":[{"countries":["DE"],"url":"https://shop.example.de/"}]}}"#,
     )
     .unwrap();
-    put_campaign(services, "spring", campaign).await.unwrap();
-    let req =
+    let campaign = campaign
+        .parse(upline_domain::money::Currency::from_code("USD").unwrap())
+        .unwrap();
+    put_campaign(services, "spring".into(), campaign)
+        .await
+        .unwrap();
+    let req: upline_domain::usecases::signup::SignupRequest =
         serde_json::from_str(r#"{"email":"b@example.com","name":"B","type":"affiliate"}"#).unwrap();
-    let partner = signup(services, req, "bench").await.unwrap();
+    let partner = signup(
+        services,
+        req.parse(&[], &services.store).await.unwrap(),
+        "bench",
+    )
+    .await
+    .unwrap();
     approve_partner(services, &partner.id, "bench")
         .await
         .unwrap();

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use upline_domain::services::Services;
+use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::rate_limits;
 use upline_domain::usecases::signup::{PartnerView, SignupRequest, apply as apply_to_program};
 use upline_http::auth::ClientAddress;
@@ -35,7 +36,9 @@ async fn apply(
         rate_limits::count(&services, &services.rate_limits.signups, client).await?;
     }
     let correlation = correlation_id(&headers, || services.new_id());
-    let (partner, key) = apply_to_program(&services, req, &correlation).await?;
+    let program = require_program(&services.store).await?;
+    let application = req.parse(&program.signup.form, &services.store).await?;
+    let (partner, key) = apply_to_program(&services, application, &correlation).await?;
     tracing::info!(partner_id = %partner.id, correlation_id = %correlation, approved = key.is_some(), "partner applied");
     Ok(json(
         StatusCode::CREATED,

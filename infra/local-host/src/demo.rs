@@ -54,12 +54,14 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
                 minimum: dec("10.00"),
             }),
             signup: None,
-        },
+        }
+        .parse()?,
     )
     .await?;
+    let currency = program.currency;
     let (campaign, _) = admin::put_campaign(
         services,
-        "spring-sale",
+        admin::parse_campaign_id("spring-sale")?,
         CampaignRequest {
             name: Some("Spring sale".into()),
             destination_url: Some("https://shop.example.com/spring?utm_source=upline".into()),
@@ -73,7 +75,8 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
             targeting: None,
             attribution_window_days: None,
             status: None,
-        },
+        }
+        .parse(currency)?,
     )
     .await?;
     let mut partners = Vec::new();
@@ -83,18 +86,16 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
         ("Bo", "bo@example.com", "influencer"),
         ("Ada", "ada@example.com", "affiliate"),
     ] {
-        let partner = signup(
-            services,
-            SignupRequest {
-                email: Some(email.into()),
-                name: Some(name.into()),
-                kind: Some(kind.into()),
-                referred_by: referred_by.clone(),
-                fields: None,
-            },
-            "demo-seed",
-        )
+        let application = SignupRequest {
+            email: Some(email.into()),
+            name: Some(name.into()),
+            kind: Some(kind.into()),
+            referred_by: referred_by.clone(),
+            fields: None,
+        }
+        .parse(&[], &services.store)
         .await?;
+        let partner = signup(services, application, "demo-seed").await?;
         let (partner, key) = admin::approve_partner(services, &partner.id, "demo-seed").await?;
         let (link, _) = admin::create_link(
             services,

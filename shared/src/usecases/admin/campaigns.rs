@@ -22,66 +22,112 @@ pub fn parse_slug(field: &str, text: &str) -> Result<String, AppError> {
     }
 }
 
+/// A campaign id from a path: a slug the operator chose.
+pub fn parse_campaign_id(text: &str) -> Result<CampaignId, AppError> {
+    parse_slug("id", text).map(CampaignId::new)
+}
+
+/// A campaign as the operator described it, every field checked: what `put_campaign`
+/// stores under the id.
+#[derive(Debug, Clone)]
+pub struct CampaignSpec {
+    pub name: String,
+    pub destination: url::Url,
+    pub allowed_domains: Vec<String>,
+    pub terms: Terms,
+    pub upline: Option<UplinePlan>,
+    pub targeting: crate::targeting::Targeting,
+    pub attribution_window_days: u32,
+    pub status: CampaignStatus,
+}
+
+impl CampaignRequest {
+    /// The campaign, with its amounts read in the program `currency`, or an error for
+    /// every field that is missing or wrong.
+    pub fn parse(self, currency: Currency) -> Result<CampaignSpec, AppError> {
+        let req = self;
+        let mut errors = FieldErrors::default();
+        let name = errors.required("name", req.name);
+        let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+        let destination = errors
+            .required("destination_url", req.destination_url)
+            .and_then(|d| errors.take("destination_url", parse_destination(&d)));
+        let mut allowed_domains = Vec::new();
+        for (i, d) in req.allowed_domains.unwrap_or_default().iter().enumerate() {
+            if let Some(d) = errors.take(&format!("allowed_domains[{i}]"), parse_allowed_domain(d))
+            {
+                allowed_domains.push(d);
+            }
+        }
+        let terms = parse_terms(req.terms.unwrap_or_default(), currency, &mut errors);
+        let upline = req
+            .upline
+            .as_ref()
+            .and_then(|u| parse_upline(u, &mut errors));
+        let targeting =
+            crate::targeting::parse_targeting(req.targeting.unwrap_or_default(), &mut errors);
+        let max_window = crate::campaign::MAX_ATTRIBUTION_WINDOW_DAYS;
+        let attribution_window_days = match req.attribution_window_days {
+            None => crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+            Some(d) if (1..=i64::from(max_window)).contains(&d) => d as u32,
+            Some(_) => {
+                errors.push(
+                    "attribution_window_days",
+                    format!("must be between 1 and {max_window}"),
+                );
+                crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS
+            }
+        };
+        let status = match req.status.as_deref() {
+            None | Some("active") => CampaignStatus::Active,
+            Some("paused") => CampaignStatus::Paused,
+            Some(other) => {
+                errors.push("status", format!("must be active or paused, got {other:?}"));
+                CampaignStatus::Active
+            }
+        };
+        let (name, destination) = errors.finish((name, destination))?;
+        Ok(CampaignSpec {
+            name,
+            destination,
+            allowed_domains,
+            terms,
+            upline,
+            targeting,
+            attribution_window_days,
+            status,
+        })
+    }
+}
+
+impl TermsRequest {
+    /// Terms with their amounts read in the program `currency`, or every field error.
+    pub fn parse(self, currency: Currency) -> Result<Terms, AppError> {
+        let mut errors = FieldErrors::default();
+        let terms = parse_terms(self, currency, &mut errors);
+        errors.into_result()?;
+        Ok(terms)
+    }
+}
+
 /// Creates or replaces a campaign under the id the operator chose.
 pub async fn put_campaign(
     services: &Services,
-    id: &str,
-    req: CampaignRequest,
+    id: CampaignId,
+    spec: CampaignSpec,
 ) -> Result<(Campaign, bool), AppError> {
-    let id = CampaignId::new(parse_slug("id", id)?);
-    let program = require_program(&services.store).await?;
     let existing = services.store.campaign(&id).await?;
-    let mut errors = FieldErrors::default();
-    let name = errors.required("name", req.name);
-    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
-    let destination = errors
-        .required("destination_url", req.destination_url)
-        .and_then(|d| errors.take("destination_url", parse_destination(&d)));
-    let mut allowed_domains = Vec::new();
-    for (i, d) in req.allowed_domains.unwrap_or_default().iter().enumerate() {
-        if let Some(d) = errors.take(&format!("allowed_domains[{i}]"), parse_allowed_domain(d)) {
-            allowed_domains.push(d);
-        }
-    }
-    let terms = parse_terms(req.terms.unwrap_or_default(), program.currency, &mut errors);
-    let upline = req
-        .upline
-        .as_ref()
-        .and_then(|u| parse_upline(u, &mut errors));
-    let targeting =
-        crate::targeting::parse_targeting(req.targeting.unwrap_or_default(), &mut errors);
-    let max_window = crate::campaign::MAX_ATTRIBUTION_WINDOW_DAYS;
-    let attribution_window_days = match req.attribution_window_days {
-        None => crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS,
-        Some(d) if (1..=i64::from(max_window)).contains(&d) => d as u32,
-        Some(_) => {
-            errors.push(
-                "attribution_window_days",
-                format!("must be between 1 and {max_window}"),
-            );
-            crate::campaign::DEFAULT_ATTRIBUTION_WINDOW_DAYS
-        }
-    };
-    let status = match req.status.as_deref() {
-        None | Some("active") => CampaignStatus::Active,
-        Some("paused") => CampaignStatus::Paused,
-        Some(other) => {
-            errors.push("status", format!("must be active or paused, got {other:?}"));
-            CampaignStatus::Active
-        }
-    };
-    let (name, destination) = errors.finish((name, destination))?;
     let now = services.now();
     let campaign = Campaign {
         id,
-        name,
-        destination_url: destination.to_string(),
-        allowed_domains,
-        terms,
-        upline,
-        targeting,
-        attribution_window_days,
-        status,
+        name: spec.name,
+        destination_url: spec.destination.to_string(),
+        allowed_domains: spec.allowed_domains,
+        terms: spec.terms,
+        upline: spec.upline,
+        targeting: spec.targeting,
+        attribution_window_days: spec.attribution_window_days,
+        status: spec.status,
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
         updated_at: now,
     };
@@ -97,6 +143,11 @@ pub enum OverrideFor {
 }
 
 impl OverrideFor {
+    /// A group named in a path: a slug, like the groups partners are put in.
+    pub fn group(text: &str) -> Result<Self, AppError> {
+        parse_slug("group", text).map(OverrideFor::Group)
+    }
+
     fn key(&self, campaign_id: &CampaignId) -> crate::ports::Key {
         match self {
             OverrideFor::Partner(p) => crate::store::keys::partner_terms(campaign_id, p),
@@ -111,27 +162,17 @@ pub async fn put_terms_override(
     services: &Services,
     campaign_id: &CampaignId,
     target: OverrideFor,
-    req: TermsRequest,
+    terms: Terms,
 ) -> Result<(Terms, bool), AppError> {
-    let program = require_program(&services.store).await?;
     let campaign = services
         .store
         .campaign(campaign_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no campaign {campaign_id}")))?;
-    match &target {
-        OverrideFor::Partner(p) => {
-            if services.store.partner(p).await?.is_none() {
-                return Err(AppError::NotFound(format!("no partner {p}")));
-            }
-        }
-        OverrideFor::Group(g) => {
-            parse_slug("group", g)?;
-        }
+    // A group needs no record: it exists once a partner is put in it.
+    if let OverrideFor::Partner(p) = &target {
+        services.store.require_partner(p).await?;
     }
-    let mut errors = FieldErrors::default();
-    let terms = parse_terms(req, program.currency, &mut errors);
-    errors.into_result()?;
     let created = services
         .store
         .put_terms_override(target.key(&campaign.id), &terms)

@@ -13,6 +13,8 @@ mod partners;
 mod program;
 mod rates;
 mod terms;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 pub use admin_keys::*;

@@ -119,32 +119,50 @@ pub fn parse_name(text: &str) -> Result<String, Invalid> {
 /// of 100 operations, less the partner's own write).
 const MAX_VERIFIED_CHAIN: usize = 98;
 
+/// Who a partner's new recruiter is, as the operator named them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRecruiter {
+    Partner(PartnerId),
+    ReferralCode(String),
+    /// Detach the partner from any upline.
+    Nobody,
+}
+
+impl RecruiterRequest {
+    /// The recruiter by id or by referral code, never both.
+    pub fn parse(self) -> Result<NewRecruiter, AppError> {
+        match (self.recruiter_id, self.referral_code) {
+            (Some(_), Some(_)) => Err(AppError::field(
+                "recruiter_id",
+                "give recruiter_id or referral_code, not both",
+            )),
+            (Some(id), None) => Ok(NewRecruiter::Partner(PartnerId::from(id.as_str()))),
+            (None, Some(code)) => Ok(NewRecruiter::ReferralCode(code.trim().to_ascii_lowercase())),
+            (None, None) => Ok(NewRecruiter::Nobody),
+        }
+    }
+}
+
 /// Moves a partner under another recruiter, refusing any change that would make a
 /// recruitment cycle. Every partner on the new recruiter's upline is re-checked inside
 /// the write's transaction, so two changes racing to close a loop cannot both succeed.
 pub async fn set_recruiter(
     services: &Services,
     partner_id: &PartnerId,
-    req: RecruiterRequest,
+    recruiter: NewRecruiter,
 ) -> Result<Partner, AppError> {
     let store = &services.store;
     let mut partner = store.require_partner(partner_id).await?;
-    let new_recruiter = match (req.recruiter_id, req.referral_code) {
-        (Some(_), Some(_)) => {
-            return Err(AppError::field(
-                "recruiter_id",
-                "give recruiter_id or referral_code, not both",
-            ));
-        }
-        (Some(id), None) => Some(
+    let new_recruiter = match recruiter {
+        NewRecruiter::Partner(id) => Some(
             store
-                .partner(&PartnerId::from(id.as_str()))
+                .partner(&id)
                 .await?
                 .ok_or_else(|| AppError::field("recruiter_id", format!("no partner {id}")))?,
         ),
-        (None, Some(code)) => {
+        NewRecruiter::ReferralCode(code) => {
             let id = store
-                .partner_id_by_referral_code(&code.trim().to_ascii_lowercase())
+                .partner_id_by_referral_code(&code)
                 .await?
                 .ok_or_else(|| {
                     AppError::field(
@@ -154,7 +172,7 @@ pub async fn set_recruiter(
                 })?;
             store.partner(&id).await?
         }
-        (None, None) => None,
+        NewRecruiter::Nobody => None,
     };
     let mut ops = Vec::new();
     if let Some(recruiter) = &new_recruiter {
@@ -210,16 +228,23 @@ pub async fn set_recruiter(
     }
 }
 
+impl GroupRequest {
+    /// The group's name, a slug like a campaign id; `None` takes the partner out of any
+    /// group.
+    pub fn parse(self) -> Result<Option<String>, AppError> {
+        self.group
+            .map(|g| parse_slug("group", g.trim()))
+            .transpose()
+    }
+}
+
+/// Puts a partner in a group (whose terms overrides then apply), or out of any.
 pub async fn set_group(
     services: &Services,
     partner_id: &PartnerId,
-    req: GroupRequest,
+    group: Option<String>,
 ) -> Result<Partner, AppError> {
     let mut partner = services.store.require_partner(partner_id).await?;
-    let group = match req.group {
-        Some(g) => Some(parse_slug("group", g.trim())?),
-        None => None,
-    };
     let before = partner.status;
     partner.group = group;
     partner.updated_at = services.now();

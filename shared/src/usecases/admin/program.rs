@@ -104,73 +104,106 @@ pub fn parse_upline(req: &UplineRequest, errors: &mut FieldErrors) -> Option<Upl
     })
 }
 
+/// The program settings an operator sent, every field checked: what `put_program` stores.
+#[derive(Debug, Clone)]
+pub struct ProgramSettings {
+    pub name: String,
+    pub currency: Currency,
+    pub hold_days: u32,
+    pub upline: UplinePlan,
+    pub attribution_priority: AttributionPriority,
+    pub payouts: PayoutSettings,
+    pub signup: crate::signup_form::SignupSettings,
+    /// A secret the operator chose; `None` keeps the current one (or generates one).
+    pub postback_secret: Option<String>,
+}
+
+impl ProgramRequest {
+    /// The settings, or an error for every field that is missing or wrong.
+    pub fn parse(self) -> Result<ProgramSettings, AppError> {
+        let req = self;
+        let mut errors = FieldErrors::default();
+        let name = errors.required("name", req.name);
+        let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+        let currency = errors
+            .required("currency", req.currency)
+            .and_then(|c| errors.take("currency", Currency::from_code(&c)));
+        let hold_days = match req.hold_days {
+            None => Some(30),
+            Some(d) if (0..=365).contains(&d) => Some(d as u32),
+            Some(_) => {
+                errors.push("hold_days", "must be between 0 and 365");
+                None
+            }
+        };
+        let upline = match &req.upline {
+            None => Some(UplinePlan::off()),
+            Some(u) => parse_upline(u, &mut errors),
+        };
+        let attribution_priority = match req.attribution_priority.as_deref() {
+            None | Some("promo_code") => AttributionPriority::PromoCode,
+            Some("click") => AttributionPriority::Click,
+            Some(other) => {
+                errors.push(
+                    "attribution_priority",
+                    format!("must be promo_code or click, got {other:?}"),
+                );
+                AttributionPriority::PromoCode
+            }
+        };
+        let payouts = parse_payout_settings(req.payouts.as_ref(), currency, &mut errors);
+        let signup = match req.signup {
+            None => crate::signup_form::SignupSettings::default(),
+            Some(s) => crate::signup_form::SignupSettings {
+                auto_approve: s.auto_approve.unwrap_or(false),
+                form: crate::signup_form::parse_form(s.form.unwrap_or_default(), &mut errors),
+            },
+        };
+        let postback_secret = req.postback_secret.map(|s| s.trim().to_string());
+        if let Some(secret) = &postback_secret
+            && secret.len() < MIN_POSTBACK_SECRET_LEN
+        {
+            errors.push(
+                "postback_secret",
+                format!("must be at least {MIN_POSTBACK_SECRET_LEN} characters"),
+            );
+        }
+        let (name, currency, hold_days, upline) =
+            errors.finish((name, currency, hold_days, upline))?;
+        Ok(ProgramSettings {
+            name,
+            currency,
+            hold_days,
+            upline,
+            attribution_priority,
+            payouts,
+            signup,
+            postback_secret,
+        })
+    }
+}
+
 /// Creates or replaces the program settings. The currency is fixed once set, because
 /// stored amounts are in it. A new program gets a generated postback secret unless one is
 /// given; the response reveals the secret only when this request set it.
 pub async fn put_program(
     services: &Services,
-    req: ProgramRequest,
+    settings: ProgramSettings,
 ) -> Result<(ProgramView, bool), AppError> {
     let existing = services.store.program().await?;
-    let mut errors = FieldErrors::default();
-    let name = errors.required("name", req.name);
-    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
-    let currency = errors
-        .required("currency", req.currency)
-        .and_then(|c| errors.take("currency", Currency::from_code(&c)));
-    let hold_days = match req.hold_days {
-        None => Some(30),
-        Some(d) if (0..=365).contains(&d) => Some(d as u32),
-        Some(_) => {
-            errors.push("hold_days", "must be between 0 and 365");
-            None
-        }
-    };
-    let upline = match &req.upline {
-        None => Some(UplinePlan::off()),
-        Some(u) => parse_upline(u, &mut errors),
-    };
-    let attribution_priority = match req.attribution_priority.as_deref() {
-        None | Some("promo_code") => AttributionPriority::PromoCode,
-        Some("click") => AttributionPriority::Click,
-        Some(other) => {
-            errors.push(
-                "attribution_priority",
-                format!("must be promo_code or click, got {other:?}"),
-            );
-            AttributionPriority::PromoCode
-        }
-    };
-    let payouts = parse_payout_settings(req.payouts.as_ref(), currency, &mut errors);
-    let signup = match req.signup {
-        None => crate::signup_form::SignupSettings::default(),
-        Some(s) => crate::signup_form::SignupSettings {
-            auto_approve: s.auto_approve.unwrap_or(false),
-            form: crate::signup_form::parse_form(s.form.unwrap_or_default(), &mut errors),
-        },
-    };
-    if let Some(secret) = &req.postback_secret
-        && secret.trim().len() < MIN_POSTBACK_SECRET_LEN
+    if let Some(old) = &existing
+        && old.currency != settings.currency
     {
-        errors.push(
-            "postback_secret",
-            format!("must be at least {MIN_POSTBACK_SECRET_LEN} characters"),
-        );
-    }
-    if let (Some(old), Some(new)) = (&existing, currency)
-        && old.currency != new
-    {
-        errors.push(
+        return Err(AppError::field(
             "currency",
             format!(
                 "is {} and cannot change once the program is set up",
                 old.currency
             ),
-        );
+        ));
     }
-    let (name, currency, hold_days, upline) = errors.finish((name, currency, hold_days, upline))?;
-    let (postback_secret, secret_set_now) = match (req.postback_secret, &existing) {
-        (Some(s), _) => (s.trim().to_string(), true),
+    let (postback_secret, secret_set_now) = match (settings.postback_secret, &existing) {
+        (Some(s), _) => (s, true),
         (None, Some(old)) => (old.postback_secret.clone(), false),
         (None, None) => (
             format!("whsec_{}", base32(&services.ids.random_bytes(24))),
@@ -178,14 +211,14 @@ pub async fn put_program(
         ),
     };
     let program = Program {
-        name,
-        currency,
-        hold_days,
-        upline,
+        name: settings.name,
+        currency: settings.currency,
+        hold_days: settings.hold_days,
+        upline: settings.upline,
         postback_secret,
-        attribution_priority,
-        payouts,
-        signup,
+        attribution_priority: settings.attribution_priority,
+        payouts: settings.payouts,
+        signup: settings.signup,
         updated_at: services.now(),
     };
     services.store.put_program(&program).await?;

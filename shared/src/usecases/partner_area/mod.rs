@@ -103,22 +103,47 @@ pub async fn set_payout_details(
     Ok(partner)
 }
 
-/// Changes what the partner may change about themselves; fields left out stay.
+/// What a partner changes about themselves; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub new_conversion: Option<bool>,
+    pub commission_approved: Option<bool>,
+    pub unsubscribed: Option<bool>,
+}
+
+impl ProfileRequest {
+    pub fn parse(self) -> Result<ProfileChange, AppError> {
+        let name = self
+            .name
+            .map(|n| parse_name(&n).map_err(|e| AppError::field("name", e)))
+            .transpose()?;
+        let n = self.notifications;
+        Ok(ProfileChange {
+            name,
+            new_conversion: n.as_ref().and_then(|n| n.new_conversion),
+            commission_approved: n.as_ref().and_then(|n| n.commission_approved),
+            unsubscribed: n.as_ref().and_then(|n| n.unsubscribed),
+        })
+    }
+}
+
+/// Changes what the partner may change about themselves; settings left out stay.
 pub async fn update_profile(
     services: &Services,
     partner_id: &PartnerId,
-    req: ProfileRequest,
+    change: ProfileChange,
 ) -> Result<Partner, AppError> {
     let mut partner = crate::usecases::partner_lifecycle::load(services, partner_id).await?;
-    if let Some(name) = req.name {
-        partner.name = parse_name(&name).map_err(|e| AppError::field("name", e))?;
+    if let Some(name) = change.name {
+        partner.name = name;
     }
-    if let Some(n) = req.notifications {
-        let prefs = &mut partner.notifications;
-        prefs.new_conversion = n.new_conversion.unwrap_or(prefs.new_conversion);
-        prefs.commission_approved = n.commission_approved.unwrap_or(prefs.commission_approved);
-        prefs.unsubscribed = n.unsubscribed.unwrap_or(prefs.unsubscribed);
-    }
+    let prefs = &mut partner.notifications;
+    prefs.new_conversion = change.new_conversion.unwrap_or(prefs.new_conversion);
+    prefs.commission_approved = change
+        .commission_approved
+        .unwrap_or(prefs.commission_approved);
+    prefs.unsubscribed = change.unsubscribed.unwrap_or(prefs.unsubscribed);
     save(services, partner).await
 }
 

@@ -176,16 +176,23 @@ pub async fn template_of(
     }
 }
 
+impl TemplateRequest {
+    /// The checked template; `allow_private` is the deployment's
+    /// `allow_private_postbacks` (local development and tests only).
+    pub fn parse(self, allow_private: bool) -> Result<String, AppError> {
+        let url = self
+            .url
+            .ok_or_else(|| AppError::field("url", "is required"))?;
+        parse_template(&url, allow_private).map_err(|e| AppError::field("url", e))
+    }
+}
+
+/// Sets the partner's postback URL to a template `TemplateRequest::parse` checked.
 pub async fn set_template(
     services: &Services,
     partner_id: &PartnerId,
-    req: TemplateRequest,
+    url: String,
 ) -> Result<PostbackTemplate, AppError> {
-    let url = req
-        .url
-        .ok_or_else(|| AppError::field("url", "is required"))?;
-    let url = parse_template(&url, services.deployment.allow_private_postbacks)
-        .map_err(|e| AppError::field("url", e))?;
     let template = PostbackTemplate {
         url,
         updated_at: services.now(),

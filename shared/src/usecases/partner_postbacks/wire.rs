@@ -1,5 +1,5 @@
 //! The JSON shapes of a partner's own postback URL, in one place: the template as the
-//! partner sends it, parsed at the edge (`set_template`, `parse_template`) into a stored
+//! partner sends it, parsed at the edge (`TemplateRequest::parse`) into a stored
 //! template, and the template as the API renders it, with the macros it may use.
 
 use serde::{Deserialize, Serialize};

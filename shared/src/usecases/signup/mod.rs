@@ -14,18 +14,20 @@ use crate::messages::{EmailRequest, Message};
 use crate::partner::{Partner, PartnerKind, PartnerStatus, parse_email};
 use crate::ports::{Condition, QueueName, TableError};
 use crate::services::Services;
+use crate::signup_form::{FormField, validate_answers};
 use crate::store::{Store, keys};
 use crate::usecases::admin::{parse_name, require_program};
+use std::collections::BTreeMap;
 
 /// A signup as the public form makes it: the application, then, when the program
 /// approves applicants at once, the approval — whose key is returned, shown only here.
 #[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
 pub async fn apply(
     services: &Services,
-    req: SignupRequest,
+    application: Application,
     correlation_id: &str,
 ) -> Result<(Partner, Option<crate::ids::NewApiKey>), AppError> {
-    let partner = signup(services, req, correlation_id).await?;
+    let partner = signup(services, application, correlation_id).await?;
     let program = require_program(&services.store).await?;
     if !program.signup.auto_approve {
         return Ok((partner, None));
@@ -43,49 +45,81 @@ pub async fn apply(
     Ok((partner, Some(key)))
 }
 
+/// An application as the public form sends it, every field checked against the
+/// program's signup form and the recruiter's referral code resolved.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub email: String,
+    pub name: String,
+    pub kind: PartnerKind,
+    /// Answers to the program's own questions, by field name.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The partner whose referral code the applicant gave.
+    pub recruited_by: Option<PartnerId>,
+}
+
+impl SignupRequest {
+    /// The application, or an error for every field that is missing or wrong — the
+    /// answers checked against `form` (the program's signup form), the referral code and
+    /// the email against the partners in `store`, all reported at once.
+    pub async fn parse(self, form: &[FormField], store: &Store) -> Result<Application, AppError> {
+        let mut errors = FieldErrors::default();
+        let email = errors.required("email", self.email);
+        let email = email.and_then(|e| errors.take("email", parse_email(&e)));
+        let name = errors.required("name", self.name);
+        let name = name.and_then(|n| errors.take("name", parse_name(&n)));
+        let kind = errors.required("type", self.kind);
+        let kind = kind.and_then(|k| errors.take("type", PartnerKind::parse(&k)));
+        let fields = validate_answers(form, self.fields.unwrap_or_default(), &mut errors);
+        let mut recruited_by = None;
+        if let Some(code) = self
+            .referred_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            match store
+                .partner_id_by_referral_code(&code.to_ascii_lowercase())
+                .await?
+            {
+                Some(id) => recruited_by = Some(id),
+                None => errors.push(
+                    "referred_by",
+                    format!("no partner has the referral code {code:?}"),
+                ),
+            }
+        }
+        if let Some(e) = &email
+            && store.partner_id_by_email(e).await?.is_some()
+        {
+            errors.push("email", "a partner with this email already exists");
+        }
+        let (email, name, kind) = errors.finish((email, name, kind))?;
+        Ok(Application {
+            email,
+            name,
+            kind,
+            fields,
+            recruited_by,
+        })
+    }
+}
+
+/// Stores the application as a pending partner and emails the applicant that it
+/// arrived. An email taken by a signup racing this one is refused here.
 pub async fn signup(
     services: &Services,
-    req: SignupRequest,
+    application: Application,
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
     let program = require_program(&services.store).await?;
-    let mut errors = FieldErrors::default();
-    let email = errors.required("email", req.email);
-    let email = email.and_then(|e| errors.take("email", parse_email(&e)));
-    let name = errors.required("name", req.name);
-    let name = name.and_then(|n| errors.take("name", parse_name(&n)));
-    let kind = errors.required("type", req.kind);
-    let kind = kind.and_then(|k| errors.take("type", PartnerKind::parse(&k)));
-    let fields = crate::signup_form::validate_answers(
-        &program.signup.form,
-        req.fields.unwrap_or_default(),
-        &mut errors,
-    );
-    let mut recruited_by = None;
-    if let Some(code) = req
-        .referred_by
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        match services
-            .store
-            .partner_id_by_referral_code(&code.to_ascii_lowercase())
-            .await?
-        {
-            Some(id) => recruited_by = Some(id),
-            None => errors.push(
-                "referred_by",
-                format!("no partner has the referral code {code:?}"),
-            ),
-        }
-    }
-    if let Some(e) = &email
-        && services.store.partner_id_by_email(e).await?.is_some()
-    {
-        errors.push("email", "a partner with this email already exists");
-    }
-    let (email, name, kind) = errors.finish((email, name, kind))?;
+    let Application {
+        email,
+        name,
+        kind,
+        fields,
+        recruited_by,
+    } = application;
     let now = services.now();
     let mut partner = Partner {
         id: PartnerId::new(services.new_id()),
