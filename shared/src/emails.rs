@@ -126,6 +126,13 @@ pub const TEMPLATES: &[Template] = &[
             "lines": [{"date": "2026-11-03", "amount": "120.00 USD", "summary": "10% of the 1200.00 USD sale"},
                       {"date": "2026-11-09", "amount": "-50.00 USD", "summary": "Refund r-1 of 500.00 USD reverses 50.00 USD"}]}"#
     ),
+    template!(
+        "sign_in_link",
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "partner_name": "Ada Lovelace",
+            "sign_in_url": "https://go.example.com/portal/auth?token=EXAMPLETOKEN",
+            "valid_minutes": 15}"#
+    ),
 ];
 
 pub fn template(name: &str) -> Option<&'static Template> {
@@ -146,6 +153,7 @@ pub enum EmailTemplate {
     CommissionEarned,
     CommissionApproved,
     PayoutStatement,
+    SignInLink,
 }
 
 impl EmailTemplate {
@@ -159,6 +167,7 @@ impl EmailTemplate {
             EmailTemplate::CommissionEarned => "commission_earned",
             EmailTemplate::CommissionApproved => "commission_approved",
             EmailTemplate::PayoutStatement => "payout_statement",
+            EmailTemplate::SignInLink => "sign_in_link",
         }
     }
 

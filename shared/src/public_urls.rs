@@ -15,6 +15,17 @@ pub fn partner_area_url(base: &str) -> String {
     format!("{base}/v1/me")
 }
 
+/// The partner portal: `{base}/portal`.
+pub fn portal_url(base: &str) -> String {
+    format!("{}/portal", base.trim_end_matches('/'))
+}
+
+/// An emailed sign-in link to the partner portal: `{base}/portal/auth?token={token}`
+/// (tokens are base32, safe in a query as they are).
+pub fn portal_sign_in_url(base: &str, token: &str) -> String {
+    format!("{}/auth?token={token}", portal_url(base))
+}
+
 /// The one-click unsubscribe address of a partner's notifications:
 /// `{base}/v1/unsubscribe?partner={id}&token={token}`, the id percent-encoded and a
 /// trailing `/` of `base` dropped.

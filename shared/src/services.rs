@@ -50,6 +50,8 @@ pub struct Services {
 pub struct RateLimits {
     pub failed_auth: crate::usecases::rate_limits::RateLimit,
     pub signups: crate::usecases::rate_limits::RateLimit,
+    pub sign_in_per_email: crate::usecases::rate_limits::RateLimit,
+    pub sign_in_per_address: crate::usecases::rate_limits::RateLimit,
 }
 
 impl Default for RateLimits {
@@ -57,6 +59,8 @@ impl Default for RateLimits {
         RateLimits {
             failed_auth: crate::usecases::rate_limits::FAILED_AUTH,
             signups: crate::usecases::rate_limits::SIGNUPS_PER_ADDRESS,
+            sign_in_per_email: crate::usecases::sign_in::LINKS_PER_EMAIL,
+            sign_in_per_address: crate::usecases::sign_in::LINKS_PER_ADDRESS,
         }
     }
 }

@@ -30,6 +30,8 @@ pub mod limits {
     pub const SIGNUP: usize = 16 * 1024;
     /// Direct-link click registrations from the landing-page snippet.
     pub const CLICK: usize = 4 * 1024;
+    /// The portal's forms: a sign-in email, an application, payout details.
+    pub const PORTAL: usize = 16 * 1024;
     /// The admin and partner API: email templates are the largest bodies.
     pub const API: usize = 256 * 1024;
 }

@@ -3,6 +3,7 @@
 //! through the same use cases the API runs, so the demo is a real program.
 
 use upline_domain::error::AppError;
+use upline_domain::ids::PartnerId;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::{
     self, CampaignRequest, PayoutSettingsRequest, ProgramRequest, TermsRequest, UplineRequest,
@@ -23,6 +24,8 @@ pub struct DemoPartner {
 pub struct DemoProgram {
     pub postback_secret: String,
     pub campaign_id: String,
+    /// A link that signs Ada in to the partner portal: once, within a day.
+    pub portal_sign_in_url: String,
     /// Recruiter first: Cleo, then Bo, then Ada.
     pub partners: Vec<DemoPartner>,
 }
@@ -30,6 +33,9 @@ pub struct DemoProgram {
 fn dec(s: &str) -> Option<DecimalText> {
     Some(DecimalText(s.to_string()))
 }
+
+/// How long the printed portal sign-in link works: long enough to read the README first.
+const DEMO_SIGN_IN_SECS: i64 = 24 * 3600;
 
 pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
     let (program, _) = admin::put_program(
@@ -117,7 +123,11 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
             ),
         });
     }
+    let ada = PartnerId::from(partners.last().expect("three partners").id.as_str());
+    let (_, portal_sign_in_url) =
+        upline_domain::usecases::sign_in::issue_link(services, &ada, DEMO_SIGN_IN_SECS).await?;
     Ok(DemoProgram {
+        portal_sign_in_url,
         postback_secret: program.postback_secret.unwrap_or_default(),
         campaign_id: campaign.id.to_string(),
         partners,

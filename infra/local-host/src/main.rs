@@ -32,6 +32,10 @@ fn print_welcome(host: &RunningHost) {
             );
         }
         let ada = demo.partners.last().expect("three partners");
+        println!(
+            "\nPartner portal: {base}/portal  — sign in as Ada with this link (works once, for a day):\n  {}",
+            demo.portal_sign_in_url
+        );
         println!("\nTry it:");
         println!("  curl -si {} | grep -i location", ada.link_url);
         println!("  # take click_id from the Location header, then report a 100.00 USD sale:");

@@ -18,6 +18,7 @@ pub fn router(services: &Services, tracking: upline_redirect::TrackingSettings) 
         .merge(upline_postback::router(services.clone()))
         .merge(upline_signup::router(services.clone()))
         .merge(upline_api::router(services.clone()))
+        .merge(upline_portal::router(services.clone()))
         .fallback(upline_http::not_found)
 }
 

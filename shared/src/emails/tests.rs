@@ -277,6 +277,7 @@ fn every_email_template_variant_names_a_shipped_template_and_back() {
         CommissionEarned,
         CommissionApproved,
         PayoutStatement,
+        SignInLink,
     ];
     for t in all {
         assert_eq!(t.template().name, t.name());

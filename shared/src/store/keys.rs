@@ -82,6 +82,14 @@ pub fn rate_window(limit: &str, subject_hash: &str, window_start_secs: i64) -> K
         format!("{window_start_secs:012}"),
     )
 }
+/// A pending sign-in by email link, under the hash of its token.
+pub fn sign_in_token(token_hash: &str) -> Key {
+    Key::new(format!("SIGNIN#{token_hash}"), "SIGNIN")
+}
+/// A browser session, under the hash of its id.
+pub fn session(id_hash: &str) -> Key {
+    Key::new(format!("SESSION#{id_hash}"), "SESSION")
+}
 pub fn deployment_secrets() -> Key {
     Key::new("DEPLOYMENT", "SECRETS")
 }

@@ -19,5 +19,6 @@ pub mod promo_codes;
 pub mod rate_limits;
 pub mod refunds;
 pub mod reports;
+pub mod sign_in;
 pub mod signup;
 pub mod tracking;

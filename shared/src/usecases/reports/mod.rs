@@ -2,8 +2,10 @@
 //! impressions, conversions, revenue and commission grouped by day, partner, campaign or
 //! (for one partner) sub-id value.
 
+mod performance;
 mod wire;
 
+pub use performance::{Performance, conversion_rate, epc, partner_performance};
 pub use wire::{Report, ReportRow};
 
 use crate::error::Invalid;

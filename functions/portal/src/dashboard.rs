@@ -1,0 +1,70 @@
+//! `/portal`: the partner's dashboard — clicks, conversions, conversion rate, EPC and
+//! commission over the last 7, 30 or 90 days, day by day, and their balance.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use upline_domain::services::Services;
+use upline_domain::usecases::payouts::balance_of;
+use upline_domain::usecases::reports::partner_performance;
+use upline_http::Params;
+
+use crate::pages::render;
+use crate::problem::page_error;
+use crate::session::SignedIn;
+
+/// The periods a partner can look at, in days.
+pub const PERIODS: [i64; 3] = [7, 30, 90];
+
+#[derive(Deserialize, Default)]
+pub(crate) struct DashboardQuery {
+    #[serde(default)]
+    days: Option<String>,
+}
+
+pub(crate) async fn dashboard(
+    State(s): State<Services>,
+    who: SignedIn,
+    Params(q): Params<DashboardQuery>,
+) -> Response {
+    // An unknown period shows the default rather than an error: it comes from a link.
+    let days = q
+        .days
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| PERIODS.contains(d))
+        .unwrap_or(30);
+    let today = s.now().day();
+    let from = s.now().plus_days(1 - days).day();
+    let currency = who.session.program.currency;
+    let performance =
+        match partner_performance(&s.store, &who.partner.id, from, today, currency).await {
+            Ok(p) => p,
+            Err(e) => return page_error(e),
+        };
+    let balances = match balance_of(&s, &who.partner.id).await {
+        Ok(b) => b,
+        Err(e) => return page_error(e),
+    };
+    let mut rows = performance.report.rows;
+    rows.reverse();
+    render(
+        StatusCode::OK,
+        "dashboard.html",
+        &who.layout("dashboard"),
+        context! {
+            partner_name => who.partner.name,
+            days,
+            periods => PERIODS,
+            from => from.to_string(),
+            to => today.to_string(),
+            totals => performance.report.totals,
+            conversion_rate => performance.conversion_rate,
+            epc => performance.epc,
+            currency => currency.code(),
+            rows,
+            balances,
+        },
+    )
+}

@@ -1,0 +1,73 @@
+//! Errors as pages: what a partner sees when something the page needs failed, with the
+//! status a browser and a monitor should see.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use upline_domain::error::AppError;
+
+use crate::pages::{Layout, message};
+
+/// `error` as a page. Details of internal failures go to the log, not to the page.
+pub fn page_error(error: AppError) -> Response {
+    let layout = Layout::public("Partner");
+    match error {
+        AppError::Unavailable(_) | AppError::Internal(_) => {
+            tracing::error!(error = %error, "a portal page failed");
+            message(
+                error_status(&error),
+                &layout,
+                "Something went wrong",
+                &["The page could not be shown. Try again in a moment."],
+                Some(("/portal", "Back to the portal")),
+            )
+        }
+        AppError::RateLimited { retry_after_secs } => {
+            let wait = format!(
+                "Too many attempts from here. Try again in {} minutes.",
+                retry_after_secs.div_ceil(60)
+            );
+            let mut resp = message(
+                StatusCode::TOO_MANY_REQUESTS,
+                &layout,
+                "Please wait a little",
+                &[&wait],
+                None,
+            );
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            resp
+        }
+        AppError::NotFound(_) => not_found().into_response(),
+        other => {
+            let text = other.to_string();
+            message(
+                error_status(&other),
+                &layout,
+                "That did not work",
+                &[&text],
+                Some(("/portal", "Back to the portal")),
+            )
+        }
+    }
+}
+
+fn error_status(error: &AppError) -> StatusCode {
+    StatusCode::from_u16(upline_http::ApiError(error.clone()).problem().status)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// `404` as a page.
+pub fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        &Layout::public("Partner"),
+        "Page not found",
+        &["There is no such page, or it is not yours to see."],
+        Some(("/portal", "Back to the portal")),
+    )
+}
+
+/// The handler of portal paths that are no page.
+pub async fn not_found_page() -> Response {
+    not_found()
+}

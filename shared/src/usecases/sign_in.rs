@@ -1,0 +1,279 @@
+//! Sign-in by email for the browser pages, and the sessions it opens.
+//!
+//! A partner asks for a link at the login page; if the email belongs to an approved
+//! partner, a one-time token is emailed as a link. Its page POSTs the token (mail
+//! scanners fetch GET links, and must not spend it), which opens a session: a random id
+//! in a cookie. Tokens and session ids carry 256 random bits and are stored only as their
+//! SHA-256, so a copy of the table signs nobody in; both expire by TTL in the table and by
+//! the clock here (TTL deletion on DynamoDB can lag by days). Forms posted in a session
+//! carry a CSRF token derived from the session id, so nothing about it is stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::emails::EmailTemplate;
+use crate::error::AppError;
+use crate::ids::{PartnerId, base32, hash_api_key};
+use crate::messages::{EmailRequest, Message};
+use crate::partner::{Partner, PartnerStatus, parse_email};
+use crate::ports::{Condition, QueueName, TableError};
+use crate::services::Services;
+use crate::store::{decode, encode, keys};
+use crate::usecases::admin::require_program;
+use crate::usecases::rate_limits::{RateLimit, count};
+
+/// How long an emailed sign-in link works.
+pub const LINK_VALID_SECS: i64 = 15 * 60;
+
+/// How long a session lasts from sign-in; signing out ends it sooner.
+pub const SESSION_VALID_SECS: i64 = 14 * 24 * 3600;
+
+/// Sign-in links asked for one email address: each sends an email to that inbox.
+pub const LINKS_PER_EMAIL: RateLimit = RateLimit {
+    name: "sign-in-email",
+    max: 5,
+    window_secs: 3600,
+};
+
+/// Sign-in links asked for from one client address, whatever the emails.
+pub const LINKS_PER_ADDRESS: RateLimit = RateLimit {
+    name: "sign-in-address",
+    max: 20,
+    window_secs: 3600,
+};
+
+/// A secret handed to the browser (a sign-in token or a session id). Never in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrowserSecret(String);
+
+impl BrowserSecret {
+    fn mint(services: &Services) -> Self {
+        BrowserSecret(base32(&services.ids.random_bytes(32)))
+    }
+
+    /// A secret as the browser sent it back (a cookie, a form field).
+    pub fn from_browser(text: &str) -> Self {
+        BrowserSecret(text.trim().to_string())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn stored_as(&self) -> String {
+        hash_api_key(&self.0)
+    }
+}
+
+impl std::fmt::Debug for BrowserSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BrowserSecret(…)")
+    }
+}
+
+/// A pending sign-in, stored under the hash of its token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingSignIn {
+    partner_id: PartnerId,
+    expires_at: Timestamp,
+}
+
+/// An open session, stored under the hash of its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub partner_id: PartnerId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Emails a sign-in link to `email_text` if it belongs to an approved partner. The
+/// answer is the same whether or not it does; only a malformed address or a rate limit
+/// (per email and per client address, counted either way) is an error.
+pub async fn request_link(
+    services: &Services,
+    email_text: &str,
+    client: Option<&str>,
+    correlation_id: &str,
+) -> Result<(), AppError> {
+    let email = parse_email(email_text).map_err(|e| AppError::field("email", e))?;
+    if let Some(client) = client {
+        count(services, &services.rate_limits.sign_in_per_address, client).await?;
+    }
+    count(services, &services.rate_limits.sign_in_per_email, &email).await?;
+    let Some(partner_id) = services.store.partner_id_by_email(&email).await? else {
+        return Ok(());
+    };
+    let Some(partner) = services.store.partner(&partner_id).await? else {
+        return Ok(());
+    };
+    if partner.status != PartnerStatus::Approved {
+        tracing::info!(partner_id = %partner.id, status = ?partner.status, "sign-in link not sent: the partner is not approved");
+        return Ok(());
+    }
+    let program = require_program(&services.store).await?;
+    let (token, url) = issue_link(services, &partner.id, LINK_VALID_SECS).await?;
+    let email = Message::EmailRequested(EmailRequest {
+        // Unique per link: the hash's head names the email without revealing the token.
+        email_id: format!("sign-in:{}", &token.stored_as()[..24]),
+        partner_id: partner.id.clone(),
+        template: EmailTemplate::SignInLink,
+        data: serde_json::json!({
+            "program_name": program.name,
+            "sign_in_url": services.store.seal(
+                &crate::usecases::emails::email_secret_purpose("sign_in_url"),
+                &url,
+            ),
+            "valid_minutes": LINK_VALID_SECS / 60,
+        }),
+    });
+    services
+        .publish(QueueName::Emails, &[email], correlation_id)
+        .await
+}
+
+/// Stores a sign-in token for `partner_id` valid for `valid_secs`; returns it and the
+/// link that spends it. The emailed links last [`LINK_VALID_SECS`]; the local host's demo
+/// prints one that lasts a day.
+pub async fn issue_link(
+    services: &Services,
+    partner_id: &PartnerId,
+    valid_secs: i64,
+) -> Result<(BrowserSecret, String), AppError> {
+    let token = BrowserSecret::mint(services);
+    let pending = PendingSignIn {
+        partner_id: partner_id.clone(),
+        expires_at: services.now().plus_secs(valid_secs),
+    };
+    let item = encode(keys::sign_in_token(&token.stored_as()), &pending)
+        .with("ttl", pending.expires_at.secs());
+    services
+        .store
+        .table()
+        .put(item, Condition::NotExists)
+        .await?;
+    let url = crate::public_urls::portal_sign_in_url(
+        &services.deployment.public_base_url,
+        token.expose(),
+    );
+    Ok((token, url))
+}
+
+/// Why a sign-in link did not sign anyone in.
+pub const LINK_SPENT: &str =
+    "This sign-in link was already used or is not one we sent. Ask for a new one.";
+pub const LINK_EXPIRED: &str = "This sign-in link has expired. Ask for a new one.";
+
+/// Spends a sign-in token and opens a session for its partner; the session id is for
+/// the cookie. A token works once: of two requests racing with it, one wins.
+pub async fn sign_in(
+    services: &Services,
+    token: &BrowserSecret,
+) -> Result<(BrowserSecret, Session), AppError> {
+    let key = keys::sign_in_token(&token.stored_as());
+    let spent = || AppError::Unauthorized(LINK_SPENT.into());
+    let Some(item) = services.store.table().get(&key).await? else {
+        return Err(spent());
+    };
+    let pending: PendingSignIn = decode(&item)?;
+    match services.store.table().delete(&key, Condition::Exists).await {
+        Ok(()) => {}
+        Err(TableError::ConditionFailed) => return Err(spent()),
+        Err(e) => return Err(e.into()),
+    }
+    let now = services.now();
+    if now >= pending.expires_at {
+        return Err(AppError::Unauthorized(LINK_EXPIRED.into()));
+    }
+    let id = BrowserSecret::mint(services);
+    let session = Session {
+        partner_id: pending.partner_id,
+        created_at: now,
+        expires_at: now.plus_secs(SESSION_VALID_SECS),
+    };
+    let item =
+        encode(keys::session(&id.stored_as()), &session).with("ttl", session.expires_at.secs());
+    services
+        .store
+        .table()
+        .put(item, Condition::NotExists)
+        .await?;
+    tracing::info!(partner_id = %session.partner_id, "signed in by email link");
+    Ok((id, session))
+}
+
+/// The session `id` opens, if it is open and not expired.
+pub async fn session(services: &Services, id: &BrowserSecret) -> Result<Option<Session>, AppError> {
+    if id.expose().is_empty() {
+        return Ok(None);
+    }
+    let Some(item) = services
+        .store
+        .table()
+        .get(&keys::session(&id.stored_as()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session: Session = decode(&item)?;
+    Ok((services.now() < session.expires_at).then_some(session))
+}
+
+/// Ends the session `id` opened; ending one already ended is not an error.
+pub async fn sign_out(services: &Services, id: &BrowserSecret) -> Result<(), AppError> {
+    match services
+        .store
+        .table()
+        .delete(&keys::session(&id.stored_as()), Condition::None)
+        .await
+    {
+        Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The CSRF token of the session `id` opened: a MAC of the id, so a page of another
+/// origin, which cannot read the cookie, cannot make it.
+pub fn csrf_token(id: &BrowserSecret) -> String {
+    hex::encode(crate::signing::tag(
+        id.expose().as_bytes(),
+        &[b"upline-csrf"],
+    ))
+}
+
+/// Whether `given` is the CSRF token of the session `id` opened (in constant time).
+pub fn csrf_holds(id: &BrowserSecret, given: &str) -> bool {
+    let Ok(given) = hex::decode(given.trim()) else {
+        return false;
+    };
+    crate::signing::verify(id.expose().as_bytes(), &[b"upline-csrf"], &given)
+}
+
+/// The partner a session belongs to, whatever their status (the pages say why a partner
+/// who is not approved sees no data).
+pub async fn partner_of(services: &Services, session: &Session) -> Result<Partner, AppError> {
+    services.store.require_partner(&session.partner_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csrf_token_belongs_to_its_session_only() {
+        let a = BrowserSecret::from_browser("SESSIONA");
+        let b = BrowserSecret::from_browser("SESSIONB");
+        let token = csrf_token(&a);
+        assert!(csrf_holds(&a, &token));
+        assert!(!csrf_holds(&b, &token), "another session's token");
+        assert!(!csrf_holds(&a, ""), "no token");
+        assert!(!csrf_holds(&a, &token[..token.len() - 2]), "a cut token");
+        assert!(!csrf_holds(&a, "not hex"));
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let s = BrowserSecret::from_browser("TOPSECRET");
+        assert!(!format!("{s:?}").contains("TOPSECRET"));
+        assert_eq!(s.stored_as(), hash_api_key("TOPSECRET"));
+    }
+}

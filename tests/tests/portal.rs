@@ -1,0 +1,491 @@
+//! The partner portal's pages through the portal function's router, in process, on a
+//! manual clock: sign-in by emailed link (single use, expiry, the same answer for every
+//! email, the rate limits, GET never spending a token), sessions (cookie attributes,
+//! expiry, sign-out), CSRF and same-origin checks on posted forms, the page a partner who
+//! is not approved sees, and the dashboard's figures. Every table and queue call is held
+//! to the `PortalFunction` policy in `template.yaml`.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use tower::ServiceExt;
+use upline_domain::emails::EmailTemplates;
+use upline_domain::messages::Message;
+use upline_domain::ports::{MailError, Mailer, OutgoingEmail, QueueConsumer, QueueName};
+use upline_domain::services::Services;
+use upline_domain::usecases::sign_in::{LINK_VALID_SECS, SESSION_VALID_SECS, issue_link};
+use upline_tests::policy::{PolicedQueue, PolicedTable, Policy};
+use upline_tests::samples::{CLICK_SECRET_BYTE, NOW, commission_sample, seed};
+use upline_tests::world::EmbeddedWorld;
+
+const BASE: &str = "https://go.example.com";
+
+struct Portal {
+    world: EmbeddedWorld,
+    router: Router,
+    policy: Arc<Policy>,
+}
+
+/// A page as a browser gets it.
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The session cookie this answer sets, if any.
+    fn session_cookie(&self) -> Option<String> {
+        let set = self.headers.get("set-cookie")?.to_str().ok()?;
+        let value = set.strip_prefix(&format!("{}=", upline_portal::COOKIE))?;
+        Some(value.split(';').next()?.to_string())
+    }
+
+    /// The value of the hidden `csrf` field of the page's forms.
+    fn csrf(&self) -> String {
+        let at = self
+            .text
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.text));
+        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+async fn portal() -> Portal {
+    let world = EmbeddedWorld::open(NOW, CLICK_SECRET_BYTE, BASE);
+    seed(&world.services).await;
+    let policy = Policy::of("PortalFunction");
+    let mut services = world.services.clone();
+    services.store = upline_domain::store::Store::new(Arc::new(PolicedTable {
+        inner: services.store.table().clone(),
+        policy: policy.clone(),
+    }));
+    services.queue = Arc::new(PolicedQueue {
+        inner: services.queue.clone(),
+        policy: policy.clone(),
+    });
+    Portal {
+        router: upline_portal::router(services),
+        world,
+        policy,
+    }
+}
+
+impl Portal {
+    fn services(&self) -> &Services {
+        &self.world.services
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(c) = cookie {
+            request = request.header("cookie", format!("{}={c}", upline_portal::COOKIE));
+        }
+        if form.is_some() {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(form.map_or_else(Body::empty, Body::from))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Page {
+            status,
+            headers,
+            text: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Page {
+        self.send(Method::GET, path, cookie, None, &[]).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &str) -> Page {
+        self.send(Method::POST, path, cookie, Some(form.to_string()), &[])
+            .await
+    }
+
+    /// Asks for a sign-in link for `email` from `client`.
+    async fn ask_for_link(&self, email: &str, client: &str) -> Page {
+        self.send(
+            Method::POST,
+            "/portal/login",
+            None,
+            Some(format!("email={}", email.replace('@', "%40"))),
+            &[("x-forwarded-for", client)],
+        )
+        .await
+    }
+
+    /// Signs `partner` in with a fresh link; returns the session cookie's value.
+    async fn signed_in(&self, partner: &str) -> String {
+        let (token, _) = issue_link(self.services(), &partner.into(), LINK_VALID_SECS)
+            .await
+            .unwrap();
+        let page = self
+            .post("/portal/auth", None, &format!("token={}", token.expose()))
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+        page.session_cookie().expect("a session cookie")
+    }
+
+    /// The sign-in emails queued so far, delivered through the email stage: (to, text).
+    async fn delivered_sign_in_emails(&self) -> Vec<(String, String)> {
+        let mailer = Captured::default();
+        let queued = self
+            .world
+            .store
+            .receive(QueueName::Emails, 100, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        for d in queued {
+            let Message::EmailRequested(request) = Message::decode(&d.body).unwrap().1 else {
+                panic!("not an email request")
+            };
+            if request.template.name() != "sign_in_link" {
+                continue;
+            }
+            upline_domain::usecases::emails::deliver(
+                &self.world.services.store,
+                &mailer,
+                &EmailTemplates,
+                BASE,
+                &request,
+            )
+            .await
+            .unwrap();
+        }
+        let sent = mailer.0.lock().unwrap();
+        sent.iter()
+            .map(|e| (e.to.clone(), e.text.clone()))
+            .collect()
+    }
+
+    fn assert_policy_kept(&self) {
+        assert_eq!(self.policy.violations(), Vec::<String>::new());
+    }
+}
+
+#[derive(Default)]
+struct Captured(Mutex<Vec<OutgoingEmail>>);
+
+#[async_trait]
+impl Mailer for Captured {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        self.0.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+}
+
+/// The sign-in link in an email's text.
+fn link_in(text: &str) -> String {
+    let at = text
+        .find(&format!("{BASE}/portal/auth?token="))
+        .expect("a sign-in link");
+    text[at..].split_whitespace().next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emailed_link_signs_an_approved_partner_in_once() {
+    let p = portal().await;
+    // Signed out, the dashboard sends you to the login page.
+    let page = p.get("/portal", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/portal/login");
+    let page = p.get("/portal/login", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Email me a sign-in link"));
+    // The same answer for an approved partner, a pending one and a stranger.
+    let mut answers = Vec::new();
+    for email in [
+        "p-ada@example.com",
+        "p-dan@example.com",
+        "nobody@example.com",
+    ] {
+        let page = p.ask_for_link(email, "203.0.113.9").await;
+        assert_eq!(page.status, StatusCode::OK, "{email}");
+        answers.push(page.text.replace(email, "EMAIL"));
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert!(answers[0].contains("Check your email"));
+    // Only the approved partner gets an email.
+    let emails = p.delivered_sign_in_emails().await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0].0, "p-ada@example.com");
+    assert!(emails[0].1.contains("within 15 minutes"));
+    let link = link_in(&emails[0].1);
+    let path = link.strip_prefix(BASE).unwrap();
+    // Opening the link (a person, or a mail scanner) only shows a button.
+    for _ in 0..3 {
+        let page = p.get(path, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.text
+                .contains("<button class=\"primary\" type=\"submit\">Sign in")
+        );
+    }
+    let token = path.split("token=").nth(1).unwrap();
+    let page = p
+        .post("/portal/auth", None, &format!("token={token}"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/portal");
+    let set = page.headers["set-cookie"].to_str().unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attribute), "{attribute} missing from {set}");
+    }
+    let cookie = page.session_cookie().unwrap();
+    let dashboard = p.get("/portal", Some(&cookie)).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.text.contains("Hello, ada"));
+    // The session id is kept only as its hash.
+    let hash = upline_domain::ids::hash_api_key(&cookie);
+    let item = p
+        .world
+        .services
+        .store
+        .table()
+        .get(&upline_domain::store::keys::session(&hash))
+        .await
+        .unwrap();
+    assert!(item.is_some(), "the session is stored under its hash");
+    assert!(!format!("{item:?}").contains(&cookie));
+    // The link worked once.
+    let again = p
+        .post("/portal/auth", None, &format!("token={token}"))
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("already used"));
+    assert!(again.session_cookie().is_none());
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_expires_after_fifteen_minutes_and_a_session_after_its_days() {
+    let p = portal().await;
+    let services = p.services();
+    let (late, _) = issue_link(services, &"p-ada".into(), LINK_VALID_SECS)
+        .await
+        .unwrap();
+    let (in_time, _) = issue_link(services, &"p-ada".into(), LINK_VALID_SECS)
+        .await
+        .unwrap();
+    p.world.clock.advance_secs(LINK_VALID_SECS - 1);
+    let page = p
+        .post("/portal/auth", None, &format!("token={}", in_time.expose()))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "a second before expiry");
+    let cookie = page.session_cookie().unwrap();
+    p.world.clock.advance_secs(1);
+    let page = p
+        .post("/portal/auth", None, &format!("token={}", late.expose()))
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.text.contains("expired"), "{}", page.text);
+    assert!(page.session_cookie().is_none());
+    // The session lasts its days, then opens nothing.
+    p.world.clock.advance_secs(SESSION_VALID_SECS - 2);
+    assert_eq!(p.get("/portal", Some(&cookie)).await.status, StatusCode::OK);
+    p.world.clock.advance_secs(1);
+    let page = p.get("/portal", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/portal/login");
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_links_is_limited_per_email_and_per_address() {
+    let p = portal().await;
+    // Five an hour for one email, from any addresses.
+    for i in 0..5 {
+        let page = p
+            .ask_for_link("p-ada@example.com", &format!("198.51.100.{i}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "request {i}");
+    }
+    let page = p.ask_for_link("p-ada@example.com", "198.51.100.99").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.headers.contains_key("retry-after"));
+    assert_eq!(p.delivered_sign_in_emails().await.len(), 5);
+    // Twenty an hour from one address, whatever the emails; unknown ones count too.
+    for i in 0..20 {
+        let page = p
+            .ask_for_link(&format!("someone{i}@example.com"), "192.0.2.1")
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "request {i}");
+    }
+    let page = p.ask_for_link("p-bo@example.com", "192.0.2.1").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // The next hour starts afresh.
+    p.world.clock.advance_secs(3600);
+    let page = p.ask_for_link("p-ada@example.com", "192.0.2.1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // A malformed address is named, and the input is kept.
+    let page = p.ask_for_link("not-an-address", "192.0.2.2").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("value=\"not-an-address\""));
+    assert!(page.text.contains("aria-invalid=\"true\""));
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_needs_the_sessions_csrf_token_and_then_closes_the_pages() {
+    let p = portal().await;
+    let ada = p.signed_in("p-ada").await;
+    let bo = p.signed_in("p-bo").await;
+    let page = p.get("/portal", Some(&ada)).await;
+    let csrf = page.csrf();
+    let bos_csrf = p.get("/portal", Some(&bo)).await.csrf();
+    assert_ne!(csrf, bos_csrf, "each session has its own token");
+    for (case, form, headers) in [
+        ("no token", String::new(), vec![]),
+        (
+            "another session's token",
+            format!("csrf={bos_csrf}"),
+            vec![],
+        ),
+        (
+            "the right token from another site",
+            format!("csrf={csrf}"),
+            vec![("origin", "https://evil.example")],
+        ),
+        (
+            "the right token, cross-site fetch",
+            format!("csrf={csrf}"),
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+    ] {
+        let page = p
+            .send(
+                Method::POST,
+                "/portal/logout",
+                Some(&ada),
+                Some(form),
+                &headers,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{case}");
+        assert_eq!(
+            p.get("/portal", Some(&ada)).await.status,
+            StatusCode::OK,
+            "{case}: still signed in"
+        );
+    }
+    let page = p
+        .send(
+            Method::POST,
+            "/portal/logout",
+            Some(&ada),
+            Some(format!("csrf={csrf}")),
+            &[("origin", BASE), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/portal/login?signed_out=1");
+    assert!(
+        page.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let page = p.get("/portal", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "the session is revoked");
+    assert_eq!(
+        p.get("/portal", Some(&bo)).await.status,
+        StatusCode::OK,
+        "other sessions stay open"
+    );
+    let page = p.get("/portal/login?signed_out=1", None).await;
+    assert!(page.text.contains("You are signed out."));
+    // A made-up cookie opens nothing either.
+    let page = p.get("/portal", Some("NOTASESSION")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_who_is_not_approved_sees_why_instead_of_data() {
+    let p = portal().await;
+    let cookie = p.signed_in("p-ada").await;
+    upline_domain::usecases::partner_lifecycle::suspend(
+        p.services(),
+        &"p-ada".into(),
+        "Paid search on our brand name".into(),
+        "t",
+    )
+    .await
+    .unwrap();
+    let page = p.get("/portal", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text.contains("Your partnership is suspended"));
+    assert!(page.text.contains("Paid search on our brand name"));
+    assert!(!page.text.contains("Commission earned"), "no data shown");
+    // Signing out still works.
+    let csrf = page.csrf();
+    let page = p
+        .post("/portal/logout", Some(&cookie), &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_partners_own_figures() {
+    let p = portal().await;
+    // The sample conversion pays 10.00 to Ada, 5.00 to Bo and 2.50 to Cleo.
+    commission_sample(p.services()).await;
+    let ada = p.signed_in("p-ada").await;
+    let page = p.get("/portal?days=7", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("aria-current=\"true\">7 days"));
+    let stat = |name: &str| {
+        let at = page
+            .text
+            .find(&format!("<dt>{name}</dt><dd>"))
+            .unwrap_or_else(|| panic!("no {name} in {}", page.text));
+        let rest = &page.text[at + name.len() + 13..];
+        rest[..rest.find("</dd>").unwrap()].to_string()
+    };
+    assert_eq!(stat("Conversions"), "1");
+    assert_eq!(stat("Commission earned"), "10.00 USD");
+    assert_eq!(stat("Pending (in hold)"), "10.00 USD");
+    assert_eq!(stat("Paid"), "0.00 USD");
+    // Bo sees his own share, not Ada's.
+    let bo = p.signed_in("p-bo").await;
+    let page = p.get("/portal?days=7", Some(&bo)).await;
+    assert!(
+        page.text
+            .contains("<dt>Commission earned</dt><dd>5.00 USD</dd>"),
+        "{}",
+        page.text
+    );
+    // An unknown period shows the default 30 days.
+    let page = p.get("/portal?days=12", Some(&bo)).await;
+    assert!(page.text.contains("aria-current=\"true\">30 days"));
+    p.assert_policy_kept();
+}
