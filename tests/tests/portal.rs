@@ -44,6 +44,18 @@ impl Page {
             .unwrap_or_default()
     }
 
+    /// The page's text with the entities the templates write turned back into characters
+    /// (minijinja writes `/` as `&#x2f;`), for asserting on values as a browser reads them.
+    fn decoded(&self) -> String {
+        self.text
+            .replace("&#x2f;", "/")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     /// The session cookie this answer sets, if any.
     fn session_cookie(&self) -> Option<String> {
         let set = self.headers.get("set-cookie")?.to_str().ok()?;
@@ -487,5 +499,174 @@ async fn the_dashboard_shows_the_partners_own_figures() {
     // An unknown period shows the default 30 days.
     let page = p.get("/portal?days=12", Some(&bo)).await;
     assert!(page.text.contains("aria-current=\"true\">30 days"));
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_links_page_shows_builds_and_takes_links_of_the_partner_only() {
+    let p = portal().await;
+    upline_tests::world::put_campaign(
+        p.services(),
+        "autumn",
+        serde_json::json!({"name": "Autumn", "destination_url": "https://shop.example.com/autumn"}),
+    )
+    .await;
+    let ada = p.signed_in("p-ada").await;
+    let page = p.get("/portal/links", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.decoded()
+            .contains("value=\"https://go.example.com/r/spring01\"")
+    );
+    assert!(page.text.contains("src=\"/portal/links/spring01/qr.svg\""));
+    assert!(
+        page.text
+            .contains("<option value=\"autumn\">Autumn</option>")
+    );
+    // A deep link with sub-ids, built by the redirect's own rules.
+    let page = p
+        .get(
+            "/portal/links?code=spring01&url=https%3A%2F%2Fshop.example.com%2Fboots%3Fsize%3D42&sub1=fb&sub2=",
+            Some(&ada),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let built = "https://go.example.com/r/spring01?url=https%3A%2F%2Fshop.example.com%2Fboots%3Fsize%3D42&sub1=fb\"";
+    assert!(page.decoded().contains(built), "{}", page.text);
+    // A host the campaign does not allow is named, and what was typed is kept.
+    let page = p
+        .get(
+            "/portal/links?code=spring01&url=https%3A%2F%2Fevil.example%2F&sub1=fb",
+            Some(&ada),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text
+            .contains("must be an http or https address on shop.example.com")
+    );
+    assert!(page.decoded().contains("value=\"https://evil.example/\""));
+    assert!(!page.text.contains("Your link to share"));
+    // The QR code of the link, as SVG; nobody else's.
+    let qr = p.get("/portal/links/spring01/qr.svg", Some(&ada)).await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert_eq!(qr.headers["content-type"], "image/svg+xml");
+    assert!(qr.text.contains("<svg"));
+    let bo = p.signed_in("p-bo").await;
+    assert_eq!(
+        p.get("/portal/links/spring01/qr.svg", Some(&bo))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        p.get("/portal/links?code=spring01", Some(&bo)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        p.get("/portal/links/spring01/qr.svg", None).await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    // Taking a link on another campaign: CSRF first, then the campaign must be one offered.
+    let csrf = p.get("/portal/links", Some(&ada)).await.csrf();
+    let page = p
+        .post("/portal/links", Some(&ada), "campaign_id=autumn")
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = p
+        .post(
+            "/portal/links",
+            Some(&ada),
+            &format!("csrf={csrf}&campaign_id=winter"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("Choose one of the campaigns"));
+    assert_eq!(
+        p.services()
+            .store
+            .links_of(&"p-ada".into())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = p
+        .post(
+            "/portal/links",
+            Some(&ada),
+            &format!("csrf={csrf}&campaign_id=autumn"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location().starts_with("/portal/links#link-"));
+    let page = p.get("/portal/links", Some(&ada)).await;
+    assert!(page.text.contains("<h2 id=\"link-"));
+    assert_eq!(page.text.matches("class=\"card link\"").count(), 2);
+    assert!(
+        !page.text.contains("Take a link on another campaign"),
+        "every campaign is taken"
+    );
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commissions_page_lists_the_partners_lines_by_status_in_pages() {
+    let p = portal().await;
+    commission_sample(p.services()).await;
+    let ada = p.signed_in("p-ada").await;
+    let page = p.get("/portal/commissions", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.decoded();
+    assert!(text.contains("<code>order-2026-000001</code>"), "{text}");
+    assert!(text.contains(">10.00 USD<"));
+    assert!(text.contains("Your sale"));
+    assert!(text.contains("status-pending"));
+    assert!(!text.contains(">5.00 USD<"), "Bo's line is not Ada's");
+    let page = p
+        .get("/portal/commissions?status=approved", Some(&ada))
+        .await;
+    assert!(
+        page.text
+            .contains("No commission lines with this status yet.")
+    );
+    // Bo's share of Ada's sale is a line of his team's.
+    let bo = p.signed_in("p-bo").await;
+    let page = p.get("/portal/commissions?status=pending", Some(&bo)).await;
+    assert!(page.decoded().contains("Your recruit's sale"));
+    // Thirty more lines of Cleo's (she has one from the sample): a page of 25, then 6.
+    let table = p.services().store.table().clone();
+    for i in 0..30 {
+        let line = upline_tests::samples::line(
+            &format!("conv-bulk-{i:02}"),
+            "p-cleo",
+            NOW.plus_secs(-i),
+            NOW.plus_days(30),
+        );
+        table
+            .transact(vec![upline_domain::store::Store::line_put(&line)])
+            .await
+            .unwrap();
+    }
+    let cleo = p.signed_in("p-cleo").await;
+    let first = p.get("/portal/commissions", Some(&cleo)).await;
+    assert_eq!(first.text.matches("<td class=\"num\">").count(), 25);
+    let at = first
+        .text
+        .find("href=\"/portal/commissions?status=&amp;cursor=")
+        .expect("a next page");
+    let href = &first.text[at + 6..];
+    let href = href[..href.find('"').unwrap()].replace("&amp;", "&");
+    let second = p.get(&href, Some(&cleo)).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.text.matches("<td class=\"num\">").count(), 6);
+    assert!(second.text.contains(">First page<"));
+    assert!(!second.text.contains(">Next page<"));
+    // A cursor that is not one of ours is refused, not a crash.
+    let page = p
+        .get("/portal/commissions?cursor=garbage", Some(&cleo))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     p.assert_policy_kept();
 }

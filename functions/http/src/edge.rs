@@ -91,7 +91,7 @@ async fn security_headers(mut resp: Response) -> Response {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
                  form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );

@@ -3,10 +3,13 @@
 //! Pages work without JavaScript and load nothing from other hosts.
 
 mod auth;
+mod commissions;
 mod config;
 mod dashboard;
+mod links;
 mod pages;
 mod problem;
+mod qr;
 mod session;
 
 pub use config::Config;
@@ -27,7 +30,11 @@ pub fn router(services: Services) -> Router {
         )
         .route("/portal/auth", get(auth::auth_page).post(auth::sign_in))
         .route("/portal/logout", post(auth::sign_out))
+        .route("/portal/links", get(links::links_page).post(links::create))
+        .route("/portal/links/{code}/qr.svg", get(links::qr_code))
+        .route("/portal/commissions", get(commissions::commissions_page))
         .route("/portal/assets/portal.css", get(pages::stylesheet))
+        .route("/portal/assets/portal.js", get(pages::script))
         // Not a fallback: the local host merges every function's routes into one router.
         .route("/portal/{*rest}", get(problem::not_found_page));
     upline_http::edge(router, upline_http::limits::PORTAL).with_state(services)

@@ -21,12 +21,15 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "auth.html",
     "message.html",
     "dashboard.html",
+    "links.html",
+    "commissions.html",
 );
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    // A misspelt variable is a failing render (and test), not a blank on the page.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A misspelt variable is a failing render (and test), not a blank on the page; `if`
+    // may still ask whether an optional value is there.
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .expect("the shipped templates parse");
@@ -106,6 +109,21 @@ pub fn message(
             link => link.map(|(href, text)| context! { href, text }),
         },
     )
+}
+
+/// The copy buttons' few lines of script.
+pub const SCRIPT: &str = include_str!("../assets/portal.js");
+
+/// `GET /portal/assets/portal.js`.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 /// `GET /portal/assets/portal.css`.

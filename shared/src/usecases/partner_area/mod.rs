@@ -1,10 +1,14 @@
 //! What partners keep for themselves in the partner area: their profile, how they are
 //! paid (method and its validated fields), which notifications they get (and the
 //! unsubscribe link that turns them all off), and their downline with what it earned
-//! them.
+//! them, and the links they share (`link_builder`).
 
+mod lines;
+mod link_builder;
 mod wire;
 
+pub use lines::{LineOnStatement, lines_of_partner};
+pub use link_builder::{LinkRecipe, build_link};
 pub use wire::{DownlineMember, NotificationsRequest, PayoutDetailsRequest, ProfileRequest};
 
 use crate::ids::ConversionId;
