@@ -20,6 +20,16 @@ pub fn portal_url(base: &str) -> String {
     format!("{}/portal", base.trim_end_matches('/'))
 }
 
+/// The portal's application page with the recruiter's referral code filled in:
+/// `{base}/portal/join?ref={code}`.
+pub fn portal_join_url(base: &str, referral_code: &str) -> String {
+    format!(
+        "{}/join?ref={}",
+        portal_url(base),
+        percent_encoding::utf8_percent_encode(referral_code, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
 /// An emailed sign-in link to the partner portal: `{base}/portal/auth?token={token}`
 /// (tokens are base32, safe in a query as they are).
 pub fn portal_sign_in_url(base: &str, token: &str) -> String {

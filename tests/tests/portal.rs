@@ -670,3 +670,240 @@ async fn the_commissions_page_lists_the_partners_lines_by_status_in_pages() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     p.assert_policy_kept();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payouts_page_shows_statements_and_takes_payout_details_field_by_field() {
+    let p = portal().await;
+    let s = p.services();
+    let bo = p.signed_in("p-bo").await;
+    let page = p.get("/portal/payouts", Some(&bo)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Add your payout details"));
+    // Payout details: a bad IBAN and BIC are named, the input kept, nothing stored.
+    let csrf = page.csrf();
+    let form = |fields: &str| format!("csrf={csrf}&{fields}");
+    let page = p
+        .post(
+            "/portal/payout-details",
+            Some(&bo),
+            &form("method=bank_transfer&email=&account_holder=Bo+Berg&iban=DE89370400440532013001&bic=x&receiver_type=person"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"iban-error\""));
+    assert!(page.text.contains("id=\"bic-error\""));
+    assert!(!page.text.contains("id=\"account_holder-error\""));
+    assert!(
+        page.text.contains("value=\"DE89370400440532013001\""),
+        "input kept"
+    );
+    assert!(page.text.contains("value=\"Bo Berg\""));
+    let stored = s.store.partner(&"p-bo".into()).await.unwrap().unwrap();
+    assert_eq!(stored.payout_details, None);
+    // Without the CSRF token nothing is stored either.
+    let page = p
+        .post(
+            "/portal/payout-details",
+            Some(&bo),
+            "method=paypal&email=bo%40example.com",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // A good IBAN is saved, and shown again.
+    let page = p
+        .post(
+            "/portal/payout-details",
+            Some(&bo),
+            &form("method=bank_transfer&email=&account_holder=Bo+Berg&iban=DE89+3704+0044+0532+0130+00&bic=&receiver_type=business"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let stored = s.store.partner(&"p-bo".into()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.payout_details.unwrap().destination(),
+        "Bo Berg, DE89370400440532013000"
+    );
+    let page = p.get("/portal/payouts?saved=1", Some(&bo)).await;
+    assert!(page.text.contains("Your payout details are saved."));
+    assert!(page.text.contains("value=\"DE89370400440532013000\""));
+    assert!(page.text.contains("<option value=\"business\" selected>"));
+    // PayPal: the bank fields left over in the form do not count against it.
+    let page = p
+        .post(
+            "/portal/payout-details",
+            Some(&bo),
+            &form("method=paypal&email=bo%40example.com&account_holder=Bo+Berg&iban=DE89370400440532013000&receiver_type=person"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    // Bo's line past its hold is approved and paid out in a run, to his PayPal.
+    upline_domain::usecases::payouts::scheduled(s)
+        .await
+        .unwrap();
+    let period = upline_domain::payout::Period::parse("2026-11-20").unwrap();
+    upline_domain::usecases::payouts::run_period(s, &period, "t")
+        .await
+        .unwrap();
+    let page = p.get("/portal/payouts", Some(&bo)).await;
+    let text = page.decoded();
+    let at = text.find("href=\"/portal/payouts/").expect("a payout");
+    let href = &text[at + 6..];
+    let href = href[..href.find('"').unwrap()].to_string();
+    let statement = p.get(&href, Some(&bo)).await;
+    assert_eq!(statement.status, StatusCode::OK, "{href}");
+    assert!(statement.decoded().contains("<code>conv-old</code>"));
+    let csv = p.get(&format!("{href}/statement.csv"), Some(&bo)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"statement-")
+    );
+    let mut rows = csv::Reader::from_reader(csv.text.as_bytes());
+    let first = rows.records().next().unwrap().unwrap();
+    assert_eq!(&first[1], "conv-old");
+    assert_eq!(&first[4], "10.00");
+    assert_eq!(&first[5], "USD");
+    // Nobody else's statement, in either form.
+    let ada = p.signed_in("p-ada").await;
+    assert_eq!(p.get(&href, Some(&ada)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        p.get(&format!("{href}/statement.csv"), Some(&ada))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_page_shows_the_referral_link_and_the_downline_by_level() {
+    let p = portal().await;
+    commission_sample(p.services()).await;
+    let cleo = p.signed_in("p-cleo").await;
+    let page = p.get("/portal/team", Some(&cleo)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.decoded();
+    assert!(
+        text.contains("value=\"https://go.example.com/portal/join?ref=cleoref1\""),
+        "{text}"
+    );
+    let recruited = text.find("Partners you recruited").expect("level 1");
+    let level2 = text.find("Level 2").expect("level 2");
+    assert!(recruited < level2);
+    assert!(text[recruited..level2].contains("<td>bo</td>"));
+    assert!(text[level2..].contains("<td>ada</td>"));
+    // Ada's sale earned Cleo 2.50 through Ada, at level 2.
+    assert!(text[level2..].contains("2.50"), "{}", &text[level2..]);
+    let ada = p.signed_in("p-ada").await;
+    let page = p.get("/portal/team", Some(&ada)).await;
+    assert!(page.text.contains("Nobody in your team yet."));
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_page_saves_the_profile_the_postback_url_and_a_new_key() {
+    let p = portal().await;
+    let s = p.services();
+    let ada = p.signed_in("p-ada").await;
+    let page = p.get("/portal/settings", Some(&ada)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let ada_now = || async { s.store.partner(&"p-ada".into()).await.unwrap().unwrap() };
+    // A blank name is named; nothing changes.
+    let before = ada_now().await;
+    let page = p
+        .post(
+            "/portal/settings/profile",
+            Some(&ada),
+            &format!("csrf={csrf}&name=+&new_conversion=on"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"name-error\""));
+    assert_eq!(ada_now().await, before);
+    // Ticked boxes are on, the others off.
+    let page = p
+        .post(
+            "/portal/settings/profile",
+            Some(&ada),
+            &format!("csrf={csrf}&name=Ada+Lovelace&new_conversion=on"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let after = ada_now().await;
+    assert_eq!(after.name, "Ada Lovelace");
+    assert!(after.notifications.new_conversion);
+    assert!(!after.notifications.commission_approved);
+    assert!(!after.notifications.unsubscribed);
+    // A postback URL to a private address is refused, as the API refuses it.
+    let page = p
+        .post(
+            "/portal/settings/postback",
+            Some(&ada),
+            &format!("csrf={csrf}&url=http%3A%2F%2F127.0.0.1%2Fpb%3Fc%3D%7Bclick_id%7D"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"url-error\""));
+    let good = "https://tracker.example.net/pb?c={click_id}&p={payout}";
+    let page = p
+        .post(
+            "/portal/settings/postback",
+            Some(&ada),
+            &format!(
+                "csrf={csrf}&url={}",
+                url::form_urlencoded::byte_serialize(good.as_bytes()).collect::<String>()
+            ),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let stored = upline_domain::usecases::partner_postbacks::template_of(s, &"p-ada".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.url, good);
+    let page = p.get("/portal/settings?saved=postback", Some(&ada)).await;
+    assert!(page.decoded().contains(&format!("value=\"{good}\"")));
+    let page = p
+        .post(
+            "/portal/settings/postback",
+            Some(&ada),
+            &format!("csrf={csrf}&url="),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(
+        upline_domain::usecases::partner_postbacks::template_of(s, &"p-ada".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A new API key: never without the token, shown once with it.
+    let page = p.post("/portal/settings/api-key", Some(&ada), "").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(ada_now().await.api_key_hash, after.api_key_hash);
+    let page = p
+        .post(
+            "/portal/settings/api-key",
+            Some(&ada),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let needle = "id=\"new-key\" type=\"text\" readonly value=\"";
+    let at = page.text.find(needle).unwrap();
+    let key = &page.text[at + needle.len()..];
+    let key = &key[..key.find('"').unwrap()];
+    assert!(key.starts_with("upl_partner_"), "{key}");
+    assert_eq!(
+        ada_now().await.api_key_hash.as_deref(),
+        Some(upline_domain::ids::hash_api_key(key).as_str())
+    );
+    let page = p.get("/portal/settings", Some(&ada)).await;
+    assert!(!page.text.contains(key), "shown once");
+    p.assert_policy_kept();
+}

@@ -8,9 +8,12 @@ mod config;
 mod dashboard;
 mod links;
 mod pages;
+mod payouts;
 mod problem;
 mod qr;
 mod session;
+mod settings;
+mod team;
 
 pub use config::Config;
 pub use session::COOKIE;
@@ -33,6 +36,18 @@ pub fn router(services: Services) -> Router {
         .route("/portal/links", get(links::links_page).post(links::create))
         .route("/portal/links/{code}/qr.svg", get(links::qr_code))
         .route("/portal/commissions", get(commissions::commissions_page))
+        .route("/portal/team", get(team::team_page))
+        .route("/portal/settings", get(settings::settings_page))
+        .route("/portal/settings/profile", post(settings::save_profile))
+        .route("/portal/settings/postback", post(settings::save_postback))
+        .route("/portal/settings/api-key", post(settings::new_api_key))
+        .route("/portal/payouts", get(payouts::payouts_page))
+        .route("/portal/payout-details", post(payouts::save_details))
+        .route("/portal/payouts/{id}", get(payouts::statement_page))
+        .route(
+            "/portal/payouts/{id}/statement.csv",
+            get(payouts::statement_csv),
+        )
         .route("/portal/assets/portal.css", get(pages::stylesheet))
         .route("/portal/assets/portal.js", get(pages::script))
         // Not a fallback: the local host merges every function's routes into one router.

@@ -23,6 +23,11 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "dashboard.html",
     "links.html",
     "commissions.html",
+    "payouts.html",
+    "field.html",
+    "statement.html",
+    "team.html",
+    "settings.html",
 );
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -1,0 +1,248 @@
+//! `/portal/settings`: the partner's name and notification choices, their own postback
+//! URL with its recent deliveries, and a new API key (shown once).
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use upline_domain::error::AppError;
+use upline_domain::services::Services;
+use upline_domain::store::PageQuery;
+use upline_domain::usecases::partner_area::{ProfileChange, update_profile};
+use upline_domain::usecases::partner_lifecycle::rotate_key;
+use upline_domain::usecases::partner_postbacks::{
+    MACROS, TemplateRequest, deliveries, remove_template, set_template, template_of,
+};
+use upline_http::Params;
+
+use crate::pages::render;
+use crate::problem::page_error;
+use crate::session::SignedIn;
+
+/// Recent postback deliveries shown.
+const DELIVERIES_SHOWN: usize = 20;
+
+/// What the page shows besides the stored settings: a note after a save, errors and the
+/// input that caused them, or a key just made.
+#[derive(Default, Serialize)]
+struct Shown {
+    saved: Option<&'static str>,
+    errors: BTreeMap<String, String>,
+    name: Option<String>,
+    postback_url: Option<String>,
+    new_key: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct SettingsQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub(crate) async fn settings_page(
+    State(s): State<Services>,
+    who: SignedIn,
+    Params(q): Params<SettingsQuery>,
+) -> Response {
+    let saved = match q.saved.as_deref() {
+        Some("profile") => Some("Your profile is saved."),
+        Some("postback") => Some("Your postback URL is saved."),
+        Some("postback-removed") => Some("Your postback URL is removed."),
+        _ => None,
+    };
+    page(
+        &s,
+        &who,
+        Shown {
+            saved,
+            ..Shown::default()
+        },
+        StatusCode::OK,
+    )
+    .await
+    .unwrap_or_else(page_error)
+}
+
+async fn page(
+    s: &Services,
+    who: &SignedIn,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let template = template_of(s, &who.partner.id).await?;
+    let log = deliveries(s, &who.partner.id, &PageQuery::first(DELIVERIES_SHOWN)).await?;
+    let recent: Vec<_> = log
+        .items
+        .iter()
+        .map(|d| {
+            context! {
+                at => d.at.to_rfc3339(),
+                conversion_id => d.conversion_id.to_string(),
+                status => d.status,
+                outcome => d.outcome,
+                http_status => d.http_status,
+                error => d.error,
+            }
+        })
+        .collect();
+    let prefs = who.partner.notifications;
+    Ok(render(
+        status,
+        "settings.html",
+        &who.layout("settings"),
+        context! {
+            name => shown.name.clone().unwrap_or_else(|| who.partner.name.clone()),
+            email => who.partner.email,
+            new_conversion => prefs.new_conversion,
+            commission_approved => prefs.commission_approved,
+            unsubscribed => prefs.unsubscribed,
+            postback_url => shown.postback_url.clone().or_else(|| template.map(|t| t.url)).unwrap_or_default(),
+            macros => MACROS,
+            deliveries => recent,
+            saved => shown.saved,
+            errors => shown.errors,
+            new_key => shown.new_key,
+        },
+    ))
+}
+
+fn field_errors(e: AppError) -> Result<BTreeMap<String, String>, AppError> {
+    match e {
+        AppError::Invalid(errors) => Ok(errors.into_iter().map(|e| (e.field, e.message)).collect()),
+        other => Err(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProfileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    // Ticked boxes are sent, unticked ones are not.
+    #[serde(default)]
+    new_conversion: Option<String>,
+    #[serde(default)]
+    commission_approved: Option<String>,
+    #[serde(default)]
+    unsubscribed: Option<String>,
+}
+
+/// `POST /portal/settings/profile`.
+pub(crate) async fn save_profile(
+    State(s): State<Services>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
+        return refused;
+    }
+    let name = match upline_domain::usecases::admin::parse_name(&form.name) {
+        Ok(n) => n,
+        Err(e) => {
+            let shown = Shown {
+                errors: BTreeMap::from([("name".to_string(), e.to_string())]),
+                name: Some(form.name),
+                ..Shown::default()
+            };
+            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+                .unwrap_or_else(page_error);
+        }
+    };
+    let change = ProfileChange {
+        name: Some(name),
+        new_conversion: Some(form.new_conversion.is_some()),
+        commission_approved: Some(form.commission_approved.is_some()),
+        unsubscribed: Some(form.unsubscribed.is_some()),
+    };
+    match update_profile(&s, &who.partner.id, change).await {
+        Ok(_) => Redirect::to("/portal/settings?saved=profile").into_response(),
+        Err(e) => page_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PostbackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// `POST /portal/settings/postback`: sets the partner's postback URL, or removes it when
+/// left empty.
+pub(crate) async fn save_postback(
+    State(s): State<Services>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<PostbackForm>,
+) -> Response {
+    if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
+        return refused;
+    }
+    if form.url.trim().is_empty() {
+        return match remove_template(&s, &who.partner.id).await {
+            Ok(()) | Err(AppError::NotFound(_)) => {
+                Redirect::to("/portal/settings?saved=postback-removed").into_response()
+            }
+            Err(e) => page_error(e),
+        };
+    }
+    let checked = TemplateRequest {
+        url: Some(form.url.clone()),
+    }
+    .parse(s.deployment.allow_private_postbacks);
+    let url = match checked.map_err(field_errors) {
+        Ok(url) => url,
+        Err(Ok(errors)) => {
+            let shown = Shown {
+                errors,
+                postback_url: Some(form.url),
+                ..Shown::default()
+            };
+            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+                .unwrap_or_else(page_error);
+        }
+        Err(Err(e)) => return page_error(e),
+    };
+    match set_template(&s, &who.partner.id, url).await {
+        Ok(_) => Redirect::to("/portal/settings?saved=postback").into_response(),
+        Err(e) => page_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /portal/settings/api-key`: a new partner API key, shown on this answer only; the
+/// old key stops working.
+pub(crate) async fn new_api_key(
+    State(s): State<Services>,
+    who: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
+        return refused;
+    }
+    let key = match rotate_key(&s, &who.partner.id, None).await {
+        Ok((_, key)) => key,
+        Err(e) => return page_error(e),
+    };
+    let shown = Shown {
+        new_key: Some(key.secret),
+        ..Shown::default()
+    };
+    page(&s, &who, shown, StatusCode::OK)
+        .await
+        .unwrap_or_else(page_error)
+}

@@ -1,0 +1,44 @@
+//! `/portal/team`: the partner's referral link and code, and their downline by level
+//! with what each member's conversions earned them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use upline_domain::services::Services;
+use upline_domain::usecases::partner_area::downline;
+
+use crate::pages::render;
+use crate::problem::page_error;
+use crate::session::SignedIn;
+
+pub(crate) async fn team_page(State(s): State<Services>, who: SignedIn) -> Response {
+    let members = match downline(&s, &who.partner.id).await {
+        Ok(m) => m,
+        Err(e) => return page_error(e),
+    };
+    let levels: Vec<_> = {
+        let mut by_level: std::collections::BTreeMap<u8, Vec<_>> = Default::default();
+        for m in members {
+            by_level.entry(m.level).or_default().push(m);
+        }
+        by_level
+            .into_iter()
+            .map(|(level, members)| context! { level, members })
+            .collect()
+    };
+    render(
+        StatusCode::OK,
+        "team.html",
+        &who.layout("team"),
+        context! {
+            referral_code => who.partner.referral_code,
+            referral_url => upline_domain::public_urls::portal_join_url(
+                &s.deployment.public_base_url,
+                &who.partner.referral_code,
+            ),
+            levels,
+            currency => who.session.program.currency.code(),
+        },
+    )
+}
