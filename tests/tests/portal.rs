@@ -907,3 +907,108 @@ async fn the_settings_page_saves_the_profile_the_postback_url_and_a_new_key() {
     assert!(!page.text.contains(key), "shown once");
     p.assert_policy_kept();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_join_page_draws_the_programs_form_and_keeps_input_next_to_errors() {
+    let p = portal().await;
+    let s = p.services();
+    let mut program = s.store.program().await.unwrap().unwrap();
+    program.signup.form = serde_json::from_value(serde_json::json!([
+        {"name": "website", "label": "Your website", "type": "url", "required": true},
+        {"name": "audience", "label": "Audience size", "type": "select", "options": ["small", "large"]},
+        {"name": "channels", "label": "Channels", "type": "multi_select", "options": ["blog", "video", "email"]},
+        {"name": "country", "label": "Country", "type": "country"},
+        {"name": "followers", "label": "Followers", "type": "number"},
+        {"name": "terms", "label": "I accept the program terms", "type": "checkbox", "required": true}
+    ]))
+    .unwrap();
+    s.store.put_program(&program).await.unwrap();
+    let page = p.get("/portal/join?ref=adaref01", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("id=\"referred_by\" name=\"referred_by\" type=\"text\" value=\"adaref01\"")
+    );
+    assert!(page.text.contains("name=\"fields.website\" type=\"url\""));
+    assert!(page.text.contains("<option value=\"large\">large</option>"));
+    assert!(
+        page.text
+            .contains("name=\"fields.channels\" value=\"video\"")
+    );
+    assert!(
+        page.text
+            .contains("name=\"fields.followers\" type=\"number\"")
+    );
+    assert!(
+        page.text
+            .contains("name=\"fields.terms\" type=\"checkbox\"")
+    );
+    // Wrong and missing answers, each named next to its field; what was typed stays.
+    let bad = "email=not-an-email&name=Eve+Example&type=influencer&fields.website=&fields.audience=huge\
+               &fields.channels=blog&fields.channels=video&fields.followers=lots&referred_by=adaref01";
+    let page = p.post("/portal/join", None, bad).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for id in [
+        "email-error",
+        "fields-website-error",
+        "fields-audience-error",
+        "fields-followers-error",
+        "fields-terms-error",
+    ] {
+        assert!(
+            page.text.contains(&format!("id=\"{id}\"")),
+            "{id}: {}",
+            page.text
+        );
+    }
+    assert!(!page.text.contains("id=\"name-error\""));
+    assert!(page.text.contains("value=\"Eve Example\""));
+    assert!(page.text.contains("value=\"video\" checked"));
+    assert!(page.text.contains("<option value=\"influencer\" selected>"));
+    assert!(
+        s.store
+            .partner_id_by_email("eve@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing stored"
+    );
+    // From another site: refused before anything is looked at.
+    let good = "email=eve%40example.com&name=Eve+Example&type=influencer&fields.website=https%3A%2F%2Feve.example&fields.audience=large\
+                &fields.channels=blog&fields.channels=video&fields.country=de&fields.followers=1200&fields.terms=on&referred_by=adaref01";
+    let page = p
+        .send(
+            Method::POST,
+            "/portal/join",
+            None,
+            Some(good.to_string()),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = p.post("/portal/join", None, good).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.text);
+    assert!(page.text.contains("Thank you for applying"));
+    let id = s
+        .store
+        .partner_id_by_email("eve@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let eve = s.store.partner(&id).await.unwrap().unwrap();
+    assert_eq!(eve.status, upline_domain::partner::PartnerStatus::Pending);
+    assert_eq!(eve.recruited_by.as_deref(), Some("p-ada"));
+    assert_eq!(
+        serde_json::to_value(&eve.fields).unwrap(),
+        serde_json::json!({"audience": "large", "channels": ["blog", "video"], "country": "DE",
+            "followers": 1200, "terms": true, "website": "https://eve.example/"})
+    );
+    // The same email again is named, not stored twice.
+    let page = p.post("/portal/join", None, good).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text
+            .contains("a partner with this email already exists")
+    );
+    p.assert_policy_kept();
+}

@@ -6,6 +6,7 @@ mod auth;
 mod commissions;
 mod config;
 mod dashboard;
+mod join;
 mod links;
 mod pages;
 mod payouts;
@@ -32,6 +33,7 @@ pub fn router(services: Services) -> Router {
             get(auth::login_page).post(auth::request_link),
         )
         .route("/portal/auth", get(auth::auth_page).post(auth::sign_in))
+        .route("/portal/join", get(join::join_page).post(join::submit))
         .route("/portal/logout", post(auth::sign_out))
         .route("/portal/links", get(links::links_page).post(links::create))
         .route("/portal/links/{code}/qr.svg", get(links::qr_code))

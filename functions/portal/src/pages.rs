@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "statement.html",
     "team.html",
     "settings.html",
+    "join.html",
 );
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -86,7 +87,11 @@ pub fn render(
             resp
         }
         Err(e) => {
-            tracing::error!(template, error = %e, "a portal page did not render");
+            tracing::error!(
+                template,
+                error = format!("{e:#}"),
+                "a portal page did not render"
+            );
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "This page could not be shown.",
