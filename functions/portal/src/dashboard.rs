@@ -47,6 +47,13 @@ pub(crate) async fn dashboard(
         Ok(b) => b,
         Err(e) => return page_error(e),
     };
+    // Our own markup, from numbers and dates only: safe to put in the page as it is.
+    let chart = crate::chart::daily(
+        &performance.days,
+        currency,
+        &format!("Clicks, conversions and commission per day, {from} to {today}"),
+    )
+    .map(minijinja::Value::from_safe_string);
     let mut rows = performance.report.rows;
     rows.reverse();
     render(
@@ -65,6 +72,7 @@ pub(crate) async fn dashboard(
             currency => currency.code(),
             rows,
             balances,
+            chart,
         },
     )
 }

@@ -3,6 +3,7 @@
 //! Pages work without JavaScript and load nothing from other hosts.
 
 mod auth;
+mod chart;
 mod commissions;
 mod config;
 mod dashboard;

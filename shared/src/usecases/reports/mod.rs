@@ -5,7 +5,9 @@
 mod performance;
 mod wire;
 
-pub use performance::{Performance, conversion_rate, epc, partner_performance};
+pub use performance::{
+    DayFigures, Performance, conversion_rate, day_by_day, epc, partner_performance,
+};
 pub use wire::{Report, ReportRow};
 
 use crate::error::Invalid;

@@ -20,6 +20,42 @@ pub struct Performance {
     /// Commission per click in the program currency, rounded half away from zero to the
     /// minor unit; `"–"` without clicks.
     pub epc: String,
+    /// Every day of the range, oldest first, days without activity included: what a
+    /// chart of the period draws.
+    pub days: Vec<DayFigures>,
+}
+
+/// One day's clicks, conversions and commission (minor units of the program currency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DayFigures {
+    pub day: Day,
+    pub clicks: i64,
+    pub conversions: i64,
+    pub commission_minor: i64,
+}
+
+/// The figures of each day from `from` to `to`, zero where no counter row exists.
+pub fn day_by_day(stats: &[crate::store::StatsRow], from: Day, to: Day) -> Vec<DayFigures> {
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let name = day.to_string();
+        let rows = stats.iter().filter(|r| r.day == name);
+        let mut figures = DayFigures {
+            day,
+            clicks: 0,
+            conversions: 0,
+            commission_minor: 0,
+        };
+        for r in rows {
+            figures.clicks += r.clicks;
+            figures.conversions += r.conversions;
+            figures.commission_minor += r.commission_minor;
+        }
+        days.push(figures);
+        day = day.next();
+    }
+    days
 }
 
 pub async fn partner_performance(
@@ -35,6 +71,7 @@ pub async fn partner_performance(
     let commission: i64 = stats.iter().map(|r| r.commission_minor).sum();
     Ok(Performance {
         report: summarise(&stats, from, to, GroupBy::Day, currency),
+        days: day_by_day(&stats, from, to),
         conversion_rate: conversion_rate(conversions, clicks),
         epc: epc(commission, clicks, currency),
     })
@@ -62,6 +99,37 @@ pub fn epc(commission_minor: i64, clicks: i64, currency: Currency) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_day_of_the_range_has_its_figures() {
+        let row = |day: &str, clicks, commission_minor| crate::store::StatsRow {
+            day: day.into(),
+            clicks,
+            commission_minor,
+            ..Default::default()
+        };
+        let stats = [
+            row("2026-11-02", 3, 150),
+            row("2026-11-02", 1, 50),
+            row("2026-11-04", 7, 0),
+        ];
+        let from = Day::parse("2026-11-01").unwrap();
+        let to = Day::parse("2026-11-04").unwrap();
+        let days = day_by_day(&stats, from, to);
+        let figures: Vec<_> = days
+            .iter()
+            .map(|d| (d.day.to_string(), d.clicks, d.commission_minor))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                ("2026-11-01".to_string(), 0, 0),
+                ("2026-11-02".to_string(), 4, 200),
+                ("2026-11-03".to_string(), 0, 0),
+                ("2026-11-04".to_string(), 7, 0),
+            ]
+        );
+    }
 
     #[test]
     fn ratios_are_exact_and_rounded_once() {
