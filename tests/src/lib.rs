@@ -5,6 +5,7 @@
 //! use cases and functions directly.
 
 pub mod aws;
+pub mod browser;
 pub mod conformance;
 pub mod host;
 pub mod policy;

@@ -96,10 +96,14 @@ async fn security_headers(mut resp: Response) -> Response {
             ),
         );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
+        // A page may ask for a less strict policy (the portal's forms need browsers to
+        // name their origin, which `no-referrer` hides).
+        if !headers.contains_key(header::REFERRER_POLICY) {
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+        }
     }
     resp
 }

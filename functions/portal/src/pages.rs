@@ -82,8 +82,15 @@ pub fn render(
     match html {
         Ok(html) => {
             let mut resp = (status, Html(html)).into_response();
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let headers = resp.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // Browsers name the origin of a form's POST only under a policy that sends
+            // referrers at all; `same-origin` sends them to the portal itself only, so
+            // nothing (a sign-in token in a URL) leaks to other sites.
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
             resp
         }
         Err(e) => {

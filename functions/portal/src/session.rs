@@ -61,13 +61,13 @@ fn secure(services: &Services) -> bool {
 }
 
 /// Whether a posted form comes from the portal's own pages: browsers say where a request
-/// comes from (`Sec-Fetch-Site`, `Origin`); a request from another site is refused even
-/// before its CSRF token is looked at. Clients that send neither (scripts, tests) pass
-/// on to the token check.
+/// comes from (`Sec-Fetch-Site`, and `Origin`, which pages cannot forge); a request from
+/// another site is refused even before its CSRF token is looked at. Clients that send
+/// neither (scripts, tests) pass on to the token check.
 pub fn same_origin(headers: &HeaderMap, services: &Services) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if header("sec-fetch-site") == Some("cross-site") {
-        return false;
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
     }
     match header("origin") {
         None => true,

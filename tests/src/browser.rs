@@ -1,0 +1,248 @@
+//! A real browser for the tests that need one: headless Chromium driven through the
+//! chromedriver the test command starts (`UPLINE_TEST_WEBDRIVER`), with axe-core
+//! (`UPLINE_TEST_AXE`) injected into pages to check them for accessibility, and
+//! full-page screenshots at a chosen width.
+
+use std::path::PathBuf;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// A person's browser as the redirect sees it: headless Chromium names itself in its user
+/// agent, and a bot's clicks are counted apart from people's.
+const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
+fn required(name: &str, what: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: {what} (./scripts/test sets it up and runs every test)")
+    })
+}
+
+/// One axe-core finding.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Violation {
+    pub id: String,
+    pub impact: Option<String>,
+    pub help: String,
+    pub nodes: usize,
+}
+
+pub struct Browser {
+    pub client: Client,
+    axe: String,
+    /// Where screenshots go: `target/screenshots/`, and `docs/images/` as well when
+    /// `UPDATE_SCREENSHOTS` is set.
+    shots: PathBuf,
+    /// Every finding of every page checked so far, minor ones included: (page, finding).
+    pub findings: std::sync::Mutex<Vec<(String, Violation)>>,
+}
+
+impl Browser {
+    /// A new headless Chromium session.
+    pub async fn open() -> Browser {
+        let webdriver = required("UPLINE_TEST_WEBDRIVER", "the chromedriver URL");
+        let axe_path = required("UPLINE_TEST_AXE", "the path of axe.min.js");
+        let axe = std::fs::read_to_string(&axe_path)
+            .unwrap_or_else(|e| panic!("cannot read {axe_path}: {e}"));
+        let mut chrome = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--window-size=1280,900",
+                format!("--user-agent={USER_AGENT}"),
+            ]
+        });
+        if let Ok(binary) = std::env::var("UPLINE_TEST_CHROMIUM") {
+            chrome["binary"] = Value::String(binary);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".into(), chrome);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&webdriver)
+            .await
+            .unwrap_or_else(|e| panic!("no browser session at {webdriver}: {e}"));
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+        let shots = target.join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser {
+            client,
+            axe,
+            shots,
+            findings: Default::default(),
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.unwrap().to_string()
+    }
+
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Types `text` into the field `css` finds, after clearing it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no select {css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the button `css` finds and waits for the page it loads: the page before it
+    /// goes stale (a form always loads a new page, even at the same address), then the
+    /// new one finishes loading.
+    pub async fn submit(&self, css: &str) {
+        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        self.click(css).await;
+        for _ in 0..200 {
+            if before.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        for _ in 0..200 {
+            let state = self
+                .client
+                .execute("return document.readyState;", vec![])
+                .await
+                .ok();
+            if state.as_ref().and_then(Value::as_str) == Some("complete") {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the page after {css} did not load");
+    }
+
+    /// The `value` of the input `css` finds.
+    pub async fn value(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no field {css}: {e}"))
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// What axe-core finds on the page.
+    pub async fn axe_findings(&self) -> Vec<Violation> {
+        self.client.execute(&self.axe, vec![]).await.unwrap();
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.map(v => ({
+                       id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }))))
+                   .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: 0 }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// Runs axe-core on the page and fails on any serious or critical finding; every
+    /// finding is kept in [`Browser::findings`] for the report.
+    pub async fn check_accessibility(&self, page: &str) {
+        let violations = self.axe_findings().await;
+        let blocking: Vec<&Violation> = violations
+            .iter()
+            .filter(|v| matches!(v.impact.as_deref(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            blocking.is_empty(),
+            "{page}: axe-core finds {blocking:#?}\n{}",
+            self.source().await
+        );
+        let mut all = self.findings.lock().unwrap();
+        all.extend(violations.into_iter().map(|v| (page.to_string(), v)));
+    }
+
+    /// A full-page screenshot of the page at `width` CSS pixels, as `name-<width>.png`.
+    pub async fn screenshot(&self, name: &str, width: u32) {
+        self.client.set_window_size(width, 900).await.unwrap();
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(900);
+        let height = u32::try_from(height).unwrap_or(900).clamp(600, 4_000);
+        self.client.set_window_size(width, height).await.unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        let file = format!("{name}-{width}.png");
+        std::fs::write(self.shots.join(&file), &png).unwrap();
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            let docs = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/images"));
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(&file), &png).unwrap();
+        }
+        self.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    /// Forgets every cookie, as a new visitor.
+    pub async fn forget_cookies(&self) {
+        self.client.delete_all_cookies().await.unwrap();
+    }
+
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
