@@ -374,6 +374,44 @@ async fn the_postback_event_records_a_conversion_from_its_signed_click_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_events_render_pages_and_email_a_sign_in_link() {
+    let w = world().await;
+    let router = upline_portal::router(w.as_function("PortalFunction"));
+    let r = call(&router, "portal/login-page.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text.contains("Email me a sign-in link"));
+    let r = call(&router, "portal/join-page.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("value=\"adaref01\""),
+        "the recruiter's code filled in"
+    );
+    // The form body API Gateway passes on, from the deployment's own origin.
+    let r = call(&router, "portal/request-link.json").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("Check your email"));
+    let queued = w
+        .store
+        .receive(QueueName::Emails, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let templates: Vec<String> = queued
+        .iter()
+        .map(|d| match Message::decode(&d.body).unwrap().1 {
+            Message::EmailRequested(e) => e.template.name().to_string(),
+            other => panic!("not an email: {other:?}"),
+        })
+        .collect();
+    assert_eq!(templates, ["sign_in_link"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signup_event_applies_under_its_recruiter() {
     let w = world().await;
     let r = call(

@@ -1012,3 +1012,121 @@ async fn the_join_page_draws_the_programs_form_and_keeps_input_next_to_errors() 
     );
     p.assert_policy_kept();
 }
+
+/// Every page a signed-in partner reads.
+const PAGES: [&str; 7] = [
+    "/portal",
+    "/portal/links",
+    "/portal/links/spring01/qr.svg",
+    "/portal/commissions",
+    "/portal/payouts",
+    "/portal/team",
+    "/portal/settings",
+];
+
+/// Every form a signed-in partner posts, with a body that would change something.
+const FORMS: [(&str, &str); 6] = [
+    ("/portal/links", "campaign_id=autumn"),
+    (
+        "/portal/payout-details",
+        "method=paypal&email=ada%40example.net",
+    ),
+    ("/portal/settings/profile", "name=Mallory&unsubscribed=on"),
+    (
+        "/portal/settings/postback",
+        "url=https%3A%2F%2Fevil.example.net%2Fpb",
+    ),
+    ("/portal/settings/api-key", ""),
+    ("/portal/logout", ""),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_needs_an_open_session_of_an_approved_partner() {
+    let p = portal().await;
+    let ada = p.signed_in("p-ada").await;
+    for page in PAGES {
+        assert_eq!(
+            p.get(page, Some(&ada)).await.status,
+            StatusCode::OK,
+            "{page}"
+        );
+        let out = p.get(page, None).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER, "{page} signed out");
+        assert_eq!(out.location(), "/portal/login", "{page}");
+    }
+    // A pending partner with a session (approval came back) sees why, on every page.
+    let dan = p.signed_in("p-dan").await;
+    for page in PAGES {
+        let r = p.get(page, Some(&dan)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{page}");
+        assert!(
+            r.text.contains("Your application is being reviewed"),
+            "{page}"
+        );
+    }
+    // Revoked: every page is closed.
+    let csrf = p.get("/portal", Some(&ada)).await.csrf();
+    p.post("/portal/logout", Some(&ada), &format!("csrf={csrf}"))
+        .await;
+    for page in PAGES {
+        assert_eq!(
+            p.get(page, Some(&ada)).await.location(),
+            "/portal/login",
+            "{page} after signing out"
+        );
+    }
+    // Expired: every page is closed too.
+    let bo = p.signed_in("p-bo").await;
+    p.world.clock.advance_secs(SESSION_VALID_SECS);
+    for page in PAGES {
+        assert_eq!(
+            p.get(page, Some(&bo)).await.location(),
+            "/portal/login",
+            "{page} after the session's days"
+        );
+    }
+    p.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_is_refused_without_the_sessions_csrf_token_and_changes_nothing() {
+    let p = portal().await;
+    let s = p.services();
+    upline_tests::world::put_campaign(
+        s,
+        "autumn",
+        serde_json::json!({"name": "Autumn", "destination_url": "https://shop.example.com/autumn"}),
+    )
+    .await;
+    let ada = p.signed_in("p-ada").await;
+    let bo = p.signed_in("p-bo").await;
+    let bos_csrf = p.get("/portal", Some(&bo)).await.csrf();
+    let before = s.store.partner(&"p-ada".into()).await.unwrap().unwrap();
+    for (path, body) in FORMS {
+        for csrf in ["", "csrf=00&", &format!("csrf={bos_csrf}&")] {
+            let r = p.post(path, Some(&ada), &format!("{csrf}{body}")).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} with {csrf:?}");
+            assert!(r.text.contains("This form has expired"));
+        }
+        // Signed out, a form leads to the login page and changes nothing either.
+        let r = p.post(path, None, body).await;
+        assert_eq!(r.location(), "/portal/login", "{path} signed out");
+    }
+    assert_eq!(
+        s.store.partner(&"p-ada".into()).await.unwrap().unwrap(),
+        before
+    );
+    assert_eq!(s.store.links_of(&"p-ada".into()).await.unwrap().len(), 1);
+    assert!(
+        upline_domain::usecases::partner_postbacks::template_of(s, &"p-ada".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        p.get("/portal", Some(&ada)).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    p.assert_policy_kept();
+}
