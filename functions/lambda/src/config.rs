@@ -1,7 +1,8 @@
 //! The parts of reading a function's configuration that several functions share, on top
 //! of `upline_domain::config::EnvReader`: the secrets keys pair, and taking a value parsed
 //! while reading once the reader has reported no problem. Each function's `Config` still
-//! names its own fields and variables; only these repeated steps live here.
+//! names its own fields and variables; only these repeated steps live here — and the one
+//! configuration two functions read alike, [`EmailingConfig`].
 
 use upline_domain::config::{ConfigError, EnvReader};
 use upline_domain::secrets::SecretsKey;
@@ -21,6 +22,50 @@ pub fn parsed<T>(value: Option<T>, name: &str) -> Result<T, ConfigError> {
     value.ok_or_else(|| ConfigError {
         problems: vec![format!("{name} is invalid")],
     })
+}
+
+/// The configuration of an HTTP function that works on the table, queues emails and
+/// seals secrets, and reads nothing else: the signup and portal functions.
+#[derive(Debug)]
+pub struct EmailingConfig {
+    pub table_name: String,
+    pub emails_queue_url: String,
+    /// Where the links the function hands out and emails point; for the portal also its
+    /// own origin, which posted forms must come from.
+    pub public_base_url: String,
+    /// Seals what waits in the table or a queue (an idempotent replay's answer, a
+    /// sign-in link in a queued email) and keys the rate-limit counters.
+    pub secrets_key: SecretsKey,
+    /// During a rotation of the secrets key, the one before it.
+    pub previous_secrets_key: Option<SecretsKey>,
+}
+
+impl EmailingConfig {
+    /// Every variable read, required or optional.
+    pub const ENV: &'static [&'static str] = &[
+        "UPLINE_TABLE_NAME",
+        "UPLINE_EMAILS_QUEUE_URL",
+        "UPLINE_PUBLIC_BASE_URL",
+        "UPLINE_SECRETS_KEY",
+        "UPLINE_SECRETS_KEY_PREVIOUS",
+    ];
+
+    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new(lookup);
+        let table_name = env.required("UPLINE_TABLE_NAME");
+        let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
+        let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
+        let (secrets_key, previous_secrets_key) = secrets_keys(&mut env);
+        env.finish()?;
+        let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
+        Ok(EmailingConfig {
+            table_name,
+            emails_queue_url,
+            public_base_url,
+            secrets_key,
+            previous_secrets_key,
+        })
+    }
 }
 
 #[cfg(test)]

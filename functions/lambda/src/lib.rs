@@ -104,6 +104,18 @@ pub async fn run_http(router: axum::Router) -> Result<(), Error> {
     lambda_http::run(router).await
 }
 
+/// The whole `main` of an HTTP function configured by [`config::EmailingConfig`]: its
+/// services on the table and the emails queue, sealing with the secrets key, serving
+/// `router`'s routes.
+pub async fn run_emailing_http(router: fn(Services) -> axum::Router) -> Result<(), Error> {
+    let (config, clients) = start(config::EmailingConfig::from_env).await?;
+    let deployment = deployment(None, config.public_base_url);
+    let sends_to = [(QueueName::Emails, config.emails_queue_url.as_str())];
+    let services = services(&clients, &config.table_name, &sends_to, deployment)
+        .with_secrets_key(config.secrets_key, config.previous_secrets_key);
+    run_http(router(services)).await
+}
+
 /// The queue a consumer function is triggered by, with its dead-letter queue: where it
 /// puts the messages it gives up on (and, with back-off, whose retries it delays).
 pub fn consumer_queue(

@@ -9,7 +9,6 @@ use minijinja::context;
 use serde::Deserialize;
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
-use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::rate_limits::after_failed_auth;
 use upline_domain::usecases::sign_in::{self, BrowserSecret, LINK_VALID_SECS};
 use upline_http::auth::ClientAddress;
@@ -17,9 +16,7 @@ use upline_http::{Params, correlation_id};
 
 use crate::pages::{Layout, render};
 use crate::problem::page_error;
-use crate::session::{
-    SessionOf, clear_cookie, cookie_secret, forbidden_form, same_origin, set_cookie,
-};
+use crate::session::{PublicForm, PublicPage, SessionOf, clear_cookie, cookie_secret, set_cookie};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct LoginQuery {
@@ -31,13 +28,10 @@ pub(crate) struct LoginQuery {
 /// `GET /portal/login`: the email form; straight to the dashboard when signed in.
 pub(crate) async fn login_page(
     State(s): State<Services>,
+    PublicPage(program): PublicPage,
     headers: HeaderMap,
     Params(q): Params<LoginQuery>,
 ) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
     if let Some(id) = cookie_secret(&headers)
         && matches!(sign_in::session(&s, &id).await, Ok(Some(_)))
     {
@@ -62,17 +56,11 @@ pub(crate) struct LoginForm {
 /// page that follows is the same either way.
 pub(crate) async fn request_link(
     State(s): State<Services>,
+    PublicForm(program): PublicForm,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
-    if !same_origin(&headers, &s) {
-        return forbidden_form(&program.name);
-    }
     let correlation = correlation_id(&headers, || s.new_id());
     let layout = Layout::public(&program.name);
     match sign_in::request_link(&s, &form.email, client.as_deref(), &correlation).await {
@@ -104,13 +92,9 @@ pub(crate) struct TokenQuery {
 /// `GET /portal/auth?token=…`: the emailed link's page. It only shows a button: mail
 /// scanners open links, and opening one must not spend it.
 pub(crate) async fn auth_page(
-    State(s): State<Services>,
+    PublicPage(program): PublicPage,
     Params(q): Params<TokenQuery>,
 ) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
     let error = q
         .token
         .trim()
@@ -133,17 +117,10 @@ pub(crate) struct TokenForm {
 /// `POST /portal/auth`: spends the token and opens a session in a cookie.
 pub(crate) async fn sign_in(
     State(s): State<Services>,
+    PublicForm(program): PublicForm,
     ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
-    if !same_origin(&headers, &s) {
-        return forbidden_form(&program.name);
-    }
     match sign_in::sign_in(&s, &BrowserSecret::from_browser(&form.token)).await {
         Ok((id, _)) => {
             let mut resp = Redirect::to("/portal").into_response();

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use upline_domain::commission::LineStatus;
@@ -16,7 +15,7 @@ use upline_domain::usecases::partner_area::{LineOnStatement, lines_of_partner};
 use upline_http::Params;
 
 use crate::pages::render;
-use crate::problem::page_error;
+use crate::problem::PageResult;
 use crate::session::SignedIn;
 
 /// Lines on one page.
@@ -113,20 +112,20 @@ pub(crate) async fn commissions_page(
     State(s): State<Services>,
     who: SignedIn,
     Params(q): Params<CommissionsQuery>,
-) -> Response {
+) -> PageResult {
     let status = status_of(&q.status);
     let page = PageQuery {
         limit: PAGE_SIZE,
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),
     };
-    let lines = match lines_of_partner(&s.store, &who.partner.id, status, &page).await {
-        Ok(l) => l,
-        Err(e) => return page_error(e),
-    };
-    let campaigns: BTreeMap<String, String> = match s.store.campaigns().await {
-        Ok(cs) => cs.into_iter().map(|c| (c.id.to_string(), c.name)).collect(),
-        Err(e) => return page_error(e),
-    };
+    let lines = lines_of_partner(&s.store, &who.partner.id, status, &page).await?;
+    let campaigns: BTreeMap<String, String> = s
+        .store
+        .campaigns()
+        .await?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
     let rows: Vec<Row> = lines.items.iter().map(|l| row(l, &campaigns)).collect();
     let chosen = status.map_or("", |s| s.as_str());
     let next = lines.next.map(|cursor| {
@@ -135,7 +134,7 @@ pub(crate) async fn commissions_page(
             .append_pair("cursor", &cursor)
             .finish()
     });
-    render(
+    Ok(render(
         StatusCode::OK,
         "commissions.html",
         &who.layout("commissions"),
@@ -146,5 +145,5 @@ pub(crate) async fn commissions_page(
             next,
             paged => page.cursor.is_some(),
         },
-    )
+    ))
 }

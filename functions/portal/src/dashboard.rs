@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use upline_domain::services::Services;
@@ -12,7 +11,7 @@ use upline_domain::usecases::reports::partner_performance;
 use upline_http::Params;
 
 use crate::pages::render;
-use crate::problem::page_error;
+use crate::problem::PageResult;
 use crate::session::SignedIn;
 
 /// The periods a partner can look at, in days.
@@ -28,7 +27,7 @@ pub(crate) async fn dashboard(
     State(s): State<Services>,
     who: SignedIn,
     Params(q): Params<DashboardQuery>,
-) -> Response {
+) -> PageResult {
     // An unknown period shows the default rather than an error: it comes from a link.
     let days = q
         .days
@@ -38,15 +37,8 @@ pub(crate) async fn dashboard(
     let today = s.now().day();
     let from = s.now().plus_days(1 - days).day();
     let currency = who.session.program.currency;
-    let performance =
-        match partner_performance(&s.store, &who.partner.id, from, today, currency).await {
-            Ok(p) => p,
-            Err(e) => return page_error(e),
-        };
-    let balances = match balance_of(&s, &who.partner.id).await {
-        Ok(b) => b,
-        Err(e) => return page_error(e),
-    };
+    let performance = partner_performance(&s.store, &who.partner.id, from, today, currency).await?;
+    let balances = balance_of(&s, &who.partner.id).await?;
     // Our own markup, from numbers and dates only: safe to put in the page as it is.
     let chart = crate::chart::daily(
         &performance.days,
@@ -56,7 +48,7 @@ pub(crate) async fn dashboard(
     .map(minijinja::Value::from_safe_string);
     let mut rows = performance.report.rows;
     rows.reverse();
-    render(
+    Ok(render(
         StatusCode::OK,
         "dashboard.html",
         &who.layout("dashboard"),
@@ -74,5 +66,5 @@ pub(crate) async fn dashboard(
             balances,
             chart,
         },
-    )
+    ))
 }

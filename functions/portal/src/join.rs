@@ -20,7 +20,6 @@ use upline_domain::partner::PartnerStatus;
 use upline_domain::program::Program;
 use upline_domain::services::Services;
 use upline_domain::signup_form::{FieldKind, FormField};
-use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::rate_limits;
 use upline_domain::usecases::signup::{SignupRequest, apply};
 use upline_http::auth::ClientAddress;
@@ -28,7 +27,7 @@ use upline_http::{Params, correlation_id};
 
 use crate::pages::{Layout, message, render};
 use crate::problem::page_error;
-use crate::session::{forbidden_form, same_origin};
+use crate::session::{PublicForm, PublicPage};
 
 /// What partners call each kind, for the "I am" choice.
 const KINDS: [(&str, &str); 5] = [
@@ -97,11 +96,10 @@ fn render_form(
     )
 }
 
-pub(crate) async fn join_page(State(s): State<Services>, Params(q): Params<JoinQuery>) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
+pub(crate) async fn join_page(
+    PublicPage(program): PublicPage,
+    Params(q): Params<JoinQuery>,
+) -> Response {
     let mut typed = Typed::new();
     if let Some(code) = q.referral.filter(|c| !c.trim().is_empty()) {
         typed.insert("referred_by".into(), vec![code.trim().to_string()]);
@@ -135,17 +133,11 @@ fn answer(field: &FormField, typed: &[String]) -> Option<Value> {
 
 pub(crate) async fn submit(
     State(s): State<Services>,
+    PublicForm(program): PublicForm,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let program = match require_program(&s.store).await {
-        Ok(p) => p,
-        Err(e) => return page_error(e),
-    };
-    if !same_origin(&headers, &s) {
-        return forbidden_form(&program.name);
-    }
     let mut typed = Typed::new();
     for (name, value) in pairs {
         typed.entry(name).or_default().push(value);

@@ -5,7 +5,6 @@
 mod auth;
 mod chart;
 mod commissions;
-mod config;
 mod dashboard;
 mod join;
 mod links;
@@ -17,8 +16,10 @@ mod session;
 mod settings;
 mod team;
 
-pub use config::Config;
 pub use session::COOKIE;
+/// The variables the function reads (the SAM template sets each, a test holds the two
+/// together): the table, the emails queue, the public address, the secrets key.
+pub use upline_lambda::config::EmailingConfig as Config;
 
 use axum::Router;
 use axum::routing::{get, post};

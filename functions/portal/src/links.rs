@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use upline_domain::campaign::{Campaign, CampaignStatus};
@@ -22,7 +22,7 @@ use upline_domain::usecases::promo_codes;
 use upline_domain::usecases::reports::{GroupBy, partner_report};
 
 use crate::pages::render;
-use crate::problem::{not_found, page_error};
+use crate::problem::{PageResult, not_found};
 use crate::session::SignedIn;
 
 /// Days of clicks and conversions shown next to each link.
@@ -74,11 +74,8 @@ pub(crate) async fn links_page(
     State(s): State<Services>,
     who: SignedIn,
     RawQuery(query): RawQuery,
-) -> Response {
-    match links(&s, &who, &query, None).await {
-        Ok(r) => r,
-        Err(e) => page_error(e),
-    }
+) -> PageResult {
+    links(&s, &who, &query, None).await
 }
 
 async fn links(
@@ -86,7 +83,7 @@ async fn links(
     who: &SignedIn,
     query: &Option<String>,
     create_error: Option<String>,
-) -> Result<Response, AppError> {
+) -> PageResult {
     let base = &s.deployment.public_base_url;
     let links = s.store.links_of(&who.partner.id).await?;
     let campaigns: BTreeMap<CampaignId, Campaign> = s
@@ -145,7 +142,7 @@ async fn links(
                     None,
                     errors.into_iter().map(|e| (e.field, e.message)).collect(),
                 ),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             let qr_query = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(recipe.url.iter().map(|u| ("url", u.as_str())))
@@ -212,32 +209,21 @@ pub(crate) async fn create(
     who: SignedIn,
     headers: HeaderMap,
     Form(form): Form<NewLinkForm>,
-) -> Response {
+) -> PageResult {
     if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
-        return refused;
+        return Ok(refused);
     }
     let new = NewLink {
         partner_id: who.partner.id.clone(),
         campaign_id: CampaignId::from(form.campaign_id.trim()),
     };
-    let active = match s.store.campaign(&new.campaign_id).await {
-        Ok(c) => c.is_some_and(|c| c.status == CampaignStatus::Active),
-        Err(e) => return page_error(e),
-    };
-    if !active {
-        let r = links(
-            &s,
-            &who,
-            &None,
-            Some("Choose one of the campaigns in the list.".into()),
-        )
-        .await;
-        return r.unwrap_or_else(page_error);
+    let campaign = s.store.campaign(&new.campaign_id).await?;
+    if !campaign.is_some_and(|c| c.status == CampaignStatus::Active) {
+        let why = "Choose one of the campaigns in the list.";
+        return links(&s, &who, &None, Some(why.into())).await;
     }
-    match create_link(&s, new).await {
-        Ok((link, _)) => Redirect::to(&format!("/portal/links#link-{}", link.code)).into_response(),
-        Err(e) => page_error(e),
-    }
+    let (link, _) = create_link(&s, new).await?;
+    Ok(Redirect::to(&format!("/portal/links#link-{}", link.code)).into_response())
 }
 
 /// `GET /portal/links/{code}/qr.svg`: the QR code of the link, or of the deep link its
@@ -247,27 +233,21 @@ pub(crate) async fn qr_code(
     who: SignedIn,
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let (link, campaign) = match own_link(&s, &who, &code).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(e) => return page_error(e),
+) -> PageResult {
+    let Some((link, campaign)) = own_link(&s, &who, &code).await? else {
+        return Ok(not_found());
     };
     let asked = pairs(&query);
     let recipe = LinkRecipe::from_pairs(asked.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let url = match build_link(&s.deployment.public_base_url, &link, &campaign, &recipe) {
-        Ok(url) => url,
-        Err(e) => return page_error(e),
-    };
-    match crate::qr::svg(&url) {
-        Some(svg) => (
-            [
-                (header::CONTENT_TYPE, "image/svg+xml"),
-                (header::CACHE_CONTROL, "private, max-age=3600"),
-            ],
-            svg,
-        )
-            .into_response(),
-        None => page_error(AppError::field("url", "is too long for a QR code")),
-    }
+    let url = build_link(&s.deployment.public_base_url, &link, &campaign, &recipe)?;
+    let svg =
+        crate::qr::svg(&url).ok_or_else(|| AppError::field("url", "is too long for a QR code"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response())
 }

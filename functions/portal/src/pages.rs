@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "team.html",
     "settings.html",
     "join.html",
+    "balance.html",
 );
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {

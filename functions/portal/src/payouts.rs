@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use upline_domain::usecases::payouts::{balance_of, payout, payouts_of_partner, s
 use upline_http::Params;
 
 use crate::pages::render;
-use crate::problem::{not_found, page_error};
+use crate::problem::{PageResult, not_found};
 use crate::session::SignedIn;
 
 /// Payouts listed on the page, newest first.
@@ -127,11 +127,9 @@ pub(crate) async fn payouts_page(
     State(s): State<Services>,
     who: SignedIn,
     Params(q): Params<PayoutsQuery>,
-) -> Response {
+) -> PageResult {
     let form = DetailsForm::of(who.partner.payout_details.as_ref());
-    page(&s, &who, form, BTreeMap::new(), q.saved.is_some())
-        .await
-        .unwrap_or_else(page_error)
+    page(&s, &who, form, BTreeMap::new(), q.saved.is_some()).await
 }
 
 async fn page(
@@ -140,7 +138,7 @@ async fn page(
     form: DetailsForm,
     errors: BTreeMap<String, String>,
     saved: bool,
-) -> Result<Response, AppError> {
+) -> PageResult {
     let balances = balance_of(s, &who.partner.id).await?;
     let payouts =
         payouts_of_partner(&s.store, &who.partner.id, &PageQuery::first(PAYOUTS_SHOWN)).await?;
@@ -171,31 +169,36 @@ pub(crate) async fn save_details(
     who: SignedIn,
     headers: HeaderMap,
     Form(form): Form<DetailsForm>,
-) -> Response {
+) -> PageResult {
     if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
-        return refused;
+        return Ok(refused);
     }
     let details = match parse_payout_details(form.request()) {
         Ok(d) => d,
         Err(AppError::Invalid(errors)) => {
             let errors = errors.into_iter().map(|e| (e.field, e.message)).collect();
-            return page(&s, &who, form, errors, false)
-                .await
-                .unwrap_or_else(page_error);
+            return page(&s, &who, form, errors, false).await;
         }
-        Err(e) => return page_error(e),
+        Err(e) => return Err(e.into()),
     };
-    match set_payout_details(&s, &who.partner.id, details).await {
-        Ok(_) => Redirect::to("/portal/payouts?saved=1#details").into_response(),
-        Err(e) => page_error(e),
-    }
+    set_payout_details(&s, &who.partner.id, details).await?;
+    Ok(Redirect::to("/portal/payouts?saved=1#details").into_response())
 }
 
-/// The partner's payout `id`; `None` for anybody else's (a 404).
-async fn own_payout(s: &Services, who: &SignedIn, id: &str) -> Result<Option<Payout>, AppError> {
-    Ok(payout(&s.store, &PayoutId::from(id))
+/// The partner's payout `id` and its statement; `None` for anybody else's (a 404).
+async fn own_statement(
+    s: &Services,
+    who: &SignedIn,
+    id: &str,
+) -> Result<Option<(Payout, Vec<StatementRow>)>, AppError> {
+    let Some(p) = payout(&s.store, &PayoutId::from(id))
         .await?
-        .filter(|p| p.partner_id == who.partner.id))
+        .filter(|p| p.partner_id == who.partner.id)
+    else {
+        return Ok(None);
+    };
+    let rows = statement_rows(s, &p).await?;
+    Ok(Some((p, rows)))
 }
 
 #[derive(Serialize)]
@@ -228,29 +231,24 @@ pub(crate) async fn statement_page(
     State(s): State<Services>,
     who: SignedIn,
     Path(id): Path<String>,
-) -> Response {
-    let result = async {
-        let Some(p) = own_payout(&s, &who, &id).await? else {
-            return Ok(not_found());
-        };
-        let lines = statement_rows(&s, &p).await?;
-        let currency = p.amounts.currency();
-        Ok(render(
-            StatusCode::OK,
-            "statement.html",
-            &who.layout("payouts"),
-            context! {
-                payout => payout_row(&p),
-                earned => format_minor(p.amounts.earned.minor(), currency),
-                reversed => format_minor(p.amounts.reversed.minor(), currency),
-                currency => currency.code(),
-                csv_href => format!("/portal/payouts/{}/statement.csv", url_segment(&p.id)),
-                lines,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(page_error)
+) -> PageResult {
+    let Some((p, lines)) = own_statement(&s, &who, &id).await? else {
+        return Ok(not_found());
+    };
+    let currency = p.amounts.currency();
+    Ok(render(
+        StatusCode::OK,
+        "statement.html",
+        &who.layout("payouts"),
+        context! {
+            payout => payout_row(&p),
+            earned => format_minor(p.amounts.earned.minor(), currency),
+            reversed => format_minor(p.amounts.reversed.minor(), currency),
+            currency => currency.code(),
+            csv_href => format!("/portal/payouts/{}/statement.csv", url_segment(&p.id)),
+            lines,
+        },
+    ))
 }
 
 /// `GET /portal/payouts/{id}/statement.csv`: the statement as a spreadsheet.
@@ -258,72 +256,61 @@ pub(crate) async fn statement_csv(
     State(s): State<Services>,
     who: SignedIn,
     Path(id): Path<String>,
-) -> Response {
-    let result = async {
-        let Some(p) = own_payout(&s, &who, &id).await? else {
-            return Ok(not_found());
-        };
-        let rows = statement_rows(&s, &p).await?;
-        let currency = p.amounts.currency();
-        let currency = currency.code();
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let write = |out: &mut csv::Writer<Vec<u8>>, record: &[&str]| {
-            out.write_record(record)
-                .map_err(|e| AppError::Internal(format!("statement CSV: {e}").into()))
-        };
-        write(
-            &mut out,
-            &[
-                "date",
-                "conversion_id",
-                "campaign_id",
-                "level",
-                "amount",
-                "currency",
-                "why",
-            ],
-        )?;
-        for r in &rows {
-            write(
-                &mut out,
-                &[
-                    &r.date,
-                    &r.conversion_id,
-                    &r.campaign_id,
-                    &r.level.to_string(),
-                    &r.amount,
-                    currency,
-                    &r.summary,
-                ],
-            )?;
-        }
-        let body = out
-            .into_inner()
-            .map_err(|e| AppError::Internal(format!("statement CSV: {e}").into()))?;
-        let file = format!(
-            "attachment; filename=\"statement-{}.csv\"",
-            p.id.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+) -> PageResult {
+    let Some((p, rows)) = own_statement(&s, &who, &id).await? else {
+        return Ok(not_found());
+    };
+    let currency = p.amounts.currency();
+    let body = statement_csv_text(&rows, currency.code())
+        .map_err(|e| AppError::Internal(format!("statement CSV: {e}").into()))?;
+    let file: String =
+        p.id.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
                     c
                 } else {
                     '_'
-                })
-                .collect::<String>()
-        );
-        let mut resp = (StatusCode::OK, body).into_response();
-        let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Ok(v) = HeaderValue::from_str(&file) {
-            headers.insert(header::CONTENT_DISPOSITION, v);
-        }
-        Ok(resp)
+                }
+            })
+            .collect();
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"statement-{file}.csv\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    .await;
-    result.unwrap_or_else(page_error)
+    Ok(resp)
+}
+
+/// The statement's rows as CSV, with a header row.
+fn statement_csv_text(rows: &[StatementRow], currency: &str) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "date",
+        "conversion_id",
+        "campaign_id",
+        "level",
+        "amount",
+        "currency",
+        "why",
+    ])?;
+    for r in rows {
+        out.write_record([
+            r.date.as_str(),
+            &r.conversion_id,
+            &r.campaign_id,
+            &r.level.to_string(),
+            &r.amount,
+            currency,
+            &r.summary,
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// A payout id as one path segment (its `:` separators are fine; anything else is

@@ -71,3 +71,21 @@ pub fn not_found() -> Response {
 pub async fn not_found_page() -> Response {
     not_found()
 }
+
+/// A page handler's failure, answered with its error page: handlers return
+/// [`PageResult`] and use `?` on the use cases they call.
+pub struct PageError(AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        page_error(self.0)
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;

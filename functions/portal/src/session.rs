@@ -208,3 +208,35 @@ fn not_approved(who: &SignedIn) -> Response {
     }
     message(StatusCode::FORBIDDEN, &layout, heading, &paragraphs, None)
 }
+
+/// A public page (login, sign-in, join): the program it is for, or the error page when the
+/// program cannot be read.
+pub struct PublicPage(pub Program);
+
+impl FromRequestParts<Services> for PublicPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(_: &mut Parts, s: &Services) -> Result<Self, Response> {
+        require_program(&s.store)
+            .await
+            .map(PublicPage)
+            .map_err(page_error)
+    }
+}
+
+/// A public form posted from the portal's own pages (there is no session yet to carry a
+/// CSRF token): the program, or the refusal of a post from another site.
+pub struct PublicForm(pub Program);
+
+impl FromRequestParts<Services> for PublicForm {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
+        let PublicPage(program) = PublicPage::from_request_parts(parts, s).await?;
+        if same_origin(&parts.headers, s) {
+            Ok(PublicForm(program))
+        } else {
+            Err(forbidden_form(&program.name))
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use upline_domain::usecases::partner_postbacks::{
 use upline_http::Params;
 
 use crate::pages::render;
-use crate::problem::page_error;
+use crate::problem::PageResult;
 use crate::session::SignedIn;
 
 /// Recent postback deliveries shown.
@@ -46,32 +46,21 @@ pub(crate) async fn settings_page(
     State(s): State<Services>,
     who: SignedIn,
     Params(q): Params<SettingsQuery>,
-) -> Response {
+) -> PageResult {
     let saved = match q.saved.as_deref() {
         Some("profile") => Some("Your profile is saved."),
         Some("postback") => Some("Your postback URL is saved."),
         Some("postback-removed") => Some("Your postback URL is removed."),
         _ => None,
     };
-    page(
-        &s,
-        &who,
-        Shown {
-            saved,
-            ..Shown::default()
-        },
-        StatusCode::OK,
-    )
-    .await
-    .unwrap_or_else(page_error)
+    let shown = Shown {
+        saved,
+        ..Shown::default()
+    };
+    page(&s, &who, shown, StatusCode::OK).await
 }
 
-async fn page(
-    s: &Services,
-    who: &SignedIn,
-    shown: Shown,
-    status: StatusCode,
-) -> Result<Response, AppError> {
+async fn page(s: &Services, who: &SignedIn, shown: Shown, status: StatusCode) -> PageResult {
     let template = template_of(s, &who.partner.id).await?;
     let log = deliveries(s, &who.partner.id, &PageQuery::first(DELIVERIES_SHOWN)).await?;
     let recent: Vec<_> = log
@@ -109,13 +98,6 @@ async fn page(
     ))
 }
 
-fn field_errors(e: AppError) -> Result<BTreeMap<String, String>, AppError> {
-    match e {
-        AppError::Invalid(errors) => Ok(errors.into_iter().map(|e| (e.field, e.message)).collect()),
-        other => Err(other),
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct ProfileForm {
     #[serde(default)]
@@ -137,9 +119,9 @@ pub(crate) async fn save_profile(
     who: SignedIn,
     headers: HeaderMap,
     Form(form): Form<ProfileForm>,
-) -> Response {
+) -> PageResult {
     if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
-        return refused;
+        return Ok(refused);
     }
     let name = match upline_domain::usecases::admin::parse_name(&form.name) {
         Ok(n) => n,
@@ -149,9 +131,7 @@ pub(crate) async fn save_profile(
                 name: Some(form.name),
                 ..Shown::default()
             };
-            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-                .unwrap_or_else(page_error);
+            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     let change = ProfileChange {
@@ -160,10 +140,8 @@ pub(crate) async fn save_profile(
         commission_approved: Some(form.commission_approved.is_some()),
         unsubscribed: Some(form.unsubscribed.is_some()),
     };
-    match update_profile(&s, &who.partner.id, change).await {
-        Ok(_) => Redirect::to("/portal/settings?saved=profile").into_response(),
-        Err(e) => page_error(e),
-    }
+    update_profile(&s, &who.partner.id, change).await?;
+    Ok(Redirect::to("/portal/settings?saved=profile").into_response())
 }
 
 #[derive(Deserialize)]
@@ -181,40 +159,36 @@ pub(crate) async fn save_postback(
     who: SignedIn,
     headers: HeaderMap,
     Form(form): Form<PostbackForm>,
-) -> Response {
+) -> PageResult {
     if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
-        return refused;
+        return Ok(refused);
     }
     if form.url.trim().is_empty() {
         return match remove_template(&s, &who.partner.id).await {
             Ok(()) | Err(AppError::NotFound(_)) => {
-                Redirect::to("/portal/settings?saved=postback-removed").into_response()
+                Ok(Redirect::to("/portal/settings?saved=postback-removed").into_response())
             }
-            Err(e) => page_error(e),
+            Err(e) => Err(e.into()),
         };
     }
     let checked = TemplateRequest {
         url: Some(form.url.clone()),
     }
     .parse(s.deployment.allow_private_postbacks);
-    let url = match checked.map_err(field_errors) {
+    let url = match checked {
         Ok(url) => url,
-        Err(Ok(errors)) => {
+        Err(AppError::Invalid(errors)) => {
             let shown = Shown {
-                errors,
+                errors: errors.into_iter().map(|e| (e.field, e.message)).collect(),
                 postback_url: Some(form.url),
                 ..Shown::default()
             };
-            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-                .unwrap_or_else(page_error);
+            return page(&s, &who, shown, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
-        Err(Err(e)) => return page_error(e),
+        Err(e) => return Err(e.into()),
     };
-    match set_template(&s, &who.partner.id, url).await {
-        Ok(_) => Redirect::to("/portal/settings?saved=postback").into_response(),
-        Err(e) => page_error(e),
-    }
+    set_template(&s, &who.partner.id, url).await?;
+    Ok(Redirect::to("/portal/settings?saved=postback").into_response())
 }
 
 #[derive(Deserialize)]
@@ -230,19 +204,14 @@ pub(crate) async fn new_api_key(
     who: SignedIn,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
-) -> Response {
+) -> PageResult {
     if let Some(refused) = who.session.form_refused(&headers, &s, &form.csrf) {
-        return refused;
+        return Ok(refused);
     }
-    let key = match rotate_key(&s, &who.partner.id, None).await {
-        Ok((_, key)) => key,
-        Err(e) => return page_error(e),
-    };
+    let (_, key) = rotate_key(&s, &who.partner.id, None).await?;
     let shown = Shown {
         new_key: Some(key.secret),
         ..Shown::default()
     };
-    page(&s, &who, shown, StatusCode::OK)
-        .await
-        .unwrap_or_else(page_error)
+    page(&s, &who, shown, StatusCode::OK).await
 }

@@ -3,20 +3,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use minijinja::context;
 use upline_domain::services::Services;
 use upline_domain::usecases::partner_area::downline;
 
 use crate::pages::render;
-use crate::problem::page_error;
+use crate::problem::PageResult;
 use crate::session::SignedIn;
 
-pub(crate) async fn team_page(State(s): State<Services>, who: SignedIn) -> Response {
-    let members = match downline(&s, &who.partner.id).await {
-        Ok(m) => m,
-        Err(e) => return page_error(e),
-    };
+pub(crate) async fn team_page(State(s): State<Services>, who: SignedIn) -> PageResult {
+    let members = downline(&s, &who.partner.id).await?;
     let levels: Vec<_> = {
         let mut by_level: std::collections::BTreeMap<u8, Vec<_>> = Default::default();
         for m in members {
@@ -27,7 +23,7 @@ pub(crate) async fn team_page(State(s): State<Services>, who: SignedIn) -> Respo
             .map(|(level, members)| context! { level, members })
             .collect()
     };
-    render(
+    Ok(render(
         StatusCode::OK,
         "team.html",
         &who.layout("team"),
@@ -40,5 +36,5 @@ pub(crate) async fn team_page(State(s): State<Services>, who: SignedIn) -> Respo
             levels,
             currency => who.session.program.currency.code(),
         },
-    )
+    ))
 }

@@ -1,7 +1,8 @@
 //! The signup function: `POST /v1/partners`, the public partner application.
 
-mod config;
-pub use config::Config;
+/// The variables the function reads (the SAM template sets each, a test holds the two
+/// together): the table, the emails queue, the public address, the secrets key.
+pub use upline_lambda::config::EmailingConfig as Config;
 
 use axum::Router;
 use axum::extract::State;
