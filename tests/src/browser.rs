@@ -237,6 +237,24 @@ impl Browser {
         self.client.set_window_size(1280, 900).await.unwrap();
     }
 
+    /// Whether the page fits a window `width` CSS pixels wide without scrolling sideways
+    /// (wide tables and the chart scroll inside their own boxes): (page width, window
+    /// width).
+    pub async fn width_at(&self, width: u32) -> (u64, u64) {
+        self.client.set_window_size(width, 900).await.unwrap();
+        let widths = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        self.client.set_window_size(1280, 900).await.unwrap();
+        let w = |i: usize| widths[i].as_u64().unwrap();
+        (w(0), w(1))
+    }
+
     /// Forgets every cookie, as a new visitor.
     pub async fn forget_cookies(&self) {
         self.client.delete_all_cookies().await.unwrap();

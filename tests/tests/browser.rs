@@ -178,6 +178,22 @@ async fn scenario(b: &Browser, backend: TestBackend, screenshots: bool) {
     b.check_accessibility("commissions").await;
 
     if screenshots {
+        // On the narrowest phones, no page scrolls sideways.
+        for path in [
+            "/portal?days=90",
+            "/portal/links",
+            "/portal/commissions",
+            "/portal/payouts",
+            "/portal/team",
+            "/portal/settings",
+        ] {
+            b.goto(&format!("{base}{path}")).await;
+            let (page, window) = b.width_at(360).await;
+            assert!(
+                page <= window,
+                "{path} is {page} px wide in a {window} px window"
+            );
+        }
         for (page, path) in [
             ("portal-dashboard", "/portal?days=7"),
             ("portal-links", "/portal/links"),

@@ -486,7 +486,7 @@ async fn the_dashboard_shows_the_partners_own_figures() {
     assert_eq!(stat("Conversions"), "1");
     assert_eq!(stat("Commission earned"), "10.00 USD");
     assert_eq!(stat("Pending (in hold)"), "10.00 USD");
-    assert_eq!(stat("Paid"), "0.00 USD");
+    assert_eq!(stat("Paid out"), "0.00 USD");
     // Bo sees his own share, not Ada's.
     let bo = p.signed_in("p-bo").await;
     let page = p.get("/portal?days=7", Some(&bo)).await;
@@ -496,6 +496,17 @@ async fn the_dashboard_shows_the_partners_own_figures() {
         "{}",
         page.text
     );
+    // Earnings by state count the lines earned in the period: Bo's line from 5 days ago
+    // and his share of the sample sale in 30 days; his line from 40 days ago only in 90.
+    let pending = |text: &str| {
+        let at = text.find("<dt>Pending (in hold)</dt><dd>").unwrap();
+        let rest = &text[at + 30..];
+        rest[..rest.find("</dd>").unwrap()].to_string()
+    };
+    let page = p.get("/portal?days=30", Some(&bo)).await;
+    assert_eq!(pending(&page.text), "15.00 USD");
+    let page = p.get("/portal?days=90", Some(&bo)).await;
+    assert_eq!(pending(&page.text), "25.00 USD");
     // An unknown period shows the default 30 days.
     let page = p.get("/portal?days=12", Some(&bo)).await;
     assert!(page.text.contains("aria-current=\"true\">30 days"));

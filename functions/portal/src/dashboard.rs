@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use upline_domain::services::Services;
-use upline_domain::usecases::payouts::balance_of;
+use upline_domain::usecases::payouts::earnings_since;
 use upline_domain::usecases::reports::partner_performance;
 use upline_http::Params;
 
@@ -38,7 +38,7 @@ pub(crate) async fn dashboard(
     let from = s.now().plus_days(1 - days).day();
     let currency = who.session.program.currency;
     let performance = partner_performance(&s.store, &who.partner.id, from, today, currency).await?;
-    let balances = balance_of(&s, &who.partner.id).await?;
+    let earnings = earnings_since(&s, &who.partner.id, Some(from.start())).await?;
     // Our own markup, from numbers and dates only: safe to put in the page as it is.
     let chart = crate::chart::daily(
         &performance.days,
@@ -63,7 +63,7 @@ pub(crate) async fn dashboard(
             epc => performance.epc,
             currency => currency.code(),
             rows,
-            balances,
+            earnings,
             chart,
         },
     ))

@@ -1,6 +1,7 @@
 //! A run's mass-payment file and a partner's balance.
 
 use super::*;
+use crate::clock::Timestamp;
 use crate::ids::{PartnerId, PayoutRunId};
 
 /// The run's payouts as a mass-payment file.
@@ -43,6 +44,18 @@ pub async fn balance_of(
     services: &Services,
     partner_id: &PartnerId,
 ) -> Result<Vec<Balance>, AppError> {
+    earnings_since(services, partner_id, None).await
+}
+
+/// What the partner earned from `since` on, by state: lines earned since then that are
+/// still pending or approved, payouts made since then and not yet paid, and payouts paid
+/// since then. Without `since`, the whole balance. One read of the same indexes either way.
+pub async fn earnings_since(
+    services: &Services,
+    partner_id: &PartnerId,
+    since: Option<Timestamp>,
+) -> Result<Vec<Balance>, AppError> {
+    let after = |t: Timestamp| since.is_none_or(|since| t >= since);
     let store = &services.store;
     let program = require_program(store).await?;
     // (pending, approved, in payout, paid) per currency.
@@ -65,7 +78,9 @@ pub async fn balance_of(
     for (slot, items) in [(0, &pending), (1, &approved)] {
         for item in items {
             let line: CommissionLine = decode(item)?;
-            sums.entry(line.amount.currency()).or_default()[slot] += line.amount.minor();
+            if after(line.created_at) {
+                sums.entry(line.amount.currency()).or_default()[slot] += line.amount.minor();
+            }
         }
     }
     let payouts = store
@@ -78,9 +93,9 @@ pub async fn balance_of(
     for item in &payouts {
         let p: Payout = decode(item)?;
         let slot = match p.status {
-            PayoutStatus::Building | PayoutStatus::Pending => 2,
-            PayoutStatus::Paid => 3,
-            PayoutStatus::Failed => continue,
+            PayoutStatus::Building | PayoutStatus::Pending if after(p.created_at) => 2,
+            PayoutStatus::Paid if after(p.settled_at.unwrap_or(p.created_at)) => 3,
+            _ => continue,
         };
         sums.entry(p.amounts.currency()).or_default()[slot] += p.amounts.amount.minor();
     }
