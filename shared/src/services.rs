@@ -51,6 +51,7 @@ pub struct RateLimits {
     pub failed_auth: crate::usecases::rate_limits::RateLimit,
     pub signups: crate::usecases::rate_limits::RateLimit,
     pub sign_in_per_email: crate::usecases::rate_limits::RateLimit,
+    pub sign_in_per_email_from_address: crate::usecases::rate_limits::RateLimit,
     pub sign_in_per_address: crate::usecases::rate_limits::RateLimit,
 }
 
@@ -60,6 +61,7 @@ impl Default for RateLimits {
             failed_auth: crate::usecases::rate_limits::FAILED_AUTH,
             signups: crate::usecases::rate_limits::SIGNUPS_PER_ADDRESS,
             sign_in_per_email: crate::usecases::sign_in::LINKS_PER_EMAIL,
+            sign_in_per_email_from_address: crate::usecases::sign_in::LINKS_PER_EMAIL_FROM_ADDRESS,
             sign_in_per_address: crate::usecases::sign_in::LINKS_PER_ADDRESS,
         }
     }

@@ -107,12 +107,19 @@ impl Portal {
         form: Option<String>,
         headers: &[(&str, &str)],
     ) -> Page {
-        let mut request = Request::builder().method(method).uri(path);
+        let mut request = Request::builder().method(method.clone()).uri(path);
         if let Some(c) = cookie {
             request = request.header("cookie", format!("{}={c}", upline_portal::COOKIE));
         }
         if form.is_some() {
             request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        // Browsers name the origin of every POST; a test that means another says so.
+        let names_origin = headers
+            .iter()
+            .any(|(n, _)| *n == "origin" || *n == "sec-fetch-site");
+        if method == Method::POST && !names_origin {
+            request = request.header("origin", BASE);
         }
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -333,17 +340,27 @@ async fn a_link_expires_after_fifteen_minutes_and_a_session_after_its_days() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asking_for_links_is_limited_per_email_and_per_address() {
     let p = portal().await;
-    // Five an hour for one email, from any addresses.
+    // Five an hour for one email from one address.
     for i in 0..5 {
-        let page = p
-            .ask_for_link("p-ada@example.com", &format!("198.51.100.{i}"))
-            .await;
+        let page = p.ask_for_link("p-ada@example.com", "198.51.100.1").await;
         assert_eq!(page.status, StatusCode::OK, "request {i}");
     }
-    let page = p.ask_for_link("p-ada@example.com", "198.51.100.99").await;
+    let page = p.ask_for_link("p-ada@example.com", "198.51.100.1").await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(page.headers.contains_key("retry-after"));
     assert_eq!(p.delivered_sign_in_emails().await.len(), 5);
+    // Somebody else asking for Ada's links elsewhere does not lock her out of hers…
+    let page = p.ask_for_link("p-ada@example.com", "198.51.100.2").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // …until thirty have been asked for in the hour, from anywhere.
+    for i in 3..27 {
+        let page = p
+            .ask_for_link("p-ada@example.com", &format!("198.51.100.{i}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "request from .{i}");
+    }
+    let page = p.ask_for_link("p-ada@example.com", "198.51.100.99").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "the 31st");
     // Twenty an hour from one address, whatever the emails; unknown ones count too.
     for i in 0..20 {
         let page = p
@@ -357,6 +374,23 @@ async fn asking_for_links_is_limited_per_email_and_per_address() {
     p.world.clock.advance_secs(3600);
     let page = p.ask_for_link("p-ada@example.com", "192.0.2.1").await;
     assert_eq!(page.status, StatusCode::OK);
+    // A form that says nothing of where it comes from is refused: it is not a browser's.
+    let page = p
+        .send(
+            Method::POST,
+            "/portal/login",
+            None,
+            Some("email=p-ada%40example.com".into()),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let bare = Request::post("/portal/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("email=p-ada%40example.com"))
+        .unwrap();
+    let bare = p.router.clone().oneshot(bare).await.unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
     // A malformed address is named, and the input is kept.
     let page = p.ask_for_link("not-an-address", "192.0.2.2").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -507,6 +541,15 @@ async fn the_dashboard_shows_the_partners_own_figures() {
     assert_eq!(pending(&page.text), "15.00 USD");
     let page = p.get("/portal?days=90", Some(&bo)).await;
     assert_eq!(pending(&page.text), "25.00 USD");
+    // A query string that does not read is an error page, not the API's JSON.
+    let page = p.get("/portal?days=%FF", Some(&bo)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     // An unknown period shows the default 30 days.
     let page = p.get("/portal?days=12", Some(&bo)).await;
     assert!(page.text.contains("aria-current=\"true\">30 days"));
@@ -821,6 +864,12 @@ async fn the_settings_page_saves_the_profile_the_postback_url_and_a_new_key() {
     let ada = p.signed_in("p-ada").await;
     let page = p.get("/portal/settings", Some(&ada)).await;
     assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("id=\"name\" name=\"name\" type=\"text\" value=\"ada\""),
+        "the name as it is: {}",
+        page.text
+    );
     let csrf = page.csrf();
     let ada_now = || async { s.store.partner(&"p-ada".into()).await.unwrap().unwrap() };
     // A blank name is named; nothing changes.
@@ -834,6 +883,7 @@ async fn the_settings_page_saves_the_profile_the_postback_url_and_a_new_key() {
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text.contains("id=\"name-error\""));
+    assert!(page.text.contains("value=\" \""), "what was typed is kept");
     assert_eq!(ada_now().await, before);
     // Ticked boxes are on, the others off.
     let page = p

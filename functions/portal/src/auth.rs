@@ -1,6 +1,7 @@
 //! Signing in and out: the login page that emails a link, the link's page whose button
 //! spends it, and the sign-out button.
 
+use crate::problem::PageParams;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,7 +13,7 @@ use upline_domain::services::Services;
 use upline_domain::usecases::rate_limits::after_failed_auth;
 use upline_domain::usecases::sign_in::{self, BrowserSecret, LINK_VALID_SECS};
 use upline_http::auth::ClientAddress;
-use upline_http::{Params, correlation_id};
+use upline_http::correlation_id;
 
 use crate::pages::{Layout, render};
 use crate::problem::page_error;
@@ -30,9 +31,9 @@ pub(crate) async fn login_page(
     State(s): State<Services>,
     PublicPage(program): PublicPage,
     headers: HeaderMap,
-    Params(q): Params<LoginQuery>,
+    PageParams(q): PageParams<LoginQuery>,
 ) -> Response {
-    if let Some(id) = cookie_secret(&headers)
+    if let Some(id) = cookie_secret(&headers, &s)
         && matches!(sign_in::session(&s, &id).await, Ok(Some(_)))
     {
         return Redirect::to("/portal").into_response();
@@ -93,7 +94,7 @@ pub(crate) struct TokenQuery {
 /// scanners open links, and opening one must not spend it.
 pub(crate) async fn auth_page(
     PublicPage(program): PublicPage,
-    Params(q): Params<TokenQuery>,
+    PageParams(q): PageParams<TokenQuery>,
 ) -> Response {
     let error = q
         .token

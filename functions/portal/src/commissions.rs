@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::problem::PageParams;
 use axum::extract::State;
 use axum::http::StatusCode;
 use minijinja::context;
@@ -12,7 +13,6 @@ use upline_domain::money::format_minor;
 use upline_domain::services::Services;
 use upline_domain::store::PageQuery;
 use upline_domain::usecases::partner_area::{LineOnStatement, lines_of_partner};
-use upline_http::Params;
 
 use crate::pages::render;
 use crate::problem::PageResult;
@@ -111,7 +111,7 @@ fn row(l: &LineOnStatement, campaigns: &BTreeMap<String, String>) -> Row {
 pub(crate) async fn commissions_page(
     State(s): State<Services>,
     who: SignedIn,
-    Params(q): Params<CommissionsQuery>,
+    PageParams(q): PageParams<CommissionsQuery>,
 ) -> PageResult {
     let status = status_of(&q.status);
     let page = PageQuery {

@@ -1,6 +1,7 @@
 //! `/portal`: the partner's dashboard — clicks, conversions, conversion rate, EPC and
 //! commission over the last 7, 30 or 90 days, day by day, and their balance.
 
+use crate::problem::PageParams;
 use axum::extract::State;
 use axum::http::StatusCode;
 use minijinja::context;
@@ -8,7 +9,6 @@ use serde::Deserialize;
 use upline_domain::services::Services;
 use upline_domain::usecases::payouts::earnings_since;
 use upline_domain::usecases::reports::partner_performance;
-use upline_http::Params;
 
 use crate::pages::render;
 use crate::problem::PageResult;
@@ -26,7 +26,7 @@ pub(crate) struct DashboardQuery {
 pub(crate) async fn dashboard(
     State(s): State<Services>,
     who: SignedIn,
-    Params(q): Params<DashboardQuery>,
+    PageParams(q): PageParams<DashboardQuery>,
 ) -> PageResult {
     // An unknown period shows the default rather than an error: it comes from a link.
     let days = q

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::problem::PageParams;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -23,7 +24,7 @@ use upline_domain::signup_form::{FieldKind, FormField};
 use upline_domain::usecases::rate_limits;
 use upline_domain::usecases::signup::{SignupRequest, apply};
 use upline_http::auth::ClientAddress;
-use upline_http::{Params, correlation_id};
+use upline_http::correlation_id;
 
 use crate::pages::{Layout, message, render};
 use crate::problem::page_error;
@@ -98,7 +99,7 @@ fn render_form(
 
 pub(crate) async fn join_page(
     PublicPage(program): PublicPage,
-    Params(q): Params<JoinQuery>,
+    PageParams(q): PageParams<JoinQuery>,
 ) -> Response {
     let mut typed = Typed::new();
     if let Some(code) = q.referral.filter(|c| !c.trim().is_empty()) {

@@ -2,6 +2,7 @@
 //! and a CSV to download), and the form for how they are paid, with an error next to
 //! each wrong field.
 
+use crate::problem::PageParams;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +20,6 @@ use upline_domain::usecases::partner_area::{
     PayoutDetailsRequest, parse_payout_details, set_payout_details,
 };
 use upline_domain::usecases::payouts::{balance_of, payout, payouts_of_partner, statement_lines};
-use upline_http::Params;
 
 use crate::pages::render;
 use crate::problem::{PageResult, not_found};
@@ -126,7 +126,7 @@ pub(crate) struct PayoutsQuery {
 pub(crate) async fn payouts_page(
     State(s): State<Services>,
     who: SignedIn,
-    Params(q): Params<PayoutsQuery>,
+    PageParams(q): PageParams<PayoutsQuery>,
 ) -> PageResult {
     let form = DetailsForm::of(who.partner.payout_details.as_ref());
     page(&s, &who, form, BTreeMap::new(), q.saved.is_some()).await

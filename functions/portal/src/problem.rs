@@ -89,3 +89,25 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult = Result<Response, PageError>;
+
+/// A page's query string, read as the API reads its own (`upline_http::Params`), but a
+/// malformed one answered with an error page rather than a JSON problem.
+pub struct PageParams<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for PageParams<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        upline_http::Params::<T>::from_request_parts(parts, state)
+            .await
+            .map(|upline_http::Params(q)| PageParams(q))
+            .map_err(|upline_http::ApiError(e)| page_error(e))
+    }
+}

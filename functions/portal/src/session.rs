@@ -16,25 +16,39 @@ use upline_domain::usecases::sign_in::{self, BrowserSecret, SESSION_VALID_SECS, 
 use crate::pages::{Layout, message};
 use crate::problem::page_error;
 
-/// The session cookie's name.
-pub const COOKIE: &str = "upline_portal";
+/// The session cookie's name where the portal is served over HTTPS. The `__Host-` prefix
+/// makes browsers refuse it unless it is `Secure`, host-only and for `Path=/`, so a
+/// sibling subdomain cannot plant a session of its choosing.
+pub const COOKIE: &str = "__Host-upline_portal";
+
+/// The name over plain HTTP (the local host on loopback), where `__Host-` cannot be met.
+pub const PLAIN_HTTP_COOKIE: &str = "upline_portal";
+
+fn cookie_name(services: &Services) -> &'static str {
+    if secure(services) {
+        COOKIE
+    } else {
+        PLAIN_HTTP_COOKIE
+    }
+}
 
 /// The session id the request's cookie carries, if any.
-pub fn cookie_secret(headers: &HeaderMap) -> Option<BrowserSecret> {
+pub fn cookie_secret(headers: &HeaderMap, services: &Services) -> Option<BrowserSecret> {
+    let name = cookie_name(services);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| BrowserSecret::from_browser(c.value()))
 }
 
 /// `Set-Cookie` for a new session; `Secure` unless the portal is served over plain HTTP
 /// (the local host on loopback), where a browser would drop a Secure cookie.
 pub fn set_cookie(services: &Services, id: &BrowserSecret) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE, id.expose().to_string()))
+    let cookie = Cookie::build((cookie_name(services), id.expose().to_string()))
         .http_only(true)
         .secure(secure(services))
         .same_site(SameSite::Lax)
@@ -46,7 +60,7 @@ pub fn set_cookie(services: &Services, id: &BrowserSecret) -> HeaderValue {
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(services: &Services) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE, ""))
+    let cookie = Cookie::build((cookie_name(services), ""))
         .http_only(true)
         .secure(secure(services))
         .same_site(SameSite::Lax)
@@ -61,21 +75,17 @@ fn secure(services: &Services) -> bool {
 }
 
 /// Whether a posted form comes from the portal's own pages: browsers say where a request
-/// comes from (`Sec-Fetch-Site`, and `Origin`, which pages cannot forge); a request from
-/// another site is refused even before its CSRF token is looked at. Clients that send
-/// neither (scripts, tests) pass on to the token check.
+/// comes from (`Sec-Fetch-Site`, and `Origin`, which pages cannot forge, and which every
+/// current browser sends with a POST); a request from another site, or one that says
+/// nothing of where it comes from, is refused before its CSRF token is looked at. The
+/// public forms (sign-in, application) have no session, so this is their only guard.
 pub fn same_origin(headers: &HeaderMap, services: &Services) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return matches!(site, "same-origin" | "none");
     }
-    match header("origin") {
-        None => true,
-        Some(origin) => {
-            let own = url_origin(&services.deployment.public_base_url);
-            own.is_some_and(|own| own == origin)
-        }
-    }
+    let own = url_origin(&services.deployment.public_base_url);
+    matches!((header("origin"), own), (Some(origin), Some(own)) if origin == own)
 }
 
 fn url_origin(base: &str) -> Option<String> {
@@ -128,7 +138,7 @@ impl FromRequestParts<Services> for SessionOf {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
-        let id = cookie_secret(&parts.headers).ok_or_else(to_login)?;
+        let id = cookie_secret(&parts.headers, s).ok_or_else(to_login)?;
         let session = sign_in::session(s, &id)
             .await
             .map_err(page_error)?

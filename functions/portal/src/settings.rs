@@ -1,6 +1,7 @@
 //! `/portal/settings`: the partner's name and notification choices, their own postback
 //! URL with its recent deliveries, and a new API key (shown once).
 
+use crate::problem::PageParams;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +17,6 @@ use upline_domain::usecases::partner_lifecycle::rotate_key;
 use upline_domain::usecases::partner_postbacks::{
     MACROS, TemplateRequest, deliveries, remove_template, set_template, template_of,
 };
-use upline_http::Params;
 
 use crate::pages::render;
 use crate::problem::PageResult;
@@ -45,7 +45,7 @@ pub(crate) struct SettingsQuery {
 pub(crate) async fn settings_page(
     State(s): State<Services>,
     who: SignedIn,
-    Params(q): Params<SettingsQuery>,
+    PageParams(q): PageParams<SettingsQuery>,
 ) -> PageResult {
     let saved = match q.saved.as_deref() {
         Some("profile") => Some("Your profile is saved."),
@@ -83,7 +83,7 @@ async fn page(s: &Services, who: &SignedIn, shown: Shown, status: StatusCode) ->
         "settings.html",
         &who.layout("settings"),
         context! {
-            name => shown.name.clone().unwrap_or_else(|| who.partner.name.clone()),
+            partner_name => shown.name.clone().unwrap_or_else(|| who.partner.name.clone()),
             email => who.partner.email,
             new_conversion => prefs.new_conversion,
             commission_approved => prefs.commission_approved,

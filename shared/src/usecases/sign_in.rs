@@ -28,10 +28,20 @@ pub const LINK_VALID_SECS: i64 = 15 * 60;
 /// How long a session lasts from sign-in; signing out ends it sooner.
 pub const SESSION_VALID_SECS: i64 = 14 * 24 * 3600;
 
-/// Sign-in links asked for one email address: each sends an email to that inbox.
+/// Sign-in links asked for one email address from one client address: what a person
+/// retrying needs, and no more. Counted per pair, so a stranger asking for someone's
+/// links from elsewhere does not lock them out.
+pub const LINKS_PER_EMAIL_FROM_ADDRESS: RateLimit = RateLimit {
+    name: "sign-in-email-address",
+    max: 5,
+    window_secs: 3600,
+};
+
+/// Sign-in links asked for one email address from anywhere: each sends an email to that
+/// inbox, so a flood from many addresses stops here.
 pub const LINKS_PER_EMAIL: RateLimit = RateLimit {
     name: "sign-in-email",
-    max: 5,
+    max: 30,
     window_secs: 3600,
 };
 
@@ -88,7 +98,8 @@ pub struct Session {
 
 /// Emails a sign-in link to `email_text` if it belongs to an approved partner. The
 /// answer is the same whether or not it does; only a malformed address or a rate limit
-/// (per email and per client address, counted either way) is an error.
+/// (per client address, per email from that address, per email; counted either way) is
+/// an error.
 pub async fn request_link(
     services: &Services,
     email_text: &str,
@@ -96,10 +107,13 @@ pub async fn request_link(
     correlation_id: &str,
 ) -> Result<(), AppError> {
     let email = parse_email(email_text).map_err(|e| AppError::field("email", e))?;
+    let limits = &services.rate_limits;
     if let Some(client) = client {
-        count(services, &services.rate_limits.sign_in_per_address, client).await?;
+        count(services, &limits.sign_in_per_address, client).await?;
+        let pair = format!("{email}\n{client}");
+        count(services, &limits.sign_in_per_email_from_address, &pair).await?;
     }
-    count(services, &services.rate_limits.sign_in_per_email, &email).await?;
+    count(services, &limits.sign_in_per_email, &email).await?;
     let Some(partner_id) = services.store.partner_id_by_email(&email).await? else {
         return Ok(());
     };
