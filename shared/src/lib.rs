@@ -27,6 +27,7 @@ pub mod services;
 pub mod signing;
 pub mod signup_form;
 pub mod store;
+pub mod storefronts;
 pub mod targeting;
 pub mod terms;
 pub mod tracking;
