@@ -188,7 +188,7 @@ pub(crate) async fn submit(
     };
     let correlation = correlation_id(&headers, || s.new_id());
     let layout = Layout::public(&program.name);
-    match apply(&s, application, &correlation).await {
+    match apply(&s, &program, application, &correlation).await {
         Ok((partner, _)) if partner.status == PartnerStatus::Approved => message(
             StatusCode::CREATED,
             &layout,

@@ -176,7 +176,9 @@ impl FromRequestParts<Services> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
         let session = SessionOf::from_request_parts(parts, s).await?;
-        let partner = sign_in::partner_of(s, &session.session)
+        let partner = s
+            .store
+            .require_partner(&session.session.partner_id)
             .await
             .map_err(page_error)?;
         let csrf = session.csrf();

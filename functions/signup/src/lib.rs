@@ -39,7 +39,7 @@ async fn apply(
     let correlation = correlation_id(&headers, || services.new_id());
     let program = require_program(&services.store).await?;
     let application = req.parse(&program.signup.form, &services.store).await?;
-    let (partner, key) = apply_to_program(&services, application, &correlation).await?;
+    let (partner, key) = apply_to_program(&services, &program, application, &correlation).await?;
     tracing::info!(partner_id = %partner.id, correlation_id = %correlation, approved = key.is_some(), "partner applied");
     Ok(json(
         StatusCode::CREATED,

@@ -15,7 +15,7 @@ use crate::emails::EmailTemplate;
 use crate::error::AppError;
 use crate::ids::{PartnerId, base32, hash_api_key};
 use crate::messages::{EmailRequest, Message};
-use crate::partner::{Partner, PartnerStatus, parse_email};
+use crate::partner::{PartnerStatus, parse_email};
 use crate::ports::{Condition, QueueName, TableError};
 use crate::services::Services;
 use crate::store::{decode, encode, keys};
@@ -260,12 +260,6 @@ pub fn csrf_holds(id: &BrowserSecret, given: &str) -> bool {
         return false;
     };
     crate::signing::verify(id.expose().as_bytes(), &[b"upline-csrf"], &given)
-}
-
-/// The partner a session belongs to, whatever their status (the pages say why a partner
-/// who is not approved sees no data).
-pub async fn partner_of(services: &Services, session: &Session) -> Result<Partner, AppError> {
-    services.store.require_partner(&session.partner_id).await
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::ids::base32;
 use crate::messages::{EmailRequest, Message};
 use crate::partner::{Partner, PartnerKind, PartnerStatus, parse_email};
 use crate::ports::{Condition, QueueName, TableError};
+use crate::program::Program;
 use crate::services::Services;
 use crate::signup_form::{FormField, validate_answers};
 use crate::store::{Store, keys};
@@ -21,14 +22,15 @@ use std::collections::BTreeMap;
 
 /// A signup as the public form makes it: the application, then, when the program
 /// approves applicants at once, the approval — whose key is returned, shown only here.
+/// `program` is the one the application was parsed against (the edge read it already).
 #[tracing::instrument(skip_all, fields(correlation_id = %correlation_id))]
 pub async fn apply(
     services: &Services,
+    program: &Program,
     application: Application,
     correlation_id: &str,
 ) -> Result<(Partner, Option<crate::ids::NewApiKey>), AppError> {
-    let partner = signup(services, application, correlation_id).await?;
-    let program = require_program(&services.store).await?;
+    let partner = signup_to(services, program, application, correlation_id).await?;
     if !program.signup.auto_approve {
         return Ok((partner, None));
     }
@@ -113,6 +115,16 @@ pub async fn signup(
     correlation_id: &str,
 ) -> Result<Partner, AppError> {
     let program = require_program(&services.store).await?;
+    signup_to(services, &program, application, correlation_id).await
+}
+
+/// [`signup`] to a program already read.
+async fn signup_to(
+    services: &Services,
+    program: &Program,
+    application: Application,
+    correlation_id: &str,
+) -> Result<Partner, AppError> {
     let Application {
         email,
         name,
