@@ -158,20 +158,31 @@ impl Campaign {
     }
 }
 
-/// `url` with `click_id` set in its query, its other parameters kept in order.
+/// The placeholder a destination may put in a query value to say where the click id
+/// goes (`?client_reference_id={click_id}` for a Stripe Payment Link).
+pub const CLICK_ID_MACRO: &str = "{click_id}";
+
+/// `url` with `click_id` in its query, its other parameters kept in order: in place of
+/// each `{click_id}` placeholder if the destination has one, otherwise as `click_id`.
 fn with_click_id(mut url: Url, click_id: &str) -> String {
     {
-        let kept: Vec<(String, String)> = url
+        let pairs: Vec<(String, String)> = url
             .query_pairs()
-            .filter(|(k, _)| k != "click_id")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+        let placed = pairs.iter().any(|(_, v)| v == CLICK_ID_MACRO);
         let mut q = url.query_pairs_mut();
         q.clear();
-        for (k, v) in &kept {
-            q.append_pair(k, v);
+        for (k, v) in &pairs {
+            if v == CLICK_ID_MACRO {
+                q.append_pair(k, click_id);
+            } else if placed || k != "click_id" {
+                q.append_pair(k, v);
+            }
         }
-        q.append_pair("click_id", click_id);
+        if !placed {
+            q.append_pair("click_id", click_id);
+        }
     }
     url.to_string()
 }
@@ -194,6 +205,17 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }
+    }
+
+    #[test]
+    fn a_click_id_placeholder_takes_the_click_id_where_the_destination_wants_it() {
+        let c = campaign(
+            "https://buy.stripe.com/test_abc?client_reference_id={click_id}&prefilled_email=",
+        );
+        assert_eq!(
+            c.landing_url("AbC-1_x").unwrap(),
+            "https://buy.stripe.com/test_abc?client_reference_id=AbC-1_x&prefilled_email="
+        );
     }
 
     #[test]

@@ -238,6 +238,11 @@ typed_id!(
     /// A promo code as matched: upper case.
     PromoCodeId
 );
+typed_id!(
+    /// A connected storefront (a Shopify shop, a WooCommerce site, a Stripe or Paddle
+    /// account): a slug the operator chooses, the `{id}` of its webhook URL.
+    StoreId
+);
 
 /// Who an API key belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,12 @@ pub fn portal_sign_in_url(base: &str, token: &str) -> String {
     format!("{}/auth?token={token}", portal_url(base))
 }
 
+/// Where a connected store's platform sends its webhooks:
+/// `{base}/v1/stores/{id}/webhook`.
+pub fn store_webhook_url(base: &str, store: &crate::ids::StoreId) -> String {
+    format!("{}/v1/stores/{store}/webhook", base.trim_end_matches('/'))
+}
+
 /// The one-click unsubscribe address of a partner's notifications:
 /// `{base}/v1/unsubscribe?partner={id}&token={token}`, the id percent-encoded and a
 /// trailing `/` of `base` dropped.

@@ -102,6 +102,7 @@ pub fn line(
         created_at: created,
         reverses: None,
         payout_id: None,
+        held_for: None,
     }
 }
 

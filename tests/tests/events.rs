@@ -374,6 +374,43 @@ async fn the_postback_event_records_a_conversion_from_its_signed_click_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postback_url_event_records_a_conversion_like_the_json_form() {
+    let w = world().await;
+    let router = upline_postback::router(w.as_function("PostbackFunction"));
+    let r = call(&router, "postback/postback-url.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["conversion"]["partner_id"], "p-ada");
+    assert_eq!(r.body["conversion"]["amount"], "50.00");
+}
+
+/// A store connected over the admin API, then Shopify's signed `orders/paid` through the
+/// postback function: recorded, and in the store's delivery log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_events_connect_a_shop_and_record_its_paid_order() {
+    let w = world().await;
+    let api = w.api_router();
+    let r = call(&api, "api/put-store.json").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        r.body["webhook_url"],
+        "https://go.example.com/v1/stores/demo-shop/webhook"
+    );
+    let r = call(&api, "api/list-stores.json").await;
+    assert_eq!(r.body["items"][0]["platform"], "shopify");
+    let postbacks = upline_postback::router(w.as_function("PostbackFunction"));
+    let r = call(&postbacks, "postback/store-webhook.json").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["outcome"], "recorded", "{}", r.body);
+    assert_eq!(r.body["order_id"], "5718234901827");
+    assert_eq!(queued(&w, QueueName::Conversions).await, 1);
+    let again = call(&postbacks, "postback/store-webhook.json").await;
+    assert_eq!(again.body["outcome"], "duplicate");
+    let r = call(&api, "api/store-deliveries.json").await;
+    assert_eq!(strings_of(&r.body["items"], "outcome"), ["recorded"]);
+    assert_eq!(r.body["items"][0]["event"], "orders/paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_events_render_pages_and_email_a_sign_in_link() {
     let w = world().await;
     let router = upline_portal::router(w.as_function("PortalFunction"));
@@ -850,25 +887,41 @@ async fn the_emails_batch_sends_the_commission_email_once() {
 fn every_event_file_is_exercised_by_a_test_here() {
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/events.rs")).unwrap();
+    // Storefront payloads (`events/stores/<platform>/`) are delivered, signed, by the
+    // storefront tests.
+    let stores =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/storefronts.rs"))
+            .unwrap();
     let mut files = BTreeSet::new();
+    let mut payloads = BTreeSet::new();
     for dir in std::fs::read_dir(events_dir()).unwrap() {
         let dir = dir.unwrap().path();
         if dir.is_dir() {
             for f in std::fs::read_dir(&dir).unwrap() {
                 let f = f.unwrap().path();
-                files.insert(format!(
-                    "{}/{}",
-                    dir.file_name().unwrap().to_string_lossy(),
-                    f.file_name().unwrap().to_string_lossy()
-                ));
+                let name =
+                    |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+                if f.is_dir() {
+                    for payload in std::fs::read_dir(&f).unwrap() {
+                        payloads.insert(format!("{}/{}", name(&f), name(&payload.unwrap().path())));
+                    }
+                } else {
+                    files.insert(format!("{}/{}", name(&dir), name(&f)));
+                }
             }
         }
     }
-    assert!(files.len() >= 23);
+    assert!(files.len() >= 23 && payloads.len() >= 15);
     for f in files {
         assert!(
             source.contains(&format!("\"{f}\"")),
             "events/{f} is not fed through any handler"
+        );
+    }
+    for p in payloads {
+        assert!(
+            stores.contains(&format!("\"{p}\"")),
+            "events/stores/{p} is not delivered by any storefront test"
         );
     }
 }

@@ -631,13 +631,13 @@ async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids(
     let h = TestHost::fresh(TestBackend::Embedded).await;
     let s = set_up(&h, json!({"attribution_window_days": 45})).await;
     let code = &s.partners[0].2;
-    let run = |page: String| {
+    let run_on = |page: String, platform: &'static str| {
         let base = h.base.clone();
         async move {
             let script = concat!(env!("CARGO_MANIFEST_DIR"), "/js/snippet.mjs");
             let out = tokio::task::spawn_blocking(move || {
                 std::process::Command::new("node")
-                    .args([script, &base, &page])
+                    .args([script, &base, &page, platform])
                     .output()
             })
             .await
@@ -651,6 +651,7 @@ async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids(
             serde_json::from_slice::<Value>(&out.stdout).unwrap()
         }
     };
+    let run = |page: String| run_on(page, "plain");
     // A direct link: the snippet registers the click and keeps its id for the window.
     let got = run(format!(
         "https://shop.example.com/spring?ref={code}&sub1=snippet"
@@ -674,6 +675,16 @@ async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids(
     let got = run("https://shop.example.com/spring?click_id=abc123".into()).await;
     assert_eq!(got["ready"], "abc123");
     assert_eq!(got["cookie"], "upline_click_id=abc123");
+    assert_eq!(got["cart"], Value::Null, "no cart off Shopify");
+    // On a Shopify storefront the id also goes into the cart's attributes, which the
+    // order webhook carries back as note_attributes.
+    let got = run_on(
+        "https://acme.example.com/?click_id=abc123".into(),
+        "shopify",
+    )
+    .await;
+    assert_eq!(got["cart"]["path"], "/cart/update.js");
+    assert_eq!(got["cart"]["attributes"]["upline_click_id"], "abc123");
     eventually("one click counted", || async {
         (h.report("group_by=partner").await["totals"]["clicks"] == 1).then_some(())
     })

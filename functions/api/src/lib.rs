@@ -22,6 +22,7 @@ mod partners;
 mod payouts;
 mod program;
 mod reports;
+mod stores;
 mod tracking;
 mod unsubscribe;
 
@@ -121,6 +122,17 @@ pub fn router(services: Services) -> Router {
             get(email_templates::show_template)
                 .put(email_templates::save_template)
                 .delete(email_templates::reset_template),
+        )
+        .route("/v1/admin/stores", get(stores::list_stores))
+        .route(
+            "/v1/admin/stores/{id}",
+            get(stores::show_store)
+                .put(stores::put_store)
+                .delete(stores::delete_store),
+        )
+        .route(
+            "/v1/admin/stores/{id}/deliveries",
+            get(stores::store_deliveries),
         )
         .route("/v1/admin/audit-log", get(audit::list_audit_log))
         // The partner area.

@@ -214,6 +214,9 @@ pub struct LineView {
     pub currency: Currency,
     pub status: LineStatus,
     pub hold_until: String,
+    /// The open dispute the line waits for, whatever its hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_for: Option<String>,
     pub explanation: ExplanationView,
     pub created_at: String,
 }
@@ -231,6 +234,7 @@ impl LineView {
             currency: l.amount.currency(),
             status: l.status,
             hold_until: l.hold_until.to_rfc3339(),
+            held_for: l.held_for.clone(),
             explanation: ExplanationView {
                 rule: e.rule,
                 level: e.level,

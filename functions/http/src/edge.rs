@@ -26,6 +26,9 @@ const DRAIN_AT_MOST: u64 = 4 * 1024 * 1024;
 pub mod limits {
     /// Postbacks and refunds: an order with a hundred line items fits in a few KiB.
     pub const POSTBACK: usize = 64 * 1024;
+    /// Store webhooks: a platform's whole order, with every line item, customer and
+    /// address field it carries.
+    pub const STORE_WEBHOOK: usize = 1024 * 1024;
     /// Partner applications: the program's form answers.
     pub const SIGNUP: usize = 16 * 1024;
     /// Direct-link click registrations from the landing-page snippet.

@@ -103,6 +103,7 @@ async fn partner_with_history(services: &Services) -> String {
             created_at: now.plus_secs(-(i as i64) * 600),
             reverses: None,
             payout_id: None,
+            held_for: None,
         };
         table.transact(vec![Store::line_put(&line)]).await.unwrap();
     }

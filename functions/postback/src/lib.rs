@@ -1,10 +1,14 @@
-//! The postback function: `POST /v1/postbacks` and `POST /v1/refunds` from storefronts. Authenticates with the
-//! program's postback secret (HMAC signature or bearer), then records the conversion once
+//! The postback function: `POST /v1/postbacks` (and its URL form, `GET /v1/postbacks`) and
+//! `POST /v1/refunds` from storefronts, and `POST /v1/stores/{id}/webhook` from connected
+//! Shopify, WooCommerce, Stripe and Paddle stores. Postbacks authenticate with the
+//! program's postback secret (HMAC signature or bearer), then record the conversion once
 //! per campaign and order id. 201 for a new conversion, 200 with the same id for a repeat,
 //! and a problem document naming the field for anything wrong — logged for the operator
 //! too, because a silent postback failure is the most common way programs lose sales.
 
 mod config;
+mod query_postback;
+mod stores;
 pub use config::Config;
 
 use axum::Router;
@@ -27,14 +31,21 @@ use upline_http::{ApiError, bearer, correlation_id, json, read_json_bytes};
 
 pub fn router(services: Services) -> Router {
     let router = Router::new()
-        .route("/v1/postbacks", post(postback))
+        .route("/v1/postbacks", post(postback).get(postback_url))
         .route("/v1/refunds", post(refund));
     let router = upline_http::idempotent(
         router,
         &services,
         upline_http::idempotency::Callers::Addresses,
     );
-    upline_http::edge(router, upline_http::limits::POSTBACK).with_state(services)
+    // Store webhooks dedupe on the platform's own ids, and carry whole orders.
+    let stores = Router::new().route("/v1/stores/{id}/webhook", post(stores::webhook));
+    upline_http::edge(router, upline_http::limits::POSTBACK)
+        .merge(upline_http::edge(
+            stores,
+            upline_http::limits::STORE_WEBHOOK,
+        ))
+        .with_state(services)
 }
 
 /// Checks the storefront's credentials (signature or bearer secret) over the raw body.
@@ -66,6 +77,39 @@ async fn authenticate(
             Err(after_failed_auth(services, client, AppError::Unauthorized(e.to_string())).await)
         }
     }
+}
+
+/// The postback as a URL: its query authenticated (`sig` or `secret`), read into the same
+/// request as the JSON form, and answered the same way.
+async fn postback_url(
+    State(services): State<Services>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let client = client_address(req.headers(), req.extensions());
+    let raw = req.uri().query().unwrap_or_default().to_string();
+    let correlation = correlation_id(req.headers(), || services.new_id());
+    let credentials = query_postback::credentials(&raw);
+    let result = async {
+        let program = require_program(&services.store).await?;
+        let checked = postback_auth::authenticate(
+            &program.postback_secret,
+            credentials.signature.as_deref(),
+            credentials.secret.as_deref(),
+            credentials.signed_text.as_bytes(),
+            services.now(),
+        );
+        if let Err(e) = checked {
+            return Err(after_failed_auth(
+                &services,
+                client.as_deref(),
+                AppError::Unauthorized(e.to_string()),
+            )
+            .await);
+        }
+        record_postback(&services, query_postback::request(&raw), &correlation).await
+    }
+    .await;
+    answer_postback(result, &correlation)
 }
 
 async fn refund(State(services): State<Services>, req: Request) -> Result<Response, ApiError> {
@@ -112,6 +156,13 @@ async fn postback(State(services): State<Services>, req: Request) -> Result<Resp
         record_postback(&services, request, &correlation).await
     }
     .await;
+    answer_postback(result, &correlation)
+}
+
+fn answer_postback(
+    result: Result<upline_domain::usecases::postback::PostbackOutcome, AppError>,
+    correlation: &str,
+) -> Result<Response, ApiError> {
     match result {
         Ok(outcome) => {
             let c = &outcome.conversion;

@@ -3,7 +3,9 @@
  * On a direct link (?ref=CODE) it registers the click with Upline; on a tracking-link
  * landing (?click_id=…) it keeps the id it was given. Either way the click id is kept in
  * a first-party cookie (upline_click_id) for checkout to send with the postback, and
- * window.Upline.ready resolves to it (or null). */
+ * window.Upline.ready resolves to it (or null). On a Shopify storefront it also writes
+ * the id into the cart's attributes (upline_click_id), where the order webhook carries
+ * it to Upline; data-shopify-cart="off" turns that off. */
 (function (w, d) {
   "use strict";
   var COOKIE = "upline_click_id";
@@ -32,9 +34,30 @@
   var api = { clickId: stored, ready: null };
   w.Upline = api;
 
+  // Shopify copies cart attributes into the order (note_attributes): once per id.
+  var CART = "upline_cart";
+  function toCart(id) {
+    if (!id || !w.Shopify || attr("data-shopify-cart") === "off") return id;
+    if (d.cookie.indexOf(CART + "=" + encodeURIComponent(id)) >= 0) return id;
+    fetch("/cart/update.js", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ attributes: { upline_click_id: id } }),
+      credentials: "same-origin"
+    })
+      .then(function (r) {
+        if (r.ok) d.cookie = CART + "=" + encodeURIComponent(id) + "; Path=/; SameSite=Lax";
+      })
+      .catch(function () {});
+    return id;
+  }
+  function settle(p) {
+    api.ready = p.then(toCart);
+  }
+
   var given = params.get("click_id");
   if (given) {
-    api.ready = Promise.resolve(remember(given, defaultDays));
+    settle(Promise.resolve(remember(given, defaultDays)));
     return;
   }
   var body = {};
@@ -45,11 +68,11 @@
       if (params.get(k)) body[k] = params.get(k);
     });
   } else if (stored()) {
-    api.ready = Promise.resolve(stored());
+    settle(Promise.resolve(stored()));
     return;
   }
   // text/plain keeps this a simple request: no CORS preflight before the click counts.
-  api.ready = fetch(base + "/v1/clicks", {
+  settle(fetch(base + "/v1/clicks", {
     method: "POST",
     body: JSON.stringify(body),
     credentials: "include",
@@ -59,5 +82,5 @@
     .then(function (j) {
       return j && j.click_id ? remember(j.click_id, j.cookie_days || defaultDays) : stored();
     })
-    .catch(function () { return stored(); });
+    .catch(function () { return stored(); }));
 })(window, document);

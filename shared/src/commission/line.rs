@@ -28,6 +28,10 @@ pub struct CommissionLine {
     /// marked paid (the line becomes paid) or failed (the line is payable again).
     #[serde(default)]
     pub payout_id: Option<PayoutId>,
+    /// A dispute (chargeback) opened on the sale: the line is not approved while it is
+    /// set, whatever its hold; the dispute's close releases it or reverses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_for: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -426,6 +426,7 @@ fn lines_are_stored_with_amount_minor_and_currency() {
         created_at: Timestamp(0),
         reverses: Some("r-1".into()),
         payout_id: None,
+        held_for: None,
     };
     let written = serde_json::to_value(&line).unwrap();
     assert_eq!(written["amount_minor"], serde_json::json!(-1_250));

@@ -4,6 +4,7 @@
 use super::*;
 use crate::ids::{
     CampaignId, ConversionId, LineId, LinkCode, PartnerId, PayoutId, PayoutRunId, PromoCodeId,
+    StoreId,
 };
 
 pub fn program() -> Key {
@@ -168,6 +169,31 @@ pub fn partner_postback_log(partner_id: &PartnerId, at: Timestamp, id: &str) -> 
 }
 pub fn promo_code(code: &PromoCodeId) -> Key {
     Key::new(format!("PROMO#{code}"), "PROMO")
+}
+/// A connected storefront.
+pub fn store(id: &StoreId) -> Key {
+    Key::new("PROGRAM", format!("STORE#{id}"))
+}
+pub const STORES_PREFIX: &str = "STORE#";
+/// One webhook delivery to a store, by the platform's own delivery or event id: written
+/// once the delivery was acted on, so a redelivery answers `duplicate`.
+pub fn store_delivery(store: &StoreId, delivery_id: &str) -> Key {
+    Key::new(
+        format!("STOREDELIVERY#{store}#{delivery_id}"),
+        "STOREDELIVERY",
+    )
+}
+pub fn store_log_partition(store: &StoreId) -> String {
+    format!("STORE#{store}#DELIVERIES")
+}
+/// A store's delivery log entry, newest last in sort order.
+pub fn store_log(store: &StoreId, at: Timestamp, id: &str) -> Key {
+    Key::new(store_log_partition(store), time_ordered(at, id))
+}
+/// Another id a store's platform gives an order (a Stripe payment intent or charge of
+/// an invoice), naming the order id the conversion was recorded under.
+pub fn store_order_alias(store: &StoreId, alias: &str) -> Key {
+    Key::new(format!("STOREREF#{store}#{alias}"), "STOREREF")
 }
 /// How far the hold-period sweep has fully approved.
 pub fn approval_sweep() -> Key {

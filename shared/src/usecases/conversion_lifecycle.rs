@@ -80,7 +80,8 @@ async fn approve_if_due(
 ) -> Result<bool, AppError> {
     let store = &services.store;
     let mut line: CommissionLine = decode(item)?;
-    if line.status != LineStatus::Pending || line.hold_until > now {
+    // A line held for an open dispute waits for the dispute, not the clock.
+    if line.status != LineStatus::Pending || line.hold_until > now || line.held_for.is_some() {
         return Ok(false);
     }
     line.status = LineStatus::Approved;

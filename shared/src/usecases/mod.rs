@@ -21,4 +21,5 @@ pub mod refunds;
 pub mod reports;
 pub mod sign_in;
 pub mod signup;
+pub mod stores;
 pub mod tracking;

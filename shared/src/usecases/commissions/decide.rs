@@ -136,6 +136,7 @@ fn stored_line(
         created_at: now,
         reverses: None,
         payout_id: None,
+        held_for: None,
     }
 }
 

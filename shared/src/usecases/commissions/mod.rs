@@ -48,11 +48,13 @@ pub async fn commission_conversion(
     if conversion.status == ConversionStatus::Commissioned {
         let lines = store.lines_of_conversion(conversion_id).await?;
         write::announce(services, &program, &conversion, &lines, correlation_id).await?;
+        // A redelivery also finishes refunds parked before the first delivery failed.
+        crate::usecases::refunds::apply_parked(services, conversion_id).await?;
         return Ok(lines);
     }
     let inputs = load::inputs(services, &program, &conversion).await?;
     let commission = decide::decide(&conversion, &inputs, services.now());
-    write::write(
+    let lines = write::write(
         services,
         &program,
         &conversion,
@@ -60,5 +62,10 @@ pub async fn commission_conversion(
         commission,
         correlation_id,
     )
-    .await
+    .await?;
+    // Refunds that arrived while the lines were being computed reverse them now.
+    if crate::usecases::refunds::apply_parked(services, conversion_id).await? > 0 {
+        return store.lines_of_conversion(conversion_id).await;
+    }
+    Ok(lines)
 }

@@ -269,6 +269,7 @@ fn reversal_line(
         created_at: now,
         reverses: Some(refund.refund_id.clone()),
         payout_id: None,
+        held_for: None,
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod decide;
 mod load;
+mod parked;
 mod parse;
 mod wire;
 mod write;
@@ -26,6 +27,7 @@ use crate::services::Services;
 use crate::usecases::admin::require_program;
 
 use decide::Decision;
+pub use parked::{apply_parked, park};
 pub use wire::{RefundOutcome, RefundRequest, ReversalView};
 
 /// How often a refund that lost a race with another refund of the same conversion is

@@ -48,6 +48,7 @@ fn line(partner: &str, level: u8, amount_minor: i64) -> CommissionLine {
         created_at: T0,
         reverses: None,
         payout_id: None,
+        held_for: None,
     }
 }
 
