@@ -160,16 +160,27 @@ fn promo_credit(p: PromoCandidate, note: Option<String>) -> Credit {
     }
 }
 
+/// What a store's returning customer is linked to their partner under: a subscription
+/// id with this prefix (repeat orders follow the partner like renewals).
+pub const CUSTOMER_LINK_PREFIX: &str = "customer:";
+
 /// Renewals stay with the partner who brought the subscriber (lifetime attribution).
 fn renewal_credit(sub: Subscription) -> Credit {
+    let note = match sub.subscription_id.strip_prefix(CUSTOMER_LINK_PREFIX) {
+        Some(customer) => format!(
+            "returning customer {customer}, first credited with conversion {}",
+            sub.first_conversion_id
+        ),
+        None => format!(
+            "subscription {} started with conversion {}",
+            sub.subscription_id, sub.first_conversion_id
+        ),
+    };
     Credit {
         attribution: Attribution {
             method: AttributionMethod::Subscription,
             promo_code: None,
-            note: Some(format!(
-                "subscription {} started with conversion {}",
-                sub.subscription_id, sub.first_conversion_id
-            )),
+            note: Some(note),
         },
         partner_id: sub.partner_id,
         campaign_id: sub.campaign_id,

@@ -354,6 +354,48 @@ async fn shopify_orders_credit_refund_and_cancel(backend: TestBackend) {
         "{outcomes:?}"
     );
 
+    // A forged click id is passed over, with the reason: the returning customer still
+    // credits Ann; a new customer's order credits nobody and stores nothing.
+    let mut forged = click.clone().into_bytes();
+    let i = forged.len() - 3;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let tampered = order_with_click("shopify/orders-paid.json", &forged)
+        .replace("5718234901827", "5718234903000");
+    let r = shopify(&h, new_secret, "orders/paid", "w-forged-1", &tampered).await;
+    let returning = recorded(&r);
+    assert!(
+        r.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("altered or forged"),
+        "{}",
+        r.text
+    );
+    assert_eq!(conversion(&h, &returning).await["partner_id"], ann.as_str());
+    let count = conversion_count(&h).await;
+    let mut stranger: Value =
+        serde_json::from_str(&tampered.replace("5718234903000", "5718234903001")).unwrap();
+    stranger["customer"] = Value::Null;
+    let r = shopify(
+        &h,
+        new_secret,
+        "orders/paid",
+        "w-forged-2",
+        &stranger.to_string(),
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "unattributed", "{}", r.text);
+    assert!(
+        r.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("altered or forged"),
+        "{}",
+        r.text
+    );
+    assert_eq!(conversion_count(&h).await, count);
+
     // A partial refund (one tee: 22.50 of items), then the cancellation takes the rest:
     // the lines net to zero.
     let refund = shopify(

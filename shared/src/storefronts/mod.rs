@@ -68,7 +68,10 @@ fn scalar_text(v: &serde_json::Value) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod url_tests {
     use super::*;
 
     #[test]

@@ -102,10 +102,11 @@ pub(super) async fn record(
     {
         link_customer(services, key, conversion).await?;
     }
-    let mut action = Action::new(if outcome.created {
-        Outcome::Recorded
-    } else {
-        Outcome::Duplicate
+    // A click past its campaign's window is kept for the record, credited to nobody.
+    let mut action = Action::new(match (outcome.created, conversion.status) {
+        (false, _) => Outcome::Duplicate,
+        (true, crate::conversion::ConversionStatus::Unattributed) => Outcome::Unattributed,
+        (true, _) => Outcome::Recorded,
     })
     .conversion(&conversion.id);
     let mut notes = passed_over;
@@ -134,7 +135,10 @@ async fn subscription_known(services: &Services, id: &str) -> Result<bool, AppEr
 /// What a store's customer is linked to a partner under: the store keeps customer ids of
 /// different shops apart.
 fn customer_link_id(store: &StoreId, customer: &str) -> String {
-    format!("customer:{store}:{customer}")
+    format!(
+        "{}{store}:{customer}",
+        crate::attribution::CUSTOMER_LINK_PREFIX
+    )
 }
 
 /// The first click id that verifies, names an existing link and belongs to the store's
@@ -146,7 +150,9 @@ async fn usable_click(
     passed_over: &mut Vec<String>,
 ) -> Result<Option<String>, AppError> {
     let secret = services.deployment.click_secret()?;
-    for id in candidates {
+    let mut seen = std::collections::BTreeSet::new();
+    // The same id may come twice (a cart attribute and the landing page's query).
+    for id in candidates.iter().filter(|c| seen.insert(c.as_str())) {
         let claims = match crate::click_id::verify(secret, id) {
             Ok(c) => c,
             Err(crate::click_id::ClickIdError::Malformed) => {
