@@ -124,12 +124,17 @@ async fn paddle(h: &TestHost, body: &str) -> Reply {
     .await
 }
 
-/// The program (USD, 30-day hold), campaign `shop` paying 10 % with recurring terms, a
+/// The program (USD, a 30-day hold), campaign `shop` paying 10 % with recurring terms, a
 /// partner with a link (Ann) and one with promo code `UPLINE10` (Ben), and exchange rates
 /// for the stores' other currencies. Returns (Ann's id, Ben's id, a real click id of Ann).
 async fn program(h: &TestHost) -> (String, String, String) {
+    program_holding(h, 30).await
+}
+
+/// [`program`] with commission held `hold_days` before approval.
+async fn program_holding(h: &TestHost, hold_days: u32) -> (String, String, String) {
     let r = h
-        .put_program(json!({"name": "Acme", "currency": "USD", "hold_days": 30}))
+        .put_program(json!({"name": "Acme", "currency": "USD", "hold_days": hold_days}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let terms = json!({"revenue_share_percent": "10", "recurring": {"months": 12}});
@@ -396,6 +401,28 @@ async fn shopify_orders_credit_refund_and_cancel(backend: TestBackend) {
     );
     assert_eq!(conversion_count(&h).await, count);
 
+    // A refund delivered before its order waits for it, and is applied once the order is
+    // recorded and its commission computed.
+    let early_refund = fixture("shopify/refunds-create.json")
+        .replace("5718234901827", "5718234904000")
+        .replace("1012873465123", "1012873465777");
+    let r = shopify(&h, new_secret, "refunds/create", "w-early-1", &early_refund).await;
+    assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
+    assert!(
+        r.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("applied if the order is recorded"),
+        "{}",
+        r.text
+    );
+    let late_order = order.replace("5718234901827", "5718234904000");
+    let late = recorded(&shopify(&h, new_secret, "orders/paid", "w-early-2", &late_order).await);
+    assert_eq!(
+        lines_total(&h, &late, 2).await,
+        (vec!["5.75".into(), "-2.25".into()], 350)
+    );
+
     // A partial refund (one tee: 22.50 of items), then the cancellation takes the rest:
     // the lines net to zero.
     let refund = shopify(
@@ -577,6 +604,16 @@ async fn woocommerce_orders_by_promo_code_with_refunds(backend: TestBackend) {
     let second = r.body["conversion_id"].as_str().unwrap().to_string();
     assert_eq!(lines_total(&h, &second, 2).await.1, 1150 - 414);
 
+    // WooCommerce gives deliveries sent in the same second the same delivery id: two
+    // different orders under one id are both recorded.
+    let mut twin: Value = both.clone();
+    twin["refunds"] = json!([]);
+    for (id, order_id) in [(4830, "d-same"), (4831, "d-same")] {
+        twin["id"] = json!(id);
+        let r = woocommerce(&h, "order.created", order_id, &twin.to_string()).await;
+        assert_eq!(r.body["outcome"], "recorded", "order {id}: {}", r.text);
+    }
+
     // A status that is not paid yet: nothing to do.
     both["id"] = json!(4823);
     both["status"] = json!("pending");
@@ -598,7 +635,8 @@ async fn woocommerce_orders_by_promo_code_with_refunds_on_aws() {
 
 async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBackend) {
     let h = TestHost::fresh(backend).await;
-    let (ann, _, click) = program(&h).await;
+    // No hold: a line whose dispute ends is approved at once.
+    let (ann, _, click) = program_holding(&h, 0).await;
     let r = connect(
         &h,
         "stripe",
@@ -639,6 +677,13 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
     let r = stripe(&h, &fixture("stripe/dispute-closed-lost.json")).await;
     assert_eq!(r.body["outcome"], "reversed", "{}", r.text);
     assert_eq!(lines_total(&h, &id, 2).await.1, 0);
+    // The hold ends with the loss: the line and its reversal go through together.
+    let lines = h.commission_lines(&id).await;
+    assert!(
+        lines.iter().all(|l| l.get("held_for").is_none()),
+        "{lines:?}"
+    );
+    assert_eq!(lines[0]["status"], "approved", "{lines:?}");
 
     // A subscription: its checkout and its first invoice are one order; a renewal pays
     // the recurring terms to Ann without a click id, on either API version's invoice.
@@ -679,20 +724,31 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
     let r = stripe(&h, &redelivered).await;
     assert_eq!(r.body["outcome"], "duplicate", "{}", r.text);
 
-    // A dispute on the subscription's order, won: held, then released.
+    // On API 2025-03-31 and later, invoice_payment.paid names a renewal invoice's payment
+    // intent, which is all its refund names.
+    let r = stripe(&h, &fixture("stripe/invoice-payment-paid.json")).await;
+    assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
+    let r = stripe(&h, &fixture("stripe/charge-refunded-basil.json")).await;
+    assert_eq!(r.body["outcome"], "reversed", "{}", r.text);
+    assert_eq!(r.body["order_id"], "in_1SDf7kHk2QwXy9LmA2bC4dEe");
+
+    // A dispute on the subscription's first payment (named by the payment intent its
+    // invoice.paid gave), won: held, then released — and, past its hold, approved.
     let won = |f: &str| {
         fixture(f)
-            .replace("pi_3RuF7aHk2QwXy9Lm0bT4cN1e", "in_1RuG2bHk2QwXy9LmY6fK0cVz")
+            .replace("pi_3RuF7aHk2QwXy9Lm0bT4cN1e", "pi_3RuG2cHk2QwXy9Lm0kJ8hG5f")
             .replace("dp_1RyK3t", "dp_2RyK3t")
             .replace("evt_1", "evt_2")
     };
     let r = stripe(&h, &won("stripe/dispute-created.json")).await;
     assert_eq!(r.body["outcome"], "held", "{}", r.text);
+    assert_eq!(r.body["conversion_id"], sub.as_str(), "{}", r.text);
     let r = stripe(&h, &won("stripe/dispute-closed-won.json")).await;
     assert_eq!(r.body["outcome"], "released", "{}", r.text);
     let lines = h.commission_lines(&sub).await;
     assert_eq!(lines.len(), 1, "nothing reversed: {lines:?}");
     assert!(lines[0].get("held_for").is_none(), "released: {lines:?}");
+    assert_eq!(lines[0]["status"], "approved", "{lines:?}");
 
     // A known customer: a later checkout without a click id follows the partner who
     // brought them, on the recurring terms.
@@ -893,6 +949,35 @@ async fn stores_are_checked_listed_and_disconnected() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A secret in the wrong shape is refused without being quoted back.
+    let r = connect(
+        &h,
+        "s2",
+        json!({"platform": "stripe", "campaign_id": "shop", "secrets": STRIPE_SECRET}),
+    )
+    .await;
+    assert_eq!(
+        upline_tests::host::error_fields(&r.body),
+        ["secrets"],
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains(STRIPE_SECRET), "{}", r.text);
+    // A connected store keeps its campaign: refunds find earlier orders under it.
+    let c = h
+        .put_campaign(
+            "other",
+            json!({"name": "Other", "destination_url": "https://shop.example.com/"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let r = connect(&h, "s1", json!({"campaign_id": "other"})).await;
+    assert_eq!(
+        upline_tests::host::error_fields(&r.body),
+        ["campaign_id"],
+        "{}",
+        r.text
+    );
     let list = h.admin(Method::GET, "/v1/admin/stores", None).await;
     assert_eq!(strings_of(&list.body["items"], "id"), ["s1"]);
     assert_eq!(list.body["items"][0]["mode"], "test");

@@ -13,6 +13,10 @@ use crate::money::Money;
 pub struct Delivery {
     /// The platform's delivery or event id, when it sends one.
     pub id: Option<String>,
+    /// Whether `id` names this content once (a redelivery repeats it): not so for
+    /// WooCommerce, whose delivery ids are a hash of the webhook and the second, shared
+    /// by different orders sent in the same second.
+    pub id_is_unique: bool,
     /// The topic or event type as the platform names it (`orders/paid`, `invoice.paid`).
     pub topic: String,
     pub events: Vec<StoreEvent>,
@@ -27,6 +31,7 @@ impl Delivery {
     ) -> Self {
         Delivery {
             id,
+            id_is_unique: true,
             topic: topic.into(),
             events: vec![StoreEvent::Ignore(reason.into())],
         }
@@ -43,6 +48,12 @@ pub enum StoreEvent {
     Hold { order: OrderRef, dispute_id: String },
     /// A dispute closed in the merchant's favour: the hold ends.
     Release { order: OrderRef, dispute_id: String },
+    /// Other ids of an order, for refunds and disputes that name those (Stripe's
+    /// `invoice_payment.paid` pairs an invoice with its payment intent and charge).
+    Aliases {
+        order_id: String,
+        aliases: Vec<String>,
+    },
     /// Nothing to do, and why.
     Ignore(String),
 }
@@ -96,7 +107,11 @@ pub struct StoreRefund {
     pub refund_id: String,
     pub amount: RefundAmount,
     pub kind: RefundKind,
+    /// Why, in Upline's words (never the merchant's free text, which may name the
+    /// customer).
     pub reason: Option<String>,
+    /// The dispute this ends (a lost dispute): its hold is released with the refund.
+    pub releases: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -82,7 +82,6 @@ struct Adjustment {
     status: Option<String>,
     transaction_id: Option<String>,
     currency_code: Option<String>,
-    reason: Option<String>,
     totals: Option<Totals>,
 }
 
@@ -103,6 +102,7 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
     };
     Ok(Delivery {
         id,
+        id_is_unique: true,
         topic,
         events: vec![event],
     })
@@ -231,6 +231,7 @@ fn adjustment(store: &ConnectedStore, a: Adjustment) -> Result<StoreEvent, AppEr
         refund_id: format!("paddle-{adj}"),
         amount: RefundAmount::Exact(given),
         kind,
-        reason: a.reason.filter(|r| !r.trim().is_empty()),
+        reason: Some(format!("Paddle {action} {adj}")),
+        releases: None,
     }))
 }

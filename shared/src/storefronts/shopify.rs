@@ -2,11 +2,15 @@
 //! `X-Shopify-Webhook-Id`, and the order or refund in the body.
 //!
 //! - `orders/paid` (or `orders/create`, as the store chooses) → the order.
-//! - `refunds/create` → a refund of what its successful refund transactions gave back.
+//! - `refunds/create` → a refund of its items' value (the subtotal basis) or of its items,
+//!   their tax and the shipping it gave back (the total basis), in the shop's money.
 //! - `orders/cancelled` → everything not yet refunded reversed.
 //!
-//! Amounts are decimal strings in the shop's currency. The click id travels in the cart
-//! attribute `upline_click_id` (written by `upline.js`) or in the landing page's query.
+//! Amounts are decimal strings; Upline reads the shop's money (`shop_money` in the `*_set`
+//! fields, `currency` on the order), never the customer's presentment currency. Prices of
+//! a shop that includes taxes in them are taken without the tax on the subtotal basis.
+//! The click id travels in the cart attribute `upline_click_id` (written by `upline.js`)
+//! or in the landing page's query.
 
 use serde::Deserialize;
 
@@ -29,6 +33,8 @@ struct Order {
     total_price: Option<String>,
     subtotal_price: Option<String>,
     total_tax: Option<String>,
+    #[serde(default)]
+    taxes_included: bool,
     total_shipping_price_set: Option<PriceSet>,
     landing_site: Option<String>,
     #[serde(default)]
@@ -49,6 +55,7 @@ struct PriceSet {
 #[derive(Deserialize)]
 struct PriceMoney {
     amount: Option<String>,
+    currency_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +83,13 @@ struct Item {
     price: Option<String>,
     #[serde(default)]
     discount_allocations: Vec<Allocation>,
+    #[serde(default)]
+    tax_lines: Vec<TaxLine>,
+}
+
+#[derive(Deserialize)]
+struct TaxLine {
+    price: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,25 +101,21 @@ struct Allocation {
 struct Refund {
     id: Option<serde_json::Value>,
     order_id: Option<serde_json::Value>,
-    note: Option<String>,
-    #[serde(default)]
-    transactions: Vec<Transaction>,
     #[serde(default)]
     refund_line_items: Vec<RefundLine>,
-    currency: Option<String>,
+    #[serde(default)]
+    refund_shipping_lines: Vec<RefundShipping>,
 }
 
 #[derive(Deserialize)]
 struct RefundLine {
     subtotal_set: Option<PriceSet>,
+    total_tax_set: Option<PriceSet>,
 }
 
 #[derive(Deserialize)]
-struct Transaction {
-    kind: Option<String>,
-    status: Option<String>,
-    amount: Option<String>,
-    currency: Option<String>,
+struct RefundShipping {
+    subtotal_amount_set: Option<PriceSet>,
 }
 
 /// Reads one delivery of `store`.
@@ -133,6 +143,7 @@ pub fn read(
             let event = StoreEvent::Order(Box::new(read_order(store, &order)?));
             Ok(Delivery {
                 id,
+                id_is_unique: true,
                 topic,
                 events: vec![event],
             })
@@ -141,6 +152,7 @@ pub fn read(
             let refund: Refund = super::json(body)?;
             Ok(Delivery {
                 id,
+                id_is_unique: true,
                 topic,
                 events: vec![read_refund(store, &refund)?],
             })
@@ -153,6 +165,7 @@ pub fn read(
                 .map(|r| format!("order cancelled ({r})"));
             Ok(Delivery {
                 id,
+                id_is_unique: true,
                 topic,
                 events: vec![StoreEvent::Refund(StoreRefund {
                     order: OrderRef::one(order_id),
@@ -160,6 +173,7 @@ pub fn read(
                     amount: RefundAmount::Rest,
                     kind: RefundKind::Refund,
                     reason: reason.or(Some("order cancelled".into())),
+                    releases: None,
                 })],
             })
         }
@@ -187,13 +201,20 @@ fn read_order(store: &ConnectedStore, order: &Order) -> Result<StoreOrder, AppEr
             .and_then(|m| m.amount.as_deref()),
         currency,
     )?;
+    // A shop showing prices with tax included counts the tax inside its subtotal.
+    let net_of_tax = store.options.amount_basis == AmountBasis::Subtotal && order.taxes_included;
     let (amount, tax, shipping) = match store.options.amount_basis {
+        AmountBasis::Subtotal if net_of_tax => (
+            less(subtotal, tax),
+            Money::zero(currency),
+            Money::zero(currency),
+        ),
         AmountBasis::Subtotal => (subtotal, Money::zero(currency), Money::zero(currency)),
         AmountBasis::Total => (total, tax, shipping),
     };
     let mut items = Vec::new();
     for (i, item) in order.line_items.iter().enumerate() {
-        items.push(read_item(i, item, currency)?);
+        items.push(read_item(i, item, currency, net_of_tax)?);
     }
     let mut click_ids = Vec::new();
     for a in &order.note_attributes {
@@ -237,6 +258,7 @@ fn read_item(
     i: usize,
     item: &Item,
     currency: Currency,
+    net_of_tax: bool,
 ) -> Result<crate::commission::LineItem, AppError> {
     let f = |name: &str| format!("line_items[{i}].{name}");
     let quantity = item.quantity.unwrap_or(1).max(1);
@@ -256,7 +278,17 @@ fn read_item(
             "quantity × price is beyond the largest amount",
         )
     })?;
-    let value = less(Money::from_minor(gross, currency), discount);
+    let mut value = less(Money::from_minor(gross, currency), discount);
+    if net_of_tax {
+        for (j, t) in item.tax_lines.iter().enumerate() {
+            let tax = major(
+                &f(&format!("tax_lines[{j}].price")),
+                t.price.as_deref(),
+                currency,
+            )?;
+            value = less(value, tax);
+        }
+    }
     // A line without a SKU is known by its variant or product.
     let sku = item
         .sku
@@ -280,37 +312,57 @@ fn read_item(
     Ok(line_item(sku, None, quantity, value))
 }
 
+/// A refund in the shop's money: its items' value after discounts, and on the total
+/// basis their tax and the shipping given back too. A refund of nothing the basis counts
+/// (a restock only, shipping alone on the subtotal basis) is ignored with the reason.
 fn read_refund(store: &ConnectedStore, refund: &Refund) -> Result<StoreEvent, AppError> {
     let refund_id = id_text("id", refund.id.as_ref())?;
     let order_id = id_text("order_id", refund.order_id.as_ref())?;
-    if store.options.amount_basis == AmountBasis::Subtotal {
-        return subtotal_refund(refund, refund_id, order_id);
+    let total_basis = store.options.amount_basis == AmountBasis::Total;
+    let mut parts: Vec<(String, &PriceSet)> = Vec::new();
+    for (i, line) in refund.refund_line_items.iter().enumerate() {
+        if let Some(set) = &line.subtotal_set {
+            parts.push((format!("refund_line_items[{i}].subtotal_set"), set));
+        }
+        if total_basis && let Some(set) = &line.total_tax_set {
+            parts.push((format!("refund_line_items[{i}].total_tax_set"), set));
+        }
+    }
+    if total_basis {
+        for (i, line) in refund.refund_shipping_lines.iter().enumerate() {
+            if let Some(set) = &line.subtotal_amount_set {
+                parts.push((
+                    format!("refund_shipping_lines[{i}].subtotal_amount_set"),
+                    set,
+                ));
+            }
+        }
     }
     let mut total: Option<Money> = None;
-    for (i, t) in refund.transactions.iter().enumerate() {
-        // Only money actually given back counts: refund transactions that succeeded.
-        if t.kind.as_deref() != Some("refund") || t.status.as_deref() != Some("success") {
+    for (field, set) in parts {
+        let Some(shop) = &set.shop_money else {
             continue;
-        }
+        };
         let currency = amounts::currency(
-            &format!("transactions[{i}].currency"),
-            t.currency.as_deref(),
+            &format!("{field}.shop_money.currency_code"),
+            shop.currency_code.as_deref(),
         )?;
         let amount = major(
-            &format!("transactions[{i}].amount"),
-            t.amount.as_deref(),
+            &format!("{field}.shop_money.amount"),
+            shop.amount.as_deref(),
             currency,
         )?;
         total = Some(match total {
             None => amount,
             Some(sum) => sum
                 .checked_add(amount)
-                .map_err(|e| AppError::field("transactions", e))?,
+                .map_err(|e| AppError::field(&field, e))?,
         });
     }
     let Some(total) = total.filter(|t| t.minor() > 0) else {
         return Ok(StoreEvent::Ignore(format!(
-            "refund {refund_id} gave no money back (no successful refund transaction)"
+            "refund {refund_id} gave back nothing the sale counts (no items{})",
+            if total_basis { ", tax or shipping" } else { "" }
         )));
     };
     Ok(StoreEvent::Refund(StoreRefund {
@@ -318,49 +370,8 @@ fn read_refund(store: &ConnectedStore, refund: &Refund) -> Result<StoreEvent, Ap
         refund_id: format!("shopify-refund-{refund_id}"),
         amount: RefundAmount::Exact(total),
         kind: RefundKind::Refund,
-        reason: refund.note.clone().filter(|n| !n.trim().is_empty()),
-    }))
-}
-
-/// On the subtotal basis a refund takes back its items' value after discounts, without
-/// the tax and shipping its transactions also gave back (they were never in the sale).
-fn subtotal_refund(
-    refund: &Refund,
-    refund_id: String,
-    order_id: String,
-) -> Result<StoreEvent, AppError> {
-    let currency = refund.currency.as_deref().or_else(|| {
-        refund
-            .transactions
-            .iter()
-            .find_map(|t| t.currency.as_deref())
-    });
-    let currency = amounts::currency("transactions[0].currency", currency)?;
-    let mut total = Money::zero(currency);
-    for (i, line) in refund.refund_line_items.iter().enumerate() {
-        let value = major(
-            &format!("refund_line_items[{i}].subtotal_set.shop_money.amount"),
-            line.subtotal_set
-                .as_ref()
-                .and_then(|s| s.shop_money.as_ref())
-                .and_then(|m| m.amount.as_deref()),
-            currency,
-        )?;
-        total = total
-            .checked_add(value)
-            .map_err(|e| AppError::field("refund_line_items", e))?;
-    }
-    if total.minor() <= 0 {
-        return Ok(StoreEvent::Ignore(format!(
-            "refund {refund_id} gave back no items (tax or shipping only, which the sale's subtotal does not include)"
-        )));
-    }
-    Ok(StoreEvent::Refund(StoreRefund {
-        order: OrderRef::one(order_id),
-        refund_id: format!("shopify-refund-{refund_id}"),
-        amount: RefundAmount::Exact(total),
-        kind: RefundKind::Refund,
-        reason: refund.note.clone().filter(|n| !n.trim().is_empty()),
+        reason: Some(format!("Shopify refund {refund_id}")),
+        releases: None,
     }))
 }
 

@@ -104,15 +104,17 @@ impl StoreOptions {
 }
 
 /// The operator's request to connect or change a store (`PUT /v1/admin/stores/{id}`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreRequest {
     pub platform: Option<String>,
     pub campaign_id: Option<String>,
     /// Replaces the secrets: one, or two while a rotation is under way.
+    #[serde(default, deserialize_with = "secret_list")]
     pub secrets: Option<Vec<String>>,
     /// Starts a rotation: this secret is checked first, the newest one before it still
     /// accepted (without having to send it again).
+    #[serde(default, deserialize_with = "secret_text")]
     pub add_secret: Option<String>,
     pub shop_domain: Option<String>,
     pub order_topic: Option<String>,
@@ -120,6 +122,43 @@ pub struct StoreRequest {
     pub amount_basis: Option<String>,
     pub paid_statuses: Option<Vec<String>>,
     pub mode: Option<String>,
+}
+
+// A request's secrets never appear in debug output or in an error about their shape
+// (serde's own messages quote the value).
+impl std::fmt::Debug for StoreRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRequest")
+            .field("platform", &self.platform)
+            .field("campaign_id", &self.campaign_id)
+            .field("secrets", &self.secrets.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => Ok(s),
+                _ => Err(serde::de::Error::custom("must be a list of strings")),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        _ => Err(serde::de::Error::custom(
+            "must be a list of strings (one, or two while rotating)",
+        )),
+    }
+}
+
+fn secret_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        _ => Err(serde::de::Error::custom("must be a string")),
+    }
 }
 
 /// A store request once read: the plain secrets still to be sealed.
@@ -202,6 +241,17 @@ impl StoreRequest {
             }
         };
         let campaign_id = match (self.campaign_id, existing) {
+            // Refunds find earlier orders under the store's campaign.
+            (Some(c), Some(e)) if c.trim() != e.campaign_id.as_str() => {
+                errors.push(
+                    "campaign_id",
+                    format!(
+                        "a connected store keeps its campaign ({}); connect another store for another campaign",
+                        e.campaign_id
+                    ),
+                );
+                None
+            }
             (Some(c), _) => errors.take(
                 "campaign_id",
                 match crate::usecases::admin::parse_slug("campaign_id", c.trim()) {

@@ -7,6 +7,9 @@
 //! - `invoice.paid` with `billing_reason: subscription_cycle` → a renewal of the
 //!   subscription; `subscription_create` → its first payment.
 //! - `charge.refunded` → the refunded total is now `amount_refunded`.
+//! - `invoice_payment.paid` (API 2025-03-31 and later) → the invoice's payment intent and
+//!   charge remembered, so refunds and disputes of subscription payments find their
+//!   order (earlier versions name them on the invoice itself).
 //! - `charge.dispute.created` → the commission held; `charge.dispute.closed` lost → the
 //!   rest reversed as a chargeback, won (or a closed warning) → the hold released.
 //!
@@ -109,6 +112,19 @@ struct Charge {
     invoice: Option<String>,
 }
 
+/// From API version 2025-03-31: which payment paid which invoice.
+#[derive(Deserialize)]
+struct InvoicePayment {
+    invoice: Option<String>,
+    payment: Option<PaymentRef>,
+}
+
+#[derive(Deserialize)]
+struct PaymentRef {
+    payment_intent: Option<String>,
+    charge: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Dispute {
     id: Option<String>,
@@ -162,6 +178,10 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
             let charge: Charge = super::object(object.clone())?;
             vec![charge_refund(charge)?]
         }
+        "invoice_payment.paid" => {
+            let payment: InvoicePayment = super::object(object)?;
+            vec![invoice_payment(payment)?]
+        }
         "charge.dispute.created" | "charge.dispute.closed" => {
             let dispute: Dispute = super::object(object.clone())?;
             vec![dispute_event(&topic, dispute)?]
@@ -170,7 +190,12 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
             "Upline does not use {other} events"
         ))],
     };
-    Ok(Delivery { id, topic, events })
+    Ok(Delivery {
+        id,
+        id_is_unique: true,
+        topic,
+        events,
+    })
 }
 
 fn required(field: &str, v: Option<String>) -> Result<String, AppError> {
@@ -324,8 +349,23 @@ fn charge_refund(c: Charge) -> Result<StoreEvent, AppError> {
         refund_id: format!("stripe-{charge_id}-{}", refunded.minor()),
         amount: RefundAmount::TotalNow { refunded, of },
         kind: RefundKind::Refund,
-        reason: None,
+        reason: Some(format!("Stripe refund of charge {charge_id}")),
+        releases: None,
     }))
+}
+
+/// An invoice's payment intent and charge, so its refunds and disputes (which name only
+/// those) find the invoice's order.
+fn invoice_payment(p: InvoicePayment) -> Result<StoreEvent, AppError> {
+    let invoice = required("data.object.invoice", p.invoice)?;
+    let aliases: Vec<String> = p
+        .payment
+        .map(|r| [r.payment_intent, r.charge].into_iter().flatten().collect())
+        .unwrap_or_default();
+    Ok(StoreEvent::Aliases {
+        order_id: invoice,
+        aliases,
+    })
 }
 
 fn dispute_event(topic: &str, d: Dispute) -> Result<StoreEvent, AppError> {
@@ -341,6 +381,7 @@ fn dispute_event(topic: &str, d: Dispute) -> Result<StoreEvent, AppError> {
             amount: RefundAmount::Rest,
             kind: RefundKind::Chargeback,
             reason: Some(format!("dispute {dispute_id} lost")),
+            releases: Some(dispute_id),
         }),
         "won" | "warning_closed" => StoreEvent::Release { order, dispute_id },
         other => StoreEvent::Ignore(format!("dispute {dispute_id} closed with status {other:?}")),

@@ -119,6 +119,42 @@ fn a_shopify_refund_takes_back_items_on_the_subtotal_basis_and_money_on_the_tota
 }
 
 #[test]
+fn shopify_reads_the_shops_money_and_takes_included_tax_out() {
+    let h = headers(&[("x-shopify-topic", "refunds/create")]);
+    // The customer paid in euros; the shop's books (and Upline's) are in dollars.
+    let body = fixture("shopify/refunds-create.json").replace(
+        r#""presentment_money": {
+          "amount": "22.50",
+          "currency_code": "USD""#,
+        r#""presentment_money": {
+          "amount": "20.70",
+          "currency_code": "EUR""#,
+    );
+    assert!(body.contains("EUR"), "the fixture's layout changed");
+    let s = store(Platform::Shopify, StoreOptions::default());
+    let StoreEvent::Refund(r) = read(&s, &h, body.as_bytes()).unwrap().events.remove(0) else {
+        panic!()
+    };
+    assert_eq!(r.amount, RefundAmount::Exact(money(2250, "USD")));
+    // A refund without money or items (a restock only) is nothing to take back.
+    let empty =
+        r#"{"id": 9, "order_id": 5718234901827, "refund_line_items": [], "transactions": []}"#;
+    let d = read(&s, &h, empty.as_bytes()).unwrap();
+    assert!(
+        matches!(d.events.as_slice(), [StoreEvent::Ignore(_)]),
+        "{d:?}"
+    );
+    // Prices with tax included: the subtotal basis takes the tax out.
+    let paid = headers(&[("x-shopify-topic", "orders/paid")]);
+    let included = fixture("shopify/orders-paid.json")
+        .replace(r#""taxes_included": false"#, r#""taxes_included": true"#);
+    let o = only_order(read(&s, &paid, included.as_bytes()).unwrap());
+    assert_eq!(o.amount, money(5750 - 460, "USD"));
+    let items_total: i64 = o.items.iter().map(|i| i.total_minor()).sum();
+    assert_eq!(items_total, 5750 - 460, "each line less its own tax");
+}
+
+#[test]
 fn woocommerce_pings_refunds_and_statuses() {
     assert!(woocommerce::is_ping(
         fixture("woocommerce/ping.txt").as_bytes()

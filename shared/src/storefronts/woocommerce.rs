@@ -6,6 +6,10 @@
 //! status (a sale), refunds were made (each refund id once), the order was cancelled,
 //! refunded or failed (everything left reversed). They are read in that order.
 //!
+//! `X-WC-Webhook-Delivery-ID` is a hash of the webhook and the second it was sent in, so
+//! two orders sent in one second share it: it is logged, never used to recognise a
+//! repeat (the order and refund ids are).
+//!
 //! The unsigned ping WooCommerce sends when a webhook is saved (`webhook_id=<n>`, a form
 //! body) is recognised by [`is_ping`] and answered without recording anything.
 
@@ -61,7 +65,6 @@ struct Coupon {
 #[derive(Deserialize)]
 struct Refund {
     id: Option<serde_json::Value>,
-    reason: Option<String>,
     /// Negative: money going out.
     total: Option<String>,
 }
@@ -130,7 +133,8 @@ pub fn read(
             // A refund's total includes whatever tax and shipping it gave back.
             amount: RefundAmount::ShareOf { given, of: total },
             kind: RefundKind::Refund,
-            reason: r.reason.clone().filter(|r| !r.trim().is_empty()),
+            reason: Some(format!("WooCommerce refund {refund_id}")),
+            releases: None,
         }));
     }
     if REVERSING_STATUSES.contains(&status.as_str()) {
@@ -140,6 +144,7 @@ pub fn read(
             amount: RefundAmount::Rest,
             kind: RefundKind::Refund,
             reason: Some(format!("order {status}")),
+            releases: None,
         }));
     }
     if events.is_empty() {
@@ -148,7 +153,12 @@ pub fn read(
             store.options.paid_statuses().join(", ")
         )));
     }
-    Ok(Delivery { id, topic, events })
+    Ok(Delivery {
+        id,
+        id_is_unique: false,
+        topic,
+        events,
+    })
 }
 
 fn read_order(

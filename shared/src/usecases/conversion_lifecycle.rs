@@ -78,8 +78,18 @@ async fn approve_if_due(
     item: &Item,
     now: crate::clock::Timestamp,
 ) -> Result<bool, AppError> {
+    approve_line_if_due(services, decode(item)?, now).await
+}
+
+/// Approves `line` if it is pending, its hold has passed and no dispute holds it: what
+/// the sweep does for each line it lists, and what a released dispute does at once for
+/// lines whose day the sweep has already passed.
+pub(crate) async fn approve_line_if_due(
+    services: &Services,
+    mut line: CommissionLine,
+    now: crate::clock::Timestamp,
+) -> Result<bool, AppError> {
     let store = &services.store;
-    let mut line: CommissionLine = decode(item)?;
     // A line held for an open dispute waits for the dispute, not the clock.
     if line.status != LineStatus::Pending || line.hold_until > now || line.held_for.is_some() {
         return Ok(false);

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod commissions;
 pub mod conversion_lifecycle;
+pub mod disputes;
 pub mod emails;
 pub mod idempotency;
 pub mod input;

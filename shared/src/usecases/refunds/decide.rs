@@ -62,6 +62,13 @@ pub(super) fn decide(
     now: Timestamp,
 ) -> Result<Decision, AppError> {
     let currency = conversion.amounts.currency();
+    // A refund whose amount depends on what was refunded before (the rest, a total, at
+    // most what is left) repeats as it was recorded, whatever has happened since.
+    if let Some(earlier) = earlier
+        && (command.amount.is_none() || command.up_to_rest)
+    {
+        return Ok(Decision::Repeat(earlier.clone()));
+    }
     let amount = refund_amount(conversion, command)?;
     // A repeat of a refund already recorded answers with it.
     if let Some(earlier) = earlier {
@@ -136,16 +143,54 @@ fn refund_amount(conversion: &Conversion, command: &RefundCommand) -> Result<Amo
         Some(c) => Currency::from_code(c).map_err(|e| AppError::field("currency", e))?,
         None => original.map_or(currency, |o| o.amount.currency()),
     };
-    let Some(text) = &command.amount else {
-        return Ok(Amount {
-            minor: remaining(conversion),
-            original_delta: original
-                .map_or(0, |o| o.amount.minor() - conversion.refunded_original_minor),
-        });
+    // What is left, and what was refunded, in the refund's currency.
+    let (left, before) = match original {
+        Some(o) if refund_currency == o.amount.currency() => (
+            o.amount.minor() - conversion.refunded_original_minor,
+            conversion.refunded_original_minor,
+        ),
+        _ => (remaining(conversion), conversion.amounts.refunded.minor()),
     };
-    let m = Money::parse(text, refund_currency).map_err(|e| AppError::field("amount", e))?;
+    let m = match (&command.amount, &command.refunded_total) {
+        (None, None) => {
+            return Ok(Amount {
+                minor: remaining(conversion),
+                original_delta: original
+                    .map_or(0, |o| o.amount.minor() - conversion.refunded_original_minor),
+            });
+        }
+        (_, Some(total)) => {
+            let total = Money::parse(total, refund_currency)
+                .map_err(|e| AppError::field("refunded_total", e))?;
+            if total.minor() <= before {
+                return Err(AppError::field(
+                    "refunded_total",
+                    format!(
+                        "is not more than the {} already refunded",
+                        Money::from_minor(before, refund_currency)
+                    ),
+                ));
+            }
+            // Never past the sale: a total beyond it takes back what is left.
+            Money::from_minor((total.minor() - before).min(left), refund_currency)
+        }
+        (Some(text), None) => {
+            let m =
+                Money::parse(text, refund_currency).map_err(|e| AppError::field("amount", e))?;
+            if command.up_to_rest && m.minor() > left {
+                Money::from_minor(left, refund_currency)
+            } else {
+                m
+            }
+        }
+    };
     if m.minor() <= 0 {
-        return Err(AppError::field("amount", "must be more than zero"));
+        let why = if left <= 0 {
+            "the conversion is already fully refunded"
+        } else {
+            "must be more than zero"
+        };
+        return Err(AppError::field("amount", why));
     }
     match original {
         Some(o) if refund_currency == o.amount.currency() => {

@@ -27,7 +27,7 @@ use crate::services::Services;
 use crate::usecases::admin::require_program;
 
 use decide::Decision;
-pub use parked::{apply_parked, park};
+pub use parked::{apply_parked, drop_parked_hold, park, park_hold};
 pub use wire::{RefundOutcome, RefundRequest, ReversalView};
 
 /// How often a refund that lost a race with another refund of the same conversion is

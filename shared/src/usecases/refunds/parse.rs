@@ -16,6 +16,10 @@ pub(super) struct RefundCommand {
     pub kind: RefundKind,
     /// The amount as sent; everything not yet refunded when absent.
     pub amount: Option<String>,
+    /// The refunded total as sent, instead of an amount.
+    pub refunded_total: Option<String>,
+    /// Take back at most what is left (a store's refund on a wider base).
+    pub up_to_rest: bool,
     /// The currency code as sent; the sale's own currency when absent.
     pub currency: Option<String>,
     /// At most 500 characters of the reason sent.
@@ -43,6 +47,8 @@ pub(super) struct Parsed {
     /// The errors found so far; the conversion's look-up adds its own.
     pub errors: FieldErrors,
     amount: Option<String>,
+    refunded_total: Option<String>,
+    up_to_rest: bool,
     currency: Option<String>,
     reason: Option<String>,
 }
@@ -75,6 +81,9 @@ pub(super) fn parse(req: &RefundRequest) -> Parsed {
             None
         }
     };
+    if req.amount.is_some() && req.refunded_total.is_some() {
+        errors.push("refunded_total", "give amount or refunded_total, not both");
+    }
     let target = target(req, &mut errors);
     Parsed {
         refund_id,
@@ -82,6 +91,8 @@ pub(super) fn parse(req: &RefundRequest) -> Parsed {
         target,
         errors,
         amount: req.amount.as_ref().map(|a| a.0.clone()),
+        refunded_total: req.refunded_total.as_ref().map(|a| a.0.clone()),
+        up_to_rest: req.up_to_rest,
         currency: req.currency.clone(),
         reason: req.reason.as_ref().map(|r| r.chars().take(500).collect()),
     }
@@ -117,6 +128,8 @@ impl Parsed {
             refund_id,
             kind,
             amount: self.amount,
+            refunded_total: self.refunded_total,
+            up_to_rest: self.up_to_rest,
             currency: self.currency,
             reason: self.reason,
         };

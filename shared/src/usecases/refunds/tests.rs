@@ -62,6 +62,8 @@ fn refund(id: &str, amount: Option<&str>) -> RefundCommand {
         refund_id: id.into(),
         kind: RefundKind::Refund,
         amount: amount.map(str::to_string),
+        refunded_total: None,
+        up_to_rest: false,
         currency: None,
         reason: None,
     }
@@ -203,6 +205,41 @@ fn a_refund_past_what_is_left_is_refused() {
             "must be more than zero"
         );
     }
+}
+
+#[test]
+fn a_refunded_total_takes_back_only_what_it_adds_and_a_capped_refund_only_what_is_left() {
+    let mut c = conversion(10_000);
+    let mut lines = three_levels();
+    let total = |id: &str, t: &str| RefundCommand {
+        refunded_total: Some(t.into()),
+        ..refund(id, None)
+    };
+    // The order's refunded total is now 30.00, then 50.00: 30.00 and 20.00 taken back.
+    let plan = record(&c, &lines, &total("t-30", "30.00"));
+    assert_eq!(plan.refund.amount.minor(), 3_000);
+    c = apply(&mut lines, &plan);
+    let plan = record(&c, &lines, &total("t-50", "50.00"));
+    assert_eq!(plan.refund.amount.minor(), 2_000);
+    c = apply(&mut lines, &plan);
+    // A total reported late (30.00 after 50.00) adds nothing.
+    let (field, message) = field_error(decide(&c, &lines, None, &total("t-30b", "30.00"), NOW));
+    assert_eq!(field, "refunded_total");
+    assert_eq!(message, "is not more than the 50.00 USD already refunded");
+    // A refund counted on a wider base takes back at most what is left.
+    let capped = RefundCommand {
+        up_to_rest: true,
+        ..refund("wide", Some("80.00"))
+    };
+    let plan = record(&c, &lines, &capped);
+    assert_eq!(plan.refund.amount.minor(), 5_000);
+    c = apply(&mut lines, &plan);
+    // Repeated after everything was taken back, the refund answers as it was recorded.
+    let earlier = plan.refund.clone();
+    assert!(matches!(
+        decide(&c, &lines, Some(&earlier), &capped, NOW),
+        Ok(Decision::Repeat(r)) if r.refund_id == "wide"
+    ));
 }
 
 #[test]

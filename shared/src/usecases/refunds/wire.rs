@@ -19,6 +19,15 @@ pub struct RefundRequest {
     pub campaign_id: Option<String>,
     /// How much was given back; everything not yet refunded when absent.
     pub amount: Option<DecimalText>,
+    /// Instead of `amount`: the order's refunded total as it now stands (what platforms
+    /// that count refunds cumulatively send); the refund is what it adds to what was
+    /// refunded before, so repeats and late deliveries change nothing.
+    pub refunded_total: Option<DecimalText>,
+    /// A refund counted on a wider base than the sale (a store's refund including tax the
+    /// sale did not) takes back at most what is left instead of being refused. Set by
+    /// the store receiver, not by requests.
+    #[serde(skip)]
+    pub up_to_rest: bool,
     pub currency: Option<String>,
     /// `refund` (default) or `chargeback`.
     pub kind: Option<String>,

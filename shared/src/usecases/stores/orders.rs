@@ -10,6 +10,7 @@
 //! the store's are passed over too. With none of these the order is answered
 //! `unattributed` with every reason, and nothing is stored.
 
+use super::takeback;
 use super::*;
 use crate::conversion::Subscription;
 use crate::usecases::postback::{LineItemRequest, PostbackRequest, record_postback};
@@ -22,6 +23,8 @@ pub(super) async fn record(
 ) -> Result<Action, AppError> {
     let order_id = order.order_id.clone();
     let done = |a: Action| Ok(a.order(&order_id));
+    // Noted whatever comes of the order: a later event may name it by another id.
+    remember_aliases(services, store, &order.order_id, &order.aliases).await?;
     let mut passed_over: Vec<String> = Vec::new();
     let customer_key = order
         .customer_id
@@ -96,7 +99,6 @@ pub(super) async fn record(
         Err(e) => return Err(e),
     };
     let conversion = &outcome.conversion;
-    remember_aliases(services, store, &order).await?;
     if let Some(key) = &customer_key
         && conversion.status != crate::conversion::ConversionStatus::Unattributed
     {
@@ -119,6 +121,10 @@ pub(super) async fn record(
     if !notes.is_empty() {
         action = action.because(notes.join("; "));
     }
+    // Refunds that arrived before the order are applied now.
+    let mut ids = vec![order.order_id.clone()];
+    ids.extend(order.aliases.iter().cloned());
+    takeback::apply_waiting(services, store, &ids).await?;
     done(action)
 }
 
@@ -243,14 +249,15 @@ fn postback_request(
 }
 
 /// The order's other ids, so a refund or dispute that names one finds the order.
-async fn remember_aliases(
+pub(super) async fn remember_aliases(
     services: &Services,
     store: &ConnectedStore,
-    order: &StoreOrder,
+    order_id: &str,
+    aliases: &[String],
 ) -> Result<(), AppError> {
-    for alias in order.aliases.iter().filter(|a| **a != order.order_id) {
+    for alias in aliases.iter().filter(|a| *a != order_id) {
         let item = crate::ports::Item::new(keys::store_order_alias(&store.id, alias))
-            .with("order_id", order.order_id.as_str());
+            .with("order_id", order_id);
         services.store.table().put(item, Condition::None).await?;
     }
     Ok(())

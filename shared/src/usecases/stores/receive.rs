@@ -21,12 +21,11 @@ pub async fn receive(
         && header("x-wc-webhook-signature").is_none()
         && crate::storefronts::woocommerce::is_ping(body)
     {
-        let receipt = Receipt::of(vec![
+        // Not logged: anyone can send an unsigned ping.
+        return Ok(Receipt::of(vec![
             Action::new(Outcome::Ignored)
                 .because("WooCommerce's ping on saving the webhook: connected"),
-        ]);
-        log(services, &store, None, "ping", &receipt).await;
-        return Ok(receipt);
+        ]));
     }
     authenticate(services, &store, header, body)?;
     let delivery = match crate::storefronts::read(&store, header, body) {
@@ -36,7 +35,8 @@ pub async fn receive(
             return Err(e);
         }
     };
-    if let Some(delivery_id) = &delivery.id
+    let dedupe_id = delivery.id.as_ref().filter(|_| delivery.id_is_unique);
+    if let Some(delivery_id) = dedupe_id
         && let Some(earlier) = earlier_delivery(services, &store, delivery_id).await?
     {
         let receipt = Receipt::of(vec![Action {
@@ -47,6 +47,14 @@ pub async fn receive(
             )),
             ..earlier.first
         }]);
+        log(
+            services,
+            &store,
+            Some(delivery_id),
+            &delivery.topic,
+            &receipt,
+        )
+        .await;
         return Ok(receipt);
     }
     let mut actions = Vec::new();
@@ -54,7 +62,7 @@ pub async fn receive(
         actions.push(act(services, &store, event, correlation_id).await?);
     }
     let receipt = Receipt::of(actions);
-    if let Some(delivery_id) = &delivery.id {
+    if let Some(delivery_id) = dedupe_id {
         remember_delivery(services, &store, delivery_id, &receipt).await?;
     }
     log(
@@ -82,6 +90,13 @@ async fn act(
         }
         StoreEvent::Release { order, dispute_id } => {
             takeback::hold(services, store, &order, &dispute_id, false).await
+        }
+        StoreEvent::Aliases { order_id, aliases } => {
+            orders::remember_aliases(services, store, &order_id, &aliases).await?;
+            takeback::apply_waiting(services, store, &aliases).await?;
+            Ok(Action::new(Outcome::Ignored)
+                .because(format!("other ids of order {order_id} noted"))
+                .order(&order_id))
         }
         StoreEvent::Ignore(reason) => Ok(Action::new(Outcome::Ignored).because(reason)),
     }

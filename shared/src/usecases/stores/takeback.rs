@@ -1,17 +1,28 @@
 //! Money taken back on a store's order — refunds, cancellations, lost disputes — through
 //! the same refund use case as `POST /v1/refunds` (once per refund id, every line
-//! reversed in proportion); and disputes holding a sale's pending commission until they
-//! close.
+//! reversed in proportion), and disputes holding a sale's pending commission
+//! (`usecases::disputes`).
+//!
+//! Amounts that depend on what was refunded before (the rest of a sale, a cumulative
+//! total, a refund capped at what is left) are handed to the refund use case as such, so
+//! it decides them on fresh state inside its serialised retry; nothing here computes
+//! from a snapshot. A refund for an order not recorded (yet) waits under the order's ids
+//! for 30 days and is applied when the order is recorded: platforms do not promise to
+//! deliver an order before its refund.
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::commission::LineStatus;
-use crate::conversion::{Conversion, ConversionStatus};
-use crate::money::{Money, round_minor};
-use crate::store::{Store, status_is};
+use crate::conversion::{Conversion, ConversionStatus, RefundKind};
+use crate::money::{Currency, Money, round_minor};
+use crate::ports::{Item, Key};
 use crate::storefronts::{OrderRef, RefundAmount, StoreRefund};
+use crate::usecases::disputes::{self, HoldChange};
 use crate::usecases::refunds::{RefundRequest, refund_conversion};
+
+/// How long a refund waits for its order.
+const PENDING_DAYS: i64 = 30;
 
 /// The conversion an order reference names: by the order id it was recorded under, or by
 /// another id of the order remembered when it was recorded.
@@ -41,90 +52,89 @@ async fn conversion_of(
     Ok(None)
 }
 
-fn not_recorded(order: &OrderRef) -> Action {
-    Action::new(Outcome::Ignored).because(format!(
-        "no conversion was recorded for order {} (it was not credited to a partner)",
-        order.0.first().map(String::as_str).unwrap_or("?")
-    ))
-}
-
 pub(super) async fn refund(
     services: &Services,
     store: &ConnectedStore,
     refund: StoreRefund,
 ) -> Result<Action, AppError> {
     let Some(conversion) = conversion_of(services, store, &refund.order).await? else {
-        return Ok(not_recorded(&refund.order));
+        wait_for_order(services, store, &refund).await?;
+        let order = refund.order.0.first().map(String::as_str).unwrap_or("?");
+        return Ok(Action::new(Outcome::Ignored).because(format!(
+            "no conversion is recorded for order {order}: the refund is applied if the order is recorded within {PENDING_DAYS} days"
+        )));
     };
     let done = |a: Action| Ok(a.order(&conversion.order_id).conversion(&conversion.id));
     // Everything is measured in the currency the store sold in.
-    let (sale, refunded_before) = match &conversion.original {
-        Some(o) => (o.amount, conversion.refunded_original_minor),
-        None => (conversion.amounts.sale, conversion.amounts.refunded.minor()),
-    };
-    let left = sale.minor() - refunded_before;
-    let wanted = match refund.amount {
-        RefundAmount::Rest => left,
-        RefundAmount::Exact(m) => {
-            if m.currency() != sale.currency() {
-                return done(Action::new(Outcome::Ignored).because(format!(
-                    "the refund is in {} but the sale was in {}",
-                    m.currency(),
-                    sale.currency()
-                )));
-            }
-            m.minor()
-        }
-        RefundAmount::ShareOf { given, of } => share(sale, given, of),
-        RefundAmount::TotalNow { refunded, of } => share(sale, refunded, of) - refunded_before,
-    };
-    if left <= 0 || wanted <= 0 {
-        return done(Action::new(Outcome::Duplicate).because(format!(
-            "nothing more to take back: {} of {} already refunded",
-            Money::from_minor(refunded_before, sale.currency()),
-            sale
-        )));
-    }
-    // A refund counting tax or shipping the sale did not include takes back at most
-    // what is left.
-    let amount = wanted.min(left);
-    let request = RefundRequest {
+    let sale = conversion
+        .original
+        .as_ref()
+        .map_or(conversion.amounts.sale, |o| o.amount);
+    let text = |minor: i64| Some(DecimalText(format_minor(minor, sale.currency())));
+    let mut request = RefundRequest {
         refund_id: Some(IdText(refund.refund_id.clone())),
         conversion_id: Some(conversion.id.to_string()),
-        amount: Some(DecimalText(format_minor(amount, sale.currency()))),
         currency: Some(sale.currency().code().to_string()),
         kind: Some(refund.kind.as_str().to_string()),
         reason: refund.reason.clone(),
         ..RefundRequest::default()
     };
-    match refund_conversion(services, request.clone()).await {
-        Ok(outcome) if !outcome.created => done(
-            Action::new(Outcome::Duplicate)
-                .because(format!("refund {} was recorded before", refund.refund_id)),
-        ),
-        Ok(_) => done(
-            Action::new(if amount == left {
+    let check_currency = |m: Money| {
+        (m.currency() != sale.currency()).then(|| {
+            Action::new(Outcome::Ignored).because(format!(
+                "the refund is in {} but the sale was in {}",
+                m.currency(),
+                sale.currency()
+            ))
+        })
+    };
+    match refund.amount {
+        RefundAmount::Rest => {}
+        RefundAmount::Exact(m) => {
+            if let Some(refused) = check_currency(m) {
+                return done(refused);
+            }
+            request.amount = text(m.minor());
+            request.up_to_rest = true;
+        }
+        RefundAmount::ShareOf { given, of } => {
+            if let Some(refused) = check_currency(given) {
+                return done(refused);
+            }
+            request.amount = text(share(sale, given, of));
+            request.up_to_rest = true;
+        }
+        RefundAmount::TotalNow { refunded, of } => {
+            if let Some(refused) = check_currency(refunded) {
+                return done(refused);
+            }
+            request.refunded_total = text(share(sale, refunded, of));
+        }
+    }
+    let action = match refund_conversion(services, request.clone()).await {
+        Ok(outcome) if !outcome.created => Action::new(Outcome::Duplicate)
+            .because(format!("refund {} was recorded before", refund.refund_id)),
+        Ok(outcome) => {
+            let now = services.store.conversion(&conversion.id).await?;
+            let all = now.is_some_and(|c| c.amounts.refunded.minor() >= c.amounts.sale.minor());
+            Action::new(if all {
                 Outcome::Reversed
             } else {
                 Outcome::Refunded
             })
             .because(format!(
-                "{} taken back{}",
-                Money::from_minor(amount, sale.currency()),
-                refund.reason.map(|r| format!(": {r}")).unwrap_or_default()
-            )),
-        ),
-        Err(AppError::Conflict { detail, .. }) => {
-            done(Action::new(Outcome::Duplicate).because(detail))
+                "{} {} taken back",
+                outcome.amount, outcome.currency
+            ))
         }
-        Err(AppError::Invalid(fields)) => done(
-            Action::new(Outcome::Ignored).because(
-                fields
-                    .iter()
-                    .map(|f| format!("{} {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+        Err(AppError::Conflict { detail, .. }) => Action::new(Outcome::Duplicate).because(detail),
+        // Nothing (more) to take back: all of it was refunded already.
+        Err(AppError::Invalid(fields)) => Action::new(Outcome::Duplicate).because(
+            fields
+                .iter()
+                .map(|f| format!("{} {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         // The commission is still being computed: the refund waits beside the
         // conversion and the commission stage applies it right after the lines.
@@ -137,20 +147,16 @@ pub(super) async fn refund(
             if now.is_some_and(|c| c.status != ConversionStatus::Recorded) {
                 crate::usecases::refunds::apply_parked(services, &conversion.id).await?;
             }
-            done(
-                Action::new(if amount == left {
-                    Outcome::Reversed
-                } else {
-                    Outcome::Refunded
-                })
-                .because(format!(
-                    "{} to be taken back once the commission is computed",
-                    Money::from_minor(amount, sale.currency())
-                )),
-            )
+            Action::new(Outcome::Refunded)
+                .because("to be taken back once the commission is computed")
         }
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
+    };
+    // A lost dispute ends its hold too: the held lines and their reversals go together.
+    if let Some(dispute_id) = &refund.releases {
+        disputes::release(services, &conversion, dispute_id).await?;
     }
+    done(action)
 }
 
 /// `given` of `of`, as a share of `sale`, to the minor unit (half to even); the whole
@@ -164,9 +170,7 @@ fn share(sale: Money, given: Money, of: Money) -> i64 {
     )
 }
 
-/// Holds (`hold`) or releases the sale's pending lines for a dispute. A hold keeps them
-/// from being approved however their hold period runs; lines already approved or paid
-/// stay, and a lost dispute reverses them like any chargeback.
+/// Holds (`hold`) or releases the sale's pending lines for a dispute.
 pub(super) async fn hold(
     services: &Services,
     store: &ConnectedStore,
@@ -175,51 +179,151 @@ pub(super) async fn hold(
     hold: bool,
 ) -> Result<Action, AppError> {
     let Some(conversion) = conversion_of(services, store, order).await? else {
-        return Ok(not_recorded(order));
+        let order = order.0.first().map(String::as_str).unwrap_or("?");
+        return Ok(Action::new(Outcome::Ignored).because(format!(
+            "no conversion was recorded for order {order} (it was not credited to a partner)"
+        )));
     };
-    let lines = services.store.lines_of_conversion(&conversion.id).await?;
-    let mut ops = Vec::new();
-    for line in lines
-        .iter()
-        .filter(|l| l.status == LineStatus::Pending && l.reverses.is_none())
-    {
-        let mut changed = line.clone();
-        changed.held_for = if hold {
-            Some(dispute_id.to_string())
-        } else if line.held_for.as_deref() == Some(dispute_id) {
-            None
-        } else {
-            continue;
-        };
-        if changed.held_for != line.held_for {
-            ops.push(Store::line_write(
-                &changed,
-                status_is(LineStatus::Pending.as_str()),
-            ));
+    let change = if hold {
+        disputes::hold(services, &conversion, dispute_id).await?
+    } else {
+        disputes::release(services, &conversion, dispute_id).await?
+    };
+    let what = if hold {
+        "held until it closes"
+    } else {
+        "released"
+    };
+    let reason = match change {
+        HoldChange::Parked => {
+            format!("dispute {dispute_id}: the commission is {what} once computed")
         }
-    }
-    let base = Action::new(if hold {
+        HoldChange::Lines(0) => {
+            format!("dispute {dispute_id}: no pending commission line to change")
+        }
+        HoldChange::Lines(n) => format!(
+            "dispute {dispute_id}: {n} pending line{} {what}",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    Ok(Action::new(if hold {
         Outcome::Held
     } else {
         Outcome::Released
     })
+    .because(reason)
     .order(&conversion.order_id)
-    .conversion(&conversion.id);
-    if ops.is_empty() {
-        return Ok(base.because(format!(
-            "dispute {dispute_id}: no pending commission line to {}",
-            if hold { "hold" } else { "release" }
-        )));
-    }
-    let count = ops.len();
-    services.store.table().transact(ops).await?;
-    Ok(base.because(format!(
-        "dispute {dispute_id}: {count} pending line{} {}",
-        if count == 1 { "" } else { "s" },
-        if hold {
-            "held until it closes"
-        } else {
-            "released"
+    .conversion(&conversion.id))
+}
+
+/// A refund waiting for its order, as kept.
+#[derive(Serialize, Deserialize)]
+struct PendingRefund {
+    refund_id: String,
+    order: Vec<String>,
+    kind: RefundKind,
+    reason: Option<String>,
+    releases: Option<String>,
+    /// `rest`, `exact`, `share` or `total`.
+    amount_kind: String,
+    minor: i64,
+    of_minor: i64,
+    currency: Option<String>,
+}
+
+fn pending_partition(store: &StoreId, order_ref: &str) -> String {
+    format!("STOREPENDING#{store}#{order_ref}")
+}
+
+async fn wait_for_order(
+    services: &Services,
+    store: &ConnectedStore,
+    refund: &StoreRefund,
+) -> Result<(), AppError> {
+    let (amount_kind, minor, of_minor, currency) = match refund.amount {
+        RefundAmount::Rest => ("rest", 0, 0, None),
+        RefundAmount::Exact(m) => ("exact", m.minor(), 0, Some(m.currency())),
+        RefundAmount::ShareOf { given, of } => {
+            ("share", given.minor(), of.minor(), Some(given.currency()))
         }
-    )))
+        RefundAmount::TotalNow { refunded, of } => (
+            "total",
+            refunded.minor(),
+            of.minor(),
+            Some(refunded.currency()),
+        ),
+    };
+    let pending = PendingRefund {
+        refund_id: refund.refund_id.clone(),
+        order: refund.order.0.clone(),
+        kind: refund.kind,
+        reason: refund.reason.clone(),
+        releases: refund.releases.clone(),
+        amount_kind: amount_kind.into(),
+        minor,
+        of_minor,
+        currency: currency.map(|c| c.code().to_string()),
+    };
+    let expires = services.now().plus_days(PENDING_DAYS);
+    for r in &refund.order.0 {
+        let key = Key::new(
+            pending_partition(&store.id, r),
+            format!("REFUND#{}", refund.refund_id),
+        );
+        let item = encode(key, &pending).with("ttl", expires.secs());
+        services.store.table().put(item, Condition::None).await?;
+    }
+    Ok(())
+}
+
+/// Applies the refunds that waited for this order (under any of its ids), each once.
+pub(super) async fn apply_waiting(
+    services: &Services,
+    store: &ConnectedStore,
+    ids: &[String],
+) -> Result<(), AppError> {
+    let table = services.store.table();
+    for r in ids {
+        let partition = pending_partition(&store.id, r);
+        let page = table
+            .query(
+                Index::Primary,
+                &partition,
+                &SortKeyCondition::BeginsWith("REFUND#".into()),
+                true,
+                100,
+                None,
+            )
+            .await?;
+        for item in &page.items {
+            if let Some(refund) = from_pending(item)? {
+                self::refund(services, store, refund).await?;
+            }
+            table.delete(&item.key, Condition::None).await?;
+        }
+    }
+    Ok(())
+}
+
+fn from_pending(item: &Item) -> Result<Option<StoreRefund>, AppError> {
+    let p: PendingRefund = decode(item)?;
+    let money = |minor: i64| -> Option<Money> {
+        let c = Currency::from_code(p.currency.as_deref()?).ok()?;
+        Some(Money::from_minor(minor, c))
+    };
+    let amount = match (p.amount_kind.as_str(), money(p.minor), money(p.of_minor)) {
+        ("rest", _, _) => RefundAmount::Rest,
+        ("exact", Some(m), _) => RefundAmount::Exact(m),
+        ("share", Some(given), Some(of)) => RefundAmount::ShareOf { given, of },
+        ("total", Some(refunded), Some(of)) => RefundAmount::TotalNow { refunded, of },
+        _ => return Ok(None),
+    };
+    Ok(Some(StoreRefund {
+        order: OrderRef(p.order),
+        refund_id: p.refund_id,
+        amount,
+        kind: p.kind,
+        reason: p.reason,
+        releases: p.releases,
+    }))
 }
