@@ -251,6 +251,24 @@ pub struct Subscription {
     pub first_conversion_id: ConversionId,
 }
 
+impl Subscription {
+    /// The subscription `conversion` starts, under `id`: its partner, click and credit
+    /// are what later payments are credited with.
+    pub fn started_by(id: &str, conversion: &Conversion) -> Self {
+        Subscription {
+            subscription_id: id.to_string(),
+            campaign_id: conversion.campaign_id.clone(),
+            partner_id: conversion.partner_id.clone(),
+            link_code: conversion.link_code.clone(),
+            click_id: conversion.click_id.clone(),
+            clicked_at: conversion.clicked_at,
+            attribution: conversion.attribution.clone(),
+            started_at: conversion.created_at,
+            first_conversion_id: conversion.id.clone(),
+        }
+    }
+}
+
 /// Whole calendar months from `start` to `at` (a month is complete on the same day of
 /// the month or later).
 pub fn months_between(start: Timestamp, at: Timestamp) -> u32 {

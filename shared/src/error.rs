@@ -54,6 +54,26 @@ pub fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// Field errors in one line, `field message; field message`: how logs, problem
+/// documents and delivery logs say what was wrong.
+pub fn describe_fields(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{} {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    /// The error in one line, its fields named when it has them.
+    pub fn describe(&self) -> String {
+        match self {
+            AppError::Invalid(fields) => describe_fields(fields),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
         FieldError {

@@ -9,6 +9,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use upline_tests::host::{Reply, TestBackend, TestHost, click_id_in, eventually, strings_of};
 
+upline_tests::on_both_backends!(
+    shopify_orders_credit_refund_and_cancel,
+    woocommerce_orders_by_promo_code_with_refunds,
+    stripe_checkouts_subscriptions_refunds_and_disputes,
+    paddle_transactions_renewals_and_adjustments,
+);
+
 const SHOP_SECRET: &str = "shpss_test_0123456789abcdef";
 const WOO_SECRET: &str = "wc-webhook-secret-0123456789";
 const STRIPE_SECRET: &str = "whsec_test_0123456789abcdefghij";
@@ -494,16 +501,6 @@ async fn shopify_orders_credit_refund_and_cancel(backend: TestBackend) {
     h.host.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shopify_orders_credit_refund_and_cancel_on_the_embedded_store() {
-    shopify_orders_credit_refund_and_cancel(TestBackend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shopify_orders_credit_refund_and_cancel_on_aws() {
-    shopify_orders_credit_refund_and_cancel(TestBackend::Aws).await;
-}
-
 async fn woocommerce_orders_by_promo_code_with_refunds(backend: TestBackend) {
     let h = TestHost::fresh(backend).await;
     let (_, ben, _) = program(&h).await;
@@ -621,16 +618,6 @@ async fn woocommerce_orders_by_promo_code_with_refunds(backend: TestBackend) {
     let r = woocommerce(&h, "order.created", "d-7", &both.to_string()).await;
     assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
     h.host.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn woocommerce_orders_by_promo_code_with_refunds_on_the_embedded_store() {
-    woocommerce_orders_by_promo_code_with_refunds(TestBackend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn woocommerce_orders_by_promo_code_with_refunds_on_aws() {
-    woocommerce_orders_by_promo_code_with_refunds(TestBackend::Aws).await;
 }
 
 async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBackend) {
@@ -797,16 +784,6 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
     h.host.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stripe_checkouts_subscriptions_refunds_and_disputes_on_the_embedded_store() {
-    stripe_checkouts_subscriptions_refunds_and_disputes(TestBackend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stripe_checkouts_subscriptions_refunds_and_disputes_on_aws() {
-    stripe_checkouts_subscriptions_refunds_and_disputes(TestBackend::Aws).await;
-}
-
 async fn paddle_transactions_renewals_and_adjustments(backend: TestBackend) {
     let h = TestHost::fresh(backend).await;
     let (ann, _, click) = program(&h).await;
@@ -892,16 +869,6 @@ async fn paddle_transactions_renewals_and_adjustments(backend: TestBackend) {
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     h.host.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paddle_transactions_renewals_and_adjustments_on_the_embedded_store() {
-    paddle_transactions_renewals_and_adjustments(TestBackend::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paddle_transactions_renewals_and_adjustments_on_aws() {
-    paddle_transactions_renewals_and_adjustments(TestBackend::Aws).await;
 }
 
 /// Connecting is checked field by field, and a disconnected store's deliveries are 404.

@@ -80,11 +80,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         match &self.0 {
             AppError::Invalid(errors) => {
-                let detail = errors
-                    .iter()
-                    .map(|e| format!("{} {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let detail = upline_domain::error::describe_fields(errors);
                 problem(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid-fields",

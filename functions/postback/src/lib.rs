@@ -132,7 +132,7 @@ async fn refund(State(services): State<Services>, req: Request) -> Result<Respon
             Ok(json(status, &outcome))
         }
         Err(e) => {
-            tracing::warn!(reason = %describe(&e), correlation_id = %correlation, "refund refused");
+            tracing::warn!(reason = %e.describe(), correlation_id = %correlation, "refund refused");
             Err(ApiError(e))
         }
     }
@@ -183,19 +183,8 @@ fn answer_postback(
         }
         Err(e) => {
             // The operator's log says exactly why a storefront's postback was refused.
-            tracing::warn!(reason = %describe(&e), correlation_id = %correlation, "postback refused");
+            tracing::warn!(reason = %e.describe(), correlation_id = %correlation, "postback refused");
             Err(ApiError(e))
         }
-    }
-}
-
-fn describe(e: &AppError) -> String {
-    match e {
-        AppError::Invalid(fields) => fields
-            .iter()
-            .map(|f| format!("{} {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
     }
 }

@@ -56,11 +56,7 @@ pub(crate) async fn webhook(
         // A signed body that does not read is the platform's request that cannot be
         // read: 400, naming the field.
         Err(AppError::Invalid(fields)) => {
-            let why = fields
-                .iter()
-                .map(|f| format!("{} {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let why = upline_domain::error::describe_fields(&fields);
             tracing::warn!(store = %id, reason = %why, correlation_id = %correlation, "store delivery unreadable");
             Err(ApiError(AppError::Malformed(why)))
         }

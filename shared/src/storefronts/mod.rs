@@ -58,6 +58,27 @@ pub fn click_id_in_url(address: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
+/// What an order line is known by in the engine's SKU rates: its SKU, or else the first
+/// of `fallbacks` (a variant or product id, as `variant-<id>`) the platform sent, or
+/// else its position.
+fn line_sku(
+    sku: Option<&str>,
+    fallbacks: &[(&str, Option<&serde_json::Value>)],
+    position: usize,
+) -> String {
+    sku.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            fallbacks.iter().find_map(|(prefix, id)| {
+                id.and_then(scalar_text)
+                    .filter(|v| v != "0")
+                    .map(|v| format!("{prefix}-{v}"))
+            })
+        })
+        .unwrap_or_else(|| format!("line-{position}"))
+}
+
 /// A JSON value that is an id: a number or non-empty text.
 fn scalar_text(v: &serde_json::Value) -> Option<String> {
     match v {

@@ -290,25 +290,14 @@ fn read_item(
         }
     }
     // A line without a SKU is known by its variant or product.
-    let sku = item
-        .sku
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .or_else(|| {
-            item.variant_id
-                .as_ref()
-                .and_then(scalar_text)
-                .map(|v| format!("variant-{v}"))
-        })
-        .or_else(|| {
-            item.product_id
-                .as_ref()
-                .and_then(scalar_text)
-                .map(|p| format!("product-{p}"))
-        })
-        .unwrap_or_else(|| format!("line-{i}"));
+    let sku = super::line_sku(
+        item.sku.as_deref(),
+        &[
+            ("variant", item.variant_id.as_ref()),
+            ("product", item.product_id.as_ref()),
+        ],
+        i,
+    );
     Ok(line_item(sku, None, quantity, value))
 }
 

@@ -181,26 +181,14 @@ fn read_order(
         items_value = items_value
             .checked_add(value)
             .map_err(|e| AppError::field("line_items", e))?;
-        let sku = item
-            .sku
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .or_else(|| {
-                item.variation_id
-                    .as_ref()
-                    .and_then(scalar_text)
-                    .filter(|v| v != "0")
-                    .map(|v| format!("variation-{v}"))
-            })
-            .or_else(|| {
-                item.product_id
-                    .as_ref()
-                    .and_then(scalar_text)
-                    .map(|p| format!("product-{p}"))
-            })
-            .unwrap_or_else(|| format!("line-{i}"));
+        let sku = super::line_sku(
+            item.sku.as_deref(),
+            &[
+                ("variation", item.variation_id.as_ref()),
+                ("product", item.product_id.as_ref()),
+            ],
+            i,
+        );
         items.push(line_item(
             sku,
             None,

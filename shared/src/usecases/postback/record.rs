@@ -184,17 +184,7 @@ pub(super) fn started_subscription(
     ) else {
         return None;
     };
-    Some(Subscription {
-        subscription_id: id.clone(),
-        campaign_id: conversion.campaign_id.clone(),
-        partner_id: conversion.partner_id.clone(),
-        link_code: conversion.link_code.clone(),
-        click_id: conversion.click_id.clone(),
-        clicked_at: conversion.clicked_at,
-        attribution: conversion.attribution.clone(),
-        started_at: conversion.created_at,
-        first_conversion_id: conversion.id.clone(),
-    })
+    Some(Subscription::started_by(id, conversion))
 }
 
 /// The stored conversion for this order, if any. Handing it to payout again is harmless

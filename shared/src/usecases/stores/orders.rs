@@ -88,11 +88,7 @@ pub(super) async fn record(
         // A signed order that cannot be recorded as it is (a currency without a rate):
         // answered 200 so the platform does not disable the webhook, the reason logged.
         Err(AppError::Invalid(fields)) => {
-            let why = fields
-                .iter()
-                .map(|f| format!("{} {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let why = crate::error::describe_fields(&fields);
             tracing::warn!(store = %store.id, order_id = %order_id, reason = %why, "a store order was not recorded");
             return done(Action::new(Outcome::Ignored).because(why));
         }
@@ -270,17 +266,7 @@ async fn link_customer(
     key: &str,
     conversion: &crate::conversion::Conversion,
 ) -> Result<(), AppError> {
-    let link = Subscription {
-        subscription_id: key.to_string(),
-        campaign_id: conversion.campaign_id.clone(),
-        partner_id: conversion.partner_id.clone(),
-        link_code: conversion.link_code.clone(),
-        click_id: conversion.click_id.clone(),
-        clicked_at: conversion.clicked_at,
-        attribution: conversion.attribution.clone(),
-        started_at: conversion.created_at,
-        first_conversion_id: conversion.id.clone(),
-    };
+    let link = Subscription::started_by(key, conversion);
     match services
         .store
         .table()

@@ -214,14 +214,7 @@ async fn log_unreadable(
         .iter()
         .find_map(|h| header(h))
         .unwrap_or_else(|| "unknown".into());
-    let reason = match error {
-        AppError::Invalid(fields) => fields
-            .iter()
-            .map(|f| format!("{} {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
+    let reason = error.describe();
     let record = DeliveryRecord {
         at: services.now().to_rfc3339(),
         delivery_id: None,

@@ -129,13 +129,9 @@ pub(super) async fn refund(
         }
         Err(AppError::Conflict { detail, .. }) => Action::new(Outcome::Duplicate).because(detail),
         // Nothing (more) to take back: all of it was refunded already.
-        Err(AppError::Invalid(fields)) => Action::new(Outcome::Duplicate).because(
-            fields
-                .iter()
-                .map(|f| format!("{} {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
+        Err(AppError::Invalid(fields)) => {
+            Action::new(Outcome::Duplicate).because(crate::error::describe_fields(&fields))
+        }
         // The commission is still being computed: the refund waits beside the
         // conversion and the commission stage applies it right after the lines.
         Err(AppError::Unavailable(_)) if conversion.status == ConversionStatus::Recorded => {
