@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod messages;
 pub mod money;
+pub mod operator;
 pub mod partner;
 pub mod payout;
 pub mod ports;

@@ -18,6 +18,7 @@ mod email_templates;
 mod links;
 mod me;
 mod my_payouts;
+mod operators;
 mod partners;
 mod payouts;
 mod program;
@@ -122,6 +123,11 @@ pub fn router(services: Services) -> Router {
             get(email_templates::show_template)
                 .put(email_templates::save_template)
                 .delete(email_templates::reset_template),
+        )
+        .route("/v1/admin/operators", get(operators::list_operators))
+        .route(
+            "/v1/admin/operators/{email}",
+            put(operators::put_operator).delete(operators::delete_operator),
         )
         .route("/v1/admin/stores", get(stores::list_stores))
         .route(

@@ -170,6 +170,11 @@ pub fn partner_postback_log(partner_id: &PartnerId, at: Timestamp, id: &str) -> 
 pub fn promo_code(code: &PromoCodeId) -> Key {
     Key::new(format!("PROMO#{code}"), "PROMO")
 }
+/// An operator of the console, under their lower-case email.
+pub fn operator(email: &str) -> Key {
+    Key::new("PROGRAM", format!("OPERATOR#{email}"))
+}
+pub const OPERATORS_PREFIX: &str = "OPERATOR#";
 /// A connected storefront.
 pub fn store(id: &StoreId) -> Key {
     Key::new("PROGRAM", format!("STORE#{id}"))

@@ -11,6 +11,7 @@ pub mod disputes;
 pub mod emails;
 pub mod idempotency;
 pub mod input;
+pub mod operators;
 pub mod partner_area;
 pub mod partner_lifecycle;
 pub mod partner_postbacks;
