@@ -601,6 +601,19 @@ async fn woocommerce_orders_by_promo_code_with_refunds(backend: TestBackend) {
     let second = r.body["conversion_id"].as_str().unwrap().to_string();
     assert_eq!(lines_total(&h, &second, 2).await.1, 1150 - 414);
 
+    // A payment that failed, then was retried and paid: the stale failure does not wait
+    // to reverse the sale.
+    let mut retried: Value = both.clone();
+    retried["id"] = json!(4840);
+    retried["refunds"] = json!([]);
+    retried["status"] = json!("failed");
+    let r = woocommerce(&h, "order.updated", "d-f1", &retried.to_string()).await;
+    assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
+    retried["status"] = json!("processing");
+    let paid = recorded(&woocommerce(&h, "order.updated", "d-f2", &retried.to_string()).await);
+    assert_eq!(lines_total(&h, &paid, 1).await.1, 1150);
+    assert_eq!(conversion(&h, &paid).await["refunded"], "0.00");
+
     // WooCommerce gives deliveries sent in the same second the same delivery id: two
     // different orders under one id are both recorded.
     let mut twin: Value = both.clone();
@@ -670,7 +683,11 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
         lines.iter().all(|l| l.get("held_for").is_none()),
         "{lines:?}"
     );
-    assert_eq!(lines[0]["status"], "approved", "{lines:?}");
+    assert_eq!(
+        strings_of(&Value::Array(lines.clone()), "status"),
+        ["approved", "approved"],
+        "the line and its chargeback approved together: {lines:?}"
+    );
 
     // A subscription: its checkout and its first invoice are one order; a renewal pays
     // the recurring terms to Ann without a click id, on either API version's invoice.
@@ -683,25 +700,28 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
         "{}",
         r.text
     );
-    for file in [
-        "stripe/invoice-paid-cycle.json",
-        "stripe/invoice-paid-cycle-basil.json",
-    ] {
-        let renewal = recorded(&stripe(&h, &fixture(file)).await);
-        let c = conversion(&h, &renewal).await;
-        assert_eq!(c["partner_id"], ann.as_str(), "{file}");
-        assert_eq!(c["attribution"]["method"], "subscription");
-        assert_eq!(c["subscription"]["renewal"], true);
-        let lines = h.wait_for_lines(&renewal).await;
-        assert_eq!(lines[0]["amount"], "2.90");
-        assert!(
-            lines[0]["explanation"]["renewal"]
-                .as_str()
-                .unwrap()
-                .starts_with("renewal"),
-            "{lines:?}"
-        );
-    }
+    let renewal_of = |file: &'static str| {
+        let h = &h;
+        let ann = ann.clone();
+        async move {
+            let renewal = recorded(&stripe(h, &fixture(file)).await);
+            let c = conversion(h, &renewal).await;
+            assert_eq!(c["partner_id"], ann.as_str(), "{file}");
+            assert_eq!(c["attribution"]["method"], "subscription");
+            assert_eq!(c["subscription"]["renewal"], true);
+            let lines = h.wait_for_lines(&renewal).await;
+            assert_eq!(lines[0]["amount"], "2.90");
+            assert!(
+                lines[0]["explanation"]["renewal"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("renewal"),
+                "{lines:?}"
+            );
+            renewal
+        }
+    };
+    renewal_of("stripe/invoice-paid-cycle.json").await;
     // The renewal's charge refunded 15.00 of 29.00 (cumulative): refunded once.
     let r = stripe(&h, &fixture("stripe/charge-refunded.json")).await;
     assert_eq!(r.body["outcome"], "refunded", "{}", r.text);
@@ -711,13 +731,16 @@ async fn stripe_checkouts_subscriptions_refunds_and_disputes(backend: TestBacken
     let r = stripe(&h, &redelivered).await;
     assert_eq!(r.body["outcome"], "duplicate", "{}", r.text);
 
-    // On API 2025-03-31 and later, invoice_payment.paid names a renewal invoice's payment
-    // intent, which is all its refund names.
+    // On API 2025-03-31 and later a charge names only its payment intent, and
+    // invoice_payment.paid says which invoice that paid. Here the refund comes first,
+    // then the pairing, then the invoice: the refund waits, follows the pairing to the
+    // invoice, and is applied once the renewal is recorded.
+    let r = stripe(&h, &fixture("stripe/charge-refunded-basil.json")).await;
+    assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
     let r = stripe(&h, &fixture("stripe/invoice-payment-paid.json")).await;
     assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
-    let r = stripe(&h, &fixture("stripe/charge-refunded-basil.json")).await;
-    assert_eq!(r.body["outcome"], "reversed", "{}", r.text);
-    assert_eq!(r.body["order_id"], "in_1SDf7kHk2QwXy9LmA2bC4dEe");
+    let basil = renewal_of("stripe/invoice-paid-cycle-basil.json").await;
+    assert_eq!(lines_total(&h, &basil, 2).await.1, 0, "refunded in full");
 
     // A dispute on the subscription's first payment (named by the payment intent its
     // invoice.paid gave), won: held, then released — and, past its hold, approved.

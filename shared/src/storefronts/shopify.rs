@@ -7,8 +7,9 @@
 //! - `orders/cancelled` → everything not yet refunded reversed.
 //!
 //! Amounts are decimal strings; Upline reads the shop's money (`shop_money` in the `*_set`
-//! fields, `currency` on the order), never the customer's presentment currency. Prices of
-//! a shop that includes taxes in them are taken without the tax on the subtotal basis.
+//! fields, `currency` on the order), never the customer's presentment currency. In a shop
+//! whose prices include tax, Shopify's subtotals (the order's and its refunds') include it
+//! too, and are taken as they are, so sales and refunds stay on the same footing.
 //! The click id travels in the cart attribute `upline_click_id` (written by `upline.js`)
 //! or in the landing page's query.
 
@@ -33,8 +34,6 @@ struct Order {
     total_price: Option<String>,
     subtotal_price: Option<String>,
     total_tax: Option<String>,
-    #[serde(default)]
-    taxes_included: bool,
     total_shipping_price_set: Option<PriceSet>,
     landing_site: Option<String>,
     #[serde(default)]
@@ -83,13 +82,6 @@ struct Item {
     price: Option<String>,
     #[serde(default)]
     discount_allocations: Vec<Allocation>,
-    #[serde(default)]
-    tax_lines: Vec<TaxLine>,
-}
-
-#[derive(Deserialize)]
-struct TaxLine {
-    price: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,20 +193,13 @@ fn read_order(store: &ConnectedStore, order: &Order) -> Result<StoreOrder, AppEr
             .and_then(|m| m.amount.as_deref()),
         currency,
     )?;
-    // A shop showing prices with tax included counts the tax inside its subtotal.
-    let net_of_tax = store.options.amount_basis == AmountBasis::Subtotal && order.taxes_included;
     let (amount, tax, shipping) = match store.options.amount_basis {
-        AmountBasis::Subtotal if net_of_tax => (
-            less(subtotal, tax),
-            Money::zero(currency),
-            Money::zero(currency),
-        ),
         AmountBasis::Subtotal => (subtotal, Money::zero(currency), Money::zero(currency)),
         AmountBasis::Total => (total, tax, shipping),
     };
     let mut items = Vec::new();
     for (i, item) in order.line_items.iter().enumerate() {
-        items.push(read_item(i, item, currency, net_of_tax)?);
+        items.push(read_item(i, item, currency)?);
     }
     let mut click_ids = Vec::new();
     for a in &order.note_attributes {
@@ -258,7 +243,6 @@ fn read_item(
     i: usize,
     item: &Item,
     currency: Currency,
-    net_of_tax: bool,
 ) -> Result<crate::commission::LineItem, AppError> {
     let f = |name: &str| format!("line_items[{i}].{name}");
     let quantity = item.quantity.unwrap_or(1).max(1);
@@ -278,17 +262,7 @@ fn read_item(
             "quantity × price is beyond the largest amount",
         )
     })?;
-    let mut value = less(Money::from_minor(gross, currency), discount);
-    if net_of_tax {
-        for (j, t) in item.tax_lines.iter().enumerate() {
-            let tax = major(
-                &f(&format!("tax_lines[{j}].price")),
-                t.price.as_deref(),
-                currency,
-            )?;
-            value = less(value, tax);
-        }
-    }
+    let value = less(Money::from_minor(gross, currency), discount);
     // A line without a SKU is known by its variant or product.
     let sku = super::line_sku(
         item.sku.as_deref(),

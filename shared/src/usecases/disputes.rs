@@ -66,8 +66,8 @@ pub(crate) async fn hold_lines(
     commit(services, ops).await
 }
 
-/// Ends the hold of `dispute_id`: its parked hold is dropped, its lines released, and
-/// released lines past their hold period approved now.
+/// Ends the hold of `dispute_id`: its parked hold is dropped, its lines released, and the
+/// sale's free lines past their hold period approved now.
 pub async fn release(
     services: &Services,
     conversion: &Conversion,
@@ -89,9 +89,14 @@ pub async fn release(
         .map(|l| Store::line_write(l, status_is(LineStatus::Pending.as_str())))
         .collect();
     let count = commit(services, ops).await?;
+    // Every line of the sale now free and past its hold is approved here: the released
+    // ones, and the reversals a lost dispute's chargeback just wrote (created today, the
+    // sweep would reach them only a hold period later), so the two go through together.
     let now = services.now();
-    for line in released {
-        approve_line_if_due(services, line, now).await?;
+    for line in services.store.lines_of_conversion(&conversion.id).await? {
+        if line.status == LineStatus::Pending && line.held_for.is_none() {
+            approve_line_if_due(services, line, now).await?;
+        }
     }
     Ok(HoldChange::Lines(count))
 }

@@ -120,7 +120,7 @@ pub(super) async fn record(
     // Refunds that arrived before the order are applied now.
     let mut ids = vec![order.order_id.clone()];
     ids.extend(order.aliases.iter().cloned());
-    takeback::apply_waiting(services, store, &ids).await?;
+    takeback::apply_waiting(services, store, &ids, None).await?;
     done(action)
 }
 

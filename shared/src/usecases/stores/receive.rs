@@ -93,7 +93,7 @@ async fn act(
         }
         StoreEvent::Aliases { order_id, aliases } => {
             orders::remember_aliases(services, store, &order_id, &aliases).await?;
-            takeback::apply_waiting(services, store, &aliases).await?;
+            takeback::apply_waiting(services, store, &aliases, Some(&order_id)).await?;
             Ok(Action::new(Outcome::Ignored)
                 .because(format!("other ids of order {order_id} noted"))
                 .order(&order_id))

@@ -58,8 +58,16 @@ pub(super) async fn refund(
     refund: StoreRefund,
 ) -> Result<Action, AppError> {
     let Some(conversion) = conversion_of(services, store, &refund.order).await? else {
-        wait_for_order(services, store, &refund).await?;
         let order = refund.order.0.first().map(String::as_str).unwrap_or("?");
+        // WooCommerce sends the whole order every time, refunds and status included, so a
+        // refund need not wait: a stale status kept waiting would reverse an order that
+        // failed, was retried and paid.
+        if store.platform == Platform::Woocommerce {
+            return Ok(Action::new(Outcome::Ignored).because(format!(
+                "no conversion was recorded for order {order} (it was not credited to a partner)"
+            )));
+        }
+        wait_for_order(services, store, &refund).await?;
         return Ok(Action::new(Outcome::Ignored).because(format!(
             "no conversion is recorded for order {order}: the refund is applied if the order is recorded within {PENDING_DAYS} days"
         )));
@@ -236,30 +244,7 @@ async fn wait_for_order(
     store: &ConnectedStore,
     refund: &StoreRefund,
 ) -> Result<(), AppError> {
-    let (amount_kind, minor, of_minor, currency) = match refund.amount {
-        RefundAmount::Rest => ("rest", 0, 0, None),
-        RefundAmount::Exact(m) => ("exact", m.minor(), 0, Some(m.currency())),
-        RefundAmount::ShareOf { given, of } => {
-            ("share", given.minor(), of.minor(), Some(given.currency()))
-        }
-        RefundAmount::TotalNow { refunded, of } => (
-            "total",
-            refunded.minor(),
-            of.minor(),
-            Some(refunded.currency()),
-        ),
-    };
-    let pending = PendingRefund {
-        refund_id: refund.refund_id.clone(),
-        order: refund.order.0.clone(),
-        kind: refund.kind,
-        reason: refund.reason.clone(),
-        releases: refund.releases.clone(),
-        amount_kind: amount_kind.into(),
-        minor,
-        of_minor,
-        currency: currency.map(|c| c.code().to_string()),
-    };
+    let pending = pending_of(refund);
     let expires = services.now().plus_days(PENDING_DAYS);
     for r in &refund.order.0 {
         let key = Key::new(
@@ -273,12 +258,17 @@ async fn wait_for_order(
 }
 
 /// Applies the refunds that waited for this order (under any of its ids), each once.
+/// One whose order is still not recorded keeps waiting — under `forward_to` too when
+/// given (the order id an alias was just learned for), since the order's recording looks
+/// there.
 pub(super) async fn apply_waiting(
     services: &Services,
     store: &ConnectedStore,
     ids: &[String],
+    forward_to: Option<&str>,
 ) -> Result<(), AppError> {
     let table = services.store.table();
+    let now = services.now();
     for r in ids {
         let partition = pending_partition(&store.id, r);
         let page = table
@@ -292,13 +282,59 @@ pub(super) async fn apply_waiting(
             )
             .await?;
         for item in &page.items {
-            if let Some(refund) = from_pending(item)? {
-                self::refund(services, store, refund).await?;
+            // Expired (DynamoDB deletes expired items late), or not readable: dropped.
+            let expired = item.n("ttl").is_some_and(|t| t <= now.secs());
+            let Some(mut refund) = from_pending(item).ok().flatten().filter(|_| !expired) else {
+                table.delete(&item.key, Condition::None).await?;
+                continue;
+            };
+            if conversion_of(services, store, &refund.order)
+                .await?
+                .is_none()
+            {
+                if let Some(order_id) = forward_to {
+                    refund.order.0.push(order_id.to_string());
+                    let key = Key::new(pending_partition(&store.id, order_id), item.key.sk.clone());
+                    let mut copy = encode(key, &pending_of(&refund));
+                    if let Some(ttl) = item.n("ttl") {
+                        copy = copy.with("ttl", ttl);
+                    }
+                    table.put(copy, Condition::None).await?;
+                }
+                continue;
             }
+            self::refund(services, store, refund).await?;
             table.delete(&item.key, Condition::None).await?;
         }
     }
     Ok(())
+}
+
+fn pending_of(refund: &StoreRefund) -> PendingRefund {
+    let (amount_kind, minor, of_minor, currency) = match refund.amount {
+        RefundAmount::Rest => ("rest", 0, 0, None),
+        RefundAmount::Exact(m) => ("exact", m.minor(), 0, Some(m.currency())),
+        RefundAmount::ShareOf { given, of } => {
+            ("share", given.minor(), of.minor(), Some(given.currency()))
+        }
+        RefundAmount::TotalNow { refunded, of } => (
+            "total",
+            refunded.minor(),
+            of.minor(),
+            Some(refunded.currency()),
+        ),
+    };
+    PendingRefund {
+        refund_id: refund.refund_id.clone(),
+        order: refund.order.0.clone(),
+        kind: refund.kind,
+        reason: refund.reason.clone(),
+        releases: refund.releases.clone(),
+        amount_kind: amount_kind.into(),
+        minor,
+        of_minor,
+        currency: currency.map(|c| c.code().to_string()),
+    }
 }
 
 fn from_pending(item: &Item) -> Result<Option<StoreRefund>, AppError> {
