@@ -1000,3 +1000,49 @@ async fn the_sweep_gives_up_on_a_conversion_the_commission_stage_never_takes() {
         "listed where an operator can find it"
     );
 }
+
+/// A dispute holds a sale's pending lines against the approval sweep however their hold
+/// runs; its release approves those past their hold at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disputed_sale_waits_for_its_dispute_not_the_clock() {
+    let w = world().await;
+    let s = &w.services;
+    let code = program(s).await;
+    let resolved = resolve(s, &code).await;
+    let (click, _) = new_click(s, &resolved, None, Some(BROWSER)).unwrap();
+    let sale = json!({"click_id": click.click_id, "order_id": "d-1", "amount": "100.00",
+        "currency": "USD"});
+    let out = record_postback(s, request!(sale), "t").await.unwrap();
+    upline_domain::usecases::commissions::commission_conversion(s, &out.conversion.id, "t")
+        .await
+        .unwrap();
+    let conversion = s
+        .store
+        .conversion(&out.conversion.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let change = upline_domain::usecases::disputes::hold(s, &conversion, "dp_1")
+        .await
+        .unwrap();
+    assert_eq!(
+        change,
+        upline_domain::usecases::disputes::HoldChange::Lines(3)
+    );
+    w.clock.advance_secs(86_400);
+    let approved = upline_domain::usecases::conversion_lifecycle::approve_due_lines(s)
+        .await
+        .unwrap();
+    assert_eq!(approved, 0, "held lines are not the sweep's");
+    let statuses = |lines: Vec<CommissionLine>| -> Vec<&'static str> {
+        lines.iter().map(|l| l.status.as_str()).collect()
+    };
+    let lines = s.store.lines_of_conversion(&conversion.id).await.unwrap();
+    assert_eq!(statuses(lines), ["pending", "pending", "pending"]);
+    upline_domain::usecases::disputes::release(s, &conversion, "dp_1")
+        .await
+        .unwrap();
+    let lines = s.store.lines_of_conversion(&conversion.id).await.unwrap();
+    assert!(lines.iter().all(|l| l.held_for.is_none()));
+    assert_eq!(statuses(lines), ["approved", "approved", "approved"]);
+}

@@ -96,6 +96,10 @@ impl Store {
             .with("gsi1sk", sk.clone())
             .with("gsi2pk", keys::lines_on(line.created_at.day()))
             .with("gsi2sk", sk.clone());
+        // A dispute's hold, where conditions can see it: an approval racing a hold fails.
+        if let Some(dispute) = &line.held_for {
+            item = item.with("held_for", dispute.as_str());
+        }
         // The open-lines index: pending lines per partner, and approved lines not yet in a
         // payout in one program-wide partition ordered by partner and currency, which is
         // what a payout run groups by. Every other line leaves the index.

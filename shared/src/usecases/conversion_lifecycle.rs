@@ -95,10 +95,12 @@ pub(crate) async fn approve_line_if_due(
         return Ok(false);
     }
     line.status = LineStatus::Approved;
-    let mut ops = vec![Store::line_write(
-        &line,
+    // Still pending, and not held by a dispute opened since it was read.
+    let still_free = crate::ports::Condition::All(vec![
         status_is(LineStatus::Pending.as_str()),
-    )];
+        crate::ports::Condition::AttrMissing("held_for".into()),
+    ]);
+    let mut ops = vec![Store::line_write(&line, still_free)];
     // An approved partner line counts toward the partner's tiers for this month.
     let conversion = if line.level == 0 && line.reverses.is_none() {
         store.conversion(&line.conversion_id).await?

@@ -86,7 +86,17 @@ pub async fn release(
         .collect();
     let ops = released
         .iter()
-        .map(|l| Store::line_write(l, status_is(LineStatus::Pending.as_str())))
+        .map(|l| {
+            // Still held by this dispute (not another opened since).
+            let still_held = crate::ports::Condition::All(vec![
+                status_is(LineStatus::Pending.as_str()),
+                crate::ports::Condition::AttrEquals(
+                    "held_for".into(),
+                    crate::ports::Attr::S(dispute_id.to_string()),
+                ),
+            ]);
+            Store::line_write(l, still_held)
+        })
         .collect();
     let count = commit(services, ops).await?;
     // Every line of the sale now free and past its hold is approved here: the released

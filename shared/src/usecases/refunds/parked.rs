@@ -87,8 +87,16 @@ pub async fn apply_parked(
     // Holds sort before refunds, so a refund parked with them reverses held lines.
     for item in &page.items {
         if let Some(dispute_id) = item.key.sk.strip_prefix(HOLD) {
-            crate::usecases::disputes::hold_lines(services, conversion_id, dispute_id).await?;
-            table.delete(&item.key, Condition::None).await?;
+            // Taken first: a dispute closed meanwhile has dropped it, and must not be
+            // held again after its release.
+            match table.delete(&item.key, Condition::Exists).await {
+                Ok(()) => {
+                    crate::usecases::disputes::hold_lines(services, conversion_id, dispute_id)
+                        .await?;
+                }
+                Err(crate::ports::TableError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
             continue;
         }
         let Some(text) = item.s("request") else {
