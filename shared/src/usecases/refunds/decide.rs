@@ -91,6 +91,12 @@ pub(super) fn decide(
         ));
     }
     let remaining = remaining(conversion);
+    // A capped refund never takes back more than the sale has left, also when an earlier
+    // refund in the program's currency left its original-currency count behind.
+    let mut amount = amount;
+    if (command.up_to_rest || command.refunded_total.is_some()) && amount.minor > remaining {
+        amount.minor = remaining;
+    }
     if amount.minor == 0 {
         return Err(AppError::field(
             "amount",

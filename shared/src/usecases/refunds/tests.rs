@@ -333,6 +333,30 @@ fn refunds_of_a_converted_sale_come_in_its_original_currency_and_add_up_exactly(
 }
 
 #[test]
+fn a_capped_refund_after_one_in_the_program_currency_takes_what_is_left() {
+    // 100.00 EUR sold (108.43 USD); 100.00 USD refunded in the program's currency, which
+    // leaves the euro count behind; a store's refund of 60.00 EUR capped at what is left
+    // takes the 8.43 USD left, not an error.
+    let mut c = converted();
+    let mut lines = vec![line("p", 0, 1084), line("up1", 1, 542)];
+    let usd = RefundCommand {
+        currency: Some("USD".into()),
+        ..refund("r-usd", Some("100.00"))
+    };
+    let first = record(&c, &lines, &usd);
+    c = apply(&mut lines, &first);
+    let capped = RefundCommand {
+        up_to_rest: true,
+        currency: Some("EUR".into()),
+        ..refund("store-1", Some("60.00"))
+    };
+    let plan = record(&c, &lines, &capped);
+    assert_eq!(plan.refund.amount.minor(), 843);
+    c = apply(&mut lines, &plan);
+    assert_eq!(c.amounts.refunded.minor(), 10_843);
+}
+
+#[test]
 fn a_converted_sale_takes_refunds_in_the_program_currency_too_but_no_third_one() {
     let c = converted();
     let lines = vec![line("p", 0, 1084)];
