@@ -1055,3 +1055,47 @@ async fn a_stalled_queue_costs_the_click_count_not_the_visitors_time() {
     assert_eq!(r.status, StatusCode::FOUND);
     assert_eq!(state.publish_failures(), 1, "the lost click is counted");
 }
+
+/// A refund parked before its conversion's commission (a store's order paid and refunded
+/// in one delivery) is applied by the payout function right after the lines, within its
+/// role's permissions (the parked item is deleted once applied).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payout_function_applies_a_refund_parked_before_the_commission() {
+    use upline_domain::usecases::input::{DecimalText, IdText};
+    use upline_domain::usecases::refunds::{RefundRequest, park};
+    let w = world().await;
+    let sample = upline_tests::samples::SAMPLE_CONVERSION;
+    let id = ConversionId::from(sample);
+    let conversion = w.services.store.conversion(&id).await.unwrap().unwrap();
+    let request = RefundRequest {
+        refund_id: Some(IdText("early-1".into())),
+        conversion_id: Some(sample.into()),
+        amount: Some(DecimalText("10.00".into())),
+        ..RefundRequest::default()
+    };
+    park(&w.services, &conversion, "early-1", &request)
+        .await
+        .unwrap();
+    let payout = w.as_function("PayoutFunction");
+    upline_domain::usecases::commissions::commission_conversion(&payout, &id, "t")
+        .await
+        .unwrap();
+    let lines: Vec<(String, i64)> = lines_of(&w.services.store, sample)
+        .await
+        .iter()
+        .map(|l| (l.partner_id.to_string(), l.amount.minor()))
+        .collect();
+    let lines: Vec<(&str, i64)> = lines.iter().map(|(p, a)| (p.as_str(), *a)).collect();
+    assert_eq!(
+        lines,
+        [
+            ("p-ada", 1_000),
+            ("p-ada", -100),
+            ("p-bo", 500),
+            ("p-bo", -50),
+            ("p-cleo", 250),
+            ("p-cleo", -25)
+        ],
+        "10 % of each line reversed"
+    );
+}

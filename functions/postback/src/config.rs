@@ -14,6 +14,8 @@ pub struct Config {
     pub previous_secrets_key: Option<upline_domain::secrets::SecretsKey>,
     pub conversions_queue_url: String,
     pub partner_postbacks_queue_url: String,
+    /// Commission-approved notices, for lines a store's won dispute releases.
+    pub emails_queue_url: String,
     pub click_secret: ClickSecret,
 }
 
@@ -25,6 +27,7 @@ impl Config {
         "UPLINE_SECRETS_KEY_PREVIOUS",
         "UPLINE_CONVERSIONS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
+        "UPLINE_EMAILS_QUEUE_URL",
         "UPLINE_CLICK_SECRET",
     ];
 
@@ -34,6 +37,7 @@ impl Config {
         let (secrets_key, previous_secrets_key) = secrets_keys(&mut env);
         let conversions_queue_url = env.required("UPLINE_CONVERSIONS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
+        let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let click_secret = env.click_secret("UPLINE_CLICK_SECRET");
         env.finish()?;
         let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
@@ -44,6 +48,7 @@ impl Config {
             previous_secrets_key,
             conversions_queue_url,
             partner_postbacks_queue_url,
+            emails_queue_url,
             click_secret,
         })
     }

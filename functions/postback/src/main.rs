@@ -16,6 +16,7 @@ async fn main() -> Result<(), upline_lambda::Error> {
             QueueName::PartnerPostbacks,
             config.partner_postbacks_queue_url.as_str(),
         ),
+        (QueueName::Emails, config.emails_queue_url.as_str()),
     ];
     let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
         .with_secrets_key(config.secrets_key, config.previous_secrets_key);
