@@ -13,10 +13,6 @@ use crate::money::Money;
 pub struct Delivery {
     /// The platform's delivery or event id, when it sends one.
     pub id: Option<String>,
-    /// Whether `id` names this content once (a redelivery repeats it): not so for
-    /// WooCommerce, whose delivery ids are a hash of the webhook and the second, shared
-    /// by different orders sent in the same second.
-    pub id_is_unique: bool,
     /// The topic or event type as the platform names it (`orders/paid`, `invoice.paid`).
     pub topic: String,
     pub events: Vec<StoreEvent>,
@@ -31,7 +27,6 @@ impl Delivery {
     ) -> Self {
         Delivery {
             id,
-            id_is_unique: true,
             topic: topic.into(),
             events: vec![StoreEvent::Ignore(reason.into())],
         }

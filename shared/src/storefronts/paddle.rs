@@ -94,15 +94,12 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
         .ok_or_else(|| amounts::unreadable("event_type", "is missing"))?;
     let data = n.data.unwrap_or_default();
     let event = match topic.as_str() {
-        "transaction.completed" => transaction(store, super::object(data.clone())?)?,
-        "adjustment.created" | "adjustment.updated" => {
-            adjustment(store, super::object(data.clone())?)?
-        }
+        "transaction.completed" => transaction(store, super::object(data)?)?,
+        "adjustment.created" | "adjustment.updated" => adjustment(store, super::object(data)?)?,
         other => StoreEvent::Ignore(format!("Upline does not use {other} notifications")),
     };
     Ok(Delivery {
         id,
-        id_is_unique: true,
         topic,
         events: vec![event],
     })

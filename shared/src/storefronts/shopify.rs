@@ -135,7 +135,6 @@ pub fn read(
             let event = StoreEvent::Order(Box::new(read_order(store, &order)?));
             Ok(Delivery {
                 id,
-                id_is_unique: true,
                 topic,
                 events: vec![event],
             })
@@ -144,7 +143,6 @@ pub fn read(
             let refund: Refund = super::json(body)?;
             Ok(Delivery {
                 id,
-                id_is_unique: true,
                 topic,
                 events: vec![read_refund(store, &refund)?],
             })
@@ -157,7 +155,6 @@ pub fn read(
                 .map(|r| format!("order cancelled ({r})"));
             Ok(Delivery {
                 id,
-                id_is_unique: true,
                 topic,
                 events: vec![StoreEvent::Refund(StoreRefund {
                     order: OrderRef::one(order_id),

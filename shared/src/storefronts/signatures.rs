@@ -30,6 +30,16 @@ pub enum Platform {
     Paddle,
 }
 
+impl Platform {
+    /// Whether the platform's delivery or event id names one delivery's content, so a
+    /// repeat of it is a redelivery. Not WooCommerce's: its `X-WC-Webhook-Delivery-ID`
+    /// is a hash of the webhook and the second, shared by different orders sent in the
+    /// same second.
+    pub fn delivery_ids_are_unique(&self) -> bool {
+        *self != Platform::Woocommerce
+    }
+}
+
 /// How far a Stripe or Paddle signature's time may be from ours: Stripe's own libraries
 /// allow 300 s, and the same suits Paddle (whose SDK defaults to 5 s, too tight for a
 /// Lambda behind a queue of retries and some clock skew).

@@ -160,7 +160,7 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
     let object = event.data.map(|d| d.object).unwrap_or_default();
     let events = match topic.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            let session: Session = super::object(object.clone())?;
+            let session: Session = super::object(object)?;
             if session.payment_status.as_deref() != Some("paid") {
                 vec![StoreEvent::Ignore(format!(
                     "the session's payment_status is {:?}; it is credited when it is paid (checkout.session.async_payment_succeeded)",
@@ -171,11 +171,11 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
             }
         }
         "invoice.paid" => {
-            let invoice: Invoice = super::object(object.clone())?;
+            let invoice: Invoice = super::object(object)?;
             vec![invoice_event(store, invoice)?]
         }
         "charge.refunded" => {
-            let charge: Charge = super::object(object.clone())?;
+            let charge: Charge = super::object(object)?;
             vec![charge_refund(charge)?]
         }
         "invoice_payment.paid" => {
@@ -183,19 +183,14 @@ pub fn read(store: &ConnectedStore, body: &[u8]) -> Result<Delivery, AppError> {
             vec![invoice_payment(payment)?]
         }
         "charge.dispute.created" | "charge.dispute.closed" => {
-            let dispute: Dispute = super::object(object.clone())?;
+            let dispute: Dispute = super::object(object)?;
             vec![dispute_event(&topic, dispute)?]
         }
         other => vec![StoreEvent::Ignore(format!(
             "Upline does not use {other} events"
         ))],
     };
-    Ok(Delivery {
-        id,
-        id_is_unique: true,
-        topic,
-        events,
-    })
+    Ok(Delivery { id, topic, events })
 }
 
 fn required(field: &str, v: Option<String>) -> Result<String, AppError> {

@@ -153,12 +153,7 @@ pub fn read(
             store.options.paid_statuses().join(", ")
         )));
     }
-    Ok(Delivery {
-        id,
-        id_is_unique: false,
-        topic,
-        events,
-    })
+    Ok(Delivery { id, topic, events })
 }
 
 fn read_order(

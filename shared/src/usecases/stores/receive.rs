@@ -35,7 +35,10 @@ pub async fn receive(
             return Err(e);
         }
     };
-    let dedupe_id = delivery.id.as_ref().filter(|_| delivery.id_is_unique);
+    let dedupe_id = delivery
+        .id
+        .as_ref()
+        .filter(|_| store.platform.delivery_ids_are_unique());
     if let Some(delivery_id) = dedupe_id
         && let Some(earlier) = earlier_delivery(services, &store, delivery_id).await?
     {
