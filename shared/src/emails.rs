@@ -133,6 +133,13 @@ pub const TEMPLATES: &[Template] = &[
             "sign_in_url": "https://go.example.com/portal/auth?token=EXAMPLETOKEN",
             "valid_minutes": 15}"#
     ),
+    template!(
+        "operator_sign_in_link",
+        EmailKind::Account,
+        r#"{"program_name": "Demo Outfitters", "operator_email": "grace@example.com",
+            "sign_in_url": "https://go.example.com/console/auth?token=EXAMPLETOKEN",
+            "valid_minutes": 15}"#
+    ),
 ];
 
 pub fn template(name: &str) -> Option<&'static Template> {
@@ -154,6 +161,8 @@ pub enum EmailTemplate {
     CommissionApproved,
     PayoutStatement,
     SignInLink,
+    /// To an operator, not a partner: sent through [`crate::messages::OperatorEmailRequest`].
+    OperatorSignInLink,
 }
 
 impl EmailTemplate {
@@ -168,6 +177,7 @@ impl EmailTemplate {
             EmailTemplate::CommissionApproved => "commission_approved",
             EmailTemplate::PayoutStatement => "payout_statement",
             EmailTemplate::SignInLink => "sign_in_link",
+            EmailTemplate::OperatorSignInLink => "operator_sign_in_link",
         }
     }
 

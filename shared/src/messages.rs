@@ -32,6 +32,8 @@ pub enum Message {
     ConversionRecorded { conversion_id: ConversionId },
     /// An email is due; the email stage renders and sends it once.
     EmailRequested(EmailRequest),
+    /// An email to an operator (not a partner) is due: the console's sign-in links.
+    OperatorEmailRequested(OperatorEmailRequest),
     /// A conversion's status changed; the partner's own postback URL is to be called.
     PartnerPostbackDue(PartnerPostbackDue),
 }
@@ -83,6 +85,16 @@ pub struct EmailRequest {
     pub data: serde_json::Value,
 }
 
+/// An email to an operator of the program, who is no partner: it names its address.
+/// `email_id` is the idempotency key, as for partners' emails.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorEmailRequest {
+    pub email_id: String,
+    pub to: String,
+    pub template: crate::emails::EmailTemplate,
+    pub data: serde_json::Value,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("not an envelope: {0}")]
@@ -104,6 +116,7 @@ impl Message {
             Message::ClickRecorded(_) => "click.recorded",
             Message::ConversionRecorded { .. } => "conversion.recorded",
             Message::EmailRequested(_) => "email.requested",
+            Message::OperatorEmailRequested(_) => "operator_email.requested",
             Message::PartnerPostbackDue(_) => "partner_postback.due",
         }
     }
@@ -118,6 +131,7 @@ impl Message {
                 })
             }
             Message::EmailRequested(e) => serde_json::to_value(e),
+            Message::OperatorEmailRequested(e) => serde_json::to_value(e),
             Message::PartnerPostbackDue(p) => serde_json::to_value(p),
         }
         .expect("message payloads are plain data");
@@ -153,6 +167,9 @@ impl Message {
             }
             ("email.requested", 1) => {
                 Message::EmailRequested(serde_json::from_value(payload).map_err(bad)?)
+            }
+            ("operator_email.requested", 1) => {
+                Message::OperatorEmailRequested(serde_json::from_value(payload).map_err(bad)?)
             }
             ("partner_postback.due", 1) => {
                 Message::PartnerPostbackDue(serde_json::from_value(payload).map_err(bad)?)

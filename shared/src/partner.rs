@@ -41,8 +41,21 @@ pub struct Partner {
     /// The hash of the partner's current API key, so rotating it can revoke the old one.
     #[serde(default)]
     pub api_key_hash: Option<String>,
+    /// Every change of status, oldest first (the audit log says who made it). Partners
+    /// from before it was kept start theirs at their next change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_history: Vec<StatusChange>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// One change of a partner's status: to what, why (as the partner was told), when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: PartnerStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: Timestamp,
 }
 
 /// Which notification emails a partner wants. Account and money emails (approval,
@@ -197,6 +210,11 @@ impl Partner {
     ) -> PartnerStatus {
         let before = self.status;
         self.status = to;
+        self.status_history.push(StatusChange {
+            status: to,
+            reason: reason.clone(),
+            at,
+        });
         self.status_reason = reason;
         self.updated_at = at;
         before
@@ -308,6 +326,7 @@ mod tests {
             notifications: NotificationPrefs::default(),
             unsubscribe_token: String::new(),
             api_key_hash: None,
+            status_history: Vec::new(),
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }

@@ -113,6 +113,13 @@ pub enum SkipRule {
 }
 
 impl UplinePlan {
+    /// What each level earns, level 1 first, whatever the rate model.
+    pub fn level_percents(&self) -> Vec<Percent> {
+        (1..=self.depth)
+            .map(|level| self.rates.rate_for_level(level))
+            .collect()
+    }
+
     pub fn off() -> Self {
         UplinePlan {
             depth: 0,

@@ -36,6 +36,11 @@ pub fn portal_sign_in_url(base: &str, token: &str) -> String {
     format!("{}/auth?token={token}", portal_url(base))
 }
 
+/// An emailed sign-in link to the operator console: `{base}/console/auth?token={token}`.
+pub fn console_sign_in_url(base: &str, token: &str) -> String {
+    format!("{}/console/auth?token={token}", base.trim_end_matches('/'))
+}
+
 /// Where a connected store's platform sends its webhooks:
 /// `{base}/v1/stores/{id}/webhook`.
 pub fn store_webhook_url(base: &str, store: &crate::ids::StoreId) -> String {
@@ -83,6 +88,7 @@ mod tests {
             notifications: NotificationPrefs::default(),
             unsubscribe_token: "tok".into(),
             api_key_hash: None,
+            status_history: Vec::new(),
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         };

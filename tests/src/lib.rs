@@ -8,6 +8,7 @@ pub mod aws;
 pub mod browser;
 pub mod conformance;
 pub mod host;
+pub mod pages;
 pub mod policy;
 pub mod receiver;
 pub mod samples;

@@ -43,6 +43,20 @@ pub fn read_event(file: &str) -> String {
     std::fs::read_to_string(events_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// Stores `p` as signup would: with its email and referral code taken.
+pub async fn insert_partner(services: &Services, p: &Partner) {
+    services
+        .store
+        .table()
+        .transact(vec![
+            Store::partner_put(p, Condition::NotExists),
+            Store::unique_marker(keys::partner_email(&p.email), &p.id),
+            Store::unique_marker(keys::referral_code(&p.referral_code), &p.id),
+        ])
+        .await
+        .unwrap();
+}
+
 pub fn partner(
     id: &str,
     status: PartnerStatus,
@@ -64,6 +78,7 @@ pub fn partner(
         notifications: Default::default(),
         unsubscribe_token: String::new(),
         api_key_hash: None,
+        status_history: Vec::new(),
         created_at: NOW.plus_days(-60),
         updated_at: NOW.plus_days(-60),
     }
@@ -123,14 +138,7 @@ pub async fn seed(services: &Services) {
         partner("p-ada", PartnerStatus::Approved, Some("p-bo"), "adaref01"),
         partner("p-dan", PartnerStatus::Pending, None, "danref01"),
     ] {
-        table
-            .transact(vec![
-                Store::partner_put(&p, Condition::NotExists),
-                Store::unique_marker(keys::partner_email(&p.email), &p.id),
-                Store::unique_marker(keys::referral_code(&p.referral_code), &p.id),
-            ])
-            .await
-            .unwrap();
+        insert_partner(services, &p).await;
     }
     let link = Link {
         code: "spring01".into(),

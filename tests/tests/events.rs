@@ -703,7 +703,7 @@ async fn the_partner_lifecycle_and_email_template_events_get_their_answers() {
     assert_new_partner_key(&r);
     let r = call(&router, "api/list-email-templates.json").await;
     let names = strings_of(&r.body["items"], "name");
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert_eq!(names.len(), 10, "{names:?}");
     assert!(names.contains(&"payout_statement") && names.contains(&"welcome"));
     let r = call(&router, "api/get-email-template.json").await;
     assert_eq!(

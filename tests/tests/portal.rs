@@ -5,19 +5,16 @@
 //! is not approved sees, and the dashboard's figures. Every table and queue call is held
 //! to the `PortalFunction` policy in `template.yaml`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use tower::ServiceExt;
+use axum::http::{Method, StatusCode};
 use upline_domain::emails::EmailTemplates;
 use upline_domain::messages::Message;
-use upline_domain::ports::{MailError, Mailer, OutgoingEmail, QueueConsumer, QueueName};
+use upline_domain::ports::{QueueConsumer, QueueName};
 use upline_domain::services::Services;
 use upline_domain::usecases::sign_in::{LINK_VALID_SECS, SESSION_VALID_SECS, issue_link};
-use upline_tests::policy::{PolicedQueue, PolicedTable, Policy};
+use upline_tests::pages::{Captured, Page, Pages, policed};
+use upline_tests::policy::Policy;
 use upline_tests::samples::{CLICK_SECRET_BYTE, NOW, commission_sample, seed};
 use upline_tests::world::EmbeddedWorld;
 
@@ -25,72 +22,33 @@ const BASE: &str = "https://go.example.com";
 
 struct Portal {
     world: EmbeddedWorld,
-    router: Router,
+    pages: Pages,
     policy: Arc<Policy>,
-}
-
-/// A page as a browser gets it.
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    /// The page's text with the entities the templates write turned back into characters
-    /// (minijinja writes `/` as `&#x2f;`), for asserting on values as a browser reads them.
-    fn decoded(&self) -> String {
-        self.text
-            .replace("&#x2f;", "/")
-            .replace("&#x27;", "'")
-            .replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    }
-
-    /// The session cookie this answer sets, if any.
-    fn session_cookie(&self) -> Option<String> {
-        let set = self.headers.get("set-cookie")?.to_str().ok()?;
-        let value = set.strip_prefix(&format!("{}=", upline_portal::COOKIE))?;
-        Some(value.split(';').next()?.to_string())
-    }
-
-    /// The value of the hidden `csrf` field of the page's forms.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no csrf field in {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
 }
 
 async fn portal() -> Portal {
     let world = EmbeddedWorld::open(NOW, CLICK_SECRET_BYTE, BASE);
     seed(&world.services).await;
-    let policy = Policy::of("PortalFunction");
-    let mut services = world.services.clone();
-    services.store = upline_domain::store::Store::new(Arc::new(PolicedTable {
-        inner: services.store.table().clone(),
-        policy: policy.clone(),
-    }));
-    services.queue = Arc::new(PolicedQueue {
-        inner: services.queue.clone(),
-        policy: policy.clone(),
-    });
+    let (services, policy) = policed(&world.services, "PortalFunction");
     Portal {
-        router: upline_portal::router(services),
+        pages: Pages {
+            router: upline_portal::router(services),
+            base: BASE.into(),
+            cookie_name: upline_portal::COOKIE,
+        },
         world,
         policy,
+    }
+}
+
+/// The portal's session cookie in an answer.
+trait SessionCookie {
+    fn session_cookie(&self) -> Option<String>;
+}
+
+impl SessionCookie for Page {
+    fn session_cookie(&self) -> Option<String> {
+        self.cookie(upline_portal::COOKIE)
     }
 }
 
@@ -107,46 +65,15 @@ impl Portal {
         form: Option<String>,
         headers: &[(&str, &str)],
     ) -> Page {
-        let mut request = Request::builder().method(method.clone()).uri(path);
-        if let Some(c) = cookie {
-            request = request.header("cookie", format!("{}={c}", upline_portal::COOKIE));
-        }
-        if form.is_some() {
-            request = request.header("content-type", "application/x-www-form-urlencoded");
-        }
-        // Browsers name the origin of every POST; a test that means another says so.
-        let names_origin = headers
-            .iter()
-            .any(|(n, _)| *n == "origin" || *n == "sec-fetch-site");
-        if method == Method::POST && !names_origin {
-            request = request.header("origin", BASE);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request
-            .body(form.map_or_else(Body::empty, Body::from))
-            .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        Page {
-            status,
-            headers,
-            text: String::from_utf8(bytes.to_vec()).unwrap(),
-        }
+        self.pages.send(method, path, cookie, form, headers).await
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> Page {
-        self.send(Method::GET, path, cookie, None, &[]).await
+        self.pages.get(path, cookie).await
     }
 
     async fn post(&self, path: &str, cookie: Option<&str>, form: &str) -> Page {
-        self.send(Method::POST, path, cookie, Some(form.to_string()), &[])
-            .await
+        self.pages.post(path, cookie, form).await
     }
 
     /// Asks for a sign-in link for `email` from `client`.
@@ -207,17 +134,6 @@ impl Portal {
 
     fn assert_policy_kept(&self) {
         assert_eq!(self.policy.violations(), Vec::<String>::new());
-    }
-}
-
-#[derive(Default)]
-struct Captured(Mutex<Vec<OutgoingEmail>>);
-
-#[async_trait]
-impl Mailer for Captured {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        self.0.lock().unwrap().push(email.clone());
-        Ok(())
     }
 }
 
@@ -385,11 +301,13 @@ async fn asking_for_links_is_limited_per_email_and_per_address() {
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    let bare = Request::post("/portal/login")
+    let bare = axum::http::Request::post("/portal/login")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("email=p-ada%40example.com"))
+        .body(axum::body::Body::from("email=p-ada%40example.com"))
         .unwrap();
-    let bare = p.router.clone().oneshot(bare).await.unwrap();
+    let bare = tower::ServiceExt::oneshot(p.pages.router.clone(), bare)
+        .await
+        .unwrap();
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
     // A malformed address is named, and the input is kept.
     let page = p.ask_for_link("not-an-address", "192.0.2.2").await;

@@ -123,6 +123,7 @@ fn every_function_is_given_exactly_the_variables_it_reads() {
         ("SignupFunction", upline_signup::Config::ENV),
         ("ApiFunction", upline_api::Config::ENV),
         ("PortalFunction", upline_portal::Config::ENV),
+        ("ConsoleFunction", upline_console::Config::ENV),
         ("ClicksFunction", upline_clicks::Config::ENV),
         ("PayoutFunction", upline_payout::Config::ENV),
         ("EmailFunction", upline_email::Config::ENV),

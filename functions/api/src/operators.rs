@@ -1,5 +1,5 @@
 //! Operator accounts over the admin API: the admin key adds the first owner, and lists,
-//! changes or removes operators. Each change is audited.
+//! changes or removes operators. Each change is audited (by the use case).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use upline_domain::services::Services;
 use upline_domain::usecases::operators::{self, OperatorRequest, OperatorView};
 use upline_http::{ApiResult, JsonBody};
 
-use crate::{Admin, answers, audit};
+use crate::{Admin, answers};
 
 pub(crate) async fn list_operators(State(s): State<Services>, _: Admin) -> ApiResult<Response> {
     let items: Vec<_> = operators::list(&s)
@@ -27,18 +27,6 @@ pub(crate) async fn put_operator(
 ) -> ApiResult<Response> {
     let spec = req.parse(&email)?;
     let (operator, created) = operators::put(&s, spec, &who).await?;
-    audit::record(
-        &s,
-        &who,
-        if created {
-            "operator.added"
-        } else {
-            "operator.changed"
-        },
-        &operator.email,
-        format!("role {}", operator.role.as_str()),
-    )
-    .await;
     Ok(answers::saved(created, &OperatorView::of(&operator)))
 }
 
@@ -47,14 +35,6 @@ pub(crate) async fn delete_operator(
     Admin(who): Admin,
     Path(email): Path<String>,
 ) -> ApiResult<Response> {
-    let removed = operators::remove(&s, &email).await?;
-    audit::record(
-        &s,
-        &who,
-        "operator.removed",
-        &removed.email,
-        format!("was {}", removed.role.as_str()),
-    )
-    .await;
+    operators::remove(&s, &email, &who).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

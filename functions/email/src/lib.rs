@@ -1,5 +1,6 @@
 //! The email function: consumes the emails queue, renders each requested email for its
-//! partner and sends it through the Mailer port at most once per email id.
+//! partner (or, for the console's sign-in links, its operator) and sends it through the
+//! Mailer port at most once per email id.
 
 mod config;
 pub use config::Config;
@@ -8,10 +9,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use upline_domain::emails::EmailTemplates;
+use upline_domain::messages::{EmailRequest, OperatorEmailRequest};
 use upline_domain::messages::{Message, decode_for};
 use upline_domain::ports::{Delivery, DeliveryOutcome, Mailer, MessageHandler};
 use upline_domain::store::Store;
-use upline_domain::usecases::emails::deliver;
+use upline_domain::usecases::emails::{deliver, deliver_to_operator};
+
+/// The two kinds of message on the emails queue: to a partner, to an operator.
+enum Requested {
+    ToPartner(EmailRequest),
+    ToOperator(OperatorEmailRequest),
+}
 
 pub struct EmailSender {
     store: Store,
@@ -37,26 +45,42 @@ impl MessageHandler for EmailSender {
         let mut outcomes = Vec::with_capacity(batch.len());
         for d in batch {
             let decoded = decode_for(&d.message_id, &d.body, |m| match m {
-                Message::EmailRequested(request) => Some(request),
+                Message::EmailRequested(request) => Some(Requested::ToPartner(request)),
+                Message::OperatorEmailRequested(request) => Some(Requested::ToOperator(request)),
                 _ => None,
             });
             let outcome = match decoded {
-                Ok((env, request)) => {
-                    match deliver(
-                        &self.store,
-                        self.mailer.as_ref(),
-                        &self.templates,
-                        &self.public_base_url,
-                        &request,
-                    )
-                    .await
-                    {
+                Ok((env, requested)) => {
+                    let (email_id, sent) = match &requested {
+                        Requested::ToPartner(request) => (
+                            &request.email_id,
+                            deliver(
+                                &self.store,
+                                self.mailer.as_ref(),
+                                &self.templates,
+                                &self.public_base_url,
+                                request,
+                            )
+                            .await,
+                        ),
+                        Requested::ToOperator(request) => (
+                            &request.email_id,
+                            deliver_to_operator(
+                                &self.store,
+                                self.mailer.as_ref(),
+                                &self.templates,
+                                request,
+                            )
+                            .await,
+                        ),
+                    };
+                    match sent {
                         Ok(result) => {
-                            tracing::info!(email_id = %request.email_id, ?result, correlation_id = %env.correlation_id, "email handled");
+                            tracing::info!(%email_id, ?result, correlation_id = %env.correlation_id, "email handled");
                             DeliveryOutcome::Done
                         }
                         Err(e) => {
-                            tracing::warn!(email_id = %request.email_id, error = %e, "email not sent");
+                            tracing::warn!(%email_id, error = %e, "email not sent");
                             e.delivery_outcome()
                         }
                     }

@@ -35,6 +35,8 @@ pub mod limits {
     pub const CLICK: usize = 4 * 1024;
     /// The portal's forms: a sign-in email, an application, payout details.
     pub const PORTAL: usize = 16 * 1024;
+    /// The operator console's forms: campaigns with their terms, email templates.
+    pub const CONSOLE: usize = 256 * 1024;
     /// The admin and partner API: email templates are the largest bodies.
     pub const API: usize = 256 * 1024;
 }

@@ -17,7 +17,7 @@ use upline_http::correlation_id;
 
 use crate::pages::{Layout, render};
 use crate::problem::page_error;
-use crate::session::{PublicForm, PublicPage, SessionOf, clear_cookie, cookie_secret, set_cookie};
+use crate::session::{PublicForm, PublicPage, SESSION_COOKIE, SessionOf};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct LoginQuery {
@@ -33,7 +33,7 @@ pub(crate) async fn login_page(
     headers: HeaderMap,
     PageParams(q): PageParams<LoginQuery>,
 ) -> Response {
-    if let Some(id) = cookie_secret(&headers, &s)
+    if let Some(id) = SESSION_COOKIE.read(&headers, &s)
         && matches!(sign_in::session(&s, &id).await, Ok(Some(_)))
     {
         return Redirect::to("/portal").into_response();
@@ -126,7 +126,7 @@ pub(crate) async fn sign_in(
         Ok((id, _)) => {
             let mut resp = Redirect::to("/portal").into_response();
             resp.headers_mut()
-                .insert(header::SET_COOKIE, set_cookie(&s, &id));
+                .insert(header::SET_COOKIE, SESSION_COOKIE.set(&s, &id));
             resp
         }
         Err(AppError::Unauthorized(why)) => {
@@ -168,6 +168,6 @@ pub(crate) async fn sign_out(
     }
     let mut resp = Redirect::to("/portal/login?signed_out=1").into_response();
     resp.headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie(&s));
+        .insert(header::SET_COOKIE, SESSION_COOKIE.clear(&s));
     resp
 }

@@ -71,24 +71,7 @@ fn row(l: &LineOnStatement, campaigns: &BTreeMap<String, String>) -> Row {
     let line = &l.line;
     let e = &line.explanation;
     let currency = line.amount.currency();
-    let mut details: Vec<(String, String)> = e
-        .parts
-        .iter()
-        .map(|p| (p.label.clone(), p.amount.clone()))
-        .collect();
-    for (label, value) in [
-        ("Not paid because", &e.not_paid_because),
-        ("Terms", &e.terms),
-        ("Tier", &e.tier),
-        ("Renewal", &e.renewal),
-        ("Credited by", &e.attribution),
-        ("Exchange", &e.exchange),
-        ("Reverses", &line.reverses),
-    ] {
-        if let Some(v) = value {
-            details.push((label.to_string(), v.clone()));
-        }
-    }
+    let details = e.details(line.reverses.as_ref());
     Row {
         date: l.converted_at.unwrap_or(line.created_at).day().to_string(),
         campaign: campaigns

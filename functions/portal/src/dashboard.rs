@@ -40,7 +40,7 @@ pub(crate) async fn dashboard(
     let performance = partner_performance(&s.store, &who.partner.id, from, today, currency).await?;
     let earnings = earnings_since(&s, &who.partner.id, Some(from.start())).await?;
     // Our own markup, from numbers and dates only: safe to put in the page as it is.
-    let chart = crate::chart::daily(
+    let chart = upline_web::chart::daily(
         &performance.days,
         currency,
         &format!("Clicks, conversions and commission per day, {from} to {today}"),

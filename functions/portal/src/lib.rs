@@ -3,7 +3,6 @@
 //! Pages work without JavaScript and load nothing from other hosts.
 
 mod auth;
-mod chart;
 mod commissions;
 mod dashboard;
 mod join;

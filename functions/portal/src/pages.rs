@@ -1,12 +1,12 @@
-//! The page templates (minijinja, compiled into the binary, HTML auto-escaped) and how a
-//! rendered page becomes a response: never cached, since every page is someone's own.
+//! The portal's page templates and the layout every page shares.
 
 use std::sync::LazyLock;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use minijinja::{Environment, UndefinedBehavior, context};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
 use serde::Serialize;
+use upline_web::Templates;
 
 macro_rules! templates {
     ($($name:literal),+ $(,)?) => {
@@ -32,20 +32,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "balance.html",
 );
 
-static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    // A misspelt variable is a failing render (and test), not a blank on the page; `if`
-    // may still ask whether an optional value is there.
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .expect("the shipped templates parse");
-    }
-    env
-});
+static ENVIRONMENT: LazyLock<Templates> = LazyLock::new(|| Templates::new(TEMPLATES));
 
 /// The stylesheet, served from the portal itself (no third-party host).
-pub const STYLESHEET: &str = include_str!("../assets/portal.css");
+pub const STYLESHEET: &str = upline_web::STYLESHEET;
 
 /// What every page's layout needs: the program's name and, once signed in, the
 /// session's CSRF token for the sign-out button.
@@ -76,37 +66,7 @@ pub fn render(
     layout: &Layout,
     page: impl Serialize,
 ) -> Response {
-    let env = &*ENVIRONMENT;
-    let html = env
-        .get_template(template)
-        .and_then(|t| t.render(context! { ..minijinja::Value::from_serialize(layout), ..minijinja::Value::from_serialize(&page) }));
-    match html {
-        Ok(html) => {
-            let mut resp = (status, Html(html)).into_response();
-            let headers = resp.headers_mut();
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            // Browsers name the origin of a form's POST only under a policy that sends
-            // referrers at all; `same-origin` sends them to the portal itself only, so
-            // nothing (a sign-in token in a URL) leaks to other sites.
-            headers.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("same-origin"),
-            );
-            resp
-        }
-        Err(e) => {
-            tracing::error!(
-                template,
-                error = format!("{e:#}"),
-                "a portal page did not render"
-            );
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This page could not be shown.",
-            )
-                .into_response()
-        }
-    }
+    ENVIRONMENT.render(status, template, layout, page)
 }
 
 /// A page with a heading, a few paragraphs and at most one link onwards.
@@ -134,26 +94,12 @@ pub const SCRIPT: &str = include_str!("../assets/portal.js");
 
 /// `GET /portal/assets/portal.js`.
 pub async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
+    upline_web::asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// `GET /portal/assets/portal.css`.
 pub async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLESHEET,
-    )
-        .into_response()
+    upline_web::asset("text/css; charset=utf-8", STYLESHEET)
 }
 
 #[cfg(test)]
@@ -163,20 +109,17 @@ mod tests {
     #[test]
     fn every_template_parses_and_escapes_html() {
         for (name, _) in TEMPLATES {
-            assert!(ENVIRONMENT.get_template(name).is_ok(), "{name}");
+            assert!(ENVIRONMENT.has(name), "{name}");
         }
         let layout = Layout::public("<Acme & Co>");
         let resp = message(StatusCode::OK, &layout, "Hi", &["<script>"], None);
         assert_eq!(resp.status(), StatusCode::OK);
         let html = ENVIRONMENT
-            .get_template("message.html")
-            .unwrap()
-            .render(context! {
-                heading => "h",
-                paragraphs => ["<b>x</b>"],
-                link => (),
-                ..minijinja::Value::from_serialize(&layout)
-            })
+            .html(
+                "message.html",
+                &layout,
+                context! { heading => "h", paragraphs => ["<b>x</b>"], link => () },
+            )
             .unwrap();
         assert!(html.contains("&lt;Acme &amp; Co&gt;"), "{html}");
         assert!(html.contains("&lt;b&gt;x&lt;"), "{html}");

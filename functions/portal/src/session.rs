@@ -1,98 +1,33 @@
-//! The browser side of a session: the cookie that carries its id, the extractor that
-//! turns a request into the signed-in partner, and the two checks every posted form
+//! The browser side of a partner's session: the cookie that carries its id, the extractor
+//! that turns a request into the signed-in partner, and the two checks every posted form
 //! passes (the CSRF token of the session, and a same-origin request).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use cookie::{Cookie, SameSite};
 use upline_domain::partner::{Partner, PartnerStatus};
 use upline_domain::program::Program;
 use upline_domain::services::Services;
 use upline_domain::usecases::admin::require_program;
 use upline_domain::usecases::sign_in::{self, BrowserSecret, SESSION_VALID_SECS, Session};
+use upline_web::SessionCookie;
 
 use crate::pages::{Layout, message};
 use crate::problem::page_error;
 
-/// The session cookie's name where the portal is served over HTTPS. The `__Host-` prefix
-/// makes browsers refuse it unless it is `Secure`, host-only and for `Path=/`, so a
-/// sibling subdomain cannot plant a session of its choosing.
+/// The session cookie's name where the portal is served over HTTPS.
 pub const COOKIE: &str = "__Host-upline_portal";
 
-/// The name over plain HTTP (the local host on loopback), where `__Host-` cannot be met.
-pub const PLAIN_HTTP_COOKIE: &str = "upline_portal";
+/// The portal's session cookie (the console's has other names: a browser holds both
+/// apart).
+pub const SESSION_COOKIE: SessionCookie = SessionCookie {
+    secure_name: COOKIE,
+    plain_name: "upline_portal",
+    max_age_secs: SESSION_VALID_SECS,
+};
 
-fn cookie_name(services: &Services) -> &'static str {
-    if secure(services) {
-        COOKIE
-    } else {
-        PLAIN_HTTP_COOKIE
-    }
-}
-
-/// The session id the request's cookie carries, if any.
-pub fn cookie_secret(headers: &HeaderMap, services: &Services) -> Option<BrowserSecret> {
-    let name = cookie_name(services);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| BrowserSecret::from_browser(c.value()))
-}
-
-/// `Set-Cookie` for a new session; `Secure` unless the portal is served over plain HTTP
-/// (the local host on loopback), where a browser would drop a Secure cookie.
-pub fn set_cookie(services: &Services, id: &BrowserSecret) -> HeaderValue {
-    let cookie = Cookie::build((cookie_name(services), id.expose().to_string()))
-        .http_only(true)
-        .secure(secure(services))
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(time::Duration::seconds(SESSION_VALID_SECS))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a base32 cookie is a header value")
-}
-
-/// `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie(services: &Services) -> HeaderValue {
-    let cookie = Cookie::build((cookie_name(services), ""))
-        .http_only(true)
-        .secure(secure(services))
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("static cookie")
-}
-
-fn secure(services: &Services) -> bool {
-    services.deployment.public_base_url.starts_with("https://")
-}
-
-/// Whether a posted form comes from the portal's own pages: browsers say where a request
-/// comes from (`Sec-Fetch-Site`, and `Origin`, which pages cannot forge, and which every
-/// current browser sends with a POST); a request from another site, or one that says
-/// nothing of where it comes from, is refused before its CSRF token is looked at. The
-/// public forms (sign-in, application) have no session, so this is their only guard.
-pub fn same_origin(headers: &HeaderMap, services: &Services) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return matches!(site, "same-origin" | "none");
-    }
-    let own = url_origin(&services.deployment.public_base_url);
-    matches!((header("origin"), own), (Some(origin), Some(own)) if origin == own)
-}
-
-fn url_origin(base: &str) -> Option<String> {
-    let (scheme, rest) = base.split_once("://")?;
-    let host = rest.split('/').next()?;
-    Some(format!("{scheme}://{host}"))
-}
+pub use upline_web::same_origin;
 
 /// A request with an open session, whatever the partner's status.
 pub struct SessionOf {
@@ -138,7 +73,9 @@ impl FromRequestParts<Services> for SessionOf {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
-        let id = cookie_secret(&parts.headers, s).ok_or_else(to_login)?;
+        let id = SESSION_COOKIE
+            .read(&parts.headers, s)
+            .ok_or_else(to_login)?;
         let session = sign_in::session(s, &id)
             .await
             .map_err(page_error)?

@@ -1,6 +1,7 @@
 //! The demo program seeded on a new store: one campaign and three partners in a referral
-//! chain (Cleo recruited Bo, Bo recruited Ada), each approved with a link — created
-//! through the same use cases the API runs, so the demo is a real program.
+//! chain (Cleo recruited Bo, Bo recruited Ada), each approved with a link, and an owner
+//! for the console — created through the same use cases the API runs, so the demo is a
+//! real program.
 
 use upline_domain::error::AppError;
 use upline_domain::ids::PartnerId;
@@ -26,6 +27,10 @@ pub struct DemoProgram {
     pub campaign_id: String,
     /// A link that signs Ada in to the partner portal: once, within a day.
     pub portal_sign_in_url: String,
+    /// The demo's owner, who runs the program in the console.
+    pub owner_email: String,
+    /// A link that signs the owner in to the console: once, within a day.
+    pub console_sign_in_url: String,
     /// Recruiter first: Cleo, then Bo, then Ada.
     pub partners: Vec<DemoPartner>,
 }
@@ -33,6 +38,9 @@ pub struct DemoProgram {
 fn dec(s: &str) -> Option<DecimalText> {
     Some(DecimalText(s.to_string()))
 }
+
+/// The demo program's owner in the console.
+pub const DEMO_OWNER: &str = "owner@demo-outfitters.example";
 
 /// How long the printed portal sign-in link works: long enough to read the README first.
 const DEMO_SIGN_IN_SECS: i64 = 24 * 3600;
@@ -126,8 +134,22 @@ pub async fn seed(services: &Services) -> Result<DemoProgram, AppError> {
     let ada = PartnerId::from(partners.last().expect("three partners").id.as_str());
     let (_, portal_sign_in_url) =
         upline_domain::usecases::sign_in::issue_link(services, &ada, DEMO_SIGN_IN_SECS).await?;
+    let (owner, _) = upline_domain::usecases::operators::put(
+        services,
+        upline_domain::usecases::operators::OperatorSpec {
+            email: DEMO_OWNER.into(),
+            role: upline_domain::operator::Role::Owner,
+        },
+        "demo-seed",
+    )
+    .await?;
+    let (_, console_sign_in_url) =
+        upline_domain::usecases::console_sign_in::issue_link(services, &owner, DEMO_SIGN_IN_SECS)
+            .await?;
     Ok(DemoProgram {
         portal_sign_in_url,
+        owner_email: owner.email,
+        console_sign_in_url,
         postback_secret: program.postback_secret.unwrap_or_default(),
         campaign_id: campaign.id.to_string(),
         partners,

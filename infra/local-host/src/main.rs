@@ -36,6 +36,10 @@ fn print_welcome(host: &RunningHost) {
             "\nPartner portal: {base}/portal  — sign in as Ada with this link (works once, for a day):\n  {}",
             demo.portal_sign_in_url
         );
+        println!(
+            "\nOperator console: {base}/console  — sign in as the owner, {}, with this link (works once, for a day):\n  {}",
+            demo.owner_email, demo.console_sign_in_url
+        );
         println!("\nTry it:");
         println!("  curl -si {} | grep -i location", ada.link_url);
         println!("  # take click_id from the Location header, then report a 100.00 USD sale:");

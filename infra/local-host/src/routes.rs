@@ -19,6 +19,7 @@ pub fn router(services: &Services, tracking: upline_redirect::TrackingSettings) 
         .merge(upline_signup::router(services.clone()))
         .merge(upline_api::router(services.clone()))
         .merge(upline_portal::router(services.clone()))
+        .merge(upline_console::router(services.clone()))
         .fallback(upline_http::not_found)
 }
 

@@ -89,6 +89,31 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The explanation as labelled facts, as the pages show it under a line: each part of
+    /// the amount, then whichever of the reasons, terms, tier, renewal, attribution and
+    /// exchange apply, then what the line reverses.
+    pub fn details(&self, reverses: Option<&String>) -> Vec<(String, String)> {
+        let mut details: Vec<(String, String)> = self
+            .parts
+            .iter()
+            .map(|p| (p.label.clone(), p.amount.clone()))
+            .collect();
+        for (label, value) in [
+            ("Not paid because", self.not_paid_because.as_ref()),
+            ("Terms", self.terms.as_ref()),
+            ("Tier", self.tier.as_ref()),
+            ("Renewal", self.renewal.as_ref()),
+            ("Credited by", self.attribution.as_ref()),
+            ("Exchange", self.exchange.as_ref()),
+            ("Reverses", reverses),
+        ] {
+            if let Some(v) = value {
+                details.push((label.to_string(), v.clone()));
+            }
+        }
+        details
+    }
+
     /// An explanation with its rule, level, base and sentence, and nothing else yet: the
     /// engine and the refund stage fill in what applies.
     pub fn new(rule: Rule, level: u8, base_minor: i64, summary: String) -> Self {

@@ -278,6 +278,7 @@ fn every_email_template_variant_names_a_shipped_template_and_back() {
         CommissionApproved,
         PayoutStatement,
         SignInLink,
+        OperatorSignInLink,
     ];
     for t in all {
         assert_eq!(t.template().name, t.name());

@@ -91,6 +91,15 @@ pub fn sign_in_token(token_hash: &str) -> Key {
 pub fn session(id_hash: &str) -> Key {
     Key::new(format!("SESSION#{id_hash}"), "SESSION")
 }
+/// A pending console sign-in (an operator's emailed link), under the hash of its token:
+/// apart from partners' so neither population's token opens the other's door.
+pub fn operator_sign_in_token(token_hash: &str) -> Key {
+    Key::new(format!("OPSIGNIN#{token_hash}"), "OPSIGNIN")
+}
+/// An operator's console session, under the hash of its id.
+pub fn operator_session(id_hash: &str) -> Key {
+    Key::new(format!("OPSESSION#{id_hash}"), "OPSESSION")
+}
 pub fn deployment_secrets() -> Key {
     Key::new("DEPLOYMENT", "SECRETS")
 }

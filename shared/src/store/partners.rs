@@ -86,6 +86,20 @@ impl Store {
             .await
     }
 
+    /// Every partner, newest first: what the console searches and filters in (a program
+    /// has thousands of partners, not millions; pages stay one query each).
+    pub async fn all_partners(&self) -> Result<Vec<Partner>, AppError> {
+        let mut items = self
+            .query_all(
+                Index::Gsi2,
+                &keys::partners_listing(),
+                &crate::ports::SortKeyCondition::All,
+            )
+            .await?;
+        items.reverse();
+        items.iter().map(crate::store::decode).collect()
+    }
+
     /// The partner, or a 404 naming it.
     pub async fn require_partner(&self, id: &PartnerId) -> Result<Partner, AppError> {
         self.partner(id)

@@ -42,6 +42,40 @@ pub async fn record(
     }
 }
 
+/// Entries from `from` to `to` (days, inclusive), newest first, that `keep` keeps; at most
+/// `max` of them. One query per day, newest day first, stopping once `max` are found.
+pub async fn entries_between(
+    services: &Services,
+    from: Day,
+    to: Day,
+    max: usize,
+    keep: impl Fn(&AuditEntry) -> bool,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let mut out = Vec::new();
+    let mut day = to;
+    while day >= from && out.len() < max {
+        let items = services
+            .store
+            .query_all(
+                crate::ports::Index::Primary,
+                &partition(day),
+                &crate::ports::SortKeyCondition::All,
+            )
+            .await?;
+        for item in items.iter().rev() {
+            let entry: AuditEntry = crate::store::decode(item)?;
+            if keep(&entry) {
+                out.push(entry);
+                if out.len() == max {
+                    break;
+                }
+            }
+        }
+        day = Day(day.0 - 1);
+    }
+    Ok(out)
+}
+
 async fn try_record(
     services: &Services,
     actor: &str,

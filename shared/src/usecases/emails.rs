@@ -96,6 +96,75 @@ pub async fn deliver(
         ));
     }
     if let Some(obj) = data.as_object_mut() {
+        obj.insert("partner_name".into(), partner.name.clone().into());
+        if let Some(url) = &unsubscribe_url {
+            obj.insert("unsubscribe_url".into(), url.clone().into());
+        }
+    }
+    let due = Due {
+        email_id: &request.email_id,
+        template: request.template,
+        to: partner.email.clone(),
+        data,
+        unsubscribe_url,
+    };
+    send(store, mailer, templates, due).await
+}
+
+/// Renders and sends an email to an operator (the console's sign-in links), at most once
+/// per email id. Operators' emails are about their own access: always sent.
+#[tracing::instrument(skip_all, fields(email_id = %request.email_id))]
+pub async fn deliver_to_operator(
+    store: &Store,
+    mailer: &dyn Mailer,
+    templates: &EmailTemplates,
+    request: &crate::messages::OperatorEmailRequest,
+) -> Result<EmailResult, AppError> {
+    let marker = keys::email_sent(&request.email_id);
+    if store.table().get(&marker).await?.is_some() {
+        return Ok(EmailResult::AlreadySent);
+    }
+    let to = crate::partner::parse_email(&request.to).map_err(|e| {
+        AppError::Internal(Cause::of(std::io::Error::other(format!(
+            "an operator email for an unusable address: {e}"
+        ))))
+    })?;
+    let due = Due {
+        email_id: &request.email_id,
+        template: request.template,
+        to,
+        data: request.data.clone(),
+        unsubscribe_url: None,
+    };
+    send(store, mailer, templates, due).await
+}
+
+/// An email about to be rendered and sent: to whom, which, with what.
+struct Due<'a> {
+    email_id: &'a str,
+    template: EmailTemplate,
+    to: String,
+    data: serde_json::Value,
+    unsubscribe_url: Option<String>,
+}
+
+/// The part of sending every email shares: open the sealed secrets in its data, render it
+/// (from the operator's override when there is one), send it once, and mark it sent.
+async fn send(
+    store: &Store,
+    mailer: &dyn Mailer,
+    templates: &EmailTemplates,
+    due: Due<'_>,
+) -> Result<EmailResult, AppError> {
+    let Due {
+        email_id,
+        template,
+        to,
+        mut data,
+        unsubscribe_url,
+    } = due;
+    let marker = keys::email_sent(email_id);
+    if let Some(obj) = data.as_object_mut() {
         // Secrets travel sealed through the queue (and its dead-letter queue); they are
         // opened only here, to be rendered.
         for (name, value) in obj.iter_mut() {
@@ -103,33 +172,29 @@ pub async fn deliver(
                 *value = store.open(&email_secret_purpose(name), text)?.into();
             }
         }
-        obj.insert("partner_name".into(), partner.name.clone().into());
-        if let Some(url) = &unsubscribe_url {
-            obj.insert("unsubscribe_url".into(), url.clone().into());
-        }
     }
-    let custom = template_override(store, request.template.name()).await?;
+    let custom = template_override(store, template.name()).await?;
     let rendered = templates
-        .render_with(request.template.name(), custom.as_ref(), &data)
+        .render_with(template.name(), custom.as_ref(), &data)
         .map_err(|e| match e {
             RenderError::UnknownTemplate(_) | RenderError::Broken { .. } => {
                 AppError::Internal(Cause::of(e))
             }
         })?;
     let email = OutgoingEmail {
-        idempotency_key: request.email_id.clone(),
-        to: partner.email.clone(),
+        idempotency_key: email_id.to_string(),
+        to,
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
         unsubscribe_url,
-        tags: vec![("template".into(), request.template.name().into())],
+        tags: vec![("template".into(), template.name().into())],
     };
     let result = match mailer.send(&email).await {
         Ok(()) => EmailResult::Sent,
         Err(MailError::Transient(e)) => return Err(AppError::Unavailable(e.into())),
         Err(MailError::Rejected(reason)) => {
-            tracing::warn!(email_id = %request.email_id, %reason, "email rejected by the provider; not retried");
+            tracing::warn!(email_id, %reason, "email rejected by the provider; not retried");
             EmailResult::Rejected
         }
     };
@@ -148,7 +213,7 @@ pub async fn deliver(
         Ok(()) | Err(TableError::ConditionFailed) => Ok(result),
         Err(e) => {
             // Sent but not marked: a redelivery could send it again, so say so loudly.
-            tracing::error!(email_id = %request.email_id, error = %e, "email sent but not marked as sent");
+            tracing::error!(email_id, error = %e, "email sent but not marked as sent");
             Ok(result)
         }
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod commissions;
+pub mod console_sign_in;
 pub mod conversion_lifecycle;
 pub mod disputes;
 pub mod emails;

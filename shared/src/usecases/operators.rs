@@ -86,7 +86,8 @@ pub async fn find(services: &Services, email: &str) -> Result<Option<Operator>, 
 }
 
 /// Adds the operator or changes their role, `by` an admin key's name or an owner's
-/// email; returns them and whether they are new. Demoting the last owner is refused.
+/// email, and audits it under `by`; returns them and whether they are new. Demoting the
+/// last owner is refused.
 pub async fn put(
     services: &Services,
     spec: OperatorSpec,
@@ -117,11 +118,25 @@ pub async fn put(
             Condition::None,
         )
         .await?;
-    Ok((operator, existing.is_none()))
+    let created = existing.is_none();
+    crate::usecases::audit::record(
+        services,
+        by,
+        if created {
+            "operator.added"
+        } else {
+            "operator.changed"
+        },
+        &operator.email,
+        format!("role {}", operator.role.as_str()),
+    )
+    .await;
+    Ok((operator, created))
 }
 
-/// Removes the operator; the last owner stays.
-pub async fn remove(services: &Services, email: &str) -> Result<Operator, AppError> {
+/// Removes the operator, audited under `by`; the last owner stays. Their console
+/// session ends with them: each request reads the operator afresh.
+pub async fn remove(services: &Services, email: &str, by: &str) -> Result<Operator, AppError> {
     let email = parse_email(email).map_err(|e| AppError::field("email", e))?;
     let existing = find(services, &email)
         .await?
@@ -134,6 +149,14 @@ pub async fn remove(services: &Services, email: &str) -> Result<Operator, AppErr
         .table()
         .delete(&keys::operator(&email), Condition::Exists)
         .await?;
+    crate::usecases::audit::record(
+        services,
+        by,
+        "operator.removed",
+        &existing.email,
+        format!("was {}", existing.role.as_str()),
+    )
+    .await;
     Ok(existing)
 }
 

@@ -57,7 +57,7 @@ pub const LINKS_PER_ADDRESS: RateLimit = RateLimit {
 pub struct BrowserSecret(String);
 
 impl BrowserSecret {
-    fn mint(services: &Services) -> Self {
+    pub(crate) fn mint(services: &Services) -> Self {
         BrowserSecret(base32(&services.ids.random_bytes(32)))
     }
 
@@ -70,7 +70,7 @@ impl BrowserSecret {
         &self.0
     }
 
-    fn stored_as(&self) -> String {
+    pub(crate) fn stored_as(&self) -> String {
         hash_api_key(&self.0)
     }
 }
@@ -153,23 +153,150 @@ pub async fn issue_link(
     partner_id: &PartnerId,
     valid_secs: i64,
 ) -> Result<(BrowserSecret, String), AppError> {
-    let token = BrowserSecret::mint(services);
     let pending = PendingSignIn {
         partner_id: partner_id.clone(),
         expires_at: services.now().plus_secs(valid_secs),
     };
-    let item = encode(keys::sign_in_token(&token.stored_as()), &pending)
-        .with("ttl", pending.expires_at.secs());
-    services
-        .store
-        .table()
-        .put(item, Condition::NotExists)
-        .await?;
+    let token = Door::PORTAL.store_token(services, &pending).await?;
     let url = crate::public_urls::portal_sign_in_url(
         &services.deployment.public_base_url,
         token.expose(),
     );
     Ok((token, url))
+}
+
+/// Something stored with an end: a pending sign-in, a session. Past it, it opens nothing,
+/// whether or not the table's TTL has removed it yet.
+pub(crate) trait Expiring: Serialize + serde::de::DeserializeOwned {
+    fn expires_at(&self) -> Timestamp;
+}
+
+impl Expiring for PendingSignIn {
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+impl Expiring for Session {
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+/// Which door a token or session opens: the partner portal's or the operator console's.
+/// Each keeps its tokens and sessions under its own keys, so a partner's session id looked
+/// up at the console's door (or the reverse) finds nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct Door {
+    token: fn(&str) -> crate::ports::Key,
+    session: fn(&str) -> crate::ports::Key,
+}
+
+impl Door {
+    pub(crate) const PORTAL: Door = Door {
+        token: keys::sign_in_token,
+        session: keys::session,
+    };
+    pub(crate) const CONSOLE: Door = Door {
+        token: keys::operator_sign_in_token,
+        session: keys::operator_session,
+    };
+
+    /// Stores `pending` under a new token's hash; returns the token.
+    pub(crate) async fn store_token<T: Expiring>(
+        self,
+        services: &Services,
+        pending: &T,
+    ) -> Result<BrowserSecret, AppError> {
+        let token = BrowserSecret::mint(services);
+        let item = encode((self.token)(&token.stored_as()), pending)
+            .with("ttl", pending.expires_at().secs());
+        services
+            .store
+            .table()
+            .put(item, Condition::NotExists)
+            .await?;
+        Ok(token)
+    }
+
+    /// Spends `token`: what it was stored with, once, and only before it expires. Of two
+    /// requests racing with one token, one wins.
+    pub(crate) async fn spend_token<T: Expiring>(
+        self,
+        services: &Services,
+        token: &BrowserSecret,
+    ) -> Result<T, AppError> {
+        let key = (self.token)(&token.stored_as());
+        let spent = || AppError::Unauthorized(LINK_SPENT.into());
+        let Some(item) = services.store.table().get(&key).await? else {
+            return Err(spent());
+        };
+        let pending: T = decode(&item)?;
+        match services.store.table().delete(&key, Condition::Exists).await {
+            Ok(()) => {}
+            Err(TableError::ConditionFailed) => return Err(spent()),
+            Err(e) => return Err(e.into()),
+        }
+        if services.now() >= pending.expires_at() {
+            return Err(AppError::Unauthorized(LINK_EXPIRED.into()));
+        }
+        Ok(pending)
+    }
+
+    /// Stores `session` under a new id's hash; returns the id for the cookie.
+    pub(crate) async fn open_session<T: Expiring>(
+        self,
+        services: &Services,
+        session: &T,
+    ) -> Result<BrowserSecret, AppError> {
+        let id = BrowserSecret::mint(services);
+        let item = encode((self.session)(&id.stored_as()), session)
+            .with("ttl", session.expires_at().secs());
+        services
+            .store
+            .table()
+            .put(item, Condition::NotExists)
+            .await?;
+        Ok(id)
+    }
+
+    /// The session `id` opens at this door, if it is open and not expired.
+    pub(crate) async fn session<T: Expiring>(
+        self,
+        services: &Services,
+        id: &BrowserSecret,
+    ) -> Result<Option<T>, AppError> {
+        if id.expose().is_empty() {
+            return Ok(None);
+        }
+        let Some(item) = services
+            .store
+            .table()
+            .get(&(self.session)(&id.stored_as()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let session: T = decode(&item)?;
+        Ok((services.now() < session.expires_at()).then_some(session))
+    }
+
+    /// Ends the session `id` opened; ending one already ended is not an error.
+    pub(crate) async fn close_session(
+        self,
+        services: &Services,
+        id: &BrowserSecret,
+    ) -> Result<(), AppError> {
+        match services
+            .store
+            .table()
+            .delete(&(self.session)(&id.stored_as()), Condition::None)
+            .await
+        {
+            Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Why a sign-in link did not sign anyone in.
@@ -183,66 +310,26 @@ pub async fn sign_in(
     services: &Services,
     token: &BrowserSecret,
 ) -> Result<(BrowserSecret, Session), AppError> {
-    let key = keys::sign_in_token(&token.stored_as());
-    let spent = || AppError::Unauthorized(LINK_SPENT.into());
-    let Some(item) = services.store.table().get(&key).await? else {
-        return Err(spent());
-    };
-    let pending: PendingSignIn = decode(&item)?;
-    match services.store.table().delete(&key, Condition::Exists).await {
-        Ok(()) => {}
-        Err(TableError::ConditionFailed) => return Err(spent()),
-        Err(e) => return Err(e.into()),
-    }
+    let pending: PendingSignIn = Door::PORTAL.spend_token(services, token).await?;
     let now = services.now();
-    if now >= pending.expires_at {
-        return Err(AppError::Unauthorized(LINK_EXPIRED.into()));
-    }
-    let id = BrowserSecret::mint(services);
     let session = Session {
         partner_id: pending.partner_id,
         created_at: now,
         expires_at: now.plus_secs(SESSION_VALID_SECS),
     };
-    let item =
-        encode(keys::session(&id.stored_as()), &session).with("ttl", session.expires_at.secs());
-    services
-        .store
-        .table()
-        .put(item, Condition::NotExists)
-        .await?;
+    let id = Door::PORTAL.open_session(services, &session).await?;
     tracing::info!(partner_id = %session.partner_id, "signed in by email link");
     Ok((id, session))
 }
 
 /// The session `id` opens, if it is open and not expired.
 pub async fn session(services: &Services, id: &BrowserSecret) -> Result<Option<Session>, AppError> {
-    if id.expose().is_empty() {
-        return Ok(None);
-    }
-    let Some(item) = services
-        .store
-        .table()
-        .get(&keys::session(&id.stored_as()))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let session: Session = decode(&item)?;
-    Ok((services.now() < session.expires_at).then_some(session))
+    Door::PORTAL.session(services, id).await
 }
 
 /// Ends the session `id` opened; ending one already ended is not an error.
 pub async fn sign_out(services: &Services, id: &BrowserSecret) -> Result<(), AppError> {
-    match services
-        .store
-        .table()
-        .delete(&keys::session(&id.stored_as()), Condition::None)
-        .await
-    {
-        Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    Door::PORTAL.close_session(services, id).await
 }
 
 /// The CSRF token of the session `id` opened: a MAC of the id, so a page of another

@@ -15,6 +15,7 @@ mod rates;
 mod terms;
 #[cfg(test)]
 mod tests;
+mod views;
 mod wire;
 
 pub use admin_keys::*;
@@ -24,6 +25,7 @@ pub use partners::*;
 pub use program::*;
 pub use rates::*;
 pub use terms::*;
+pub use views::*;
 pub use wire::{
     BaseRequest, BonusesRequest, CampaignRequest, CapRequest, ExchangeRateRequest,
     ExchangeRateView, GroupRequest, LaterRateRequest, LinkRequest, LinkView, NewLink,

@@ -7,16 +7,19 @@
 //! whose ids are stable so the email stage sends each once.
 //!
 //! One module per step: `load` reads what the commission is decided on, `decide` says
-//! what it is (pure, unit-tested in `tests`), `write` commits it and announces it.
+//! what it is (pure, unit-tested in `tests`), `write` commits it and announces it;
+//! `preview` decides a sale that did not happen and writes nothing.
 
 mod decide;
 mod load;
+mod preview;
 mod write;
 
 #[cfg(test)]
 mod tests;
 
 pub use load::upline_of;
+pub use preview::{PreviewRequest, preview};
 
 use crate::commission::CommissionLine;
 use crate::conversion::ConversionStatus;

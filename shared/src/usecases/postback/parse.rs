@@ -7,7 +7,7 @@ use super::*;
 /// Most line items one postback may carry.
 pub const MAX_LINE_ITEMS: usize = 100;
 
-pub(super) fn parse_items(
+pub(crate) fn parse_items(
     items: Vec<LineItemRequest>,
     currency: Currency,
     errors: &mut FieldErrors,

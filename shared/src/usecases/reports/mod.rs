@@ -2,8 +2,11 @@
 //! impressions, conversions, revenue and commission grouped by day, partner, campaign or
 //! (for one partner) sub-id value.
 
+mod overview;
 mod performance;
 mod wire;
+
+pub use overview::{Compared, Overview, Ranked, Totals, program_overview};
 
 pub use performance::{
     DayFigures, Performance, conversion_rate, day_by_day, epc, partner_performance,

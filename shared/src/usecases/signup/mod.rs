@@ -148,6 +148,11 @@ async fn signup_to(
         unsubscribe_token: base32(&services.ids.random_bytes(16)),
         api_key_hash: None,
         payout_details: None,
+        status_history: vec![crate::partner::StatusChange {
+            status: PartnerStatus::Pending,
+            reason: None,
+            at: now,
+        }],
         created_at: now,
         updated_at: now,
     };

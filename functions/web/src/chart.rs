@@ -1,8 +1,8 @@
-//! The dashboard's chart: clicks and conversions per day (lines, left axis) and the
-//! commission earned per day (bars, right axis), drawn as SVG on the server by
-//! `plotters`. Every value is an integer (counts, minor units of money), so nothing is
-//! computed in floating point; the axis labels format money the way the rest of the
-//! portal does.
+//! The daily chart of the portal's dashboard and the console's overview and reports:
+//! clicks and conversions per day (lines, left axis) and the commission per day (bars,
+//! right axis), drawn as SVG on the server by `plotters`. Every value is an integer
+//! (counts, minor units of money), so nothing is computed in floating point; the axis
+//! labels format money the way the pages do.
 
 use plotters::prelude::*;
 use upline_domain::money::{Currency, format_minor};

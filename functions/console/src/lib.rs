@@ -1,0 +1,65 @@
+//! The console function: the operator console's pages, rendered on the server from the
+//! same use cases the admin API calls. Operators sign in by emailed link through the
+//! console's own door (a partner's session opens nothing here); each page reads the
+//! operator's current role, hides what the role may not do and refuses it when posted.
+//! Every change is audited under the operator's email. Pages work without JavaScript and
+//! load nothing from other hosts.
+
+mod applications;
+mod audit;
+mod auth;
+mod campaigns;
+mod config;
+mod form;
+mod operators;
+mod overview;
+mod pages;
+mod partners;
+mod problem;
+mod session;
+
+pub use config::Config;
+pub use session::COOKIE;
+
+use axum::Router;
+use axum::routing::{get, post};
+use upline_domain::services::Services;
+
+/// Every route of the console, by path.
+pub fn router(services: Services) -> Router {
+    let router = Router::new()
+        .route("/console", get(overview::overview))
+        .route("/console/", get(overview::overview))
+        .route(
+            "/console/login",
+            get(auth::login_page).post(auth::request_link),
+        )
+        .route("/console/auth", get(auth::auth_page).post(auth::sign_in))
+        .route("/console/logout", post(auth::sign_out))
+        .route(
+            "/console/applications",
+            get(applications::applications_page).post(applications::decide),
+        )
+        .route("/console/partners", get(partners::partners_page))
+        .route(
+            "/console/partners/{id}",
+            get(partners::partner_page).post(partners::act),
+        )
+        .route(
+            "/console/campaigns",
+            get(campaigns::campaigns_page).post(campaigns::create),
+        )
+        .route(
+            "/console/campaigns/{id}",
+            get(campaigns::campaign_page).post(campaigns::update),
+        )
+        .route("/console/audit", get(audit::audit_page))
+        .route(
+            "/console/settings/operators",
+            get(operators::operators_page).post(operators::change),
+        )
+        .route("/console/assets/console.css", get(pages::stylesheet))
+        // Not a fallback: the local host merges every function's routes into one router.
+        .route("/console/{*rest}", get(problem::not_found_page));
+    upline_http::edge(router, upline_http::limits::CONSOLE).with_state(services)
+}
