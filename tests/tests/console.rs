@@ -93,9 +93,9 @@ impl Console {
             .expect("a session cookie")
     }
 
-    /// Posts `form` from the page at `path` with that page's CSRF token.
+    /// Posts `form` to `path` with the session's CSRF token (every page carries it).
     async fn post_form(&self, path: &str, cookie: &str, form: &str) -> Page {
-        let csrf = self.get(path, Some(cookie)).await.csrf();
+        let csrf = self.get("/console", Some(cookie)).await.csrf();
         self.post(path, Some(cookie), &format!("csrf={csrf}&{form}"))
             .await
     }
@@ -864,6 +864,467 @@ async fn a_campaign_is_created_with_its_terms_checked_field_by_field_and_preview
         audited
             .iter()
             .any(|(a, w, t)| a == MANAGER && w == "campaign.terms_changed" && t == "autumn")
+    );
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversions_are_listed_approved_rejected_and_refunded_with_their_reversals() {
+    let c = console().await;
+    // The sample sale: pending lines of 10.00 (Ada), 5.00 (Bo), 2.50 (Cleo).
+    commission_sample(c.services()).await;
+    let manager = c.signed_in(MANAGER).await;
+    let analyst = c.signed_in(ANALYST).await;
+    let page = c.get("/console/conversions", Some(&analyst)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("order-2026-000001"), "{}", page.text);
+    assert!(page.text.contains("status-pending"));
+    assert!(
+        page.text.contains("17.50 USD"),
+        "the commission of all its lines"
+    );
+    let page = c
+        .get("/console/conversions?status=approved", Some(&analyst))
+        .await;
+    assert!(!page.text.contains("order-2026-000001"));
+    let page = c
+        .get("/console/conversions?from=2020-02-30", Some(&analyst))
+        .await;
+    assert!(page.text.contains("id=\"range-error\""));
+    let path = "/console/conversions/conv-sample-1";
+    let page = c.get(path, Some(&analyst)).await;
+    assert!(!page.text.contains(">Approve<"), "analysts see no buttons");
+    assert_eq!(
+        c.post_form(path, &analyst, "action=approve").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // A partial refund takes its share back from every line, shown at once.
+    let page = c
+        .post_form(
+            path,
+            &manager,
+            "action=refund&amount=40.00&kind=refund&reference=r-1",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Refunded 40.00 USD"), "{}", page.text);
+    for reversal in [
+        "ada, level 0: -4.00 USD",
+        "bo, level 1: -2.00 USD",
+        "cleo, level 2: -1.00 USD",
+    ] {
+        assert!(page.text.contains(reversal), "{reversal}: {}", page.text);
+    }
+    // More than is left is refused at the field, and nothing changes.
+    let page = c
+        .post_form(path, &manager, "action=refund&amount=70.00")
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"amount-error\""));
+    let conversion = c
+        .services()
+        .store
+        .conversion(&"conv-sample-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversion.amounts.refunded.minor(), 4000);
+    // Approved early; then rejecting is refused, with the reason.
+    let page = c.post_form(path, &manager, "action=approve").await;
+    assert!(page.text.contains("Approved:"), "{}", page.text);
+    let lines = c
+        .services()
+        .store
+        .lines_of_conversion(&"conv-sample-1".into())
+        .await
+        .unwrap();
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.reverses.is_none())
+            .all(|l| l.status == upline_domain::commission::LineStatus::Approved)
+    );
+    let page = c
+        .post_form(path, &manager, "action=reject&reason=Fraud")
+        .await;
+    assert!(
+        !page.text.contains(">Reject<"),
+        "no reject button once approved"
+    );
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text.contains("refund the conversion instead"),
+        "{}",
+        page.text
+    );
+    let audited = c.audited().await;
+    assert!(
+        audited
+            .iter()
+            .any(|(a, w, _)| a == MANAGER && w == "conversion.refunded")
+    );
+    assert!(
+        audited
+            .iter()
+            .any(|(a, w, _)| a == MANAGER && w == "conversion.approved")
+    );
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_runs_payouts_downloads_the_paypal_file_and_marks_them_paid() {
+    let c = console().await;
+    commission_sample(c.services()).await;
+    upline_domain::usecases::partner_area::set_payout_details(
+        c.services(),
+        &"p-ada".into(),
+        upline_domain::payout::PayoutDetails::Paypal {
+            email: "ada-pays@example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let owner = c.signed_in(OWNER).await;
+    let manager = c.signed_in(MANAGER).await;
+    c.post_form(
+        "/console/conversions/conv-sample-1",
+        &owner,
+        "action=approve",
+    )
+    .await;
+    // Managers read payouts but may not run or settle them.
+    let page = c.get("/console/payouts", Some(&manager)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains("Run payouts</button>"));
+    let today = NOW.day().to_string();
+    let page = c
+        .post_form("/console/payouts", &manager, &format!("period={today}"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // A bad period is named; a good one runs and shows the run.
+    let page = c
+        .post_form("/console/payouts", &owner, "period=someday")
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"period-error\""));
+    let page = c
+        .post_form("/console/payouts", &owner, &format!("period={today}"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let run_path = page.location().to_string();
+    assert_eq!(run_path, format!("/console/payouts/runs/{today}"));
+    let page = c.get(&run_path, Some(&owner)).await;
+    assert!(page.text.contains("10.00 USD"), "{}", page.text);
+    assert!(page.text.contains("paypal: ada-pays@example.com"));
+    // The PayPal file, one currency per file.
+    let file = c
+        .get(
+            &format!("{run_path}/export.csv?format=paypal&currency=USD"),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        file.text.contains("ada-pays@example.com,10.00,USD"),
+        "{}",
+        file.text
+    );
+    // Marking paid: refused to the manager, done for the owner, and the partner's
+    // balance moves.
+    let payout_id = format!("{today}:p-ada:USD");
+    let settle = format!("/console/payouts/{payout_id}");
+    let csrf = c.get(&run_path, Some(&manager)).await.csrf();
+    let page = c
+        .post(
+            &settle,
+            Some(&manager),
+            &format!("csrf={csrf}&action=paid&reference=PP-1"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let csrf = c.get(&run_path, Some(&owner)).await.csrf();
+    let page = c
+        .post(
+            &settle,
+            Some(&owner),
+            &format!("csrf={csrf}&action=paid&reference=PP-1"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("The payout to ada is paid."),
+        "{}",
+        page.text
+    );
+    let payout =
+        upline_domain::usecases::payouts::payout(&c.services().store, &payout_id.as_str().into())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(payout.status, upline_domain::payout::PayoutStatus::Paid);
+    assert_eq!(payout.note.as_deref(), Some("PP-1"));
+    let page = c.get(&settle, Some(&owner)).await;
+    assert!(
+        page.text.contains("10% revenue share"),
+        "the statement's lines: {}",
+        page.text
+    );
+    let audited = c.audited().await;
+    assert!(
+        audited
+            .iter()
+            .any(|(a, w, _)| a == OWNER && w == "payout_run.started")
+    );
+    assert!(
+        audited
+            .iter()
+            .any(|(a, w, t)| a == OWNER && w == "payout.marked_paid" && *t == payout_id)
+    );
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_group_the_counters_and_download_as_csv() {
+    let c = console().await;
+    commission_sample(c.services()).await;
+    let analyst = c.signed_in(ANALYST).await;
+    let page = c
+        .get("/console/reports?group_by=partner", Some(&analyst))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("<th scope=\"row\">p-bo</th>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<svg"));
+    let csv = c
+        .get("/console/reports.csv?group_by=partner", Some(&analyst))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "partner,clicks,unique_clicks,bot_clicks,rejected_clicks,impressions,conversions,revenue,commission,currency"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("p-ada,") && l.ends_with(",1,100.00,10.00,USD")),
+        "{lines:?}"
+    );
+    assert!(lines.last().unwrap().starts_with("total,"));
+    assert!(lines.last().unwrap().ends_with(",17.50,USD"), "{lines:?}");
+    // Sub-ids are per partner: asked without one, the field says so.
+    let page = c
+        .get("/console/reports?group_by=sub1", Some(&analyst))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"group_by-error\""), "{}", page.text);
+    let page = c
+        .get(
+            "/console/reports?group_by=sub1&partner=p-ada",
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_saved_field_by_field_and_the_postback_secret_is_shown_once() {
+    let c = console().await;
+    let owner = c.signed_in(OWNER).await;
+    let manager = c.signed_in(MANAGER).await;
+    let page = c.get("/console/settings", Some(&manager)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        !page.text.contains("Save settings"),
+        "managers may not change settings"
+    );
+    assert!(!page.text.contains("Replace the postback secret"));
+    let settings = "name=Demo+Outfitters&hold_days=14&upline_levels=40%2C+20&upline_base=direct_commission\
+        &upline_skip=compress&attribution_priority=click&cadence=monthly&minimum=25.00&auto_approve=yes\
+        &signup_form=%5B%7B%22name%22%3A+%22website%22%2C+%22label%22%3A+%22Your+website%22%2C+%22type%22%3A+%22url%22%2C+%22required%22%3A+true%7D%5D\
+        &action=save";
+    assert_eq!(
+        c.post_form("/console/settings", &manager, settings)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Bad values are named, and nothing is saved.
+    let bad = settings
+        .replace("minimum=25.00", "minimum=lots")
+        .replace("%22url%22", "%22photo%22");
+    let page = c.post_form("/console/settings", &owner, &bad).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"minimum-error\""), "{}", page.text);
+    assert!(page.text.contains("signup.form[0].type"), "{}", page.text);
+    let program = upline_domain::usecases::admin::require_program(&c.services().store)
+        .await
+        .unwrap();
+    assert_eq!(program.hold_days, 30);
+    // The preview shows the form as typed without saving it.
+    let preview = settings.replace("action=save", "action=preview");
+    let page = c.post_form("/console/settings", &owner, &preview).await;
+    assert!(
+        page.text.contains(
+            "<strong>Your website</strong> <span class=\"required\">(required)</span> — url"
+        ),
+        "{}",
+        page.text
+    );
+    assert!(
+        upline_domain::usecases::admin::require_program(&c.services().store)
+            .await
+            .unwrap()
+            .signup
+            .form
+            .is_empty()
+    );
+    let page = c.post_form("/console/settings", &owner, settings).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("The settings are saved."));
+    let program = upline_domain::usecases::admin::require_program(&c.services().store)
+        .await
+        .unwrap();
+    assert_eq!(program.hold_days, 14);
+    assert_eq!(program.upline.depth, 2);
+    assert_eq!(program.payouts.minimum_minor, 2500);
+    assert!(program.signup.auto_approve);
+    assert_eq!(program.signup.form.len(), 1);
+    // The secret: shown once, then never again; the old one is gone.
+    let old = program.postback_secret.clone();
+    assert_eq!(
+        c.post_form("/console/settings/postback-secret", &manager, "")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let page = c
+        .post_form("/console/settings/postback-secret", &owner, "")
+        .await;
+    let program = upline_domain::usecases::admin::require_program(&c.services().store)
+        .await
+        .unwrap();
+    assert_ne!(program.postback_secret, old);
+    assert!(page.text.contains(&program.postback_secret), "shown once");
+    assert!(
+        !c.get("/console/settings", Some(&owner))
+            .await
+            .text
+            .contains(&program.postback_secret)
+    );
+    // An exchange rate.
+    let page = c
+        .post_form(
+            "/console/settings/exchange-rates",
+            &owner,
+            "currency=eur&rate=abc",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("id=\"rate-error\""));
+    let page = c
+        .post_form(
+            "/console/settings/exchange-rates",
+            &owner,
+            "currency=eur&rate=1.08",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("<th scope=\"row\">EUR</th>"),
+        "{}",
+        page.text
+    );
+    let audited = c.audited().await;
+    for action in [
+        "program.updated",
+        "program.postback_secret_rotated",
+        "exchange_rate.set",
+    ] {
+        assert!(
+            audited.iter().any(|(a, w, _)| a == OWNER && w == action),
+            "{action}"
+        );
+    }
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_templates_are_previewed_checked_saved_and_reset() {
+    let c = console().await;
+    let manager = c.signed_in(MANAGER).await;
+    let analyst = c.signed_in(ANALYST).await;
+    let page = c.get("/console/settings/emails", Some(&analyst)).await;
+    assert!(page.text.contains("operator_sign_in_link"));
+    let path = "/console/settings/emails/partner_approved";
+    let page = c.get(path, Some(&analyst)).await;
+    assert!(page.text.contains("Preview, with sample data"));
+    assert!(
+        page.text.contains("Ada Lovelace"),
+        "rendered with the sample: {}",
+        page.text
+    );
+    let broken = "subject=Welcome+{{+partner_name+&text=Hi&html=%3Cp%3EHi%3C%2Fp%3E&action=save";
+    assert_eq!(
+        c.post_form(path, &analyst, broken).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = c.post_form(path, &manager, broken).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("the subject does not render"),
+        "{}",
+        page.text
+    );
+    assert!(
+        upline_domain::usecases::emails::template_override(&c.services().store, "partner_approved")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let good = "subject=You+are+in%2C+{{+partner_name+}}&text=Welcome+to+{{+program_name+}}&html=%3Cp%3EWelcome%3C%2Fp%3E&action=save";
+    let page = c.post_form(path, &manager, good).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("You are in, Ada Lovelace"),
+        "{}",
+        page.text
+    );
+    let html = c.get(&format!("{path}/preview.html"), Some(&analyst)).await;
+    assert_eq!(html.text, "<p>Welcome</p>");
+    assert!(
+        html.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    let page = c.post_form(path, &manager, "action=reset").await;
+    assert!(page.text.contains("The shipped template is used again."));
+    assert!(
+        upline_domain::usecases::emails::template_override(&c.services().store, "partner_approved")
+            .await
+            .unwrap()
+            .is_none()
     );
     c.assert_policy_kept();
 }

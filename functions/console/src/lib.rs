@@ -10,13 +10,18 @@ mod audit;
 mod auth;
 mod campaigns;
 mod config;
+mod conversions;
+mod emails;
 mod form;
 mod operators;
 mod overview;
 mod pages;
 mod partners;
+mod payouts;
 mod problem;
+mod reports;
 mod session;
+mod settings;
 
 pub use config::Config;
 pub use session::COOKIE;
@@ -53,7 +58,45 @@ pub fn router(services: Services) -> Router {
             "/console/campaigns/{id}",
             get(campaigns::campaign_page).post(campaigns::update),
         )
+        .route("/console/conversions", get(conversions::conversions_page))
+        .route(
+            "/console/conversions/{id}",
+            get(conversions::conversion_page).post(conversions::act),
+        )
+        .route(
+            "/console/payouts",
+            get(payouts::payouts_page).post(payouts::start_run),
+        )
+        .route("/console/payouts/runs/{id}", get(payouts::run_page))
+        .route(
+            "/console/payouts/runs/{id}/export.csv",
+            get(payouts::export),
+        )
+        .route(
+            "/console/payouts/{id}",
+            get(payouts::statement_page).post(payouts::settle),
+        )
+        .route("/console/reports", get(reports::reports_page))
+        .route("/console/reports.csv", get(reports::reports_csv))
         .route("/console/audit", get(audit::audit_page))
+        .route(
+            "/console/settings",
+            get(settings::settings_page).post(settings::save),
+        )
+        .route(
+            "/console/settings/postback-secret",
+            post(settings::rotate_secret),
+        )
+        .route("/console/settings/exchange-rates", post(settings::set_rate))
+        .route("/console/settings/emails", get(emails::emails_page))
+        .route(
+            "/console/settings/emails/{name}",
+            get(emails::email_page).post(emails::change),
+        )
+        .route(
+            "/console/settings/emails/{name}/preview.html",
+            get(emails::html_preview),
+        )
         .route(
             "/console/settings/operators",
             get(operators::operators_page).post(operators::change),

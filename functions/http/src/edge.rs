@@ -92,7 +92,9 @@ async fn security_headers(mut resp: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html {
+    // A page may bring a policy of its own: the console's preview of an email's HTML is
+    // sandboxed, with the inline styles emails need.
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -100,6 +102,8 @@ async fn security_headers(mut resp: Response) -> Response {
                  form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );
+    }
+    if html {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         // A page may ask for a less strict policy (the portal's forms need browsers to
         // name their origin, which `no-referrer` hides).
