@@ -120,4 +120,19 @@ impl Services {
             .collect();
         Ok(self.queue.send(queue, bodies).await?)
     }
+
+    /// The messages waiting in each dead-letter queue this deployment can see: (queue,
+    /// how many). A queue whose count cannot be read is logged and left out, so a page
+    /// that shows them still shows the rest.
+    pub async fn dead_letters_waiting(&self) -> Vec<(QueueName, u64)> {
+        let mut out = Vec::new();
+        for queue in QueueName::ALL {
+            match self.queue.dead_letter_count(queue).await {
+                Ok(Some(n)) => out.push((queue, n)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%queue, error = %e, "dead letters not counted"),
+            }
+        }
+        out
+    }
 }

@@ -59,6 +59,9 @@ impl Browser {
         if let Ok(binary) = std::env::var("UPLINE_TEST_CHROMIUM") {
             chrome["binary"] = Value::String(binary);
         }
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert("goog:chromeOptions".into(), chrome);
@@ -67,9 +70,6 @@ impl Browser {
             .connect(&webdriver)
             .await
             .unwrap_or_else(|e| panic!("no browser session at {webdriver}: {e}"));
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
         let shots = target.join("screenshots");
         std::fs::create_dir_all(&shots).unwrap();
         Browser {
@@ -143,6 +143,11 @@ impl Browser {
     pub async fn submit(&self, css: &str) {
         let before = self.client.find(Locator::Css("html")).await.unwrap();
         self.click(css).await;
+        self.wait_for_next_page(before, css).await;
+    }
+
+    /// Waits until the page `before` was goes stale and the next one finishes loading.
+    async fn wait_for_next_page(&self, before: fantoccini::elements::Element, what: &str) {
         for _ in 0..200 {
             if before.tag_name().await.is_err() {
                 break;
@@ -160,7 +165,75 @@ impl Browser {
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        panic!("the page after {css} did not load");
+        panic!("the page after {what} did not load");
+    }
+
+    /// The file the link `css` finds downloads, fetched as the browser would fetch it:
+    /// the link's own address, with the session's cookies (HttpOnly ones included, which
+    /// WebDriver hands out). Headless Chromium keeps downloads to itself.
+    pub async fn download(&self, css: &str) -> String {
+        let href = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no link {css}: {e}"))
+            .prop("href")
+            .await
+            .unwrap()
+            .expect("the link has an address");
+        let cookies = self.client.get_all_cookies().await.unwrap();
+        let header = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        crate::install_tls_provider();
+        let response = reqwest::Client::new()
+            .get(&href)
+            .header("cookie", header)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{href}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "{href}: {}",
+            response.status()
+        );
+        let disposition = response
+            .headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            disposition.starts_with("attachment"),
+            "{href} is no download: {disposition:?}"
+        );
+        response.text().await.unwrap()
+    }
+
+    /// Posts a form the page does not offer (as someone editing the page would), with
+    /// `fields`, and waits for the answer's page.
+    pub async fn post_anyway(&self, action: &str, fields: &[(&str, &str)]) {
+        let before = self.client.find(Locator::Css("html")).await.unwrap();
+        let fields: Vec<Value> = fields.iter().map(|(k, v)| json!([k, v])).collect();
+        self.client
+            .execute(
+                "const [action, fields] = arguments;
+                 const form = document.createElement('form');
+                 form.method = 'post'; form.action = action;
+                 for (const [name, value] of fields) {
+                   const input = document.createElement('input');
+                   input.type = 'hidden'; input.name = name; input.value = value;
+                   form.appendChild(input);
+                 }
+                 document.body.appendChild(form);
+                 form.submit();",
+                vec![json!(action), json!(fields)],
+            )
+            .await
+            .unwrap();
+        self.wait_for_next_page(before, action).await;
     }
 
     /// The `value` of the input `css` finds.

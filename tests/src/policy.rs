@@ -186,7 +186,16 @@ pub fn queue_resource(queue: QueueName) -> &'static str {
     }
 }
 
-/// A Queue that sends only where the policy allows.
+pub fn dead_letter_resource(queue: QueueName) -> &'static str {
+    match queue {
+        QueueName::Clicks => "ClicksDeadLetterQueue.Arn",
+        QueueName::Conversions => "ConversionsDeadLetterQueue.Arn",
+        QueueName::Emails => "EmailsDeadLetterQueue.Arn",
+        QueueName::PartnerPostbacks => "PartnerPostbacksDeadLetterQueue.Arn",
+    }
+}
+
+/// A Queue that sends (and counts dead letters) only where the policy allows.
 pub struct PolicedQueue {
     pub inner: Arc<dyn Queue>,
     pub policy: Arc<Policy>,
@@ -199,6 +208,17 @@ impl Queue for PolicedQueue {
             .check("sqs:SendMessage", queue_resource(queue), queue.as_str())
             .map_err(|e| QueueError::Unavailable(format!("AccessDenied: {e}")))?;
         self.inner.send(queue, bodies).await
+    }
+
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<Option<u64>, QueueError> {
+        self.policy
+            .check(
+                "sqs:GetQueueAttributes",
+                dead_letter_resource(queue),
+                queue.as_str(),
+            )
+            .map_err(|e| QueueError::Unavailable(format!("AccessDenied: {e}")))?;
+        self.inner.dead_letter_count(queue).await
     }
 }
 

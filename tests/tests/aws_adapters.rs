@@ -73,6 +73,19 @@ async fn a_transaction_cancelled_by_one_line_writes_none_of_the_lines() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_work_index_reads_on_dynamodb() {
+    // The sweep's and the console's read of conversions still waiting for their
+    // commission: DynamoDB refuses empty key values even as query bounds.
+    let table = table("open").await;
+    let store = Store::new(Arc::new(table));
+    let waiting = store
+        .conversions_awaiting_commission(Timestamp(1_795_262_400_000), 10)
+        .await
+        .unwrap();
+    assert!(waiting.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_order_marker_is_a_condition_failure_not_an_outage() {
     let table = table("dup").await;
     let marker = || {

@@ -26,6 +26,15 @@ async fn a_partner_works_the_portal_in_a_real_browser_on_both_backends() {
     scenario(&browser, TestBackend::Embedded, true).await;
     browser.forget_cookies().await;
     scenario(&browser, TestBackend::Aws, false).await;
+    // The console: the operator in this browser, the partner in a second session of
+    // their own, on both backends.
+    let partner = Browser::open().await;
+    for (backend, screenshots) in [(TestBackend::Embedded, true), (TestBackend::Aws, false)] {
+        browser.forget_cookies().await;
+        partner.forget_cookies().await;
+        console_scenario(&browser, &partner, backend, screenshots).await;
+    }
+    partner.close().await;
     let findings = browser.findings.lock().unwrap().clone();
     eprintln!(
         "axe-core: {} findings below serious on the pages checked: {:?}",
@@ -38,15 +47,18 @@ async fn a_partner_works_the_portal_in_a_real_browser_on_both_backends() {
     browser.close().await;
 }
 
-/// The sign-in link in a raw email (its text part may be quoted-printable).
+/// The portal sign-in link in a raw email (its text part may be quoted-printable).
 fn sign_in_link(raw: &str) -> String {
+    link_in(raw, "/portal/auth?token=")
+}
+
+/// The link to `path` in a raw email.
+fn link_in(raw: &str, path: &str) -> String {
     let unfolded = raw
         .replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=");
-    let at = unfolded
-        .find("/portal/auth?token=")
-        .expect("a sign-in link");
+    let at = unfolded.find(path).expect("a sign-in link");
     let start = unfolded[..at].rfind("http").unwrap();
     unfolded[start..]
         .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
@@ -237,5 +249,343 @@ async fn scenario(b: &Browser, backend: TestBackend, screenshots: bool) {
     assert!(b.text().await.contains("You are signed out."));
     b.goto(&format!("{base}/portal/commissions")).await;
     assert_eq!(b.url().await, format!("{base}/portal/login"));
+    h.host.stop().await;
+}
+
+/// An owner runs the program end to end in the console: signs in from the outbox link,
+/// creates a campaign with a revenue share and two upline levels, previews a 100.00
+/// sale, approves an applicant — who signs in to the portal in a second browser session
+/// and follows their link — sees the click and the sale arrive, approves the conversion,
+/// runs a payout, downloads the PayPal file and marks the payout paid, which the
+/// partner's portal then shows. A manager finds no payout buttons and is refused when
+/// posting anyway.
+async fn console_scenario(b: &Browser, partner: &Browser, backend: TestBackend, screenshots: bool) {
+    let h = TestHost::fresh(backend).await;
+    let base = h.base.clone();
+    let r = h
+        .put_program(json!({"name": "Demo Outfitters", "currency": "USD", "hold_days": 30}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let secret = r.body["postback_secret"].as_str().unwrap().to_string();
+    let r = h
+        .admin(
+            Method::PUT,
+            "/v1/admin/operators/olive@example.com",
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Rita recruited Sam; Pat applies through Sam's referral code.
+    let (_, _, rita_code) = h
+        .approve_application(
+            &json!({"email": "rita@example.com", "name": "Rita", "type": "affiliate"}),
+        )
+        .await;
+    let (sam, _, sam_code) = h
+        .approve_application(
+            &json!({"email": "sam@example.com", "name": "Sam", "type": "affiliate",
+            "referred_by": rita_code}),
+        )
+        .await;
+    let r = h
+        .apply(
+            &json!({"email": "pat@example.com", "name": "Pat Partner", "type": "influencer",
+            "referred_by": sam_code}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let pat = r.body["id"].as_str().unwrap().to_string();
+
+    // The owner signs in with the emailed link.
+    b.goto(&format!("{base}/console")).await;
+    assert_eq!(b.url().await, format!("{base}/console/login"));
+    b.check_accessibility("console login").await;
+    b.fill("#email", "olive@example.com").await;
+    b.submit("form[action='/console/login'] button[type=submit]")
+        .await;
+    assert!(b.text().await.contains("Check your email"));
+    b.check_accessibility("console link sent").await;
+    let names = h.wait_for_emails("console-sign-in").await;
+    let link = link_in(&h.email(&names[0]).await, "/console/auth?token=");
+    b.goto(&link).await;
+    b.check_accessibility("console sign-in button").await;
+    b.submit("form[action='/console/auth'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{base}/console"));
+    let text = b.text().await;
+    assert!(text.contains("olive@example.com"), "{text}");
+    b.check_accessibility("overview").await;
+
+    // A campaign with a 10 % revenue share and two upline levels; a mistake first.
+    b.goto(&format!("{base}/console/campaigns")).await;
+    b.check_accessibility("campaigns").await;
+    b.fill("#id", "summer").await;
+    b.fill("#name", "Summer sale").await;
+    b.fill("#destination_url", &format!("{base}/health")).await;
+    b.fill("#revenue_share_percent", "ten").await;
+    b.fill("#upline_levels", "50, 25").await;
+    b.submit("form[action='/console/campaigns'] button[type=submit]")
+        .await;
+    assert!(
+        b.has("#revenue_share_percent-error").await,
+        "{}",
+        b.source().await
+    );
+    assert_eq!(b.value("#name").await, "Summer sale", "input kept");
+    b.check_accessibility("campaigns, with an error").await;
+    b.fill("#revenue_share_percent", "10").await;
+    b.submit("form[action='/console/campaigns'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.url().await,
+        format!("{base}/console/campaigns/summer?saved=1")
+    );
+    assert!(b.text().await.contains("The campaign is saved."));
+    // What a 100.00 sale by Sam would pay: his 10.00 and Rita's half of it.
+    b.choose("#preview-partner", &sam).await;
+    b.fill("#preview-amount", "100.00").await;
+    b.submit("form[action='/console/campaigns/summer#preview-heading'] button[type=submit]")
+        .await;
+    let text = b.text().await;
+    assert!(text.contains("with nothing stored"), "{text}");
+    assert!(
+        text.contains("10.00 USD") && text.contains("5.00 USD"),
+        "{text}"
+    );
+    b.check_accessibility("campaign with a preview").await;
+    if screenshots {
+        // The page itself, from its top (the form's answer scrolled to the preview).
+        let url = b.url().await;
+        b.goto(url.split('#').next().unwrap()).await;
+        for width in [1280, 390] {
+            b.screenshot("console-campaign-preview", width).await;
+        }
+    }
+
+    // The applicant, with the recruiter, approved from the queue.
+    b.goto(&format!("{base}/console/applications")).await;
+    assert!(b.text().await.contains("Pat Partner"));
+    b.check_accessibility("applications").await;
+    b.submit(&format!("button[value='approve:{pat}']")).await;
+    assert!(
+        b.text().await.contains("Approved: Pat Partner."),
+        "{}",
+        b.text().await
+    );
+
+    // Pat signs in to the portal in a browser of their own, follows their link and
+    // says how to be paid.
+    partner.goto(&format!("{base}/portal/login")).await;
+    partner.fill("#email", "pat@example.com").await;
+    partner
+        .submit("form[action='/portal/login'] button[type=submit]")
+        .await;
+    let names = h.wait_for_emails("sign-in").await;
+    partner.goto(&sign_in_link(&h.email(&names[0]).await)).await;
+    partner
+        .submit("form[action='/portal/auth'] button[type=submit]")
+        .await;
+    assert_eq!(partner.url().await, format!("{base}/portal"));
+    partner.goto(&format!("{base}/portal/links")).await;
+    let source = partner.source().await;
+    let at = source.find("id=\"link-").expect("a link on the page");
+    let code = &source[at + 9..];
+    let code = code[..code.find('"').unwrap()].to_string();
+    let link_url = partner.value(&format!("#link-{code}-url")).await;
+    partner.goto(&link_url).await;
+    let landed = partner.url().await;
+    let click_id = landed
+        .split("click_id=")
+        .nth(1)
+        .expect("a click id")
+        .to_string();
+    partner.goto(&format!("{base}/portal/payouts")).await;
+    partner.click("input[name=method][value=paypal]").await;
+    partner.fill("#email", "pat-pays@example.com").await;
+    partner
+        .submit("form[action='/portal/payout-details'] button[type=submit]")
+        .await;
+    assert!(
+        partner
+            .text()
+            .await
+            .contains("Your payout details are saved.")
+    );
+
+    // The storefront reports the sale; the overview shows the click and the conversion.
+    let r = h
+        .postback(
+            &secret,
+            &json!({"click_id": click_id, "order_id": "order-501",
+            "amount": "100.00", "currency": "USD"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let conversion_id = r.body["conversion_id"].as_str().unwrap().to_string();
+    h.wait_for_line_count(&conversion_id, 3).await;
+    eventually("the overview's figures", || async {
+        b.goto(&format!("{base}/console?days=7")).await;
+        let text = b.text().await;
+        (text.contains("Clicks\n1") && text.contains("Conversions\n1")).then_some(())
+    })
+    .await;
+    assert!(b.has("svg.chart").await);
+    b.check_accessibility("overview with figures").await;
+    if screenshots {
+        for width in [1280, 390] {
+            b.screenshot("console-overview", width).await;
+        }
+    }
+
+    // The conversion, approved before its hold ends.
+    b.goto(&format!("{base}/console/conversions")).await;
+    b.check_accessibility("conversions").await;
+    b.click(&format!("a[href='/console/conversions/{conversion_id}']"))
+        .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("order-501") && text.contains("Pat Partner"),
+        "{text}"
+    );
+    b.check_accessibility("conversion").await;
+    b.submit("form input[value=approve] ~ button").await;
+    assert!(
+        b.text().await.contains("Approved: 3 line(s)"),
+        "{}",
+        b.text().await
+    );
+
+    // Pat's page in the console, with the recruiter and the lines.
+    b.goto(&format!("{base}/console/partners/{pat}")).await;
+    let text = b.text().await;
+    assert!(text.contains("Recruited by: Sam"), "{text}");
+    b.check_accessibility("partner").await;
+    if screenshots {
+        for width in [1280, 390] {
+            b.screenshot("console-partner", width).await;
+        }
+    }
+
+    // The payout run, its PayPal file, and the payout marked paid.
+    let today = b
+        .client
+        .execute("return new Date().toISOString().slice(0, 10);", vec![])
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/console/payouts")).await;
+    b.check_accessibility("payouts").await;
+    b.fill("#period", today.as_str().unwrap()).await;
+    b.submit("form[action='/console/payouts'] button[type=submit]")
+        .await;
+    assert!(
+        b.url().await.contains("/console/payouts/runs/"),
+        "{}",
+        b.url().await
+    );
+    let text = b.text().await;
+    assert!(
+        text.contains("Pat Partner") && text.contains("paypal: pat-pays@example.com"),
+        "{text}"
+    );
+    b.check_accessibility("payout run").await;
+    let file = b.download("a[href*='format=paypal']").await;
+    assert!(file.contains("pat-pays@example.com,10.00,USD"), "{file}");
+    if screenshots {
+        for width in [1280, 390] {
+            b.screenshot("console-payout-run", width).await;
+        }
+    }
+    b.fill(&format!("#ref-{pat}"), "PP-7781").await;
+    b.submit(&format!("#paid-{pat} button")).await;
+    assert!(
+        b.text()
+            .await
+            .contains("The payout to Pat Partner is paid."),
+        "{}",
+        b.text().await
+    );
+    partner.goto(&format!("{base}/portal/payouts")).await;
+    assert!(
+        partner.source().await.contains("status-paid"),
+        "{}",
+        partner.text().await
+    );
+
+    // A manager: no payout buttons, and a post made anyway is refused.
+    b.goto(&format!("{base}/console/settings/operators")).await;
+    b.check_accessibility("operators").await;
+    b.fill("#new-email", "max@example.com").await;
+    b.choose("#new-role", "manager").await;
+    b.submit("form[action='/console/settings/operators'] button.primary")
+        .await;
+    assert!(
+        b.text()
+            .await
+            .contains("max@example.com is added as manager.")
+    );
+    for (page, path) in [
+        ("reports", "/console/reports?group_by=partner"),
+        ("settings", "/console/settings"),
+        ("emails", "/console/settings/emails"),
+        ("email", "/console/settings/emails/welcome"),
+        ("audit", "/console/audit"),
+        ("partners", "/console/partners"),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        b.check_accessibility(page).await;
+    }
+    if screenshots {
+        for path in [
+            "/console?days=90",
+            "/console/partners",
+            "/console/conversions",
+            "/console/payouts",
+            "/console/reports",
+            "/console/settings",
+        ] {
+            b.goto(&format!("{base}{path}")).await;
+            let (page, window) = b.width_at(360).await;
+            assert!(
+                page <= window,
+                "{path} is {page} px wide in a {window} px window"
+            );
+        }
+    }
+    b.submit("header form[action='/console/logout'] button")
+        .await;
+    assert!(b.text().await.contains("You are signed out."));
+    b.fill("#email", "max@example.com").await;
+    b.submit("form[action='/console/login'] button[type=submit]")
+        .await;
+    let names = h.wait_for_emails("console-sign-in").await;
+    assert_eq!(names.len(), 2, "{names:?}");
+    let mut raws = Vec::new();
+    for n in &names {
+        raws.push(h.email(n).await);
+    }
+    let raw = raws
+        .iter()
+        .find(|r| r.contains("max@example.com"))
+        .expect("the manager's email");
+    b.goto(&link_in(raw, "/console/auth?token=")).await;
+    b.submit("form[action='/console/auth'] button[type=submit]")
+        .await;
+    b.goto(&format!("{base}/console/payouts")).await;
+    assert!(
+        !b.has("form[action='/console/payouts']").await,
+        "no run button for a manager"
+    );
+    let csrf = b.value("input[name=csrf]").await;
+    b.post_anyway(
+        "/console/payouts",
+        &[("csrf", &csrf), ("period", today.as_str().unwrap())],
+    )
+    .await;
+    assert!(
+        b.text().await.contains("Your role does not allow this"),
+        "{}",
+        b.text().await
+    );
+    b.check_accessibility("refused").await;
     h.host.stop().await;
 }

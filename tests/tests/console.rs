@@ -654,6 +654,37 @@ async fn the_overview_compares_the_period_and_lists_what_needs_attention() {
         "{text}"
     );
     assert!(text.contains("<svg"), "the chart");
+    assert!(
+        text.contains("<strong>0</strong>\n    conversions without commission"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<strong>0</strong>\n    messages in dead-letter queues</li>"),
+        "{text}"
+    );
+    // A message the email stage gave up on is counted.
+    c.services()
+        .queue
+        .send(QueueName::Emails, vec!["poison".into()])
+        .await
+        .unwrap();
+    let received = c
+        .world
+        .store
+        .receive(QueueName::Emails, 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let poison = received.iter().find(|d| d.body == "poison").unwrap();
+    c.world
+        .store
+        .dead_letter(QueueName::Emails, poison, "undecodable")
+        .await
+        .unwrap();
+    let text = c.get("/console?days=7", Some(&analyst)).await.text;
+    assert!(
+        text.contains("<strong>1</strong>\n    message in dead-letter queues: 1 emails</li>"),
+        "{text}"
+    );
     // Top partners by commission: Ada first.
     let ada = text.find("href=\"/console/partners/p-ada\"").expect(&text);
     let bo = text.find("href=\"/console/partners/p-bo\"").unwrap();

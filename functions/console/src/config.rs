@@ -2,6 +2,7 @@
 //! SAM template sets each of them for this function, and a test holds the two together).
 
 use upline_domain::config::{ConfigError, EnvReader};
+use upline_domain::ports::QueueName;
 use upline_lambda::config::{parsed, secrets_keys};
 
 #[derive(Debug)]
@@ -18,7 +19,23 @@ pub struct Config {
     pub partner_postbacks_queue_url: String,
     /// The console's own address: sign-in links, Secure cookies, same-origin checks.
     pub public_base_url: String,
+    /// The dead-letter queues whose messages the overview counts.
+    pub dead_letter_queue_urls: Vec<(QueueName, String)>,
 }
+
+/// The variable naming each queue's dead-letter queue.
+const DEAD_LETTER_VARS: [(QueueName, &str); 4] = [
+    (QueueName::Clicks, "UPLINE_CLICKS_DEAD_LETTER_QUEUE_URL"),
+    (
+        QueueName::Conversions,
+        "UPLINE_CONVERSIONS_DEAD_LETTER_QUEUE_URL",
+    ),
+    (QueueName::Emails, "UPLINE_EMAILS_DEAD_LETTER_QUEUE_URL"),
+    (
+        QueueName::PartnerPostbacks,
+        "UPLINE_PARTNER_POSTBACKS_DEAD_LETTER_QUEUE_URL",
+    ),
+];
 
 impl Config {
     /// Every variable read, required or optional.
@@ -29,6 +46,10 @@ impl Config {
         "UPLINE_EMAILS_QUEUE_URL",
         "UPLINE_PARTNER_POSTBACKS_QUEUE_URL",
         "UPLINE_PUBLIC_BASE_URL",
+        "UPLINE_CLICKS_DEAD_LETTER_QUEUE_URL",
+        "UPLINE_CONVERSIONS_DEAD_LETTER_QUEUE_URL",
+        "UPLINE_EMAILS_DEAD_LETTER_QUEUE_URL",
+        "UPLINE_PARTNER_POSTBACKS_DEAD_LETTER_QUEUE_URL",
     ];
 
     pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -38,6 +59,10 @@ impl Config {
         let emails_queue_url = env.required("UPLINE_EMAILS_QUEUE_URL");
         let partner_postbacks_queue_url = env.required("UPLINE_PARTNER_POSTBACKS_QUEUE_URL");
         let public_base_url = env.base_url("UPLINE_PUBLIC_BASE_URL");
+        let dead_letter_queue_urls = DEAD_LETTER_VARS
+            .iter()
+            .map(|(queue, var)| (*queue, env.required(var)))
+            .collect();
         env.finish()?;
         let secrets_key = parsed(secrets_key, "UPLINE_SECRETS_KEY")?;
         Ok(Config {
@@ -47,6 +72,7 @@ impl Config {
             emails_queue_url,
             partner_postbacks_queue_url,
             public_base_url,
+            dead_letter_queue_urls,
         })
     }
 }

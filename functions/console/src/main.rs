@@ -14,7 +14,13 @@ async fn main() -> Result<(), upline_lambda::Error> {
             config.partner_postbacks_queue_url.as_str(),
         ),
     ];
-    let services = upline_lambda::services(&clients, &config.table_name, &sends_to, deployment)
+    let dead_letters: Vec<(QueueName, &str)> = config
+        .dead_letter_queue_urls
+        .iter()
+        .map(|(q, url)| (*q, url.as_str()))
+        .collect();
+    let queues = upline_lambda::queues_watching(&clients, &sends_to, &dead_letters);
+    let services = upline_lambda::services_on(&clients, &config.table_name, queues, deployment)
         .with_secrets_key(config.secrets_key, config.previous_secrets_key);
     upline_lambda::run_http(router(services)).await
 }

@@ -19,6 +19,13 @@ use crate::session::SignedInOperator;
 /// The periods the overview compares, in days.
 pub const PERIODS: [i32; 3] = [7, 30, 90];
 
+/// A conversion still waiting for its commission this long needs looking at (the stage
+/// takes seconds; its sweep retries after minutes).
+const STUCK_AFTER_SECS: i64 = 15 * 60;
+
+/// How many stuck conversions are counted, per shard of the open-work index.
+const STUCK_COUNTED: usize = 100;
+
 /// How many of the latest payout runs count for payouts still to send.
 const RECENT_RUNS: usize = 3;
 
@@ -94,6 +101,19 @@ pub(crate) async fn overview(
             .filter(|p| p.status == PayoutStatus::Pending)
             .count();
     }
+    // Recorded but not commissioned for a while: the commission stage is behind or stuck.
+    let stuck = s
+        .store
+        .conversions_awaiting_commission(s.now().plus_secs(-STUCK_AFTER_SECS), STUCK_COUNTED)
+        .await?
+        .len();
+    let waiting = s.dead_letters_waiting().await;
+    let dead_letters: u64 = waiting.iter().map(|(_, n)| n).sum();
+    let dead_letter_queues: Vec<_> = waiting
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(queue, n)| context! { queue => queue.as_str().replace('_', " "), count => n })
+        .collect();
     Ok(render(
         StatusCode::OK,
         "overview.html",
@@ -112,6 +132,9 @@ pub(crate) async fn overview(
             top_campaigns,
             applications,
             payouts_to_send,
+            stuck,
+            dead_letters,
+            dead_letter_queues,
         },
     ))
 }

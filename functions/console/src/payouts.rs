@@ -32,6 +32,11 @@ fn money(minor: i64, currency: upline_domain::money::Currency) -> String {
     format!("{} {currency}", format_minor(minor, currency))
 }
 
+/// The last day a run covers: its end is the start of the day after.
+fn last_day(end: upline_domain::clock::Timestamp) -> String {
+    upline_domain::clock::Timestamp(end.0 - 1).day().to_string()
+}
+
 fn payout_row(p: &Payout) -> minijinja::Value {
     let c = p.amounts.currency();
     context! {
@@ -74,7 +79,7 @@ async fn runs_page(
         .map(|r| {
             context! {
                 id => r.id.to_string(),
-                period_end => r.period_end.day().to_string(),
+                period_end => last_day(r.period_end),
                 status => format!("{:?}", r.status).to_lowercase(),
                 payouts => r.payouts,
                 totals => r.totals.iter().map(|(c, m)| money(*m, *c)).collect::<Vec<_>>().join(", "),
@@ -177,7 +182,7 @@ async fn show_run(
         context! {
             run => context! {
                 id => run.id.to_string(),
-                period_end => run.period_end.day().to_string(),
+                period_end => last_day(run.period_end),
                 totals => run.totals.iter().map(|(c, m)| money(*m, *c)).collect::<Vec<_>>().join(", "),
                 carried_over => run.carried_over,
                 missing_details => run.missing_details,

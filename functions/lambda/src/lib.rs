@@ -70,16 +70,33 @@ pub fn table(clients: &AwsClients, table_name: &str) -> DynamoTable {
 
 /// Producer-side queues: only the ones this function sends to.
 pub fn queues(clients: &AwsClients, urls: &[(QueueName, &str)]) -> SqsQueues {
-    let urls: HashMap<QueueName, QueueUrls> = urls
-        .iter()
-        .map(|(q, url)| {
-            let urls = QueueUrls {
-                queue: url.to_string(),
+    queues_watching(clients, urls, &[])
+}
+
+/// Producer-side queues that also count the messages in the dead-letter queues named in
+/// `dead_letters` (the console's "needs attention").
+pub fn queues_watching(
+    clients: &AwsClients,
+    sends_to: &[(QueueName, &str)],
+    dead_letters: &[(QueueName, &str)],
+) -> SqsQueues {
+    let mut urls: HashMap<QueueName, QueueUrls> = HashMap::new();
+    for (q, url) in sends_to {
+        urls.entry(*q)
+            .or_insert_with(|| QueueUrls {
+                queue: String::new(),
                 dead_letters: String::new(),
-            };
-            (*q, urls)
-        })
-        .collect();
+            })
+            .queue = url.to_string();
+    }
+    for (q, url) in dead_letters {
+        urls.entry(*q)
+            .or_insert_with(|| QueueUrls {
+                queue: String::new(),
+                dead_letters: String::new(),
+            })
+            .dead_letters = url.to_string();
+    }
     SqsQueues::new(clients.sqs.clone(), urls)
 }
 
@@ -90,9 +107,19 @@ pub fn services(
     sends_to: &[(QueueName, &str)],
     deployment: Deployment,
 ) -> Services {
+    services_on(clients, table_name, queues(clients, sends_to), deployment)
+}
+
+/// [`services`] with the queues given.
+pub fn services_on(
+    clients: &AwsClients,
+    table_name: &str,
+    queues: SqsQueues,
+    deployment: Deployment,
+) -> Services {
     Services::new(
         Arc::new(table(clients, table_name)),
-        Arc::new(queues(clients, sends_to)),
+        Arc::new(queues),
         Arc::new(SystemClock),
         Arc::new(RandomIds),
         deployment,

@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use upline_domain::ports::{Delivery, Queue, QueueConsumer, QueueError, QueueName};
 
 /// SQS's limits on one `SendMessageBatch`.
@@ -114,6 +116,35 @@ pub fn batches(bodies: Vec<String>) -> Result<Vec<Vec<String>>, QueueError> {
 
 #[async_trait]
 impl Queue for SqsQueues {
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<Option<u64>, QueueError> {
+        let Some(url) = self
+            .urls
+            .get(&queue)
+            .map(|u| u.dead_letters.as_str())
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(None);
+        };
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let count = out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                QueueError::Unavailable(format!(
+                    "no message count for the {queue} dead-letter queue"
+                ))
+            })?;
+        Ok(Some(count))
+    }
+
     async fn send(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), QueueError> {
         let url = &self.urls(queue)?.queue;
         let mut failed = 0;

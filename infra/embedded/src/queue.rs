@@ -126,6 +126,27 @@ fn oldest<V: redb::Value + 'static>(
 
 #[async_trait]
 impl Queue for EmbeddedStore {
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<Option<u64>, QueueError> {
+        self.blocking(move |s| {
+            let txn = s.begin_read()?;
+            let t = match txn.open_table(DEAD_LETTERS) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Some(0)),
+                Err(e) => return Err(unavailable(e)),
+            };
+            let mut n = 0;
+            for entry in t
+                .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
+                .map_err(unavailable)?
+            {
+                entry.map_err(unavailable)?;
+                n += 1;
+            }
+            Ok(Some(n))
+        })
+        .await
+    }
+
     async fn send(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), QueueError> {
         if let Some(big) = bodies.iter().find(|b| b.len() > MAX_BODY_BYTES) {
             return Err(QueueError::TooLarge(big.len()));

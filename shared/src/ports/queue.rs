@@ -93,6 +93,14 @@ pub enum QueueError {
 pub trait Queue: Send + Sync {
     /// Sends message bodies; all are accepted or an error says how many were not.
     async fn send(&self, queue: QueueName, bodies: Vec<String>) -> Result<(), QueueError>;
+
+    /// How many messages wait in `queue`'s dead-letter queue — exact on the embedded
+    /// store, SQS's approximate count on AWS — or `None` where this sender was not told
+    /// where that queue is.
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<Option<u64>, QueueError> {
+        let _ = queue;
+        Ok(None)
+    }
 }
 
 /// Receiving side, for adapters that are polled (the embedded queue, SQS from the local

@@ -17,6 +17,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(Conversion, i64)>, AppError> {
         let upto = keys::time_ordered(before, "");
+        // DynamoDB refuses an empty key value, even as a bound; every time-ordered key
+        // starts with a digit, so "0" is below them all.
+        let from = "0".to_string();
         let mut out = Vec::new();
         for shard in 0..keys::AWAITING_SHARDS {
             let page = self
@@ -24,7 +27,7 @@ impl Store {
                 .query(
                     Index::Gsi3,
                     &keys::awaiting_shard(shard),
-                    &SortKeyCondition::Between(String::new(), upto.clone()),
+                    &SortKeyCondition::Between(from.clone(), upto.clone()),
                     true,
                     limit,
                     None,

@@ -124,6 +124,24 @@ pub async fn a_message_received_too_often_moves_to_the_dead_letters(f: &QueueFix
     assert!(f.receive_n(QueueName::Conversions, 1).await.is_empty());
     let dead = wait_for_dead_letters(f.consumer.as_ref(), QueueName::Conversions, 20).await;
     assert_eq!(dead, vec!["poisoned".to_string()]);
+    // The producer side counts them (SQS's count is approximate: it may lag a moment).
+    let mut count = None;
+    for _ in 0..20 {
+        count = f
+            .queue
+            .dead_letter_count(QueueName::Conversions)
+            .await
+            .unwrap();
+        if count == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count, Some(1));
+    assert_eq!(
+        f.queue.dead_letter_count(QueueName::Emails).await.unwrap(),
+        Some(0)
+    );
 }
 
 pub async fn a_large_batch_is_delivered_exactly_once_per_message(f: &QueueFixture) {
