@@ -55,7 +55,9 @@ pub(crate) async fn program_report(
         Some(partner_id) => {
             reports::partner_report(&s.store, partner_id, from, to, group, program.currency).await?
         }
-        None => reports::program_report(&s.store, from, to, group, program.currency).await?,
+        None => {
+            reports::program_report(&s.store, from, to, group, program.currency, s.now()).await?
+        }
     };
     Ok(json(StatusCode::OK, &report))
 }

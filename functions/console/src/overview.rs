@@ -56,7 +56,7 @@ pub(crate) async fn overview(
         .unwrap_or(30);
     let currency = who.program.currency;
     let today = s.now().day();
-    let overview = program_overview(&s.store, today, days, currency).await?;
+    let overview = program_overview(&s.store, today, days, currency, s.now()).await?;
     let chart = upline_web::chart::daily(
         &overview.days,
         currency,

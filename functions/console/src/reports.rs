@@ -60,7 +60,7 @@ async fn report(
             }
             partner_report(&s.store, p, from, to, group_by, currency).await
         }
-        None => program_report(&s.store, from, to, group_by, currency).await,
+        None => program_report(&s.store, from, to, group_by, currency, s.now()).await,
     };
     Ok(result.map(|r| (r, partner)))
 }
@@ -75,12 +75,22 @@ pub(crate) async fn reports_page(
     let (report, chart) = match found {
         Ok((report, partner)) => {
             // The chart shows the range day by day, whatever the table groups by.
-            let stats = match &partner {
-                Some(p) => s.store.stats_of_partner(p, report.from, report.to).await?,
-                None => s.store.stats_on_days(&days(report.from, report.to)).await?,
+            let figures = match &partner {
+                Some(p) => {
+                    let stats = s.store.stats_of_partner(p, report.from, report.to).await?;
+                    day_by_day(&stats, report.from, report.to)
+                }
+                None => {
+                    let summaries = s
+                        .store
+                        .day_summaries(&days(report.from, report.to), s.now())
+                        .await?;
+                    let totals: Vec<_> = summaries.iter().map(|d| d.total.clone()).collect();
+                    day_by_day(&totals, report.from, report.to)
+                }
             };
             let chart = upline_web::chart::daily(
-                &day_by_day(&stats, report.from, report.to),
+                &figures,
                 who.program.currency,
                 &format!(
                     "Clicks, conversions and commission per day, {} to {}",

@@ -40,6 +40,9 @@ mod links;
 mod partners;
 mod program;
 mod stats;
+mod summaries;
+
+pub use summaries::{DaySummary, KEEP_SECS, SETTLED_AFTER_DAYS};
 
 /// One (day, campaign, partner) row of counters.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
@@ -118,6 +121,8 @@ pub struct Store {
     secrets: Option<Arc<SecretsKey>>,
     /// During a key rotation, the key values sealed before it still open with.
     previous_secrets: Option<Arc<SecretsKey>>,
+    /// Settled days' counters, summed (`summaries.rs`); shared by clones of this store.
+    summaries: Arc<summaries::Summaries>,
 }
 
 /// What the program's postback secret is sealed as.
@@ -129,6 +134,7 @@ impl Store {
             table,
             secrets: None,
             previous_secrets: None,
+            summaries: Arc::default(),
         }
     }
 

@@ -105,8 +105,19 @@ pub fn summarise(
     group_by: GroupBy,
     currency: Currency,
 ) -> Report {
+    summarise_rows(stats.iter().collect(), from, to, group_by, currency)
+}
+
+/// [`summarise`] over rows held elsewhere (the day summaries).
+pub fn summarise_rows(
+    stats: Vec<&StatsRow>,
+    from: Day,
+    to: Day,
+    group_by: GroupBy,
+    currency: Currency,
+) -> Report {
     let mut groups: BTreeMap<String, Vec<&StatsRow>> = BTreeMap::new();
-    for s in stats {
+    for &s in &stats {
         let key = match group_by {
             GroupBy::Day => s.day.clone(),
             GroupBy::Partner => s.partner_id.clone(),
@@ -115,7 +126,7 @@ pub fn summarise(
         };
         groups.entry(key).or_default().push(s);
     }
-    let all: Vec<&StatsRow> = stats.iter().collect();
+    let all = stats;
     Report {
         from,
         to,
@@ -129,12 +140,16 @@ pub fn summarise(
     }
 }
 
+/// The program's report as of `now`, from the day summaries (settled days come from
+/// memory): by day it sums each day's total, by partner or campaign each day's rows of
+/// that kind.
 pub async fn program_report(
     store: &Store,
     from: Day,
     to: Day,
     group_by: GroupBy,
     currency: Currency,
+    now: Timestamp,
 ) -> Result<Report, AppError> {
     if let GroupBy::Sub(_) = group_by {
         return Err(AppError::field(
@@ -142,8 +157,13 @@ pub async fn program_report(
             "sub-id reports are per partner: add partner_id to the query",
         ));
     }
-    let stats = store.stats_on_days(&days(from, to)).await?;
-    Ok(summarise(&stats, from, to, group_by, currency))
+    let summaries = store.day_summaries(&days(from, to), now).await?;
+    let rows: Vec<&StatsRow> = match group_by {
+        GroupBy::Partner => summaries.iter().flat_map(|s| &s.by_partner).collect(),
+        GroupBy::Campaign => summaries.iter().flat_map(|s| &s.by_campaign).collect(),
+        GroupBy::Day | GroupBy::Sub(_) => summaries.iter().map(|s| &s.total).collect(),
+    };
+    Ok(summarise_rows(rows, from, to, group_by, currency))
 }
 
 pub async fn partner_report(

@@ -1,18 +1,21 @@
 //! The program at a glance, as the console's overview shows it: the period's clicks,
 //! conversions, revenue, commission and EPC against the period before, day by day, and
 //! the partners and campaigns that brought the most. Everything comes from the daily
-//! counters (one partition per day), never from raw clicks or conversions.
+//! counters (one partition per day, settled days summed once and kept: `DaySummary`),
+//! never from raw clicks or conversions.
 
 use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use super::{DayFigures, day_by_day, days, epc};
-use crate::clock::Day;
+use std::sync::Arc;
+
+use super::{DayFigures, days, epc};
+use crate::clock::{Day, Timestamp};
 use crate::error::AppError;
 use crate::money::{Currency, format_minor};
-use crate::store::{StatsRow, Store};
+use crate::store::{DaySummary, StatsRow, Store};
 
 /// How many partners and campaigns the overview ranks.
 pub const TOP: usize = 5;
@@ -34,9 +37,9 @@ impl Totals {
         self.commission_minor = self.commission_minor.saturating_add(r.commission_minor);
     }
 
-    fn of(rows: &[StatsRow]) -> Self {
+    fn of<'a>(rows: impl IntoIterator<Item = &'a StatsRow>) -> Self {
         let mut t = Totals::default();
-        rows.iter().for_each(|r| t.add(r));
+        rows.into_iter().for_each(|r| t.add(r));
         t
     }
 }
@@ -77,29 +80,48 @@ pub struct Overview {
     pub top_campaigns: Vec<Ranked>,
 }
 
-/// The overview of the `length` days ending `to`, against the `length` days before.
+/// The overview of the `length` days ending `to`, against the `length` days before, as
+/// of `now` (settled days' summaries come from memory).
 pub async fn program_overview(
     store: &Store,
     to: Day,
     length: i32,
     currency: Currency,
+    now: Timestamp,
 ) -> Result<Overview, AppError> {
     let from = Day(to.0 - (length - 1));
     let previous_to = Day(from.0 - 1);
     let previous_from = Day(previous_to.0 - (length - 1));
-    let current = store.stats_on_days(&days(from, to)).await?;
+    let current = store.day_summaries(&days(from, to), now).await?;
     let previous = store
-        .stats_on_days(&days(previous_from, previous_to))
+        .day_summaries(&days(previous_from, previous_to), now)
         .await?;
+    let totals = |summaries: &[Arc<DaySummary>]| Totals::of(summaries.iter().map(|s| &s.total));
     Ok(Overview {
         from,
         to,
         previous_from,
         previous_to,
-        figures: compare(Totals::of(&current), Totals::of(&previous), currency),
-        days: day_by_day(&current, from, to),
-        top_partners: top(&current, |r| &r.partner_id, currency),
-        top_campaigns: top(&current, |r| &r.campaign_id, currency),
+        figures: compare(totals(&current), totals(&previous), currency),
+        days: current
+            .iter()
+            .map(|s| DayFigures {
+                day: s.day,
+                clicks: s.total.clicks,
+                conversions: s.total.conversions,
+                commission_minor: s.total.commission_minor,
+            })
+            .collect(),
+        top_partners: top(
+            current.iter().flat_map(|s| &s.by_partner),
+            |r| &r.partner_id,
+            currency,
+        ),
+        top_campaigns: top(
+            current.iter().flat_map(|s| &s.by_campaign),
+            |r| &r.campaign_id,
+            currency,
+        ),
     })
 }
 
@@ -200,7 +222,11 @@ fn change(now: i128, before: i128) -> String {
     }
 }
 
-fn top(rows: &[StatsRow], key: fn(&StatsRow) -> &String, currency: Currency) -> Vec<Ranked> {
+fn top<'a>(
+    rows: impl IntoIterator<Item = &'a StatsRow>,
+    key: fn(&StatsRow) -> &String,
+    currency: Currency,
+) -> Vec<Ranked> {
     let mut by: BTreeMap<&str, Totals> = BTreeMap::new();
     for r in rows {
         by.entry(key(r).as_str()).or_default().add(r);
