@@ -136,6 +136,46 @@ pub fn policed(services: &Services, function: &str) -> (Services, Arc<Policy>) {
     (services, policy)
 }
 
+/// The emails made from `template` that wait in the world's emails queue, delivered
+/// through the email stage (to partners and to operators alike) into a captured mailer:
+/// (to, text) of each. Messages of other templates are taken off the queue unsent.
+pub async fn deliver_queued(
+    world: &crate::world::EmbeddedWorld,
+    base: &str,
+    template: &str,
+) -> Vec<(String, String)> {
+    use upline_domain::emails::EmailTemplates;
+    use upline_domain::messages::Message;
+    use upline_domain::ports::{QueueConsumer, QueueName};
+    use upline_domain::usecases::emails::{deliver, deliver_to_operator};
+    let mailer = Captured::default();
+    let store = &world.services.store;
+    let queued = world
+        .store
+        .receive(QueueName::Emails, 100, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    for d in queued {
+        match Message::decode(&d.body).unwrap().1 {
+            Message::EmailRequested(r) if r.template.name() == template => {
+                deliver(store, &mailer, &EmailTemplates, base, &r)
+                    .await
+                    .unwrap();
+            }
+            Message::OperatorEmailRequested(r) if r.template.name() == template => {
+                deliver_to_operator(store, &mailer, &EmailTemplates, &r)
+                    .await
+                    .unwrap();
+            }
+            _ => {}
+        }
+    }
+    let sent = mailer.0.lock().unwrap();
+    sent.iter()
+        .map(|e| (e.to.clone(), e.text.clone()))
+        .collect()
+}
+
 /// A mailer that keeps what it is given.
 #[derive(Default)]
 pub struct Captured(pub Mutex<Vec<OutgoingEmail>>);

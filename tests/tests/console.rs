@@ -9,8 +9,6 @@
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use upline_domain::emails::EmailTemplates;
-use upline_domain::messages::Message;
 use upline_domain::operator::Role;
 use upline_domain::partner::PartnerStatus;
 use upline_domain::ports::{QueueConsumer, QueueName};
@@ -18,7 +16,7 @@ use upline_domain::services::Services;
 use upline_domain::usecases::console_sign_in::{self, CONSOLE_SESSION_SECS};
 use upline_domain::usecases::operators::{self, OperatorSpec};
 use upline_domain::usecases::sign_in::{LINK_VALID_SECS, issue_link};
-use upline_tests::pages::{Captured, Page, Pages, policed};
+use upline_tests::pages::{Page, Pages, deliver_queued, policed};
 use upline_tests::policy::Policy;
 use upline_tests::samples::{CLICK_SECRET_BYTE, NOW, commission_sample, seed};
 use upline_tests::world::EmbeddedWorld;
@@ -123,31 +121,7 @@ impl Console {
     /// The console sign-in emails queued so far, delivered through the email stage:
     /// (to, text).
     async fn delivered_sign_in_emails(&self) -> Vec<(String, String)> {
-        let mailer = Captured::default();
-        let queued = self
-            .world
-            .store
-            .receive(QueueName::Emails, 100, std::time::Duration::from_secs(60))
-            .await
-            .unwrap();
-        for d in queued {
-            let Message::OperatorEmailRequested(request) = Message::decode(&d.body).unwrap().1
-            else {
-                continue;
-            };
-            upline_domain::usecases::emails::deliver_to_operator(
-                &self.world.services.store,
-                &mailer,
-                &EmailTemplates,
-                &request,
-            )
-            .await
-            .unwrap();
-        }
-        let sent = mailer.0.lock().unwrap();
-        sent.iter()
-            .map(|e| (e.to.clone(), e.text.clone()))
-            .collect()
+        deliver_queued(&self.world, BASE, "operator_sign_in_link").await
     }
 
     fn assert_policy_kept(&self) {

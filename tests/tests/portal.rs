@@ -8,12 +8,9 @@
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use upline_domain::emails::EmailTemplates;
-use upline_domain::messages::Message;
-use upline_domain::ports::{QueueConsumer, QueueName};
 use upline_domain::services::Services;
 use upline_domain::usecases::sign_in::{LINK_VALID_SECS, SESSION_VALID_SECS, issue_link};
-use upline_tests::pages::{Captured, Page, Pages, policed};
+use upline_tests::pages::{Page, Pages, deliver_queued, policed};
 use upline_tests::policy::Policy;
 use upline_tests::samples::{CLICK_SECRET_BYTE, NOW, commission_sample, seed};
 use upline_tests::world::EmbeddedWorld;
@@ -102,34 +99,7 @@ impl Portal {
 
     /// The sign-in emails queued so far, delivered through the email stage: (to, text).
     async fn delivered_sign_in_emails(&self) -> Vec<(String, String)> {
-        let mailer = Captured::default();
-        let queued = self
-            .world
-            .store
-            .receive(QueueName::Emails, 100, std::time::Duration::from_secs(60))
-            .await
-            .unwrap();
-        for d in queued {
-            let Message::EmailRequested(request) = Message::decode(&d.body).unwrap().1 else {
-                panic!("not an email request")
-            };
-            if request.template.name() != "sign_in_link" {
-                continue;
-            }
-            upline_domain::usecases::emails::deliver(
-                &self.world.services.store,
-                &mailer,
-                &EmailTemplates,
-                BASE,
-                &request,
-            )
-            .await
-            .unwrap();
-        }
-        let sent = mailer.0.lock().unwrap();
-        sent.iter()
-            .map(|e| (e.to.clone(), e.text.clone()))
-            .collect()
+        deliver_queued(&self.world, BASE, "sign_in_link").await
     }
 
     fn assert_policy_kept(&self) {

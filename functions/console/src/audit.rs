@@ -32,7 +32,7 @@ pub(crate) struct AuditQuery {
 pub(crate) async fn audit_page(
     State(s): State<Services>,
     op: SignedInOperator,
-    PageParams(q): PageParams<AuditQuery>,
+    PageParams { query: q, .. }: PageParams<AuditQuery>,
 ) -> PageResult {
     let now = s.now();
     let given = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);

@@ -1,148 +1,54 @@
-//! Signing operators in and out: the login page that emails a link, the link's page whose
-//! button spends it, and the sign-out button. Partners' sessions and links are of no use
-//! here, and the answer to an address that is no operator's is the same as to one that is.
+//! Signing operators in and out: the console's part of `upline_web::sign_in_pages` (its
+//! own use cases, cookie and templates: partners' links and sessions are of no use here,
+//! and the answer to an address that is no operator's is the same as to one that is),
+//! and the sign-out button.
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use upline_domain::error::AppError;
 use upline_domain::services::Services;
 use upline_domain::usecases::console_sign_in;
-use upline_domain::usecases::rate_limits::after_failed_auth;
-use upline_domain::usecases::sign_in::{self, BrowserSecret, LINK_VALID_SECS};
-use upline_http::auth::ClientAddress;
-use upline_http::correlation_id;
+use upline_domain::usecases::sign_in::{self, BrowserSecret};
+use upline_web::SessionCookie;
+use upline_web::sign_in_pages::SignInDoor;
 
 use crate::pages::{Layout, render};
-use crate::problem::{PageParams, page_error};
-use crate::session::{PublicForm, PublicPage, SESSION_COOKIE, SignedInOperator, forbidden_form};
+use crate::problem::{Console, page_error};
+use crate::session::{SESSION_COOKIE, SignedInOperator, forbidden_form};
 
-#[derive(Deserialize, Default)]
-pub(crate) struct LoginQuery {
-    #[serde(default)]
-    signed_out: Option<String>,
-}
+impl SignInDoor for Console {
+    const COOKIE: SessionCookie = SESSION_COOKIE;
+    const LANDING: &'static str = "/console";
 
-/// `GET /console/login`: the email form; straight to the overview when signed in.
-pub(crate) async fn login_page(
-    State(s): State<Services>,
-    PublicPage(program): PublicPage,
-    headers: HeaderMap,
-    PageParams(q): PageParams<LoginQuery>,
-) -> Response {
-    if let Some(id) = SESSION_COOKIE.read(&headers, &s)
-        && matches!(console_sign_in::session(&s, &id).await, Ok(Some(_)))
-    {
-        return Redirect::to("/console").into_response();
+    fn page(
+        status: StatusCode,
+        template: &str,
+        program_name: &str,
+        page: minijinja::Value,
+    ) -> Response {
+        render(status, template, &Layout::public(program_name), page)
     }
-    let notice = q.signed_out.map(|_| "You are signed out.");
-    render(
-        StatusCode::OK,
-        "login.html",
-        &Layout::public(&program.name),
-        context! { email => "", error => (), notice },
-    )
-}
 
-#[derive(Deserialize)]
-pub(crate) struct LoginForm {
-    #[serde(default)]
-    email: String,
-}
-
-/// `POST /console/login`: emails a link when the address is an operator's.
-pub(crate) async fn request_link(
-    State(s): State<Services>,
-    PublicForm(program): PublicForm,
-    ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let correlation = correlation_id(&headers, || s.new_id());
-    let layout = Layout::public(&program.name);
-    match console_sign_in::request_link(&s, &form.email, client.as_deref(), &correlation).await {
-        Ok(()) => render(
-            StatusCode::OK,
-            "link_sent.html",
-            &layout,
-            context! { email => form.email.trim(), valid_minutes => LINK_VALID_SECS / 60 },
-        ),
-        Err(AppError::Invalid(errors)) => {
-            let error = errors.first().map(|e| e.message.clone());
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "login.html",
-                &layout,
-                context! { email => form.email, error, notice => () },
-            )
-        }
-        Err(e) => page_error(e),
+    async fn request_link(
+        services: &Services,
+        email: &str,
+        client: Option<&str>,
+        correlation_id: &str,
+    ) -> Result<(), AppError> {
+        console_sign_in::request_link(services, email, client, correlation_id).await
     }
-}
 
-#[derive(Deserialize, Default)]
-pub(crate) struct TokenQuery {
-    #[serde(default)]
-    token: String,
-}
+    async fn spend(services: &Services, token: &BrowserSecret) -> Result<BrowserSecret, AppError> {
+        console_sign_in::sign_in(services, token)
+            .await
+            .map(|(id, _)| id)
+    }
 
-/// `GET /console/auth?token=…`: the emailed link's page. It only shows a button: mail
-/// scanners open links, and opening one must not spend it.
-pub(crate) async fn auth_page(
-    PublicPage(program): PublicPage,
-    PageParams(q): PageParams<TokenQuery>,
-) -> Response {
-    let error = q
-        .token
-        .trim()
-        .is_empty()
-        .then_some("This sign-in link is incomplete. Copy the whole link from the email, or ask for a new one.");
-    render(
-        StatusCode::OK,
-        "auth.html",
-        &Layout::public(&program.name),
-        context! { token => q.token.trim(), error },
-    )
-}
-
-#[derive(Deserialize)]
-pub(crate) struct TokenForm {
-    #[serde(default)]
-    token: String,
-}
-
-/// `POST /console/auth`: spends the token and opens a console session in a cookie.
-pub(crate) async fn sign_in(
-    State(s): State<Services>,
-    PublicForm(program): PublicForm,
-    ClientAddress(client): ClientAddress,
-    Form(form): Form<TokenForm>,
-) -> Response {
-    match console_sign_in::sign_in(&s, &BrowserSecret::from_browser(&form.token)).await {
-        Ok((id, _)) => {
-            let mut resp = Redirect::to("/console").into_response();
-            resp.headers_mut()
-                .insert(header::SET_COOKIE, SESSION_COOKIE.set(&s, &id));
-            resp
-        }
-        Err(AppError::Unauthorized(why)) => {
-            // Counted like any failed credential: a flood of guesses is slowed, and seen.
-            let refused =
-                after_failed_auth(&s, client.as_deref(), AppError::Unauthorized(why.clone())).await;
-            if let AppError::RateLimited { .. } = refused {
-                return page_error(refused);
-            }
-            render(
-                StatusCode::UNAUTHORIZED,
-                "auth.html",
-                &Layout::public(&program.name),
-                context! { token => "", error => why },
-            )
-        }
-        Err(e) => page_error(e),
+    async fn is_open(services: &Services, id: &BrowserSecret) -> bool {
+        matches!(console_sign_in::session(services, id).await, Ok(Some(_)))
     }
 }
 
@@ -165,8 +71,5 @@ pub(crate) async fn sign_out(
     if let Err(e) = console_sign_in::sign_out(&s, &who.id).await {
         return page_error(e);
     }
-    let mut resp = Redirect::to("/console/login?signed_out=1").into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, SESSION_COOKIE.clear(&s));
-    resp
+    upline_web::sign_in_pages::signed_out::<Console>(&s, "/console/login")
 }

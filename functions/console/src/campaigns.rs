@@ -205,12 +205,7 @@ impl CampaignForm {
             .collect();
         request.insert("allowed_domains".into(), json!(hosts));
         request.insert("terms".into(), Value::Object(terms));
-        let levels: Vec<&str> = self
-            .upline_levels
-            .split([',', ' '])
-            .map(|l| l.trim().trim_end_matches('%'))
-            .filter(|l| !l.is_empty())
-            .collect();
+        let levels = crate::form::percents(&self.upline_levels);
         if !levels.is_empty() {
             request.insert(
                 "upline".into(),
@@ -271,18 +266,11 @@ fn form_field(api_field: &str) -> &'static str {
 }
 
 fn errors_by_field(fields: Vec<FieldError>) -> BTreeMap<&'static str, Vec<String>> {
-    let mut out: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for f in fields {
-        let at = form_field(&f.field);
-        let message = if at == "more_terms" || at == "targeting" || at == "upline_levels" {
-            // In a box of several values, say which one.
-            format!("{}: {}", f.field, f.message)
-        } else {
-            f.message
-        };
-        out.entry(at).or_default().push(message);
-    }
-    out
+    crate::form::errors_at(
+        fields,
+        form_field,
+        &["more_terms", "targeting", "upline_levels"],
+    )
 }
 
 fn terms_summary(c: &Campaign, currency: upline_domain::money::Currency) -> String {
@@ -480,7 +468,7 @@ pub(crate) async fn campaign_page(
     State(s): State<Services>,
     who: SignedInOperator,
     Path(id): Path<CampaignId>,
-    PageParams(q): PageParams<CampaignQuery>,
+    PageParams { query: q, .. }: PageParams<CampaignQuery>,
 ) -> PageResult {
     let campaign = require_campaign(&s, &id).await?;
     let form = CampaignForm::of(&campaign, who.program.currency);

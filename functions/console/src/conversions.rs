@@ -86,7 +86,7 @@ fn money(minor: i64, currency: upline_domain::money::Currency) -> String {
 pub(crate) async fn conversions_page(
     State(s): State<Services>,
     who: SignedInOperator,
-    PageParams(q): PageParams<ConversionsQuery>,
+    PageParams { query: q, .. }: PageParams<ConversionsQuery>,
 ) -> PageResult {
     let now = s.now();
     let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());

@@ -53,6 +53,34 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     }
 }
 
+/// Field errors at the form's boxes: `place` names the box an API field belongs in; a
+/// box holding several values (one of `boxes`) also says which value is wrong.
+pub fn errors_at(
+    fields: Vec<upline_domain::error::FieldError>,
+    place: fn(&str) -> &'static str,
+    boxes: &[&str],
+) -> std::collections::BTreeMap<&'static str, Vec<String>> {
+    let mut out: std::collections::BTreeMap<&'static str, Vec<String>> = Default::default();
+    for f in fields {
+        let at = place(&f.field);
+        let message = if boxes.contains(&at) {
+            format!("{}: {}", f.field, f.message)
+        } else {
+            f.message
+        };
+        out.entry(at).or_default().push(message);
+    }
+    out
+}
+
+/// Percents typed in one box, level 1 first: `50, 25` or `50 % 25 %`.
+pub fn percents(text: &str) -> Vec<&str> {
+    text.split([',', ' '])
+        .map(|l| l.trim().trim_end_matches('%'))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +93,12 @@ mod tests {
         assert_eq!(f.given("note"), None);
         assert_eq!(f.get("missing"), "");
         assert_eq!(f.csrf(), "abc");
+    }
+
+    #[test]
+    fn percents_are_read_however_they_are_separated() {
+        assert_eq!(percents("50, 25"), ["50", "25"]);
+        assert_eq!(percents(" 50% 12.5 %"), ["50", "12.5"]);
+        assert!(percents("  ").is_empty());
     }
 }

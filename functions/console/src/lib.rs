@@ -28,7 +28,9 @@ pub use session::COOKIE;
 
 use axum::Router;
 use axum::routing::{get, post};
+use problem::Console;
 use upline_domain::services::Services;
+use upline_web::sign_in_pages;
 
 /// Every route of the console, by path.
 pub fn router(services: Services) -> Router {
@@ -37,9 +39,12 @@ pub fn router(services: Services) -> Router {
         .route("/console/", get(overview::overview))
         .route(
             "/console/login",
-            get(auth::login_page).post(auth::request_link),
+            get(sign_in_pages::login_page::<Console>).post(sign_in_pages::request_link::<Console>),
         )
-        .route("/console/auth", get(auth::auth_page).post(auth::sign_in))
+        .route(
+            "/console/auth",
+            get(sign_in_pages::auth_page::<Console>).post(sign_in_pages::sign_in::<Console>),
+        )
         .route("/console/logout", post(auth::sign_out))
         .route(
             "/console/applications",

@@ -46,7 +46,7 @@ struct Named {
 pub(crate) async fn overview(
     State(s): State<Services>,
     who: SignedInOperator,
-    PageParams(q): PageParams<OverviewQuery>,
+    PageParams { query: q, .. }: PageParams<OverviewQuery>,
 ) -> PageResult {
     // An unknown period shows the default rather than an error: it comes from a link.
     let days = q

@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::context;
 use serde::Serialize;
 use upline_domain::operator::{Permission, Role};
 use upline_web::Templates;
@@ -130,16 +129,7 @@ pub fn message(
     paragraphs: &[&str],
     link: Option<(&str, &str)>,
 ) -> Response {
-    render(
-        status,
-        "message.html",
-        layout,
-        context! {
-            heading,
-            paragraphs,
-            link => link.map(|(href, text)| context! { href, text }),
-        },
-    )
+    ENVIRONMENT.message(status, layout, heading, paragraphs, link)
 }
 
 /// `GET /console/assets/console.css`.

@@ -77,7 +77,7 @@ fn matches(p: &Partner, q: &PartnersQuery) -> bool {
 pub(crate) async fn partners_page(
     State(s): State<Services>,
     who: SignedInOperator,
-    PageParams(q): PageParams<PartnersQuery>,
+    PageParams { query: q, .. }: PageParams<PartnersQuery>,
 ) -> PageResult {
     let everyone = s.store.all_partners().await?;
     let mut groups: Vec<String> = everyone.iter().filter_map(|p| p.group.clone()).collect();

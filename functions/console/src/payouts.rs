@@ -210,7 +210,7 @@ pub(crate) async fn export(
     State(s): State<Services>,
     _who: SignedInOperator,
     Path(id): Path<PayoutRunId>,
-    PageParams(q): PageParams<ExportQuery>,
+    PageParams { query: q, .. }: PageParams<ExportQuery>,
 ) -> Result<Response, PageError> {
     let format = if q.format.is_empty() {
         "generic"

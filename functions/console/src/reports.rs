@@ -68,7 +68,7 @@ async fn report(
 pub(crate) async fn reports_page(
     State(s): State<Services>,
     who: SignedInOperator,
-    PageParams(q): PageParams<ReportQuery>,
+    PageParams { query: q, .. }: PageParams<ReportQuery>,
 ) -> PageResult {
     let found = report(&s, &who, &q).await?;
     let mut errors = std::collections::BTreeMap::new();
@@ -147,7 +147,7 @@ fn report_day(report: &Option<Report>, f: impl Fn(&Report) -> String) -> Option<
 pub(crate) async fn reports_csv(
     State(s): State<Services>,
     who: SignedInOperator,
-    PageParams(q): PageParams<ReportQuery>,
+    PageParams { query: q, .. }: PageParams<ReportQuery>,
 ) -> Result<Response, PageError> {
     let (report, _) = report(&s, &who, &q).await??;
     let mut out = csv::Writer::from_writer(Vec::new());

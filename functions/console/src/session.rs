@@ -17,7 +17,7 @@ use upline_domain::usecases::sign_in::{self, BrowserSecret};
 use upline_web::SessionCookie;
 
 use crate::pages::{Abilities, Layout, message};
-use crate::problem::page_error;
+use crate::problem::{Console, page_error};
 
 /// The console's session cookie name where it is served over HTTPS. Not the portal's: a
 /// browser signed in to both holds two sessions, and neither door reads the other's.
@@ -96,13 +96,7 @@ impl SignedInOperator {
 
 /// The answer to a form that failed the CSRF or origin check: nothing was changed.
 pub fn forbidden_form(program_name: &str) -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        &Layout::public(program_name),
-        "This form has expired",
-        &["Nothing was changed. Go back, reload the page and send the form again."],
-        Some(("/console", "Back to the console")),
-    )
+    upline_web::sign_in_pages::forbidden_form::<Console>(program_name)
 }
 
 impl FromRequestParts<Services> for SignedInOperator {
@@ -128,36 +122,5 @@ impl FromRequestParts<Services> for SignedInOperator {
             program,
             csrf,
         })
-    }
-}
-
-/// A public page (login, sign-in): the program it is for.
-pub struct PublicPage(pub Program);
-
-impl FromRequestParts<Services> for PublicPage {
-    type Rejection = Response;
-
-    async fn from_request_parts(_: &mut Parts, s: &Services) -> Result<Self, Response> {
-        require_program(&s.store)
-            .await
-            .map(PublicPage)
-            .map_err(page_error)
-    }
-}
-
-/// A public form posted from the console's own pages (there is no session yet to carry a
-/// CSRF token): the program, or the refusal of a post from another site.
-pub struct PublicForm(pub Program);
-
-impl FromRequestParts<Services> for PublicForm {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
-        let PublicPage(program) = PublicPage::from_request_parts(parts, s).await?;
-        if upline_web::same_origin(&parts.headers, s) {
-            Ok(PublicForm(program))
-        } else {
-            Err(forbidden_form(&program.name))
-        }
     }
 }

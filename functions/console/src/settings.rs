@@ -125,12 +125,7 @@ impl SettingsForm {
                 None
             }
         };
-        let levels: Vec<&str> = self
-            .upline_levels
-            .split([',', ' '])
-            .map(|l| l.trim().trim_end_matches('%'))
-            .filter(|l| !l.is_empty())
-            .collect();
+        let levels = crate::form::percents(&self.upline_levels);
         let form = match self.signup_fields() {
             Ok(f) => f,
             Err(e) => {
@@ -178,17 +173,7 @@ fn form_field(api: &str) -> &'static str {
 }
 
 fn by_field(fields: Vec<FieldError>) -> BTreeMap<&'static str, Vec<String>> {
-    let mut out: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for f in fields {
-        let at = form_field(&f.field);
-        let message = if matches!(at, "signup_form" | "upline_levels") {
-            format!("{}: {}", f.field, f.message)
-        } else {
-            f.message
-        };
-        out.entry(at).or_default().push(message);
-    }
-    out
+    crate::form::errors_at(fields, form_field, &["signup_form", "upline_levels"])
 }
 
 /// What the page shows besides the stored settings.

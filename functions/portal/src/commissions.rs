@@ -94,7 +94,7 @@ fn row(l: &LineOnStatement, campaigns: &BTreeMap<String, String>) -> Row {
 pub(crate) async fn commissions_page(
     State(s): State<Services>,
     who: SignedIn,
-    PageParams(q): PageParams<CommissionsQuery>,
+    PageParams { query: q, .. }: PageParams<CommissionsQuery>,
 ) -> PageResult {
     let status = status_of(&q.status);
     let page = PageQuery {

@@ -26,7 +26,7 @@ pub(crate) struct DashboardQuery {
 pub(crate) async fn dashboard(
     State(s): State<Services>,
     who: SignedIn,
-    PageParams(q): PageParams<DashboardQuery>,
+    PageParams { query: q, .. }: PageParams<DashboardQuery>,
 ) -> PageResult {
     // An unknown period shows the default rather than an error: it comes from a link.
     let days = q

@@ -98,8 +98,8 @@ fn render_form(
 }
 
 pub(crate) async fn join_page(
-    PublicPage(program): PublicPage,
-    PageParams(q): PageParams<JoinQuery>,
+    PublicPage { program, .. }: PublicPage,
+    PageParams { query: q, .. }: PageParams<JoinQuery>,
 ) -> Response {
     let mut typed = Typed::new();
     if let Some(code) = q.referral.filter(|c| !c.trim().is_empty()) {
@@ -134,7 +134,7 @@ fn answer(field: &FormField, typed: &[String]) -> Option<Value> {
 
 pub(crate) async fn submit(
     State(s): State<Services>,
-    PublicForm(program): PublicForm,
+    PublicForm { program, .. }: PublicForm,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,

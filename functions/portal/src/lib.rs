@@ -22,7 +22,9 @@ pub use upline_lambda::config::EmailingConfig as Config;
 
 use axum::Router;
 use axum::routing::{get, post};
+use problem::Portal;
 use upline_domain::services::Services;
+use upline_web::sign_in_pages;
 
 /// Every route of the portal, by path.
 pub fn router(services: Services) -> Router {
@@ -31,9 +33,12 @@ pub fn router(services: Services) -> Router {
         .route("/portal/", get(dashboard::dashboard))
         .route(
             "/portal/login",
-            get(auth::login_page).post(auth::request_link),
+            get(sign_in_pages::login_page::<Portal>).post(sign_in_pages::request_link::<Portal>),
         )
-        .route("/portal/auth", get(auth::auth_page).post(auth::sign_in))
+        .route(
+            "/portal/auth",
+            get(sign_in_pages::auth_page::<Portal>).post(sign_in_pages::sign_in::<Portal>),
+        )
         .route("/portal/join", get(join::join_page).post(join::submit))
         .route("/portal/logout", post(auth::sign_out))
         .route("/portal/links", get(links::links_page).post(links::create))

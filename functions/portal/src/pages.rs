@@ -4,7 +4,6 @@ use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::context;
 use serde::Serialize;
 use upline_web::Templates;
 
@@ -77,16 +76,7 @@ pub fn message(
     paragraphs: &[&str],
     link: Option<(&str, &str)>,
 ) -> Response {
-    render(
-        status,
-        "message.html",
-        layout,
-        context! {
-            heading,
-            paragraphs,
-            link => link.map(|(href, text)| context! { href, text }),
-        },
-    )
+    ENVIRONMENT.message(status, layout, heading, paragraphs, link)
 }
 
 /// The copy buttons' few lines of script.
@@ -105,6 +95,7 @@ pub async fn stylesheet() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minijinja::context;
 
     #[test]
     fn every_template_parses_and_escapes_html() {

@@ -126,7 +126,7 @@ pub(crate) struct PayoutsQuery {
 pub(crate) async fn payouts_page(
     State(s): State<Services>,
     who: SignedIn,
-    PageParams(q): PageParams<PayoutsQuery>,
+    PageParams { query: q, .. }: PageParams<PayoutsQuery>,
 ) -> PageResult {
     let form = DetailsForm::of(who.partner.payout_details.as_ref());
     page(&s, &who, form, BTreeMap::new(), q.saved.is_some()).await

@@ -56,13 +56,7 @@ impl SessionOf {
 
 /// The answer to a form that failed the CSRF or origin check: nothing was changed.
 pub fn forbidden_form(program_name: &str) -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        &Layout::public(program_name),
-        "This form has expired",
-        &["Nothing was changed. Go back, reload the page and send the form again."],
-        Some(("/portal", "Back to the portal")),
-    )
+    upline_web::sign_in_pages::forbidden_form::<crate::problem::Portal>(program_name)
 }
 
 fn to_login() -> Response {
@@ -158,34 +152,8 @@ fn not_approved(who: &SignedIn) -> Response {
     message(StatusCode::FORBIDDEN, &layout, heading, &paragraphs, None)
 }
 
-/// A public page (login, sign-in, join): the program it is for, or the error page when the
-/// program cannot be read.
-pub struct PublicPage(pub Program);
+/// A public page (login, sign-in, join) of the portal.
+pub type PublicPage = upline_web::sign_in_pages::PublicPage<crate::problem::Portal>;
 
-impl FromRequestParts<Services> for PublicPage {
-    type Rejection = Response;
-
-    async fn from_request_parts(_: &mut Parts, s: &Services) -> Result<Self, Response> {
-        require_program(&s.store)
-            .await
-            .map(PublicPage)
-            .map_err(page_error)
-    }
-}
-
-/// A public form posted from the portal's own pages (there is no session yet to carry a
-/// CSRF token): the program, or the refusal of a post from another site.
-pub struct PublicForm(pub Program);
-
-impl FromRequestParts<Services> for PublicForm {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, s: &Services) -> Result<Self, Response> {
-        let PublicPage(program) = PublicPage::from_request_parts(parts, s).await?;
-        if same_origin(&parts.headers, s) {
-            Ok(PublicForm(program))
-        } else {
-            Err(forbidden_form(&program.name))
-        }
-    }
-}
+/// A public form of the portal (posted from its own pages).
+pub type PublicForm = upline_web::sign_in_pages::PublicForm<crate::problem::Portal>;

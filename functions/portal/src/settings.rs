@@ -45,7 +45,7 @@ pub(crate) struct SettingsQuery {
 pub(crate) async fn settings_page(
     State(s): State<Services>,
     who: SignedIn,
-    PageParams(q): PageParams<SettingsQuery>,
+    PageParams { query: q, .. }: PageParams<SettingsQuery>,
 ) -> PageResult {
     let saved = match q.saved.as_deref() {
         Some("profile") => Some("Your profile is saved."),

@@ -3,6 +3,8 @@
 //! every posted form passes, how a rendered page becomes a response, and the daily chart.
 
 pub mod chart;
+pub mod problem;
+pub mod sign_in_pages;
 mod templates;
 
 pub use templates::Templates;

@@ -51,6 +51,27 @@ impl Templates {
         }
     }
 
+    /// The `message.html` page: a heading, a few paragraphs and at most one link onwards.
+    pub fn message(
+        &self,
+        status: StatusCode,
+        layout: &impl Serialize,
+        heading: &str,
+        paragraphs: &[&str],
+        link: Option<(&str, &str)>,
+    ) -> Response {
+        self.render(
+            status,
+            "message.html",
+            layout,
+            context! {
+                heading,
+                paragraphs,
+                link => link.map(|(href, text)| context! { href, text }),
+            },
+        )
+    }
+
     /// Whether `name` is one of the templates.
     pub fn has(&self, name: &str) -> bool {
         self.0.get_template(name).is_ok()

@@ -17,9 +17,9 @@ use crate::ports::QueueName;
 use crate::services::Services;
 use crate::usecases::admin::require_program;
 use crate::usecases::operators;
-use crate::usecases::rate_limits::count;
 use crate::usecases::sign_in::{
-    BrowserSecret, Door, Expiring, LINK_VALID_SECS, SESSION_VALID_SECS,
+    BrowserSecret, Door, Expiring, LINK_VALID_SECS, SESSION_VALID_SECS, count_link_request,
+    link_email_data,
 };
 
 /// How long a console session lasts from sign-in: a working day, shorter than a
@@ -66,23 +66,7 @@ pub async fn request_link(
     correlation_id: &str,
 ) -> Result<(), AppError> {
     let email = parse_email(email_text).map_err(|e| AppError::field("email", e))?;
-    let limits = &services.rate_limits;
-    if let Some(client) = client {
-        count(
-            services,
-            &limits.sign_in_per_address,
-            &format!("console\n{client}"),
-        )
-        .await?;
-        let pair = format!("console\n{email}\n{client}");
-        count(services, &limits.sign_in_per_email_from_address, &pair).await?;
-    }
-    count(
-        services,
-        &limits.sign_in_per_email,
-        &format!("console\n{email}"),
-    )
-    .await?;
+    count_link_request(services, "console\n", &email, client).await?;
     let Some(operator) = operators::find(services, &email).await? else {
         tracing::info!("console sign-in link not sent: no such operator");
         return Ok(());
@@ -93,15 +77,11 @@ pub async fn request_link(
         email_id: format!("console-sign-in:{}", &token.stored_as()[..24]),
         to: operator.email.clone(),
         template: EmailTemplate::OperatorSignInLink,
-        data: serde_json::json!({
-            "program_name": program.name,
-            "operator_email": operator.email,
-            "sign_in_url": services.store.seal(
-                &crate::usecases::emails::email_secret_purpose("sign_in_url"),
-                &url,
-            ),
-            "valid_minutes": LINK_VALID_SECS / 60,
-        }),
+        data: {
+            let mut data = link_email_data(services, &program.name, &url);
+            data["operator_email"] = operator.email.clone().into();
+            data
+        },
     });
     services
         .publish(QueueName::Emails, &[email], correlation_id)

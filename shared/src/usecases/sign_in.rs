@@ -107,13 +107,7 @@ pub async fn request_link(
     correlation_id: &str,
 ) -> Result<(), AppError> {
     let email = parse_email(email_text).map_err(|e| AppError::field("email", e))?;
-    let limits = &services.rate_limits;
-    if let Some(client) = client {
-        count(services, &limits.sign_in_per_address, client).await?;
-        let pair = format!("{email}\n{client}");
-        count(services, &limits.sign_in_per_email_from_address, &pair).await?;
-    }
-    count(services, &limits.sign_in_per_email, &email).await?;
+    count_link_request(services, "", &email, client).await?;
     let Some(partner_id) = services.store.partner_id_by_email(&email).await? else {
         return Ok(());
     };
@@ -131,18 +125,56 @@ pub async fn request_link(
         email_id: format!("sign-in:{}", &token.stored_as()[..24]),
         partner_id: partner.id.clone(),
         template: EmailTemplate::SignInLink,
-        data: serde_json::json!({
-            "program_name": program.name,
-            "sign_in_url": services.store.seal(
-                &crate::usecases::emails::email_secret_purpose("sign_in_url"),
-                &url,
-            ),
-            "valid_minutes": LINK_VALID_SECS / 60,
-        }),
+        data: link_email_data(services, &program.name, &url),
     });
     services
         .publish(QueueName::Emails, &[email], correlation_id)
         .await
+}
+
+/// Counts a request for a sign-in link against the three limits (per client address, per
+/// email from that address, per email), counted either way; `door` keeps each door's
+/// counts apart (empty for the portal's, as they always were).
+pub(crate) async fn count_link_request(
+    services: &Services,
+    door: &str,
+    email: &str,
+    client: Option<&str>,
+) -> Result<(), AppError> {
+    let limits = &services.rate_limits;
+    if let Some(client) = client {
+        count(
+            services,
+            &limits.sign_in_per_address,
+            &format!("{door}{client}"),
+        )
+        .await?;
+        let pair = format!("{door}{email}\n{client}");
+        count(services, &limits.sign_in_per_email_from_address, &pair).await?;
+    }
+    count(
+        services,
+        &limits.sign_in_per_email,
+        &format!("{door}{email}"),
+    )
+    .await
+}
+
+/// What a sign-in email is rendered with: the program, the link (sealed: it travels
+/// through the queue) and how long it works.
+pub(crate) fn link_email_data(
+    services: &Services,
+    program_name: &str,
+    url: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "program_name": program_name,
+        "sign_in_url": services.store.seal(
+            &crate::usecases::emails::email_secret_purpose("sign_in_url"),
+            url,
+        ),
+        "valid_minutes": LINK_VALID_SECS / 60,
+    })
 }
 
 /// Stores a sign-in token for `partner_id` valid for `valid_secs`; returns it and the
