@@ -146,6 +146,17 @@ pub fn template(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.name == name)
 }
 
+/// The emails that carry a sign-in link. Their text is fixed: whoever may edit emails
+/// could otherwise send the link — a session — to an address of their choosing.
+pub const FIXED_TEMPLATES: [&str; 2] = ["sign_in_link", "operator_sign_in_link"];
+
+impl Template {
+    /// Whether the program may send its own version of this email.
+    pub fn overridable(&self) -> bool {
+        !FIXED_TEMPLATES.contains(&self.name)
+    }
+}
+
 /// Which email a queued request asks for: one variant per shipped template, carried by
 /// name in messages (`"commission_earned"`), so a message for an unknown template cannot
 /// be made.

@@ -323,6 +323,7 @@ async fn console_scenario(b: &Browser, partner: &Browser, backend: TestBackend, 
     b.fill("#name", "Summer sale").await;
     b.fill("#destination_url", &format!("{base}/health")).await;
     b.fill("#revenue_share_percent", "ten").await;
+    b.click("input[name=upline_mode][value=own]").await;
     b.fill("#upline_levels", "50, 25").await;
     b.submit("form[action='/console/campaigns'] button[type=submit]")
         .await;

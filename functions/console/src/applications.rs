@@ -97,8 +97,13 @@ async fn applicants(s: &Services, who: &SignedInOperator) -> Result<Vec<Applican
 struct Outcome {
     done: Vec<String>,
     problems: Vec<String>,
-    /// The reason field's problem, shown at the field.
+    /// The bulk reason field's problem, shown at the field.
     reason_error: Option<String>,
+    /// One applicant's reason field's problem: (applicant id, problem).
+    row_error: Option<(String, String)>,
+    /// The boxes ticked and the bulk reason typed, kept when the post was refused.
+    ticked: Vec<String>,
+    bulk_reason: String,
 }
 
 async fn page(
@@ -118,6 +123,9 @@ async fn page(
             notice,
             problems => outcome.problems,
             reason_error => outcome.reason_error,
+            row_error => outcome.row_error,
+            ticked => outcome.ticked,
+            bulk_reason => outcome.bulk_reason,
         },
     ))
 }
@@ -183,17 +191,23 @@ pub(crate) async fn decide(
         };
         return page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;
     }
+    let one = form.given("one").is_some();
     let reason = match decision {
         Decision::Reject => match parse_reason(reason_text) {
             Ok(r) => Some(r),
             Err(e) => {
-                // Nothing is rejected without a reason the applicant can read.
+                // Nothing is rejected without a reason the applicant can read; the
+                // problem is shown at the reason field that was empty.
+                let why = format!("The reason {}", field_message(&e));
                 let outcome = Outcome {
-                    reason_error: Some(format!("The reason {}", field_message(&e))),
                     problems: vec![format!(
                         "Nobody was rejected: the reason {}",
                         field_message(&e)
                     )],
+                    reason_error: (!one).then(|| why.clone()),
+                    row_error: one.then(|| (ids[0].to_string(), why)),
+                    ticked: form.all("ids").into_iter().map(str::to_string).collect(),
+                    bulk_reason: form.get("reason").to_string(),
                     ..Outcome::default()
                 };
                 return page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, outcome).await;

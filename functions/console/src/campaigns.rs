@@ -43,10 +43,21 @@ struct CampaignForm {
     attribution_window_days: String,
     cpa: String,
     revenue_share_percent: String,
+    /// `program` (the program's plan), `none` (no upline) or `own` (the levels below).
+    upline_mode: String,
     upline_levels: String,
     upline_base: String,
+    upline_skip: String,
     more_terms: String,
     targeting: String,
+}
+
+/// A settings value as the admin API names it (`direct_commission`, `forfeit`).
+fn api_name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Keeps only members that say something: `null`, `false`, `[]`, `{}` and `""` are the
@@ -95,6 +106,10 @@ impl CampaignForm {
             {
                 map.remove("base");
             }
+            // Recurring for life is `{}`: present, with nothing in it to keep.
+            if c.terms.recurring.is_some() && !map.contains_key("recurring") {
+                map.insert("recurring".into(), json!({}));
+            }
         }
         let targeting = pruned(serde_json::to_value(&c.targeting).unwrap_or_default());
         CampaignForm {
@@ -112,6 +127,12 @@ impl CampaignForm {
                 .revenue_share_percent
                 .map(|p| p.as_decimal().to_string())
                 .unwrap_or_default(),
+            upline_mode: match &c.upline {
+                None => "program",
+                Some(u) if u.depth == 0 => "none",
+                Some(_) => "own",
+            }
+            .into(),
             upline_levels: c
                 .upline
                 .as_ref()
@@ -126,12 +147,11 @@ impl CampaignForm {
             upline_base: c
                 .upline
                 .as_ref()
-                .map(|u| match u.base {
-                    upline_domain::program::UplineBase::DirectCommission => "direct_commission",
-                    upline_domain::program::UplineBase::Sale => "sale",
-                })
-                .unwrap_or("direct_commission")
-                .into(),
+                .map_or_else(|| "direct_commission".into(), |u| api_name(u.base)),
+            upline_skip: c
+                .upline
+                .as_ref()
+                .map_or_else(|| "forfeit".into(), |u| api_name(u.skip)),
             more_terms: pretty(&more),
             targeting: pretty(&targeting),
         }
@@ -148,8 +168,10 @@ impl CampaignForm {
             attribution_window_days: get("attribution_window_days"),
             cpa: get("cpa"),
             revenue_share_percent: get("revenue_share_percent"),
+            upline_mode: get("upline_mode"),
             upline_levels: get("upline_levels"),
             upline_base: get("upline_base"),
+            upline_skip: get("upline_skip"),
             more_terms: get("more_terms"),
             targeting: get("targeting"),
         }
@@ -159,24 +181,33 @@ impl CampaignForm {
     /// box that is no JSON, a window that is no number).
     fn request(&self) -> Result<CampaignRequest, Vec<FieldError>> {
         let mut problems = Vec::new();
-        let json_box =
-            |name: &str, text: &str, problems: &mut Vec<FieldError>| -> Map<String, Value> {
-                if text.trim().is_empty() {
+        // Each box is read into the admin API's shape on its own, so a problem is named
+        // by its box and the member's path in it.
+        let json_box = |name: &str, path: &str, text: &str, problems: &mut Vec<FieldError>| {
+            if text.trim().is_empty() {
+                return Map::new();
+            }
+            let value = match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => {
+                    problems.push(FieldError::new(name, "must be a JSON object: { … }"));
                     return Map::new();
                 }
-                match serde_json::from_str::<Value>(text) {
-                    Ok(Value::Object(map)) => map,
-                    Ok(_) => {
-                        problems.push(FieldError::new(name, "must be a JSON object: { … }"));
-                        Map::new()
-                    }
-                    Err(e) => {
-                        problems.push(FieldError::new(name, format!("is not JSON: {e}")));
-                        Map::new()
-                    }
+                Err(e) => {
+                    problems.push(FieldError::new(name, format!("is not JSON: {e}")));
+                    return Map::new();
                 }
             };
-        let mut terms = json_box("more_terms", &self.more_terms, &mut problems);
+            let checked = match name {
+                "targeting" => read_as::<upline_domain::targeting::TargetingRequest>(&value),
+                _ => read_as::<upline_domain::usecases::admin::TermsRequest>(&value),
+            };
+            if let Err((at, why)) = checked {
+                problems.push(FieldError::new(format!("{path}.{at}"), why));
+            }
+            value
+        };
+        let mut terms = json_box("more_terms", "terms", &self.more_terms, &mut problems);
         for key in ["cpa", "revenue_share_percent"] {
             if terms.contains_key(key) {
                 problems.push(FieldError::new(
@@ -194,7 +225,7 @@ impl CampaignForm {
                 json!(self.revenue_share_percent.trim_end_matches('%').trim()),
             );
         }
-        let targeting = json_box("targeting", &self.targeting, &mut problems);
+        let targeting = json_box("targeting", "targeting", &self.targeting, &mut problems);
         let mut request = Map::new();
         request.insert("name".into(), json!(self.name));
         request.insert("destination_url".into(), json!(self.destination_url));
@@ -206,12 +237,38 @@ impl CampaignForm {
         request.insert("allowed_domains".into(), json!(hosts));
         request.insert("terms".into(), Value::Object(terms));
         let levels = crate::form::percents(&self.upline_levels);
-        if !levels.is_empty() {
-            request.insert(
-                "upline".into(),
-                json!({"depth": levels.len(), "level_percents": levels,
-                       "base": if self.upline_base.is_empty() { "direct_commission" } else { &self.upline_base }}),
-            );
+        let or = |text: &str, default: &'static str| {
+            if text.is_empty() {
+                default.to_string()
+            } else {
+                text.to_string()
+            }
+        };
+        match self.upline_mode.as_str() {
+            "program" => {}
+            // Without the choice (a post made by hand), levels typed mean its own.
+            "" if levels.is_empty() => {}
+            "none" => {
+                request.insert("upline".into(), json!({"depth": 0}));
+            }
+            "" | "own" => {
+                if levels.is_empty() {
+                    problems.push(FieldError::new(
+                        "upline_levels",
+                        "give the levels' percents, or choose the program's plan or no upline",
+                    ));
+                }
+                request.insert(
+                    "upline".into(),
+                    json!({"depth": levels.len(), "level_percents": levels,
+                           "base": or(&self.upline_base, "direct_commission"),
+                           "skip": or(&self.upline_skip, "forfeit")}),
+                );
+            }
+            other => problems.push(FieldError::new(
+                "upline_mode",
+                format!("must be program, none or own, got {other:?}"),
+            )),
         }
         if !targeting.is_empty() {
             request.insert("targeting".into(), Value::Object(targeting));
@@ -245,6 +302,15 @@ impl CampaignForm {
     }
 }
 
+/// Whether `value` reads as a `T`: else where in it, and why.
+fn read_as<T: serde::de::DeserializeOwned>(
+    value: &Map<String, Value>,
+) -> Result<(), (String, String)> {
+    serde_path_to_error::deserialize::<_, T>(Value::Object(value.clone()))
+        .map(|_| ())
+        .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+}
+
 /// Which box of the form an API field's problem belongs in.
 fn form_field(api_field: &str) -> &'static str {
     let f = api_field;
@@ -259,6 +325,8 @@ fn form_field(api_field: &str) -> &'static str {
         "more_terms" => "more_terms",
         _ if f.starts_with("allowed_domains") => "allowed_domains",
         _ if f.starts_with("upline.base") => "upline_base",
+        _ if f.starts_with("upline.skip") => "upline_skip",
+        "upline_mode" => "upline_mode",
         _ if f.starts_with("upline") => "upline_levels",
         _ if f.starts_with("targeting") => "targeting",
         _ => "more_terms",
@@ -347,10 +415,20 @@ async fn list(
         } else {
             form.status
         },
+        upline_mode: if form.upline_mode.is_empty() {
+            "program".into()
+        } else {
+            form.upline_mode
+        },
         upline_base: if form.upline_base.is_empty() {
             "direct_commission".into()
         } else {
             form.upline_base
+        },
+        upline_skip: if form.upline_skip.is_empty() {
+            "forfeit".into()
+        } else {
+            form.upline_skip
         },
         attribution_window_days: if form.attribution_window_days.is_empty() {
             "30".into()
@@ -649,6 +727,81 @@ pub(crate) async fn update(
                 notice: None,
             };
             edit_page(&s, &who, &campaign, shown, &CampaignQuery::default()).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upline_domain::clock::Timestamp;
+    use upline_domain::money::Currency;
+
+    fn campaign(json: serde_json::Value) -> Campaign {
+        let usd = Currency::from_code("USD").unwrap();
+        let request: CampaignRequest = serde_json::from_value(json).unwrap();
+        let spec = request.parse(usd).unwrap();
+        Campaign {
+            id: "spring".into(),
+            name: spec.name,
+            destination_url: spec.destination.to_string(),
+            allowed_domains: spec.allowed_domains,
+            terms: spec.terms,
+            upline: spec.upline,
+            targeting: spec.targeting,
+            attribution_window_days: spec.attribution_window_days,
+            status: spec.status,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    /// The campaign as the form shows it, saved back unchanged.
+    fn round_trip(c: &Campaign) -> Campaign {
+        let usd = Currency::from_code("USD").unwrap();
+        let form = CampaignForm::of(c, usd);
+        let spec = form.request().unwrap().parse(usd).unwrap();
+        Campaign {
+            terms: spec.terms,
+            upline: spec.upline,
+            targeting: spec.targeting,
+            allowed_domains: spec.allowed_domains,
+            attribution_window_days: spec.attribution_window_days,
+            status: spec.status,
+            ..c.clone()
+        }
+    }
+
+    #[test]
+    fn a_campaign_saved_unchanged_from_its_form_stays_the_same() {
+        let rich = campaign(serde_json::json!({
+            "name": "Spring", "destination_url": "https://shop.example.com/spring",
+            "allowed_domains": ["blog.example.com"], "attribution_window_days": 45, "status": "paused",
+            "terms": {
+                "cpa": "2.00", "revenue_share_percent": "12.5",
+                "cpa_by_event": {"lead": "1.50"},
+                "base": {"net_of_tax": true, "net_of_shipping": true},
+                "sku_rates": {"BOOT-1": "15"}, "category_rates": {"tents": "8"},
+                "excluded_skus": ["GIFT"], "excluded_categories": ["sale"],
+                "qualification": {"min_amount": "20.00", "first_time_customer_only": true},
+                "bonuses": {"new_customer": "5.00", "order_value": {"threshold": "200.00", "bonus": "10.00"}},
+                "caps": [{"period": "month", "metric": "conversions", "limit": "100"}],
+                "tiers": [{"name": "gold", "metric": "approved_conversions", "from": "10", "revenue_share_percent": "15"}],
+                "recurring": {}
+            },
+            "upline": {"depth": 2, "level_percents": ["50", "25"], "skip": "compress", "base": "sale"},
+            "targeting": {"countries": ["US", "CA"], "fallback_url": "https://shop.example.com/intl"}
+        }));
+        assert!(rich.terms.recurring.is_some(), "recurring for life");
+        assert_eq!(round_trip(&rich), rich);
+        for upline in [serde_json::json!(null), serde_json::json!({"depth": 0})] {
+            let mut json = serde_json::json!({"name": "Plain", "destination_url": "https://shop.example.com/",
+                "terms": {"revenue_share_percent": "10"}});
+            if !upline.is_null() {
+                json["upline"] = upline;
+            }
+            let plain = campaign(json);
+            assert_eq!(round_trip(&plain), plain, "{:?}", plain.upline);
         }
     }
 }

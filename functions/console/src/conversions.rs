@@ -34,6 +34,9 @@ use crate::session::SignedInOperator;
 /// Conversions one page lists.
 const PAGE: usize = 50;
 
+/// Store pages a filtered listing reads at most to fill one page.
+const PAGES_SCANNED: usize = 10;
+
 /// What the status filter offers: the state of the partner's own line, or of the
 /// conversion when it has none.
 const STATES: [&str; 6] = [
@@ -107,11 +110,6 @@ pub(crate) async fn conversions_page(
         .rev()
         .map(keys::conversions_on)
         .collect();
-    let cursor = given(&q.cursor);
-    let page = s
-        .store
-        .query_buckets(Index::Gsi2, &partitions, false, PAGE, cursor.as_deref())
-        .await?;
     let campaigns: BTreeMap<String, String> = s
         .store
         .campaigns()
@@ -119,43 +117,61 @@ pub(crate) async fn conversions_page(
         .into_iter()
         .map(|c| (c.id.to_string(), c.name))
         .collect();
+    // A filter is applied to whole store pages: more are read (a bounded number) until
+    // the page holds enough matches, every match of a page read is shown, and `next`
+    // goes on after the last page read — so no match is skipped.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut rows = Vec::new();
-    for item in &page.items {
-        let c: Conversion = decode(item)?;
-        if !q.campaign.is_empty() && c.campaign_id.as_str() != q.campaign {
-            continue;
+    let mut cursor = given(&q.cursor);
+    let mut next;
+    let mut scanned = 0;
+    loop {
+        let page = s
+            .store
+            .query_buckets(Index::Gsi2, &partitions, false, PAGE, cursor.as_deref())
+            .await?;
+        scanned += 1;
+        next = page.next;
+        for item in &page.items {
+            let c: Conversion = decode(item)?;
+            if !q.campaign.is_empty() && c.campaign_id.as_str() != q.campaign {
+                continue;
+            }
+            if !q.partner.is_empty() && c.partner_id.as_str() != q.partner.trim() {
+                continue;
+            }
+            let lines = s.store.lines_of_conversion(&c.id).await?;
+            let state = state(&c, &lines);
+            if !q.status.is_empty() && state != q.status {
+                continue;
+            }
+            if !names.contains_key(c.partner_id.as_str()) {
+                let name = match s.store.partner(&c.partner_id).await? {
+                    Some(p) => p.name,
+                    None => c.partner_id.to_string(),
+                };
+                names.insert(c.partner_id.to_string(), name);
+            }
+            let currency = c.amounts.sale.currency();
+            let commission: i64 = lines.iter().map(|l| l.amount.minor()).sum();
+            rows.push(context! {
+                id => c.id.to_string(),
+                at => c.created_at.to_rfc3339()[..16].replace('T', " "),
+                order_id => c.order_id,
+                partner_id => c.partner_id.to_string(),
+                partner => names[c.partner_id.as_str()].clone(),
+                campaign => campaigns.get(c.campaign_id.as_str()).cloned().unwrap_or_else(|| c.campaign_id.to_string()),
+                amount => money(c.amounts.sale.minor(), currency),
+                commission => money(commission, currency),
+                state,
+            });
         }
-        if !q.partner.is_empty() && c.partner_id.as_str() != q.partner.trim() {
-            continue;
+        if rows.len() >= PAGE || next.is_none() || scanned >= PAGES_SCANNED {
+            break;
         }
-        let lines = s.store.lines_of_conversion(&c.id).await?;
-        let state = state(&c, &lines);
-        if !q.status.is_empty() && state != q.status {
-            continue;
-        }
-        if !names.contains_key(c.partner_id.as_str()) {
-            let name = match s.store.partner(&c.partner_id).await? {
-                Some(p) => p.name,
-                None => c.partner_id.to_string(),
-            };
-            names.insert(c.partner_id.to_string(), name);
-        }
-        let currency = c.amounts.sale.currency();
-        let commission: i64 = lines.iter().map(|l| l.amount.minor()).sum();
-        rows.push(context! {
-            id => c.id.to_string(),
-            at => c.created_at.to_rfc3339()[..16].replace('T', " "),
-            order_id => c.order_id,
-            partner_id => c.partner_id.to_string(),
-            partner => names[c.partner_id.as_str()].clone(),
-            campaign => campaigns.get(c.campaign_id.as_str()).cloned().unwrap_or_else(|| c.campaign_id.to_string()),
-            amount => money(c.amounts.sale.minor(), currency),
-            commission => money(commission, currency),
-            state,
-        });
+        cursor = next.clone();
     }
-    let next = page.next.map(|cursor| {
+    let next = next.map(|cursor| {
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("status", &q.status)
             .append_pair("campaign", &q.campaign)
@@ -191,6 +207,8 @@ struct Outcome {
     errors: BTreeMap<String, String>,
     /// The reversing lines a refund just wrote: (partner, level, amount).
     reversals: Vec<(String, u8, String)>,
+    /// What was typed in the form that was refused, to show it again.
+    typed: BTreeMap<String, String>,
 }
 
 pub(crate) async fn conversion_page(
@@ -286,6 +304,16 @@ async fn page(
             notice => outcome.notice,
             errors => outcome.errors,
             reversals => outcome.reversals,
+            typed => {
+                let mut typed = outcome.typed;
+                for name in ["amount", "reference", "reason", "kind"] {
+                    typed.entry(name.to_string()).or_default();
+                }
+                typed
+            },
+            // The refund's id, drawn with the page: sending the form twice (a reload, a
+            // double click) refunds once.
+            refund_id => format!("console-{}", s.new_id()),
         },
     ))
 }
@@ -342,10 +370,19 @@ pub(crate) async fn act(
         "refund" => {
             let reference = form
                 .given("reference")
+                .or_else(|| form.given("refund_id"))
                 .unwrap_or_else(|| format!("console-{}", s.new_id()));
+            // The form's amount is in the program currency, which the conversion's
+            // amounts are in, whatever currency the sale was made in.
+            let currency = s
+                .store
+                .conversion(&id)
+                .await?
+                .map(|c| c.amounts.sale.currency().code().to_string());
             let request = RefundRequest {
                 refund_id: Some(IdText(reference)),
                 conversion_id: Some(id.to_string()),
+                currency,
                 amount: form.given("amount").map(DecimalText),
                 kind: form.given("kind"),
                 reason: form.given("reason"),
@@ -390,6 +427,11 @@ pub(crate) async fn act(
         }
         Err(AppError::NotFound(what)) => Err(AppError::NotFound(what).into()),
         Err(e) => {
+            for name in ["amount", "reference", "reason", "kind"] {
+                outcome
+                    .typed
+                    .insert(name.to_string(), form.get(name).to_string());
+            }
             let fields = match e {
                 AppError::Invalid(fields) => fields,
                 AppError::Conflict { field, detail } => {
@@ -405,7 +447,8 @@ pub(crate) async fn act(
             };
             for f in fields {
                 let at = match f.field.as_str() {
-                    "amount" | "reason" | "refund_id" => f.field.clone(),
+                    "amount" | "reason" | "currency" => f.field.clone(),
+                    "refund_id" => "reference".to_string(),
                     _ => "action".to_string(),
                 };
                 outcome.errors.insert(at, f.message);

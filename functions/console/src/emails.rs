@@ -34,6 +34,7 @@ pub(crate) async fn emails_page(State(s): State<Services>, who: SignedInOperator
             to_operators => t.name.starts_with("operator_"),
             notification => t.kind == EmailKind::Notification,
             overridden,
+            fixed => !t.overridable(),
         });
     }
     Ok(render(
@@ -85,6 +86,7 @@ async fn page(who: &SignedInOperator, name: &str, status: StatusCode, shown: Sho
             name => t.name,
             source => context! { subject => shown.source.subject, text => shown.source.text, html => shown.source.html },
             overridden => shown.overridden,
+            fixed => !t.overridable(),
             variables => serde_json::to_string_pretty(&t.sample()).unwrap_or_default(),
             preview => preview.map(|p| context! { subject => p.subject, text => p.text, html => p.html }),
             notice => shown.notice,
@@ -234,6 +236,21 @@ pub(crate) async fn change(
         .await;
     }
     match email_usecases::save_override(&s.store, t.name, source.clone()).await {
+        Err(AppError::Conflict { detail, .. }) => {
+            let error = Some(("subject", detail));
+            page(
+                &who,
+                t.name,
+                StatusCode::CONFLICT,
+                Shown {
+                    source,
+                    overridden,
+                    notice: None,
+                    error,
+                },
+            )
+            .await
+        }
         Ok(rendered) => {
             audit::record(
                 &s,

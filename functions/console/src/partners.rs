@@ -125,6 +125,8 @@ struct Outcome {
     errors: std::collections::BTreeMap<String, String>,
     /// A new API key, shown this once.
     new_key: Option<String>,
+    /// What was typed in a refused form, by field, to show it again.
+    typed: std::collections::BTreeMap<String, String>,
 }
 
 pub(crate) async fn partner_page(
@@ -276,6 +278,7 @@ async fn page(
             notice => outcome.notice,
             errors => outcome.errors,
             new_key => outcome.new_key,
+            typed => outcome.typed,
         },
     ))
 }
@@ -373,6 +376,11 @@ pub(crate) async fn act(
         }
         Err(AppError::NotFound(what)) => Err(AppError::NotFound(what).into()),
         Err(e) => {
+            for name in ["reason", "recruiter", "group"] {
+                outcome
+                    .typed
+                    .insert(name.to_string(), form.get(name).to_string());
+            }
             // Each problem at its field: the recruiter box shows why a cycle is refused.
             let fields = match &e {
                 AppError::Invalid(fields) => fields.clone(),

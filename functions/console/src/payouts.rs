@@ -144,6 +144,8 @@ struct RunOutcome {
     notice: Option<String>,
     /// A payout id → the problem of the form posted for it.
     errors: std::collections::BTreeMap<String, String>,
+    /// The refused form's payout id and what was typed in it: (id, reference, reason).
+    typed: Option<(String, String, String)>,
 }
 
 pub(crate) async fn run_page(
@@ -192,6 +194,7 @@ async fn show_run(
             currencies,
             notice => o.notice,
             errors => o.errors,
+            typed => o.typed.map(|(id, reference, reason)| context! { id, reference, reason }),
         },
     ))
 }
@@ -308,6 +311,11 @@ pub(crate) async fn settle(
         Err(AppError::NotFound(what)) => return Err(AppError::NotFound(what).into()),
         Err(e) => {
             o.errors.insert(id.to_string(), e.describe());
+            o.typed = Some((
+                id.to_string(),
+                form.get("reference").to_string(),
+                form.get("reason").to_string(),
+            ));
             StatusCode::UNPROCESSABLE_ENTITY
         }
     };

@@ -143,6 +143,16 @@ fn report_day(report: &Option<Report>, f: impl Fn(&Report) -> String) -> Option<
     report.as_ref().map(f)
 }
 
+/// A cell a spreadsheet reads as text, not as a formula: sub-id values come from partners'
+/// links, and `=HYPERLINK(…)` must not become a live formula in the operator's sheet.
+fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// `GET /console/reports.csv`: the report's rows as a spreadsheet, totals last.
 pub(crate) async fn reports_csv(
     State(s): State<Services>,
@@ -167,7 +177,7 @@ pub(crate) async fn reports_csv(
     out.write_record(header).map_err(csv_error)?;
     for row in report.rows.iter().chain(std::iter::once(&report.totals)) {
         out.write_record([
-            row.key.as_str(),
+            spreadsheet_safe(&row.key).as_ref(),
             &row.clicks.to_string(),
             &row.unique_clicks.to_string(),
             &row.bot_clicks.to_string(),
@@ -197,4 +207,17 @@ pub(crate) async fn reports_csv(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cell_that_would_be_a_formula_is_kept_as_text() {
+        assert_eq!(
+            super::spreadsheet_safe("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(super::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::spreadsheet_safe("fb-ads"), "fb-ads");
+    }
 }

@@ -113,6 +113,8 @@ impl FromRequestParts<Services> for SignedInOperator {
         let operator = operators::find(s, &session.email)
             .await
             .map_err(page_error)?
+            // A session from before the operator was (re-)added is not theirs now.
+            .filter(|o| o.added_at <= session.created_at)
             .ok_or_else(to_login)?;
         let program = require_program(&s.store).await.map_err(page_error)?;
         let csrf = sign_in::csrf_token(&id);

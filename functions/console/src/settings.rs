@@ -168,7 +168,8 @@ fn form_field(api: &str) -> &'static str {
         "upline.skip" => "upline_skip",
         _ if api.starts_with("upline") => "upline_levels",
         _ if api.starts_with("signup") => "signup_form",
-        _ => "name",
+        // Shown in the list at the top of the form.
+        _ => "program",
     }
 }
 
@@ -187,6 +188,8 @@ struct Shown {
     /// The signup form to preview when it is not the stored one.
     preview: Option<Vec<FormField>>,
     rate_error: Option<String>,
+    /// The rate form as sent, kept when it was refused: (currency, rate).
+    rate_typed: (String, String),
 }
 
 async fn page(
@@ -225,6 +228,8 @@ async fn page(
             preview,
             rates,
             rate_error => shown.rate_error,
+            rate_currency => shown.rate_typed.0,
+            rate_value => shown.rate_typed.1,
             currency => program.currency.code(),
             cadences => ["manual", "weekly", "monthly"],
             priorities => ["promo_code", "click"],
@@ -244,11 +249,18 @@ pub(crate) async fn save(
     headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, PageError> {
-    if let Some(refused) = who.refuse(&headers, &s, fields.csrf(), Permission::ManageSettings) {
+    // Previewing the signup form changes nothing: every role may.
+    let preview = fields.get("action") == "preview";
+    let needs = if preview {
+        Permission::Read
+    } else {
+        Permission::ManageSettings
+    };
+    if let Some(refused) = who.refuse(&headers, &s, fields.csrf(), needs) {
         return Ok(refused);
     }
     let form = SettingsForm::from_post(&fields);
-    if fields.get("action") == "preview" {
+    if preview {
         let mut errors = FieldErrors::default();
         let preview = match form.signup_fields() {
             Ok(requests) => parse_form(requests, &mut errors),
@@ -373,6 +385,7 @@ pub(crate) async fn set_rate(
         }
         Err(AppError::Invalid(f)) => Shown {
             rate_error: Some(upline_domain::error::describe_fields(&f)),
+            rate_typed: (currency.clone(), fields.get("rate").to_string()),
             ..Shown::default()
         },
         Err(e) => return Err(e.into()),

@@ -22,6 +22,10 @@ pub const KEEP_SECS: i64 = 600;
 /// Summaries kept at most (a 90-day overview compares two periods: 180 days).
 const MAX_DAYS_KEPT: usize = 400;
 
+/// Partner rows kept at most over all days: about 40 MB. A program with more active
+/// partners a day keeps fewer days and reads the rest.
+const MAX_ROWS_KEPT: usize = 300_000;
+
 /// One day's counters summed three ways.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaySummary {
@@ -107,7 +111,8 @@ impl Summaries {
     fn keep(&self, summary: Arc<DaySummary>, now: Timestamp) {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         kept.retain(|_, (read_at, _)| now.secs() - read_at.secs() < KEEP_SECS);
-        if kept.len() >= MAX_DAYS_KEPT {
+        let rows: usize = kept.values().map(|(_, s)| s.by_partner.len()).sum();
+        if kept.len() >= MAX_DAYS_KEPT || rows + summary.by_partner.len() > MAX_ROWS_KEPT {
             return;
         }
         kept.insert(summary.day, (now, summary));

@@ -39,6 +39,10 @@ pub async fn template_override(
     store: &Store,
     name: &str,
 ) -> Result<Option<TemplateSource>, AppError> {
+    // A version saved before these emails were fixed is never used.
+    if template(name).is_some_and(|t| !t.overridable()) {
+        return Ok(None);
+    }
     match store.table().get(&keys::email_template(name)).await? {
         Some(item) => Ok(Some(crate::store::decode(&item)?)),
         None => Ok(None),
@@ -220,12 +224,21 @@ async fn send(
 }
 
 /// Saves the operator's version of a template after rendering every part with the
-/// template's sample data; a part that does not render is refused, naming the part.
+/// template's sample data; a part that does not render is refused, naming the part, and
+/// an email that carries a sign-in link cannot be changed (`409`).
 pub async fn save_override(
     store: &Store,
     name: &str,
     source: TemplateSource,
 ) -> Result<crate::emails::Rendered, AppError> {
+    if template(name).is_some_and(|t| !t.overridable()) {
+        return Err(AppError::Conflict {
+            field: Some("name".into()),
+            detail: format!(
+                "{name} carries a sign-in link; its text is fixed so that nobody who may edit emails can send the link elsewhere"
+            ),
+        });
+    }
     let rendered = EmailTemplates
         .check_override(name, &source)
         .map_err(|e| match e {
