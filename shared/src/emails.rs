@@ -150,10 +150,19 @@ pub fn template(name: &str) -> Option<&'static Template> {
 /// could otherwise send the link — a session — to an address of their choosing.
 pub const FIXED_TEMPLATES: [&str; 2] = ["sign_in_link", "operator_sign_in_link"];
 
+/// The emails that carry a secret besides sign-in links: the partner's API key in the
+/// welcome email. Changing them is changing where a secret goes.
+pub const SECRET_BEARING_TEMPLATES: [&str; 1] = ["welcome"];
+
 impl Template {
     /// Whether the program may send its own version of this email.
     pub fn overridable(&self) -> bool {
         !FIXED_TEMPLATES.contains(&self.name)
+    }
+
+    /// Whether a version of this email decides where a secret is sent.
+    pub fn carries_secret(&self) -> bool {
+        SECRET_BEARING_TEMPLATES.contains(&self.name)
     }
 }
 

