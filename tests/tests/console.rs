@@ -1524,3 +1524,208 @@ async fn a_refund_is_in_the_program_currency_and_taken_once_however_often_it_is_
     assert!(page.text.contains("value=\"r-9\""));
     c.assert_policy_kept();
 }
+
+/// Every action the console offers, as a role posts it: (what, path, form, permission).
+const ACTIONS: &[(&str, &str, &str, upline_domain::operator::Permission)] = {
+    use upline_domain::operator::Permission::*;
+    &[
+        (
+            "approve an applicant",
+            "/console/applications",
+            "one=approve%3Ap-dan",
+            ManagePartners,
+        ),
+        (
+            "reject an applicant",
+            "/console/applications",
+            "one=reject%3Ap-dan&reason-p-dan=No+site",
+            ManagePartners,
+        ),
+        (
+            "put a partner in a group",
+            "/console/partners/p-bo",
+            "action=group&group=gold",
+            ManagePartners,
+        ),
+        (
+            "suspend a partner",
+            "/console/partners/p-bo",
+            "action=suspend&reason=Spam",
+            ManagePartners,
+        ),
+        (
+            "reinstate a partner",
+            "/console/partners/p-bo",
+            "action=reinstate",
+            ManagePartners,
+        ),
+        (
+            "rotate a partner's key",
+            "/console/partners/p-bo",
+            "action=rotate_key",
+            ManagePartners,
+        ),
+        (
+            "change a recruiter",
+            "/console/partners/p-dan",
+            "action=recruiter&recruiter=p-ada",
+            ManagePartners,
+        ),
+        (
+            "create a campaign",
+            "/console/campaigns",
+            "id=autumn&name=Autumn&destination_url=https%3A%2F%2Fshop.example.com%2F&revenue_share_percent=5&upline_mode=program",
+            ManageCampaigns,
+        ),
+        (
+            "save a campaign",
+            "/console/campaigns/spring-sale",
+            "name=Spring+sale&destination_url=https%3A%2F%2Fshop.example.com%2Fspring&revenue_share_percent=11&upline_mode=program",
+            ManageCampaigns,
+        ),
+        (
+            "approve a conversion",
+            "/console/conversions/conv-sample-1",
+            "action=approve",
+            ManageConversions,
+        ),
+        (
+            "reject a conversion",
+            "/console/conversions/conv-sample-1",
+            "action=reject&reason=Fraud",
+            ManageConversions,
+        ),
+        (
+            "refund a conversion",
+            "/console/conversions/conv-sample-1",
+            "action=refund&amount=10.00",
+            ManageConversions,
+        ),
+        (
+            "run payouts",
+            "/console/payouts",
+            "period=2026-11",
+            ManagePayouts,
+        ),
+        (
+            "mark a payout failed",
+            "/console/payouts/2026-11:p-ada:USD",
+            "action=failed&reason=Bounced",
+            ManagePayouts,
+        ),
+        (
+            "save the settings",
+            "/console/settings",
+            "name=Demo+Outfitters&hold_days=14&upline_levels=50&upline_base=direct_commission&upline_skip=forfeit&attribution_priority=promo_code&cadence=manual&minimum=0.00&action=save",
+            ManageSettings,
+        ),
+        (
+            "set an exchange rate",
+            "/console/settings/exchange-rates",
+            "currency=EUR&rate=1.08",
+            ManageSettings,
+        ),
+        (
+            "replace the postback secret",
+            "/console/settings/postback-secret",
+            "",
+            ManageSecrets,
+        ),
+        (
+            "save an email",
+            "/console/settings/emails/partner_approved",
+            "subject=Hi&text=Hi&html=Hi&action=save",
+            ManageEmails,
+        ),
+        (
+            "reset an email",
+            "/console/settings/emails/partner_approved",
+            "action=reset",
+            ManageEmails,
+        ),
+        (
+            "save the welcome email",
+            "/console/settings/emails/welcome",
+            "subject=Hi&text=Hi&html=Hi&action=save",
+            ManageSecrets,
+        ),
+        (
+            "add an operator",
+            "/console/settings/operators",
+            "action=save&email=new%40example.com&role=analyst",
+            ManageOperators,
+        ),
+        (
+            "change an operator's role",
+            "/console/settings/operators",
+            "action=save&email=ann%40example.com&role=manager",
+            ManageOperators,
+        ),
+        (
+            "remove an operator",
+            "/console/settings/operators",
+            "action=remove&email=ann%40example.com",
+            ManageOperators,
+        ),
+    ]
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_role_matrix_holds_for_every_action_and_a_refusal_changes_nothing() {
+    let mut matrix = Vec::new();
+    for (role, email) in [
+        (Role::Owner, OWNER),
+        (Role::Manager, MANAGER),
+        (Role::Analyst, ANALYST),
+    ] {
+        for (what, path, form, needs) in ACTIONS {
+            // Each action on a program of its own, so one cannot prepare another.
+            let c = console().await;
+            commission_sample(c.services()).await;
+            let cookie = c.signed_in(email).await;
+            let before = c.audited().await;
+            let program = upline_domain::usecases::admin::require_program(&c.services().store)
+                .await
+                .unwrap();
+            let page = c.post_form(path, &cookie, form).await;
+            let allowed = role.may(*needs);
+            if allowed {
+                assert_ne!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} may {what}: {}",
+                    page.text
+                );
+            } else {
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} may not {what}"
+                );
+                assert!(
+                    page.text.contains("Your role does not allow this"),
+                    "{what}"
+                );
+                assert_eq!(
+                    c.audited().await,
+                    before,
+                    "{role:?} {what}: nothing audited"
+                );
+                let after = upline_domain::usecases::admin::require_program(&c.services().store)
+                    .await
+                    .unwrap();
+                assert_eq!(after.postback_secret, program.postback_secret, "{what}");
+                assert_eq!(after.hold_days, program.hold_days, "{what}");
+            }
+            matrix.push(format!(
+                "{:<8} {:<28} {}",
+                role.as_str(),
+                what,
+                if allowed { "allowed" } else { "403" }
+            ));
+            c.assert_policy_kept();
+        }
+    }
+    // The matrix as checked, for the record (`--nocapture`).
+    eprintln!("{}", matrix.join("\n"));
+}
