@@ -453,6 +453,44 @@ async fn the_portal_events_render_pages_and_email_a_sign_in_link() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_events_render_its_login_and_email_an_operator_a_link() {
+    let w = world().await;
+    let spec = upline_domain::usecases::operators::OperatorSpec {
+        email: "grace@example.com".into(),
+        role: upline_domain::operator::Role::Owner,
+    };
+    upline_domain::usecases::operators::put(&w.services, spec, "events")
+        .await
+        .unwrap();
+    let router = upline_console::router(w.as_function("ConsoleFunction"));
+    let r = call(&router, "console/login-page.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Sign in to the console"), "{}", r.text);
+    let r = call(&router, "console/request-link.json").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("Check your email"));
+    let queued = w
+        .store
+        .receive(QueueName::Emails, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let sent: Vec<(String, String)> = queued
+        .iter()
+        .map(|d| match Message::decode(&d.body).unwrap().1 {
+            Message::OperatorEmailRequested(e) => (e.to, e.template.name().to_string()),
+            other => panic!("not an operator's email: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [(
+            "grace@example.com".to_string(),
+            "operator_sign_in_link".to_string()
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signup_event_applies_under_its_recruiter() {
     let w = world().await;
     let r = call(
