@@ -470,14 +470,7 @@ pub(crate) async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    if s.store.campaign(&id).await?.is_some() {
-        let errors = errors_by_field(vec![FieldError::new(
-            "id",
-            format!("{id} is taken by another campaign; choose another id or edit that one"),
-        )]);
-        return list(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await;
-    }
-    match save(&s, &who, id, &form).await? {
+    match save(&s, &who, id, &form, Saving::New).await? {
         Ok(campaign) => Ok(saved_redirect(&campaign)),
         Err(errors) => list(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await,
     }
@@ -491,12 +484,20 @@ fn saved_redirect(campaign: &Campaign) -> Response {
     )))
 }
 
+/// Whether a save makes a new campaign (under an id nobody has) or changes one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Saving {
+    New,
+    Existing,
+}
+
 /// Saves the form as campaign `id`, audited; the form's problems by field otherwise.
 async fn save(
     s: &Services,
     who: &SignedInOperator,
     id: CampaignId,
     form: &CampaignForm,
+    saving: Saving,
 ) -> Result<Result<Campaign, BTreeMap<&'static str, Vec<String>>>, AppError> {
     let request = match form.request() {
         Ok(r) => r,
@@ -507,7 +508,16 @@ async fn save(
         Err(AppError::Invalid(fields)) => return Ok(Err(errors_by_field(fields))),
         Err(e) => return Err(e),
     };
-    let (campaign, created) = admin::put_campaign(s, id, spec).await?;
+    let (campaign, created) = match saving {
+        Saving::New => match admin::create_campaign(s, id, spec).await {
+            Ok(campaign) => (campaign, true),
+            Err(AppError::Conflict { detail, .. }) => {
+                return Ok(Err(errors_by_field(vec![FieldError::new("id", detail)])));
+            }
+            Err(e) => return Err(e),
+        },
+        Saving::Existing => admin::put_campaign(s, id, spec).await?,
+    };
     audit::record(
         s,
         who.actor(),
@@ -717,7 +727,7 @@ pub(crate) async fn update(
         id: id.to_string(),
         ..CampaignForm::from_post(&fields)
     };
-    match save(&s, &who, id.clone(), &form).await? {
+    match save(&s, &who, id.clone(), &form, Saving::Existing).await? {
         Ok(saved) => Ok(saved_redirect(&saved)),
         Err(errors) => {
             let shown = Editor {

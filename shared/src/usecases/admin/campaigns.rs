@@ -117,8 +117,47 @@ pub async fn put_campaign(
     spec: CampaignSpec,
 ) -> Result<(Campaign, bool), AppError> {
     let existing = services.store.campaign(&id).await?;
+    let campaign = campaign_of(services, id, spec, existing.as_ref());
+    services.store.put_campaign(&campaign).await?;
+    Ok((campaign, existing.is_none()))
+}
+
+/// Creates a campaign under an id no campaign has: of two operators creating the same id
+/// at once, the second is told it is taken (`409`, naming `id`) instead of replacing the
+/// first's.
+pub async fn create_campaign(
+    services: &Services,
+    id: CampaignId,
+    spec: CampaignSpec,
+) -> Result<Campaign, AppError> {
+    let campaign = campaign_of(services, id, spec, None);
+    let item = crate::store::encode(crate::store::keys::campaign(&campaign.id), &campaign);
+    match services
+        .store
+        .table()
+        .put(item, crate::ports::Condition::NotExists)
+        .await
+    {
+        Ok(()) => Ok(campaign),
+        Err(crate::ports::TableError::ConditionFailed) => Err(AppError::Conflict {
+            field: Some("id".into()),
+            detail: format!(
+                "{} is taken by another campaign; choose another id or edit that one",
+                campaign.id
+            ),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn campaign_of(
+    services: &Services,
+    id: CampaignId,
+    spec: CampaignSpec,
+    existing: Option<&Campaign>,
+) -> Campaign {
     let now = services.now();
-    let campaign = Campaign {
+    Campaign {
         id,
         name: spec.name,
         destination_url: spec.destination.to_string(),
@@ -128,11 +167,9 @@ pub async fn put_campaign(
         targeting: spec.targeting,
         attribution_window_days: spec.attribution_window_days,
         status: spec.status,
-        created_at: existing.as_ref().map_or(now, |c| c.created_at),
+        created_at: existing.map_or(now, |c| c.created_at),
         updated_at: now,
-    };
-    services.store.put_campaign(&campaign).await?;
-    Ok((campaign, existing.is_none()))
+    }
 }
 
 /// Whose terms an override sets.
