@@ -367,6 +367,9 @@ async fn console_scenario(b: &Browser, partner: &Browser, backend: TestBackend, 
     b.goto(&format!("{base}/console/applications")).await;
     assert!(b.text().await.contains("Pat Partner"));
     b.check_accessibility("applications").await;
+    if screenshots {
+        b.screenshot("console-applications", 1280).await;
+    }
     b.submit(&format!("button[value='approve:{pat}']")).await;
     assert!(
         b.text().await.contains("Approved: Pat Partner."),
@@ -449,6 +452,9 @@ async fn console_scenario(b: &Browser, partner: &Browser, backend: TestBackend, 
         "{text}"
     );
     b.check_accessibility("conversion").await;
+    if screenshots {
+        b.screenshot("console-conversion", 1280).await;
+    }
     b.submit("form input[value=approve] ~ button").await;
     assert!(
         b.text().await.contains("Approved: 3 line(s)"),
@@ -534,6 +540,9 @@ async fn console_scenario(b: &Browser, partner: &Browser, backend: TestBackend, 
     ] {
         b.goto(&format!("{base}{path}")).await;
         b.check_accessibility(page).await;
+        if screenshots && matches!(page, "reports" | "settings" | "audit") {
+            b.screenshot(&format!("console-{page}"), 1280).await;
+        }
     }
     if screenshots {
         for path in [

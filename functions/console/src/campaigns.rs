@@ -643,10 +643,7 @@ async fn edit_page(
                     Ok(found) => {
                         let mut rows = Vec::new();
                         for l in &found {
-                            let name = match s.store.partner(&l.partner_id).await? {
-                                Some(p) => p.name,
-                                None => l.partner_id.to_string(),
-                            };
+                            let name = crate::names::partner_name(s, &l.partner_id).await?;
                             rows.push(context! {
                                 partner => name,
                                 level => l.level,

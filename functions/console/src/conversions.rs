@@ -146,10 +146,7 @@ pub(crate) async fn conversions_page(
                 continue;
             }
             if !names.contains_key(c.partner_id.as_str()) {
-                let name = match s.store.partner(&c.partner_id).await? {
-                    Some(p) => p.name,
-                    None => c.partner_id.to_string(),
-                };
+                let name = crate::names::partner_name(&s, &c.partner_id).await?;
                 names.insert(c.partner_id.to_string(), name);
             }
             let currency = c.amounts.sale.currency();
@@ -236,17 +233,11 @@ async fn page(
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for l in &lines {
         if !names.contains_key(l.partner_id.as_str()) {
-            let name = match s.store.partner(&l.partner_id).await? {
-                Some(p) => p.name,
-                None => l.partner_id.to_string(),
-            };
+            let name = crate::names::partner_name(s, &l.partner_id).await?;
             names.insert(l.partner_id.to_string(), name);
         }
     }
-    let partner = match s.store.partner(&c.partner_id).await? {
-        Some(p) => p.name,
-        None => c.partner_id.to_string(),
-    };
+    let partner = crate::names::partner_name(s, &c.partner_id).await?;
     let campaign = match s.store.campaign(&c.campaign_id).await? {
         Some(x) => x.name,
         None => c.campaign_id.to_string(),
@@ -393,10 +384,8 @@ pub(crate) async fn act(
                     let summary = format!("refund {} of {} {}", r.refund_id, r.amount, r.currency);
                     audit::record(&s, who.actor(), "conversion.refunded", &id, summary).await;
                     for rev in &r.reversals {
-                        let name = match s.store.partner(&rev.partner_id.as_str().into()).await? {
-                            Some(p) => p.name,
-                            None => rev.partner_id.clone(),
-                        };
+                        let name =
+                            crate::names::partner_name(&s, &rev.partner_id.as_str().into()).await?;
                         outcome.reversals.push((
                             name,
                             rev.level,

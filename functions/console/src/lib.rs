@@ -13,6 +13,7 @@ mod config;
 mod conversions;
 mod emails;
 mod form;
+mod names;
 mod operators;
 mod overview;
 mod pages;

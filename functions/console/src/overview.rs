@@ -69,10 +69,7 @@ pub(crate) async fn overview(
     .map(minijinja::Value::from_safe_string);
     let mut top_partners = Vec::new();
     for ranked in overview.top_partners {
-        let name = match s.store.partner(&ranked.id.as_str().into()).await? {
-            Some(p) => p.name,
-            None => ranked.id.clone(),
-        };
+        let name = crate::names::partner_name(&s, &ranked.id.as_str().into()).await?;
         top_partners.push(Named { name, ranked });
     }
     let mut top_campaigns = Vec::new();

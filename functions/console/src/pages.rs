@@ -26,7 +26,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = templates!(
     "applications.html",
     "partners.html",
     "partner.html",
-    "campaign_form.html",
+    "forms.html",
     "campaign_fields.html",
     "campaigns.html",
     "campaign.html",

@@ -22,7 +22,8 @@ pub const KEEP_SECS: i64 = 600;
 /// Summaries kept at most (a 90-day overview compares two periods: 180 days).
 const MAX_DAYS_KEPT: usize = 400;
 
-/// Partner rows kept at most over all days: about 40 MB. A program with more active
+/// Partner rows kept at most over all days: about 40 MB at some 130 bytes a row (an
+/// estimate from the row's fields, not a measurement). A program with more active
 /// partners a day keeps fewer days and reads the rest.
 const MAX_ROWS_KEPT: usize = 300_000;
 
