@@ -41,3 +41,146 @@ mod table {
 mod queue {
     upline_tests::queue_conformance!(super::queue());
 }
+
+/// The writer's group commit (`infra/embedded/src/group.rs`): writes that arrive together
+/// share a transaction, yet each keeps its own outcome.
+mod group_commit {
+    use std::sync::Arc;
+
+    use upline_domain::clock::SystemClock;
+    use upline_domain::ports::{Condition, Item, Key, Table, TableError, TxOp, Update};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_arriving_together_keep_their_own_outcomes() {
+        let (store, _dir) = super::open(Arc::new(SystemClock));
+        let store: Arc<dyn Table> = Arc::new(store);
+        store
+            .put(
+                Item::new(Key::new("P", "text")).with("v", "a string"),
+                Condition::None,
+            )
+            .await
+            .unwrap();
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let s = store.clone();
+            writes.spawn(async move {
+                let item = Item::new(Key::new("P", format!("own-{i:02}"))).with("n", i64::from(i));
+                ("own", s.put(item, Condition::NotExists).await)
+            });
+        }
+        for i in 0..8 {
+            let s = store.clone();
+            writes.spawn(async move {
+                let item = Item::new(Key::new("P", "contended")).with("by", i64::from(i));
+                ("contended", s.put(item, Condition::NotExists).await)
+            });
+        }
+        for _ in 0..4 {
+            let s = store.clone();
+            writes.spawn(async move {
+                // Its first operation is fine; its second adds to a string, which is refused
+                // after the conditions held, before anything is written.
+                let ops = vec![
+                    TxOp::Put(
+                        Item::new(Key::new("P", "half")).with("v", 1),
+                        Condition::None,
+                    ),
+                    TxOp::Update(
+                        Key::new("P", "text"),
+                        Update::default().add("v", 1),
+                        Condition::Exists,
+                    ),
+                ];
+                ("refused", s.transact(ops).await)
+            });
+        }
+        let mut won = 0;
+        while let Some(done) = writes.join_next().await {
+            match done.unwrap() {
+                ("own", r) => r.expect("a write on its own key is stored"),
+                ("contended", Ok(())) => won += 1,
+                ("contended", Err(e)) => assert_eq!(e, TableError::ConditionFailed),
+                (_, r) => assert!(
+                    matches!(r, Err(TableError::Invalid(_))),
+                    "the refused transaction fails alone: {r:?}"
+                ),
+            }
+        }
+        assert_eq!(won, 1, "exactly one of the contending writes wins");
+        for i in 0..60 {
+            let got = store
+                .get(&Key::new("P", format!("own-{i:02}")))
+                .await
+                .unwrap()
+                .expect("stored");
+            assert_eq!(got.n("n"), Some(i64::from(i)));
+        }
+        assert_eq!(
+            store.get(&Key::new("P", "half")).await.unwrap(),
+            None,
+            "a refused transaction writes none of its operations"
+        );
+        assert_eq!(
+            store
+                .get(&Key::new("P", "text"))
+                .await
+                .unwrap()
+                .unwrap()
+                .s("v"),
+            Some("a string")
+        );
+    }
+}
+
+/// A store file written before queues kept their visibility order still delivers the
+/// messages it holds.
+#[tokio::test]
+async fn queued_messages_from_an_older_store_file_are_delivered() {
+    use redb::TableDefinition;
+    use std::time::Duration;
+    use upline_domain::ports::{Queue, QueueConsumer, QueueName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let messages: TableDefinition<(&str, u64), &[u8]> =
+                TableDefinition::new("queue_messages");
+            let mut t = txn.open_table(messages).unwrap();
+            for (seq, body) in [(1u64, "first"), (2, "second")] {
+                let stored = format!(r#"{{"body":"{body}","receive_count":0,"visible_at_ms":0}}"#);
+                t.insert(("clicks", seq), stored.as_bytes()).unwrap();
+            }
+            let sequence: TableDefinition<&str, u64> = TableDefinition::new("queue_sequence");
+            txn.open_table(sequence)
+                .unwrap()
+                .insert("messages", 2)
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = EmbeddedStore::open(&path, Arc::new(SystemClock), 3).unwrap();
+    store
+        .send(QueueName::Clicks, vec!["third".into()])
+        .await
+        .unwrap();
+    let got = store
+        .receive(QueueName::Clicks, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = got.iter().map(|d| d.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second", "third"]);
+    for d in &got {
+        store.ack(QueueName::Clicks, &d.receipt).await.unwrap();
+    }
+    assert!(
+        store
+            .receive(QueueName::Clicks, 10, Duration::from_secs(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

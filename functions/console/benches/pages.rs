@@ -90,6 +90,10 @@ impl Table for Counting {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         self.inner.transact(ops).await
     }
+
+    fn transaction_limit(&self) -> usize {
+        self.inner.transaction_limit()
+    }
 }
 
 fn partner(i: usize, now: upline_domain::clock::Timestamp) -> Partner {

@@ -7,6 +7,7 @@
 //! copy-on-write B-tree, has a stable file format, and offers ordered range scans over
 //! composite keys — exactly the shape of a DynamoDB table and its indexes.
 
+mod group;
 mod outbox;
 pub mod private;
 mod queue;
@@ -33,7 +34,9 @@ pub struct EmbeddedStore {
 }
 
 struct Inner {
-    db: redb::Database,
+    /// Every write goes through here (group commit); reads open their own transactions.
+    writer: group::GroupWriter,
+    db: Arc<redb::Database>,
     clock: Arc<dyn Clock>,
     max_receives: u32,
     /// Woken on every send, so idle consumers react at once instead of polling.
@@ -68,8 +71,17 @@ impl EmbeddedStore {
             path: path.display().to_string(),
             reason: format!("cannot make it owner-only: {e}"),
         })?;
+        let fail = |reason: String| OpenError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        queue::index_visible_messages(&db).map_err(|e| fail(e.to_string()))?;
+        let db = Arc::new(db);
+        let writer = group::GroupWriter::start(db.clone())
+            .map_err(|e| fail(format!("cannot start the writer thread: {e}")))?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
+                writer,
                 db,
                 clock,
                 max_receives,
@@ -83,8 +95,12 @@ impl EmbeddedStore {
         CloseWatch(Arc::downgrade(&self.inner))
     }
 
-    fn begin_write(&self) -> Result<redb::WriteTransaction, TableError> {
-        self.inner.db.begin_write().map_err(table::storage)
+    /// Runs `change` in the writer's next group commit (see [`group`]).
+    async fn write<T: Send + 'static, E: group::WriteError>(
+        &self,
+        change: impl FnOnce(&redb::WriteTransaction) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        self.inner.writer.write(change).await
     }
 
     fn begin_read(&self) -> Result<redb::ReadTransaction, TableError> {

@@ -1,11 +1,15 @@
 //! The Queue port on redb: a durable queue per name with SQS's semantics — a visibility
 //! timeout on receive, a receive count, release with a delay, and a dead-letter area that
 //! takes a message once it has been received `max_receives` times without being acked.
+//!
+//! Messages are kept by sequence number; a second table orders them by the time they are
+//! next visible, so a receive reads only messages that are due instead of walking past
+//! every message in flight.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use upline_domain::ports::{Delivery, Queue, QueueConsumer, QueueError, QueueName};
 
@@ -15,6 +19,8 @@ const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queu
 const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("queue_dead_letters");
 const SEQUENCE: TableDefinition<&str, u64> = TableDefinition::new("queue_sequence");
+/// Every message in [`MESSAGES`] by (queue, visible at in ms, sequence).
+const VISIBLE: TableDefinition<(&str, i64, u64), ()> = TableDefinition::new("queue_visible");
 /// Why a message was dead-lettered by its handler (absent: it ran out of receives).
 const DEAD_LETTER_REASONS: TableDefinition<(&str, u64), &str> =
     TableDefinition::new("queue_dead_letter_reasons");
@@ -39,49 +45,119 @@ fn receipt(seq: u64, receive_count: u32) -> String {
     format!("{seq}.{receive_count}")
 }
 
-fn parse_receipt(r: &str) -> Option<(u64, u32)> {
-    let (a, b) = r.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
+fn parse_receipt(r: &str) -> Result<(u64, u32), QueueError> {
+    let parse = || {
+        let (a, b) = r.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    parse().ok_or_else(|| unavailable(format!("not a receipt: {r}")))
 }
 
 fn read(bytes: &[u8]) -> Result<Stored, QueueError> {
     serde_json::from_slice(bytes).map_err(|e| unavailable(format!("corrupt queue entry: {e}")))
 }
 
-impl EmbeddedStore {
-    /// Changes a received message in place if `receipt` is still its current receipt.
-    fn with_received(
-        &self,
-        queue: QueueName,
-        receipt_text: &str,
-        change: impl FnOnce(Option<Stored>) -> Option<Stored>,
-    ) -> Result<(), QueueError> {
-        let Some((seq, count)) = parse_receipt(receipt_text) else {
-            return Err(unavailable(format!("not a receipt: {receipt_text}")));
-        };
-        let txn = self.begin_write()?;
-        {
-            let mut t = txn.open_table(MESSAGES).map_err(unavailable)?;
-            let current = match t.get((queue.as_str(), seq)).map_err(unavailable)? {
-                Some(v) => Some(read(v.value())?),
-                None => None,
-            };
-            let Some(current) = current.filter(|s| s.receive_count == count) else {
-                return Ok(()); // already gone or received again since: stale receipt
-            };
-            match change(Some(current)) {
-                Some(next) => {
-                    let bytes = serde_json::to_vec(&next).expect("plain data");
-                    t.insert((queue.as_str(), seq), bytes.as_slice())
-                        .map_err(unavailable)?;
-                }
-                None => {
-                    t.remove((queue.as_str(), seq)).map_err(unavailable)?;
-                }
-            }
-        }
-        txn.commit().map_err(unavailable)
+/// Writes `stored` as message `seq` of `queue`, and its place in the visibility order.
+fn put_message(
+    txn: &WriteTransaction,
+    queue: QueueName,
+    seq: u64,
+    stored: &Stored,
+) -> Result<(), QueueError> {
+    let bytes = serde_json::to_vec(stored).expect("plain data");
+    txn.open_table(MESSAGES)
+        .map_err(unavailable)?
+        .insert((queue.as_str(), seq), bytes.as_slice())
+        .map_err(unavailable)?;
+    txn.open_table(VISIBLE)
+        .map_err(unavailable)?
+        .insert((queue.as_str(), stored.visible_at_ms, seq), ())
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Removes message `seq` (as `stored` says it is) and its place in the visibility order.
+fn remove_message(
+    txn: &WriteTransaction,
+    queue: QueueName,
+    seq: u64,
+    stored: &Stored,
+) -> Result<(), QueueError> {
+    txn.open_table(MESSAGES)
+        .map_err(unavailable)?
+        .remove((queue.as_str(), seq))
+        .map_err(unavailable)?;
+    txn.open_table(VISIBLE)
+        .map_err(unavailable)?
+        .remove((queue.as_str(), stored.visible_at_ms, seq))
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Message `seq` of `queue` if `receipt_count` is still its current receive.
+fn received(
+    txn: &WriteTransaction,
+    queue: QueueName,
+    seq: u64,
+    receipt_count: u32,
+) -> Result<Option<Stored>, QueueError> {
+    let t = txn.open_table(MESSAGES).map_err(unavailable)?;
+    let current = match t.get((queue.as_str(), seq)).map_err(unavailable)? {
+        Some(v) => Some(read(v.value())?),
+        None => None,
+    };
+    Ok(current.filter(|s| s.receive_count == receipt_count))
+}
+
+/// Changes a received message if `receipt` is still its current receipt (`None`: deletes
+/// it); a stale receipt changes nothing.
+fn with_received(
+    txn: &WriteTransaction,
+    queue: QueueName,
+    (seq, count): (u64, u32),
+    change: impl FnOnce(&Stored) -> Option<Stored>,
+) -> Result<(), QueueError> {
+    let Some(current) = received(txn, queue, seq, count)? else {
+        return Ok(()); // already gone or received again since: stale receipt
+    };
+    remove_message(txn, queue, seq, &current)?;
+    match change(&current) {
+        Some(next) => put_message(txn, queue, seq, &next),
+        None => Ok(()),
     }
+}
+
+/// Builds the visibility order for a store file written before it existed.
+pub(crate) fn index_visible_messages(db: &redb::Database) -> Result<(), QueueError> {
+    {
+        let txn = db.begin_read().map_err(unavailable)?;
+        let has_messages = match txn.open_table(MESSAGES) {
+            Ok(_) => true,
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(unavailable(e)),
+        };
+        let has_order = match txn.open_table(VISIBLE) {
+            Ok(_) => true,
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(unavailable(e)),
+        };
+        if has_order || !has_messages {
+            return Ok(());
+        }
+    }
+    let txn = db.begin_write().map_err(unavailable)?;
+    {
+        let messages = txn.open_table(MESSAGES).map_err(unavailable)?;
+        let mut order = txn.open_table(VISIBLE).map_err(unavailable)?;
+        for entry in messages.iter().map_err(unavailable)? {
+            let (k, v) = entry.map_err(unavailable)?;
+            let (queue, seq) = k.value();
+            order
+                .insert((queue, read(v.value())?.visible_at_ms, seq), ())
+                .map_err(unavailable)?;
+        }
+    }
+    txn.commit().map_err(unavailable)
 }
 
 impl EmbeddedStore {
@@ -152,29 +228,26 @@ impl Queue for EmbeddedStore {
             return Err(QueueError::TooLarge(big.len()));
         }
         let now = self.inner.clock.now().millis();
-        self.blocking(move |s| {
-            let txn = s.begin_write()?;
-            {
-                let mut seq_table = txn.open_table(SEQUENCE).map_err(unavailable)?;
-                let mut seq = seq_table
-                    .get("messages")
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                let mut t = txn.open_table(MESSAGES).map_err(unavailable)?;
-                for body in bodies {
-                    seq += 1;
-                    let stored = Stored {
-                        body,
-                        receive_count: 0,
-                        visible_at_ms: now,
-                    };
-                    let bytes = serde_json::to_vec(&stored).expect("plain data");
-                    t.insert((queue.as_str(), seq), bytes.as_slice())
-                        .map_err(unavailable)?;
-                }
-                seq_table.insert("messages", seq).map_err(unavailable)?;
+        self.write(move |txn| {
+            let mut seq = {
+                let seq_table = txn.open_table(SEQUENCE).map_err(unavailable)?;
+                let last = seq_table.get("messages").map_err(unavailable)?;
+                last.map_or(0, |v| v.value())
+            };
+            for body in bodies {
+                seq += 1;
+                let stored = Stored {
+                    body,
+                    receive_count: 0,
+                    visible_at_ms: now,
+                };
+                put_message(txn, queue, seq, &stored)?;
             }
-            txn.commit().map_err(unavailable)
+            txn.open_table(SEQUENCE)
+                .map_err(unavailable)?
+                .insert("messages", seq)
+                .map_err(unavailable)?;
+            Ok::<_, QueueError>(())
         })
         .await?;
         self.arrivals(queue).notify_waiters();
@@ -192,54 +265,65 @@ impl QueueConsumer for EmbeddedStore {
     ) -> Result<Vec<Delivery>, QueueError> {
         let now = self.inner.clock.now().millis();
         let max_receives = self.inner.max_receives;
-        self.blocking(move |s| {
-            let txn = s.begin_write()?;
-            let mut out = Vec::new();
-            {
-                let mut t = txn.open_table(MESSAGES).map_err(unavailable)?;
-                let mut dead = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
-                let mut due = Vec::new();
-                for entry in t
-                    .range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))
+        self.write(move |txn| {
+            let due: Vec<(i64, u64)> = {
+                let order = txn.open_table(VISIBLE).map_err(unavailable)?;
+                let mut due = Vec::with_capacity(max);
+                for entry in order
+                    .range((queue.as_str(), i64::MIN, 0)..=(queue.as_str(), now, u64::MAX))
                     .map_err(unavailable)?
+                    .take(max)
                 {
-                    let (k, v) = entry.map_err(unavailable)?;
-                    let stored = read(v.value())?;
-                    if stored.visible_at_ms <= now {
-                        due.push((k.value().1, stored));
-                        if due.len() == max {
-                            break;
+                    let (k, _) = entry.map_err(unavailable)?;
+                    let (_, visible_at, seq) = k.value();
+                    due.push((visible_at, seq));
+                }
+                due
+            };
+            let mut out = Vec::with_capacity(due.len());
+            for (visible_at, seq) in due {
+                let stored = {
+                    let t = txn.open_table(MESSAGES).map_err(unavailable)?;
+                    let got = t.get((queue.as_str(), seq)).map_err(unavailable)?;
+                    match got {
+                        Some(v) => read(v.value())?,
+                        None => {
+                            return Err(unavailable(format!(
+                                "queue order names a missing message {queue}-{seq} (visible at {visible_at})"
+                            )));
                         }
                     }
+                };
+                remove_message(txn, queue, seq, &stored)?;
+                if stored.receive_count >= max_receives {
+                    txn.open_table(DEAD_LETTERS)
+                        .map_err(unavailable)?
+                        .insert((queue.as_str(), seq), stored.body.as_bytes())
+                        .map_err(unavailable)?;
+                    tracing::warn!(queue = %queue, seq, receives = stored.receive_count, "message moved to the dead-letter area");
+                    continue;
                 }
-                for (seq, mut stored) in due {
-                    if stored.receive_count >= max_receives {
-                        t.remove((queue.as_str(), seq)).map_err(unavailable)?;
-                        dead.insert((queue.as_str(), seq), stored.body.as_bytes()).map_err(unavailable)?;
-                        tracing::warn!(queue = %queue, seq, receives = stored.receive_count, "message moved to the dead-letter area");
-                        continue;
-                    }
-                    stored.receive_count += 1;
-                    stored.visible_at_ms = now + visibility.as_millis() as i64;
-                    let bytes = serde_json::to_vec(&stored).expect("plain data");
-                    t.insert((queue.as_str(), seq), bytes.as_slice()).map_err(unavailable)?;
-                    out.push(Delivery {
-                        message_id: format!("{queue}-{seq}"),
-                        receipt: receipt(seq, stored.receive_count),
-                        body: stored.body,
-                        receive_count: stored.receive_count,
-                    });
-                }
+                let next = Stored {
+                    receive_count: stored.receive_count + 1,
+                    visible_at_ms: now + visibility.as_millis() as i64,
+                    body: stored.body,
+                };
+                put_message(txn, queue, seq, &next)?;
+                out.push(Delivery {
+                    message_id: format!("{queue}-{seq}"),
+                    receipt: receipt(seq, next.receive_count),
+                    body: next.body,
+                    receive_count: next.receive_count,
+                });
             }
-            txn.commit().map_err(unavailable)?;
             Ok(out)
         })
         .await
     }
 
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
-        let receipt = receipt.to_string();
-        self.blocking(move |s| s.with_received(queue, &receipt, |_| None))
+        let receipt = parse_receipt(receipt)?;
+        self.write(move |txn| with_received(txn, queue, receipt, |_| None))
             .await
     }
 
@@ -249,13 +333,14 @@ impl QueueConsumer for EmbeddedStore {
         receipt: &str,
         delay: Duration,
     ) -> Result<(), QueueError> {
-        let receipt = receipt.to_string();
+        let receipt = parse_receipt(receipt)?;
         let visible_at_ms = self.inner.clock.now().millis() + delay.as_millis() as i64;
-        self.blocking(move |s| {
-            s.with_received(queue, &receipt, |m| {
-                m.map(|mut m| {
-                    m.visible_at_ms = visible_at_ms;
-                    m
+        self.write(move |txn| {
+            with_received(txn, queue, receipt, |m| {
+                Some(Stored {
+                    body: m.body.clone(),
+                    receive_count: m.receive_count,
+                    visible_at_ms,
                 })
             })
         })
@@ -272,32 +357,23 @@ impl QueueConsumer for EmbeddedStore {
         delivery: &Delivery,
         reason: &str,
     ) -> Result<(), QueueError> {
-        let Some((seq, count)) = parse_receipt(&delivery.receipt) else {
-            return Err(unavailable(format!("not a receipt: {}", delivery.receipt)));
-        };
+        let (seq, count) = parse_receipt(&delivery.receipt)?;
         let reason = reason.to_string();
-        self.blocking(move |s| {
-            let txn = s.begin_write()?;
-            {
-                let mut t = txn.open_table(MESSAGES).map_err(unavailable)?;
-                let current = match t.get((queue.as_str(), seq)).map_err(unavailable)? {
-                    Some(v) => Some(read(v.value())?),
-                    None => None,
-                };
-                let Some(current) = current.filter(|m| m.receive_count == count) else {
-                    return Ok(()); // stale receipt: someone else holds it now
-                };
-                t.remove((queue.as_str(), seq)).map_err(unavailable)?;
-                let mut dead = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
-                dead.insert((queue.as_str(), seq), current.body.as_bytes())
-                    .map_err(unavailable)?;
-                let mut reasons = txn.open_table(DEAD_LETTER_REASONS).map_err(unavailable)?;
-                reasons
-                    .insert((queue.as_str(), seq), reason.as_str())
-                    .map_err(unavailable)?;
-            }
+        self.write(move |txn| {
+            let Some(current) = received(txn, queue, seq, count)? else {
+                return Ok(()); // stale receipt: someone else holds it now
+            };
+            remove_message(txn, queue, seq, &current)?;
+            txn.open_table(DEAD_LETTERS)
+                .map_err(unavailable)?
+                .insert((queue.as_str(), seq), current.body.as_bytes())
+                .map_err(unavailable)?;
+            txn.open_table(DEAD_LETTER_REASONS)
+                .map_err(unavailable)?
+                .insert((queue.as_str(), seq), reason.as_str())
+                .map_err(unavailable)?;
             tracing::error!(%queue, seq, reason = %reason, "message dead-lettered");
-            txn.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }

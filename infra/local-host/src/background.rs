@@ -28,11 +28,12 @@ pub(crate) fn spawn_consumers(
     };
     let caller = Arc::new(upline_webhooks::HttpPostbackCaller::new(policy));
     let handlers: [(QueueName, Arc<dyn MessageHandler>, usize); 4] = [
-        // Clicks come in bulk: bigger batches mean fewer counter writes.
+        // Clicks come in bulk: bigger batches mean fewer counter writes, and on the
+        // embedded store one transaction for the batch (SQS hands out 10 at a time).
         (
             QueueName::Clicks,
             Arc::new(upline_clicks::ClickRecorder::new(services.store.clone())),
-            50,
+            1_000,
         ),
         (
             QueueName::Conversions,

@@ -58,6 +58,8 @@ pub struct HostConfig {
     /// How often the payout schedule runs (approvals past the hold, payout runs on the
     /// program's cadence), as EventBridge does hourly on AWS; `None` turns it off.
     pub schedule_every: Option<std::time::Duration>,
+    /// How clicks are gathered before they are written to the clicks queue.
+    pub click_buffer: crate::click_buffer::ClickBufferSettings,
 }
 
 impl HostConfig {
@@ -77,6 +79,7 @@ impl HostConfig {
             rate_limits: Default::default(),
             timeouts: Default::default(),
             schedule_every: Some(std::time::Duration::from_secs(3600)),
+            click_buffer: Default::default(),
         }
     }
 }

@@ -71,26 +71,31 @@ pub async fn run(
             continue;
         }
         let outcomes = handle_guarded(handler.as_ref(), &batch).await;
-        for (delivery, outcome) in batch.iter().zip(outcomes) {
-            let result = match outcome {
-                DeliveryOutcome::Done => consumer.ack(queue, &delivery.receipt).await,
-                DeliveryOutcome::DeadLetter(reason) => {
-                    consumer.dead_letter(queue, delivery, &reason).await
+        // Settled together, so the embedded store acknowledges a batch in one commit.
+        let settled = batch.iter().zip(outcomes).map(|(delivery, outcome)| {
+            let consumer = &consumer;
+            async move {
+                let result = match outcome {
+                    DeliveryOutcome::Done => consumer.ack(queue, &delivery.receipt).await,
+                    DeliveryOutcome::DeadLetter(reason) => {
+                        consumer.dead_letter(queue, delivery, &reason).await
+                    }
+                    DeliveryOutcome::Retry => {
+                        consumer
+                            .release(
+                                queue,
+                                &delivery.receipt,
+                                retry_delay(settings.retry_base, delivery.receive_count),
+                            )
+                            .await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::warn!(%queue, message_id = %delivery.message_id, error = %e, "settling a message failed; it will be redelivered");
                 }
-                DeliveryOutcome::Retry => {
-                    consumer
-                        .release(
-                            queue,
-                            &delivery.receipt,
-                            retry_delay(settings.retry_base, delivery.receive_count),
-                        )
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::warn!(%queue, message_id = %delivery.message_id, error = %e, "settling a message failed; it will be redelivered");
             }
-        }
+        });
+        futures::future::join_all(settled).await;
     }
 }
 

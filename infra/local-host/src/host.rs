@@ -15,6 +15,7 @@ use upline_domain::usecases::admin::create_admin_key;
 use upline_embedded::CloseWatch;
 
 use crate::adapters::{Adapters, adapters};
+use crate::click_buffer::ClickBuffer;
 use crate::routes::{health_of_the_host, router, tracking_settings};
 use crate::secrets::click_secret;
 use crate::{DemoProgram, HostConfig, background, consumers, demo, serve};
@@ -35,6 +36,7 @@ pub struct RunningHost {
     pub first_start: FirstStart,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    clicks: Arc<ClickBuffer>,
     closed: Option<CloseWatch>,
 }
 
@@ -63,6 +65,11 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         closed,
         secrets_key,
     } = adapters(&config, clock.clone())?;
+    // Clicks wait in memory for a batched write; see click_buffer.rs for the loss bound.
+    let recorder =
+        upline_clicks::ClickRecorder::new(upline_domain::store::Store::new(table.clone()));
+    let clicks = ClickBuffer::start(queue, Some(Arc::new(recorder)), config.click_buffer);
+    let queue: Arc<dyn upline_domain::ports::Queue> = clicks.clone();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| HostError::Bind(config.addr, e))?;
@@ -155,6 +162,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost, HostError> {
         first_start,
         stop,
         tasks,
+        clicks,
         closed,
     })
 }
@@ -199,6 +207,8 @@ impl RunningHost {
         for t in self.tasks {
             let _ = t.await;
         }
+        // Requests have finished: what they buffered is written before the store closes.
+        self.clicks.close().await;
         // The server returns once connections are told to close; a connection task may
         // still be dropping its handle on the store. Wait for the file to close, briefly.
         if let Some(closed) = self.closed {

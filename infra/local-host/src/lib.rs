@@ -7,6 +7,7 @@
 mod adapters;
 mod background;
 pub mod cli;
+pub mod click_buffer;
 mod config;
 pub mod consumers;
 mod demo;

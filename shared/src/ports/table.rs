@@ -280,11 +280,18 @@ pub trait Table: Send + Sync {
 
     /// All operations or none.
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
+
+    /// The most operations one [`Table::transact`] takes here: DynamoDB's 100 unless the
+    /// adapter can take more. Writers that batch (the click recorder) fill transactions up
+    /// to it, so a store without DynamoDB's limit commits a batch in one go.
+    fn transaction_limit(&self) -> usize {
+        MAX_TRANSACTION_OPS
+    }
 }
 
 /// The request rules every adapter enforces the same way, before touching storage: a
-/// query asks for at least one item; a transaction holds 1 to 100 operations on distinct
-/// items.
+/// query asks for at least one item; a transaction holds 1 to `limit` (the adapter's
+/// [`Table::transaction_limit`]) operations on distinct items.
 pub fn check_query_limit(limit: usize) -> Result<(), TableError> {
     if limit == 0 {
         return Err(TableError::Invalid("limit must be at least 1".into()));
@@ -292,10 +299,10 @@ pub fn check_query_limit(limit: usize) -> Result<(), TableError> {
     Ok(())
 }
 
-pub fn check_transaction(ops: &[TxOp]) -> Result<(), TableError> {
-    if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
+pub fn check_transaction(ops: &[TxOp], limit: usize) -> Result<(), TableError> {
+    if ops.is_empty() || ops.len() > limit {
         return Err(TableError::Invalid(format!(
-            "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, got {}",
+            "a transaction holds 1 to {limit} operations, got {}",
             ops.len()
         )));
     }

@@ -11,7 +11,6 @@ use crate::campaign::Campaign;
 use crate::click_id::{self, ClickSecret};
 use crate::clock::Day;
 use crate::error::AppError;
-use crate::ports::table::MAX_TRANSACTION_OPS;
 use crate::ports::{Attr, Condition, Item, TableError, TxOp};
 use crate::services::Services;
 use crate::store::{Store, counters, keys};
@@ -242,8 +241,11 @@ type VisitorKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
 type SubRow<'a> = (Day, &'a PartnerId, &'a CampaignId, &'a str, &'a str);
 type Counts<'a> = BTreeMap<&'a str, i64>;
 
-/// Each click needs its record, its row's counters and at most one row per sub-id.
-const CLICKS_PER_TRANSACTION: usize = MAX_TRANSACTION_OPS / (2 + SUB_IDS.len());
+/// How many clicks one transaction of `table` takes: each needs its record, its row's
+/// counters and at most one row per sub-id.
+fn clicks_per_transaction(table: &dyn crate::ports::Table) -> usize {
+    (table.transaction_limit() / (2 + SUB_IDS.len())).max(1)
+}
 
 /// Records a batch of clicks: each raw click once (its record's existence makes a
 /// redelivery a no-op), whether each visit is unique, and the counters with one update per
@@ -277,7 +279,7 @@ pub async fn record_clicks(store: &Store, clicks: &[Click]) -> Result<usize, App
         unique.extend(group?);
     }
     let mut recorded = 0;
-    for chunk in ordered.chunks(CLICKS_PER_TRANSACTION) {
+    for chunk in ordered.chunks(clicks_per_transaction(store.table().as_ref())) {
         let mut pending: Vec<&Click> = chunk.to_vec();
         // Drop clicks already recorded (redelivery) and retry the rest, until none fail.
         loop {

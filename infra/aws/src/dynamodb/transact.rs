@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, Put, TransactWriteItem, Update as DynamoUpdate,
 };
-use upline_domain::ports::table::check_transaction;
+use upline_domain::ports::table::{MAX_TRANSACTION_OPS, check_transaction};
 use upline_domain::ports::{TableError, TxOp};
 
 use super::DynamoTable;
@@ -16,7 +16,7 @@ use super::expressions::{condition_expr, opt_map, update_expr};
 
 impl DynamoTable {
     pub(super) async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        check_transaction(&ops)?;
+        check_transaction(&ops, MAX_TRANSACTION_OPS)?;
         let mut items = Vec::with_capacity(ops.len());
         for op in &ops {
             let item = match op {

@@ -14,7 +14,7 @@ use upline_domain::ports::{
 
 use crate::EmbeddedStore;
 use items::{ITEMS, decode_item};
-use write::single;
+use write::{single, transact};
 
 pub(crate) use items::storage;
 pub use query::decode_cursor;
@@ -69,7 +69,7 @@ impl Table for EmbeddedStore {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        self.blocking(move |s| single(s, TxOp::Put(item, condition)).map(|_| ()))
+        self.write(move |txn| single(txn, TxOp::Put(item, condition)).map(|_| ()))
             .await
     }
 
@@ -80,8 +80,8 @@ impl Table for EmbeddedStore {
         condition: Condition,
     ) -> Result<Item, TableError> {
         let key = key.clone();
-        self.blocking(move |s| {
-            single(s, TxOp::Update(key, update, condition))
+        self.write(move |txn| {
+            single(txn, TxOp::Update(key, update, condition))
                 .map(|i| i.expect("an update leaves an item"))
         })
         .await
@@ -89,11 +89,15 @@ impl Table for EmbeddedStore {
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
         let key = key.clone();
-        self.blocking(move |s| single(s, TxOp::Delete(key, condition)).map(|_| ()))
+        self.write(move |txn| single(txn, TxOp::Delete(key, condition)).map(|_| ()))
             .await
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        self.blocking(move |s| s.transact_sync(ops)).await
+        self.write(move |txn| transact(txn, ops)).await
+    }
+
+    fn transaction_limit(&self) -> usize {
+        write::TRANSACTION_LIMIT
     }
 }
