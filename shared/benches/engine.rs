@@ -1,6 +1,7 @@
-//! Commission engine throughput: lines for a million conversions, each with five line
-//! items (SKU, category and campaign rates, an exclusion, a shared discount) and a
-//! ten-level upline, on one core. Prints conversions per second.
+//! Commission engine throughput on one core, in three shapes: a sale of one item with no
+//! upline; five line items (SKU, category and campaign rates, an exclusion, a shared
+//! discount) with a two-level upline; the same five items with a ten-level upline. Prints
+//! conversions per second for each.
 //!
 //! `cargo bench -p upline-domain --bench engine`. Under `cargo test` (no `--bench`
 //! argument) it runs a thousand conversions, as a smoke test of the same code.
@@ -20,6 +21,14 @@ use upline_domain::terms::{CommissionBase, ItemRates, Terms};
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
     let conversions: u64 = if benching { 1_000_000 } else { 1_000 };
+    for (items, levels) in [(1, 0), (5, 2), (5, 10)] {
+        run(conversions, items, levels);
+    }
+}
+
+/// Decides `conversions` sales of `item_count` items (1 or 5) for a partner with `levels`
+/// upline levels, and prints the rate.
+fn run(conversions: u64, item_count: usize, levels: u8) {
     let usd = Currency::from_code("USD").unwrap();
     let p = |s: &str| Percent::parse(s).unwrap();
     let mut items = ItemRates::default();
@@ -37,7 +46,7 @@ fn main() {
         ..Terms::default()
     };
     let plan = UplinePlan {
-        depth: 10,
+        depth: levels,
         rates: LevelRates::Factor {
             first: p("40"),
             factor: Decimal::new(7, 1),
@@ -45,7 +54,7 @@ fn main() {
         base: UplineBase::DirectCommission,
         skip: Default::default(),
     };
-    let upline: Vec<UplineSeat> = (1..=10)
+    let upline: Vec<UplineSeat> = (1..=levels)
         .map(|i| UplineSeat::Earner(format!("partner-{i}").into()))
         .collect();
     let item = |sku: &str, category: &str, quantity: i64, price: i64| LineItem {
@@ -66,13 +75,16 @@ fn main() {
             discount_minor: 1_000 + bump,
             tax_minor: 0,
             shipping_minor: 0,
-            items: vec![
+            items: [
                 item("SKU-1", "boots", 1, 12_000 + bump),
                 item("SKU-2", "socks", 3, 499),
                 item("SKU-3", "hats", 1, 2_000),
                 item("SKU-4", "gift-cards", 1, 5_000),
                 item("SKU-5", "belts", 2, 2_250 + bump),
-            ],
+            ]
+            .into_iter()
+            .take(item_count)
+            .collect(),
             first_time_customer: Some(n % 2 == 0),
             renewal_month: None,
         };
@@ -89,7 +101,7 @@ fn main() {
     let secs = start.elapsed().as_secs_f64();
     black_box(paid);
     println!(
-        "engine: {conversions} conversions × 5 items × 10 upline levels → {lines} lines in {secs:.2} s on one core: {:.0} conversions/s",
+        "engine: {conversions} conversions × {item_count} items × {levels} upline levels → {lines} lines in {secs:.2} s on one core: {:>9.0} conversions/s",
         conversions as f64 / secs
     );
 }

@@ -38,6 +38,7 @@ struct Started {
     admin_key: String,
     postback_secret: String,
     link: String,
+    partner_keys: Vec<String>,
 }
 
 fn start_host(program: &Path, data: &Path, log: &Path) -> (Host, Started) {
@@ -87,6 +88,13 @@ fn start_host(program: &Path, data: &Path, log: &Path) -> (Host, Started) {
             .and_then(|l| l.split_whitespace().next())
             .expect("a demo link")
             .to_string(),
+        partner_keys: lines
+            .iter()
+            .filter(|l| l.contains("  link "))
+            .filter_map(|l| l.split(" key ").nth(1))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_string)
+            .collect(),
     };
     (host, started)
 }
@@ -143,6 +151,18 @@ async fn main() {
         .pool_max_idle_per_host(concurrency)
         .build()
         .expect("a client");
+    // The demo's partners take an email per conversion (off by default).
+    for key in &s.partner_keys {
+        client
+            .patch(format!("{}/v1/me", s.base))
+            .bearer_auth(key)
+            .json(&serde_json::json!({ "notifications": { "new_conversion": true } }))
+            .send()
+            .await
+            .expect("the host answers")
+            .error_for_status()
+            .expect("preferences saved");
+    }
     // Let the first start's emails land before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let emails_before = emails_in(&outbox);

@@ -44,13 +44,14 @@ impl PartnerPostbackSender {
 #[async_trait]
 impl MessageHandler for PartnerPostbackSender {
     /// Calls in a batch go out at once: one slow partner server does not hold up others,
-    /// and one that panics does not cut the others off half-way.
+    /// and one that panics does not cut the others off half-way. One delivery id's
+    /// messages go one after another, so a postback queued twice finds the first call's
+    /// delivered marker instead of calling the partner twice.
     async fn handle(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
-        futures::future::join_all(
-            batch
-                .iter()
-                .map(|d| upline_domain::ports::queue::guarded_one(d, self.one(d))),
-        )
-        .await
+        let delivery_id = |d: &Delivery| match Message::decode(&d.body) {
+            Ok((_, Message::PartnerPostbackDue(due))) => Some(due.delivery_id),
+            _ => None,
+        };
+        upline_domain::ports::queue::handle_keyed(batch, delivery_id, |d| self.one(d)).await
     }
 }

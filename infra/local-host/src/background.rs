@@ -27,6 +27,8 @@ pub(crate) fn spawn_consumers(
         upline_webhooks::AddressPolicy::PublicOnly
     };
     let caller = Arc::new(upline_webhooks::HttpPostbackCaller::new(policy));
+    // Batches larger than SQS's ten are for the embedded queue: a stage handles a batch's
+    // messages together, so their writes share commits.
     let handlers: [(QueueName, Arc<dyn MessageHandler>, usize); 4] = [
         // Clicks come in bulk: bigger batches mean fewer counter writes, and on the
         // embedded store one transaction for the batch (SQS hands out 10 at a time).
@@ -38,7 +40,7 @@ pub(crate) fn spawn_consumers(
         (
             QueueName::Conversions,
             Arc::new(upline_payout::CommissionCalculator::new(services.clone())),
-            10,
+            100,
         ),
         (
             QueueName::Emails,
@@ -47,7 +49,7 @@ pub(crate) fn spawn_consumers(
                 mailer,
                 base_url.to_string(),
             )),
-            10,
+            100,
         ),
         (
             QueueName::PartnerPostbacks,

@@ -205,6 +205,50 @@ pub async fn guarded_one(
     }
 }
 
+/// Handles a batch's messages concurrently, except that messages with the same `key` (the
+/// stage's business key: an email id, a conversion id) are handled one after another, in
+/// order. A stage that checks a marker before it acts and writes it after (an email, a
+/// partner's postback) would otherwise act twice on a message delivered twice in one
+/// batch. Messages without a key (they will not decode) each go alone. Each message is
+/// guarded as by [`guarded_one`]; outcomes come back in the batch's order.
+pub async fn handle_keyed<'a, Fut>(
+    batch: &'a [Delivery],
+    key: impl Fn(&Delivery) -> Option<String>,
+    one: impl Fn(&'a Delivery) -> Fut,
+) -> Vec<DeliveryOutcome>
+where
+    Fut: std::future::Future<Output = DeliveryOutcome>,
+{
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    let mut run_of_key: std::collections::HashMap<String, usize> = Default::default();
+    for (i, delivery) in batch.iter().enumerate() {
+        match key(delivery) {
+            Some(k) => match run_of_key.get(&k) {
+                Some(&run) => runs[run].push(i),
+                None => {
+                    run_of_key.insert(k, runs.len());
+                    runs.push(vec![i]);
+                }
+            },
+            None => runs.push(vec![i]),
+        }
+    }
+    let one = &one;
+    let done = futures::future::join_all(runs.into_iter().map(|run| async move {
+        let mut out = Vec::with_capacity(run.len());
+        for i in run {
+            out.push((i, guarded_one(&batch[i], one(&batch[i])).await));
+        }
+        out
+    }))
+    .await;
+    let mut outcomes = vec![DeliveryOutcome::Retry; batch.len()];
+    for (i, outcome) in done.into_iter().flatten() {
+        outcomes[i] = outcome;
+    }
+    outcomes
+}
+
 fn panicked(delivery: &Delivery, panic: &(dyn std::any::Any + Send)) -> DeliveryOutcome {
     let what = panic
         .downcast_ref::<&str>()
@@ -213,4 +257,68 @@ fn panicked(delivery: &Delivery, panic: &(dyn std::any::Any + Send)) -> Delivery
         .unwrap_or_else(|| "a panic without a message".into());
     tracing::error!(message_id = %delivery.message_id, panic = %what, "the handler panicked on this message");
     DeliveryOutcome::DeadLetter(format!("the handler panicked: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn delivery(id: &str, body: &str) -> Delivery {
+        Delivery {
+            message_id: id.into(),
+            receipt: id.into(),
+            body: body.into(),
+            receive_count: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_with_one_key_take_turns_and_the_rest_run_together() {
+        let batch = [
+            delivery("1", "a"),
+            delivery("2", "b"),
+            delivery("3", "a"),
+            delivery("4", "undecodable"),
+        ];
+        let log = Mutex::new(Vec::new());
+        let key = |d: &Delivery| (d.body != "undecodable").then(|| d.body.clone());
+        let outcomes = handle_keyed(&batch, key, |d| {
+            let log = &log;
+            async move {
+                log.lock().unwrap().push(format!("start {}", d.message_id));
+                tokio::task::yield_now().await;
+                log.lock().unwrap().push(format!("end {}", d.message_id));
+                if d.message_id == "2" {
+                    DeliveryOutcome::Retry
+                } else {
+                    DeliveryOutcome::Done
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            outcomes,
+            [
+                DeliveryOutcome::Done,
+                DeliveryOutcome::Retry,
+                DeliveryOutcome::Done,
+                DeliveryOutcome::Done
+            ]
+        );
+        let log = log.into_inner().unwrap();
+        let at = |e: &str| log.iter().position(|l| l == e).unwrap();
+        assert!(
+            at("end 1") < at("start 3"),
+            "one key's messages in turn: {log:?}"
+        );
+        assert!(
+            at("start 2") < at("end 1"),
+            "other keys run meanwhile: {log:?}"
+        );
+        assert!(
+            at("start 4") < at("end 1"),
+            "a message without a key runs meanwhile: {log:?}"
+        );
+    }
 }
