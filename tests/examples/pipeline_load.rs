@@ -103,16 +103,21 @@ fn emails_in(outbox: &Path) -> usize {
     std::fs::read_dir(outbox).map_or(0, |d| d.count())
 }
 
-async fn conversions_counted(client: &reqwest::Client, s: &Started) -> u64 {
-    let report: serde_json::Value = client
-        .get(format!("{}/v1/admin/reports", s.base))
+/// `GET path` on the admin API, as JSON.
+async fn admin_get(client: &reqwest::Client, s: &Started, path: &str) -> serde_json::Value {
+    client
+        .get(format!("{}{path}", s.base))
         .bearer_auth(&s.admin_key)
         .send()
         .await
         .expect("the host answers")
         .json()
         .await
-        .expect("JSON");
+        .expect("JSON")
+}
+
+async fn conversions_counted(client: &reqwest::Client, s: &Started) -> u64 {
+    let report = admin_get(client, s, "/v1/admin/reports").await;
     report["totals"]["conversions"].as_u64().expect("a count")
 }
 
@@ -219,18 +224,12 @@ async fn main() {
         async move { conversions_counted(&client, &s).await >= conversions_before + n as u64 }
     })
     .await;
-    let lines: serde_json::Value = client
-        .get(format!(
-            "{}/v1/admin/commissions?conversion_id={}",
-            s.base, conversion_ids[0]
-        ))
-        .bearer_auth(&s.admin_key)
-        .send()
-        .await
-        .expect("the host answers")
-        .json()
-        .await
-        .expect("JSON");
+    let lines = admin_get(
+        &client,
+        &s,
+        &format!("/v1/admin/commissions?conversion_id={}", conversion_ids[0]),
+    )
+    .await;
     let per_conversion = lines["items"].as_array().expect("lines").len();
     let expected_emails = emails_before + n * per_conversion;
     let emailed = wait_until("every email", || {
