@@ -19,5 +19,12 @@ pub(crate) async fn list_audit_log(
     Params(range): Params<RangeQuery>,
     Paging(page): Paging,
 ) -> ApiResult<Response> {
-    crate::conversions::by_day(&s, &range, &page, audit::partition, decode::<AuditEntry>).await
+    crate::conversions::by_day(
+        &s,
+        &range,
+        &page,
+        audit::day_partitions,
+        decode::<AuditEntry>,
+    )
+    .await
 }

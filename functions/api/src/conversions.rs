@@ -23,21 +23,21 @@ use upline_http::{ApiResult, JsonBody, json};
 use crate::views::LineView;
 use crate::{Admin, ReasonRequest, answers, audit};
 
-/// Newest-first listing over one index partition per day.
+/// Newest-first listing over each day's index partitions (its shards, merged).
 pub(crate) async fn by_day<T: serde::Serialize>(
     s: &Services,
     range: &RangeQuery,
     paging: &PageQuery,
-    partition: fn(upline_domain::clock::Day) -> String,
+    partitions: fn(upline_domain::clock::Day) -> Vec<String>,
     render: impl Fn(&upline_domain::ports::Item) -> Result<T, AppError>,
 ) -> ApiResult<Response> {
     let (from, to) = range.days(s)?;
-    let partitions: Vec<String> = days(from, to).into_iter().rev().map(partition).collect();
+    let buckets: Vec<Vec<String>> = days(from, to).into_iter().rev().map(partitions).collect();
     let page = s
         .store
         .query_buckets(
             Index::Gsi2,
-            &partitions,
+            &buckets,
             false,
             paging.limit,
             paging.cursor.as_deref(),
@@ -57,7 +57,7 @@ pub(crate) async fn list_conversions(
     Params(range): Params<RangeQuery>,
     Paging(page): Paging,
 ) -> ApiResult<Response> {
-    by_day(&s, &range, &page, keys::conversions_on, |item| {
+    by_day(&s, &range, &page, keys::conversions_of_day, |item| {
         decode::<Conversion>(item).map(|c| ConversionView::of(&c))
     })
     .await
@@ -86,7 +86,7 @@ pub(crate) async fn list_commissions(
             .collect();
         return Ok(answers::list(items, None));
     }
-    by_day(&s, &range, &page, keys::lines_on, |item| {
+    by_day(&s, &range, &page, keys::lines_of_day, |item| {
         decode(item).map(|l| LineView::of(&l))
     })
     .await

@@ -105,10 +105,10 @@ pub(crate) async fn conversions_page(
             Some(e.describe()),
         ),
     };
-    let partitions: Vec<String> = days(range.0, range.1)
+    let buckets: Vec<Vec<String>> = days(range.0, range.1)
         .into_iter()
         .rev()
-        .map(keys::conversions_on)
+        .map(keys::conversions_of_day)
         .collect();
     let campaigns: BTreeMap<String, String> = s
         .store
@@ -128,7 +128,7 @@ pub(crate) async fn conversions_page(
     loop {
         let page = s
             .store
-            .query_buckets(Index::Gsi2, &partitions, false, PAGE, cursor.as_deref())
+            .query_buckets(Index::Gsi2, &buckets, false, PAGE, cursor.as_deref())
             .await?;
         scanned += 1;
         next = page.next;

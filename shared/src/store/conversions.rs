@@ -51,7 +51,10 @@ impl Store {
         let mut item = encode(keys::conversion(&conversion.id), conversion)
             .with("status", conversion.status.as_str())
             .with("refunded_minor", conversion.amounts.refunded.minor())
-            .with("gsi2pk", keys::conversions_on(conversion.created_at.day()))
+            .with(
+                "gsi2pk",
+                keys::conversions_on(conversion.created_at.day(), &conversion.id),
+            )
             .with("gsi2sk", sk.clone());
         // While its lines are not written, the conversion sits in the open index, where
         // the sweep finds it if the hand-off to the queue never happened.
@@ -97,7 +100,10 @@ impl Store {
             .with("status", line.status.as_str())
             .with("gsi1pk", keys::partner_lines(&line.partner_id))
             .with("gsi1sk", sk.clone())
-            .with("gsi2pk", keys::lines_on(line.created_at.day()))
+            .with(
+                "gsi2pk",
+                keys::lines_on(line.created_at.day(), &line.conversion_id),
+            )
             .with("gsi2sk", sk.clone());
         // A dispute's hold, where conditions can see it: an approval racing a hold fails.
         if let Some(dispute) = &line.held_for {

@@ -236,8 +236,40 @@ pub fn partner_conversions(partner_id: &PartnerId) -> String {
 pub fn partner_stats(partner_id: &PartnerId) -> String {
     format!("PARTNER#{partner_id}#STATS")
 }
-pub fn conversions_on(day: Day) -> String {
-    format!("CONVERSIONS#{day}")
+/// How many index partitions one day's conversions, and separately one day's commission
+/// lines, are spread over. A conversion is written to its day twice (recorded, then
+/// commissioned) and a sale with a ten-level upline writes eleven lines: at 2,000 such
+/// sales a second that is 22,000 line writes a second, about 690 per shard, under an
+/// index partition's 1,000 (`docs/data-model.md` has the arithmetic).
+pub const DAY_SHARDS: u32 = 32;
+
+/// A stable shard of `id` among `shards`: the same id always lands in the same one, so a
+/// rewrite never moves an item between partitions.
+fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % shards
+}
+
+/// The index partition of a conversion in its day's listing.
+pub fn conversions_on(day: Day, conversion_id: &ConversionId) -> String {
+    format!(
+        "CONVERSIONS#{day}#{:02}",
+        shard_of(conversion_id, DAY_SHARDS)
+    )
+}
+
+/// Every partition of one day's conversions: its shards, then the unsharded partition
+/// conversions were written to before the day was sharded (read, never written).
+pub fn conversions_of_day(day: Day) -> Vec<String> {
+    day_shards(&format!("CONVERSIONS#{day}"))
+}
+
+fn day_shards(unsharded: &str) -> Vec<String> {
+    (0..DAY_SHARDS)
+        .map(|n| format!("{unsharded}#{n:02}"))
+        .chain([unsharded.to_string()])
+        .collect()
 }
 pub fn recruits_of(partner_id: &PartnerId) -> String {
     format!("RECRUITS#{partner_id}")
@@ -278,8 +310,15 @@ pub fn payable_line(partner_id: &PartnerId, currency: Currency, time_ordered: &s
 pub fn payable_prefix(partner_id: &PartnerId) -> String {
     format!("{partner_id}#")
 }
-pub fn lines_on(day: Day) -> String {
-    format!("LINES#{day}")
+/// The index partition of a commission line in its day's listing: the shard of its
+/// conversion, so a sale's lines and its conversion share a shard number.
+pub fn lines_on(day: Day, conversion_id: &ConversionId) -> String {
+    format!("LINES#{day}#{:02}", shard_of(conversion_id, DAY_SHARDS))
+}
+
+/// Every partition of one day's commission lines (as `conversions_of_day`).
+pub fn lines_of_day(day: Day) -> Vec<String> {
+    day_shards(&format!("LINES#{day}"))
 }
 
 /// How many open-index partitions hold conversions still waiting for their commission
@@ -289,11 +328,7 @@ pub const AWAITING_SHARDS: u32 = 8;
 
 /// The open-index partition of a conversion still `recorded`, by a stable hash of its id.
 pub fn awaiting_commission(conversion_id: &ConversionId) -> String {
-    let shard = conversion_id
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % AWAITING_SHARDS;
-    awaiting_shard(shard)
+    awaiting_shard(shard_of(conversion_id, AWAITING_SHARDS))
 }
 
 pub fn awaiting_shard(shard: u32) -> String {

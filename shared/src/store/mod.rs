@@ -6,11 +6,8 @@
 //! conditions, counters, indexes and TTL need. Keys are upper-case prefixes joined by `#`.
 
 use crate::error::Cause;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -23,7 +20,7 @@ use crate::ids::Principal;
 use crate::money::{Currency, ExchangeRate};
 use crate::partner::Partner;
 use crate::ports::{
-    Attr, Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+    Attr, Condition, Index, Item, Key, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 use crate::program::Program;
 use crate::secrets::SecretsKey;
@@ -37,11 +34,13 @@ mod conversions;
 pub mod counters;
 pub mod keys;
 mod links;
+mod listing;
 mod partners;
 mod program;
 mod stats;
 mod summaries;
 
+pub use listing::decode_bucket_cursor;
 pub use summaries::{DaySummary, KEEP_SECS, SETTLED_AFTER_DAYS};
 
 /// One (day, campaign, partner) row of counters.
@@ -252,47 +251,6 @@ impl Store {
             }
         }
     }
-
-    /// Pages through several partitions in the order given, as one list: how time-bucketed
-    /// listings (one partition per day) are read newest first. The cursor names the
-    /// partition it stopped in and the table's cursor within it.
-    pub async fn query_buckets(
-        &self,
-        index: Index,
-        partitions: &[String],
-        forward: bool,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<Page, AppError> {
-        let (mut at, mut inner) = match cursor {
-            Some(c) => decode_bucket_cursor(c)?,
-            None => (0, None),
-        };
-        let mut items = Vec::new();
-        while at < partitions.len() && items.len() < limit {
-            let page = self
-                .table
-                .query(
-                    index,
-                    &partitions[at],
-                    &SortKeyCondition::All,
-                    forward,
-                    limit - items.len(),
-                    inner.as_deref(),
-                )
-                .await?;
-            items.extend(page.items);
-            match page.next {
-                Some(next) => inner = Some(next),
-                None => {
-                    at += 1;
-                    inner = None;
-                }
-            }
-        }
-        let next = (at < partitions.len()).then(|| encode_bucket_cursor(at, inner.as_deref()));
-        Ok(Page { items, next })
-    }
 }
 
 fn stats_row(item: &Item) -> StatsRow {
@@ -319,25 +277,6 @@ fn stats_row(item: &Item) -> StatsRow {
         revenue_minor: n(counters::REVENUE),
         commission_minor: n(counters::COMMISSION),
     }
-}
-
-fn encode_bucket_cursor(at: usize, inner: Option<&str>) -> String {
-    let mut m = BTreeMap::new();
-    m.insert("b", serde_json::json!(at));
-    if let Some(i) = inner {
-        m.insert("c", serde_json::json!(i));
-    }
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&m).expect("plain data"))
-}
-
-/// Reads a listing cursor this module made (public for the fuzz target).
-pub fn decode_bucket_cursor(cursor: &str) -> Result<(usize, Option<String>), AppError> {
-    let bad = || AppError::field("cursor", "is not a cursor this API returned");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let at = v.get("b").and_then(|b| b.as_u64()).ok_or_else(bad)? as usize;
-    let inner = v.get("c").and_then(|c| c.as_str()).map(str::to_string);
-    Ok((at, inner))
 }
 
 /// Whether a table error is the cancellation of a transaction by one of its conditions.

@@ -28,6 +28,11 @@ pub fn partition(day: Day) -> String {
     format!("AUDIT#{day}")
 }
 
+/// A day's audit partition as a listing bucket: the log is far too slow to need shards.
+pub fn day_partitions(day: Day) -> Vec<String> {
+    vec![partition(day)]
+}
+
 /// Writes one entry. The action it records has already happened, so a failure here is
 /// logged loudly rather than undoing it or failing the caller.
 pub async fn record(

@@ -9,12 +9,13 @@ use crate::error::AppError;
 use crate::ids::ConversionId;
 use crate::ids::PartnerId;
 use crate::messages::PostbackStatus;
-use crate::ports::{Index, Item, TableError};
+use crate::ports::{Index, Item, SortKeyCondition, TableError};
 use crate::services::Services;
 use crate::store::{Store, decode, keys, status_is};
 use crate::usecases::partner_postbacks;
 
-/// How far back the first sweep looks when it has never run.
+/// How far back a sweep looks at most: the first when the program was stored before the
+/// sweep's start was recorded with it (`Store::put_program`).
 const FIRST_SWEEP_DAYS: i32 = 366;
 
 /// Approves every pending line whose hold has ended. Lines are found through the per-day
@@ -30,33 +31,39 @@ pub async fn approve_due_lines(services: &Services) -> Result<usize, AppError> {
     // Lines created at or before this instant have passed their hold.
     let cutoff = now.plus_days(-i64::from(program.hold_days));
     let sweep = store.table().get(&keys::approval_sweep()).await?;
-    let from = sweep
+    // Never further back than a year: a sweep that has not run for longer than that
+    // (the schedule runs hourly) leaves older lines to an operator's decision.
+    let earliest = cutoff.day().0 - FIRST_SWEEP_DAYS;
+    let from = Day(sweep
         .as_ref()
         .and_then(|i| i.n("approved_through_day"))
-        .map_or(
-            Day(cutoff.day().0 - FIRST_SWEEP_DAYS),
-            |d| Day(d as i32 + 1),
-        );
+        .and_then(|d| i32::try_from(d.saturating_add(1)).ok())
+        .map_or(earliest, |d| d.max(earliest)));
     let mut approved = 0;
     for day in from.0..=cutoff.day().0 {
-        let partition = keys::lines_on(Day(day));
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = store
-                .query_buckets(
-                    Index::Gsi2,
-                    std::slice::from_ref(&partition),
-                    true,
-                    200,
-                    cursor.as_deref(),
-                )
-                .await?;
-            for item in &page.items {
-                approved += usize::from(approve_if_due(services, item, now).await?);
-            }
-            match page.next {
-                Some(c) => cursor = Some(c),
-                None => break,
+        // The order of a day's lines does not matter here, so its shards are read one
+        // after another rather than merged.
+        for partition in keys::lines_of_day(Day(day)) {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = store
+                    .table()
+                    .query(
+                        Index::Gsi2,
+                        &partition,
+                        &SortKeyCondition::All,
+                        true,
+                        200,
+                        cursor.as_deref(),
+                    )
+                    .await?;
+                for item in &page.items {
+                    approved += usize::from(approve_if_due(services, item, now).await?);
+                }
+                match page.next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
             }
         }
     }
