@@ -22,6 +22,7 @@ upline_tests::on_both_backends!(
     direct_links_register_clicks_and_the_cookie_answers_later,
     promo_codes_credit_their_partner_and_the_program_setting_decides_ties,
     partner_postbacks_are_retried_on_5xx_and_logged,
+    a_visitor_cannot_choose_the_address_their_uniqueness_is_judged_by,
 );
 
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
@@ -143,6 +144,33 @@ async fn targeting_bots_head_and_unique_clicks_are_counted_apart(backend: TestBa
         totals["rejected_by_reason"],
         json!({"country": 2, "device": 0, "os": 0})
     );
+    h.host.stop().await;
+}
+
+/// `X-Forwarded-For` arrives with whatever the visitor put in it; the edge only appends.
+/// Five visits from one connection and browser, each claiming another first address, are
+/// one visitor: one unique click.
+async fn a_visitor_cannot_choose_the_address_their_uniqueness_is_judged_by(backend: TestBackend) {
+    let h = TestHost::fresh(backend).await;
+    let s = set_up(&h, json!({})).await;
+    let path = format!("/r/{}", s.partners[0].2);
+    for n in 1..=5 {
+        let invented = format!("203.0.113.{n}");
+        let r = visit(
+            &h,
+            Method::GET,
+            &path,
+            &[("x-forwarded-for", &invented), ("user-agent", BROWSER)],
+        )
+        .await;
+        location(&r);
+    }
+    let totals = eventually("every visit counted", || async {
+        let t = h.report("group_by=partner").await["totals"].clone();
+        (t["clicks"] == 5).then_some(t)
+    })
+    .await;
+    assert_eq!(totals["unique_clicks"], 1, "{totals}");
     h.host.stop().await;
 }
 
@@ -623,6 +651,40 @@ async fn unique_clicks_over_a_simulated_day() {
     let gross: i64 = stats.iter().map(|s| s.clicks).sum();
     let unique: i64 = stats.iter().map(|s| s.unique_clicks).sum();
     assert_eq!((gross, unique), (7, 4));
+}
+
+/// A visitor repeating a click all day long, in one batch and out of order: one unique
+/// click per 24 hours, whatever the batch decided without writing, and a redelivery of
+/// the whole batch changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_repeating_a_click_is_unique_once_per_window() {
+    let (w, resolved) = world_with_link(30).await;
+    let mut flood = Vec::new();
+    // Every five minutes for 25 hours: unique at 0 and at 24 h 5 min, the first click
+    // more than 24 hours after the marker's.
+    for minute in (0..=25 * 60).step_by(5) {
+        w.clock.set(Timestamp(START.0 + minute * 60_000));
+        let t = track_click(
+            &w.services,
+            &resolved,
+            ClickContext {
+                ip: Some("203.0.113.1"),
+                user_agent: Some(BROWSER),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        flood.push(t.click);
+    }
+    flood.reverse();
+    flood.swap(3, 200);
+    record_clicks(&w.services.store, &flood).await.unwrap();
+    record_clicks(&w.services.store, &flood).await.unwrap();
+    let days = [START.day(), Timestamp(START.0 + 25 * 3600 * 1000).day()];
+    let stats = w.services.store.stats_on_days(&days).await.unwrap();
+    let gross: i64 = stats.iter().map(|s| s.clicks).sum();
+    let unique: i64 = stats.iter().map(|s| s.unique_clicks).sum();
+    assert_eq!((gross, unique), (301, 2));
 }
 
 /// The snippet itself, run by Node against the local host as a landing page would run it.

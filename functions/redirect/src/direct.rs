@@ -16,6 +16,7 @@ use upline_domain::error::AppError;
 use upline_domain::tracking::{Traffic, parse_subs};
 use upline_domain::usecases::input::parse_json;
 use upline_domain::usecases::tracking::{ResolvedLink, track_click};
+use upline_http::auth::ClientAddress;
 use upline_http::{ApiError, json};
 
 use crate::{CLICK_COOKIE, RedirectState};
@@ -84,6 +85,7 @@ fn cookie_click_id(headers: &HeaderMap) -> Option<String> {
 pub(crate) async fn register_click(
     State(state): State<Arc<RedirectState>>,
     method: Method,
+    address: ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -107,7 +109,19 @@ pub(crate) async fn register_click(
         ("sub4", &req.sub4),
         ("sub5", &req.sub5),
     ];
-    let mut ctx = state.context(&headers, &method);
+    // A shop's server calls this on its visitor's behalf and states the visitor's address
+    // as the first `X-Forwarded-For` entry, as the docs ask; the redirect never trusts it.
+    let stated = ClientAddress(
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .or(address.0),
+    );
+    let mut ctx = state.context(&headers, &stated, &method);
     ctx.subs = parse_subs(
         subs.iter()
             .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),

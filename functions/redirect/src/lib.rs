@@ -31,6 +31,7 @@ use upline_domain::usecases::tracking::{
     ClickContext, ResolvedLink, new_impression, resolve_link, track_click,
 };
 use upline_http::ApiError;
+use upline_http::auth::ClientAddress;
 
 pub use cache::LinkCache;
 
@@ -109,9 +110,17 @@ impl RedirectState {
     }
 
     /// What the request tells about the visitor.
-    fn context<'a>(&self, headers: &'a HeaderMap, method: &Method) -> ClickContext<'a> {
+    /// What the request says about its visitor. The address is the one the edge saw
+    /// (`upline_http::auth::client_address`), never the first `X-Forwarded-For` entry,
+    /// which the visitor writes: trusting it let one visitor count as many unique ones.
+    fn context<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        address: &'a ClientAddress,
+        method: &Method,
+    ) -> ClickContext<'a> {
         ClickContext {
-            ip: client_ip(headers),
+            ip: address.0.as_deref(),
             user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok()),
@@ -167,17 +176,6 @@ fn not_found_page() -> Response {
     resp
 }
 
-/// The visitor's address as the edge saw it: API Gateway and proxies put it first in
-/// `X-Forwarded-For`.
-fn client_ip(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
         .map(|q| {
@@ -193,13 +191,14 @@ async fn redirect(
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
     method: Method,
+    address: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(resolved) = state.resolve(&code).await? else {
         return Ok(not_found_page());
     };
     let pairs = query_pairs(query.as_deref());
-    let mut ctx = state.context(&headers, &method);
+    let mut ctx = state.context(&headers, &address, &method);
     ctx.subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     ctx.deep_link = pairs
         .iter()
@@ -247,11 +246,12 @@ async fn impression(
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
     method: Method,
+    address: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(resolved) = state.resolve(&code).await? {
         let pairs = query_pairs(query.as_deref());
-        let mut ctx = state.context(&headers, &method);
+        let mut ctx = state.context(&headers, &address, &method);
         ctx.subs = parse_subs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(impression) = new_impression(&state.services, &resolved, ctx) {
             state.publish(impression).await;

@@ -11,7 +11,7 @@ use crate::campaign::Campaign;
 use crate::click_id::{self, ClickSecret};
 use crate::clock::Day;
 use crate::error::AppError;
-use crate::ports::{Attr, Condition, Item, TableError, TxOp};
+use crate::ports::{Attr, Condition, Item, Key, TableError, TxOp};
 use crate::services::Services;
 use crate::store::{Store, counters, keys};
 use crate::targeting::Decision;
@@ -205,21 +205,27 @@ fn click_counters(click: &Click, unique: bool) -> Vec<(&'static str, i64)> {
     }
 }
 
-/// Whether `click` is the first by its visitor on its link in [`UNIQUE_WINDOW_MS`]: claims
-/// the visitor's marker if it is absent, older than the window, or already this click's
-/// (a redelivery gets the same answer). Visits without an IP cannot be told apart and
-/// count as unique.
-async fn claim_unique(store: &Store, click: &Click) -> Result<bool, AppError> {
-    let Some(ip_hash) = &click.ip_hash else {
-        return Ok(true);
-    };
+/// The key of the marker holding the last unique click of `click`'s visitor on its link;
+/// none for a visit without an IP, which cannot be told apart from others.
+fn visitor_marker(click: &Click) -> Option<Key> {
+    let ip_hash = click.ip_hash.as_ref()?;
     let mut visitor = Sha256::new();
     visitor.update(ip_hash.as_bytes());
     visitor.update(b"\n");
     visitor.update(click.user_agent.as_deref().unwrap_or("").as_bytes());
     let visitor = hex::encode(&visitor.finalize()[..16]);
+    Some(keys::unique_visitor(&click.link_code, &visitor))
+}
+
+/// Whether `click` is the first by its visitor on its link in [`UNIQUE_WINDOW_MS`]: claims
+/// the visitor's marker if it is absent, older than the window, or already this click's
+/// (a redelivery gets the same answer). Visits without an IP count as unique.
+async fn claim_unique(store: &Store, click: &Click) -> Result<bool, AppError> {
+    let Some(key) = visitor_marker(click) else {
+        return Ok(true);
+    };
     let at = click.at.millis();
-    let marker = Item::new(keys::unique_visitor(&click.link_code, &visitor))
+    let marker = Item::new(key)
         .with("at", at)
         .with("click", click.click_id.as_str())
         .with("ttl", click.at.plus_days(2).secs());
@@ -233,6 +239,37 @@ async fn claim_unique(store: &Store, click: &Click) -> Result<bool, AppError> {
         Err(TableError::ConditionFailed) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// One visitor's clicks of a batch, oldest first: which are unique. Claims are made one
+/// after another, but once the marker's time is known every click inside its window is
+/// not unique without a write, so a visitor repeating a click thousands of times costs
+/// one claim and one read per window, not a conditional write per click.
+async fn claim_visitor<'c>(
+    store: &Store,
+    clicks: Vec<&'c Click>,
+) -> Result<Vec<(&'c str, bool)>, AppError> {
+    let mut out = Vec::with_capacity(clicks.len());
+    // The time of the unique click the marker holds, as far as this batch knows.
+    let mut marker_at: Option<i64> = None;
+    for c in clicks {
+        let inside = marker_at.is_some_and(|m| c.at.millis() < m.saturating_add(UNIQUE_WINDOW_MS));
+        if inside {
+            out.push((c.click_id.as_str(), false));
+            continue;
+        }
+        let unique = claim_unique(store, c).await?;
+        marker_at = if unique {
+            Some(c.at.millis())
+        } else {
+            match visitor_marker(c) {
+                Some(key) => store.table().get(&key).await?.and_then(|m| m.n("at")),
+                None => None,
+            }
+        };
+        out.push((c.click_id.as_str(), unique));
+    }
+    Ok(out)
 }
 
 /// A visitor on a link: (link code, hashed IP, user agent).
@@ -266,13 +303,11 @@ pub async fn record_clicks(store: &Store, clicks: &[Click]) -> Result<usize, App
             .or_default()
             .push(c);
     }
-    let claims = futures::future::join_all(by_visitor.into_values().map(|group| async move {
-        let mut out = Vec::new();
-        for c in group {
-            out.push((c.click_id.as_str(), claim_unique(store, c).await?));
-        }
-        Ok::<_, AppError>(out)
-    }))
+    let claims = futures::future::join_all(
+        by_visitor
+            .into_values()
+            .map(|group| claim_visitor(store, group)),
+    )
     .await;
     let mut unique: BTreeMap<&str, bool> = BTreeMap::new();
     for group in claims {
