@@ -835,6 +835,23 @@ async fn the_clicks_batch_counts_two_clicks_and_acknowledges_the_poisoned_record
     );
     let stats = w.services.store.stats_on_days(&[NOW.day()]).await.unwrap();
     assert_eq!(stats.iter().map(|s| s.clicks).sum::<i64>(), 2);
+
+    // The same visitor again in a later batch: their claim fails, so the recorder reads
+    // the marker (allowed by the function's policy) and counts no new unique visit.
+    let mut later = sqs_event("clicks/clicks-batch.json");
+    for record in &mut later.records {
+        if let Some(body) = &mut record.body {
+            *body = body.replace("click-sample-", "click-later-");
+        }
+    }
+    let response = upline_aws::handle_sqs_event(&recorder, later, &dead, QueueName::Clicks).await;
+    assert!(response.batch_item_failures.is_empty());
+    let stats = w.services.store.stats_on_days(&[NOW.day()]).await.unwrap();
+    let counted = |f: fn(&upline_domain::store::StatsRow) -> i64| stats.iter().map(f).sum::<i64>();
+    assert_eq!(
+        (counted(|s| s.clicks), counted(|s| s.unique_clicks)),
+        (4, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
