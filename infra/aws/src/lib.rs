@@ -7,6 +7,7 @@
 
 pub mod dynamodb;
 pub mod lambda_sqs;
+#[cfg(feature = "ses")]
 pub mod ses;
 pub mod sqs;
 
@@ -18,6 +19,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 pub use dynamodb::DynamoTable;
 pub use lambda_sqs::{handle_sqs_event, handle_sqs_event_with_backoff};
+#[cfg(feature = "ses")]
 pub use ses::SesMailer;
 pub use sqs::{QueueUrls, SqsQueues};
 
@@ -52,6 +54,7 @@ pub async fn load_sdk_config() -> SdkConfig {
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    #[cfg(feature = "ses")]
     pub ses: aws_sdk_ses::Client,
 }
 
@@ -60,6 +63,7 @@ impl AwsClients {
         AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
+            #[cfg(feature = "ses")]
             ses: aws_sdk_ses::Client::new(config),
         }
     }
