@@ -9,13 +9,19 @@
 //! the first postback until the last is commissioned; and the same with every email
 //! written to the outbox. Bounded: it gives up waiting after five minutes.
 //!
-//! `pipeline_load N CONCURRENCY`, from `target/release/examples` beside `../upline-local`.
+//! With a third argument `moto`, the host runs on the AWS adapters against the moto server
+//! at `UPLINE_TEST_MOTO` (a fresh table, queues and SES sender) and emails are counted in
+//! what moto's SES accepted: figures for the record, since moto is a test double, not
+//! DynamoDB.
+//!
+//! `pipeline_load N CONCURRENCY [moto]`, from `target/release/examples` beside
+//! `../upline-local`.
 
 // Timing and rate figures, not money: floats are fine here.
 #![allow(clippy::float_arithmetic)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,8 +47,14 @@ struct Started {
     partner_keys: Vec<String>,
 }
 
-fn start_host(program: &Path, data: &Path, log: &Path) -> (Host, Started) {
-    let mut child = Command::new(program)
+fn start_host(
+    program: &Path,
+    data: &Path,
+    log: &Path,
+    aws: Option<&[(String, String)]>,
+) -> (Host, Started) {
+    let mut command = Command::new(program);
+    command
         .args([
             "--addr",
             "127.0.0.1:0",
@@ -50,7 +62,11 @@ fn start_host(program: &Path, data: &Path, log: &Path) -> (Host, Started) {
             "0",
             "--data-dir",
         ])
-        .arg(data)
+        .arg(data);
+    if let Some(env) = aws {
+        command.args(["--store", "aws"]).envs(env.iter().cloned());
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("a log file"))
         .spawn()
@@ -99,8 +115,64 @@ fn start_host(program: &Path, data: &Path, log: &Path) -> (Host, Started) {
     (host, started)
 }
 
-fn emails_in(outbox: &Path) -> usize {
-    std::fs::read_dir(outbox).map_or(0, |d| d.count())
+/// Where the host's emails end up, to count them.
+enum Sent {
+    /// The embedded backend's outbox folder: its `.eml` files (a message still being
+    /// written has a temporary name starting with a dot).
+    Outbox(PathBuf),
+    /// What moto's SES accepted from this sender.
+    Moto { endpoint: String, from: String },
+}
+
+impl Sent {
+    async fn count(&self) -> usize {
+        match self {
+            Sent::Outbox(dir) => std::fs::read_dir(dir).map_or(0, |d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| {
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        name.ends_with(".eml") && !name.starts_with('.')
+                    })
+                    .count()
+            }),
+            Sent::Moto { endpoint, from } => upline_tests::aws::sent_emails(endpoint)
+                .await
+                .iter()
+                .filter(|m| &m.source == from)
+                .count(),
+        }
+    }
+}
+
+/// A fresh table, queues and verified sender on moto, and the environment that points
+/// the host at them.
+async fn moto_environment() -> (Vec<(String, String)>, Sent) {
+    use upline_tests::aws::{create_queues, moto_endpoint, new_table, sdk_config, verify_sender};
+    let endpoint = moto_endpoint();
+    let clients = upline_aws::AwsClients::new(&sdk_config(&endpoint).await);
+    let table = new_table(&clients, "pipeline").await;
+    let queues = create_queues(&clients, &table, 3).await;
+    let from = format!("{table}@upline.test");
+    verify_sender(&clients, &from).await;
+    let mut env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("UPLINE_TABLE_NAME", table.as_str()),
+        ("UPLINE_MAIL_FROM", from.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.push(("UPLINE_SECRETS_KEY".into(), "5e".repeat(32)));
+    for (queue, urls) in &queues {
+        let upper = queue.as_str().to_ascii_uppercase();
+        env.push((format!("UPLINE_{upper}_QUEUE_URL"), urls.queue.clone()));
+        env.push((format!("UPLINE_{upper}_DLQ_URL"), urls.dead_letters.clone()));
+    }
+    (env, Sent::Moto { endpoint, from })
 }
 
 /// `GET path` on the admin API, as JSON.
@@ -124,6 +196,7 @@ async fn conversions_counted(client: &reqwest::Client, s: &Started) -> u64 {
 /// Waits until `done()` holds; returns when, or panics after five minutes.
 async fn wait_until<F: std::future::Future<Output = bool>>(
     what: &str,
+    poll: Duration,
     mut done: impl FnMut() -> F,
 ) -> Instant {
     let give_up = Instant::now() + Duration::from_secs(300);
@@ -132,7 +205,7 @@ async fn wait_until<F: std::future::Future<Output = bool>>(
             return Instant::now();
         }
         assert!(Instant::now() < give_up, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(poll).await;
     }
 }
 
@@ -141,13 +214,27 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2_000);
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(32);
+    let on_moto = args.next().as_deref() == Some("moto");
     let here = std::env::current_exe().expect("own path");
     let host_bin = here.parent().expect("examples").join("../upline-local");
     let dir = tempfile::tempdir().expect("a temporary folder");
     let data = dir.path().join("data");
-    let (_host, s) = start_host(&host_bin, &data, &dir.path().join("host.log"));
+    let (aws, sent) = if on_moto {
+        let (env, sent) = moto_environment().await;
+        (Some(env), sent)
+    } else {
+        (None, Sent::Outbox(data.join("outbox")))
+    };
+    let (_host, s) = start_host(
+        &host_bin,
+        &data,
+        &dir.path().join("host.log"),
+        aws.as_deref(),
+    );
     let s = Arc::new(s);
-    let outbox = data.join("outbox");
+    let sent = Arc::new(sent);
+    // moto builds its whole state to answer how many emails it accepted: ask less often.
+    let poll = Duration::from_millis(if on_moto { 3000 } else { 20 });
 
     upline_tests::install_tls_provider();
     let client = reqwest::Client::builder()
@@ -170,7 +257,7 @@ async fn main() {
     }
     // Let the first start's emails land before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let emails_before = emails_in(&outbox);
+    let emails_before = sent.count().await;
     let conversions_before = conversions_counted(&client, &s).await;
 
     let click_ids: Vec<String> = futures::stream::iter(0..n)
@@ -191,24 +278,39 @@ async fn main() {
         .collect()
         .await;
 
-    println!("{n} postbacks over {concurrency} connections to a release local host:");
+    let backend = if on_moto {
+        "on the AWS adapters against moto"
+    } else {
+        "on the embedded store"
+    };
+    println!("{n} postbacks over {concurrency} connections to a release local host {backend}:");
     let started = Instant::now();
     let conversion_ids: Vec<String> = futures::stream::iter(click_ids.into_iter().enumerate())
         .map(|(i, click_id)| {
             let (client, s) = (client.clone(), s.clone());
             async move {
-                let r = client
-                    .post(format!("{}/v1/postbacks", s.base))
-                    .bearer_auth(&s.postback_secret)
-                    .json(&serde_json::json!({
-                        "click_id": click_id,
-                        "order_id": format!("load-{i}"),
-                        "amount": "100.00",
-                        "currency": "USD",
-                    }))
-                    .send()
-                    .await
-                    .expect("the host answers");
+                // A storefront retries a 503 (the store was briefly busy); the same order
+                // again is the same conversion, so a retry is safe.
+                let mut tries = 0;
+                let r = loop {
+                    let r = client
+                        .post(format!("{}/v1/postbacks", s.base))
+                        .bearer_auth(&s.postback_secret)
+                        .json(&serde_json::json!({
+                            "click_id": click_id,
+                            "order_id": format!("load-{i}"),
+                            "amount": "100.00",
+                            "currency": "USD",
+                        }))
+                        .send()
+                        .await
+                        .expect("the host answers");
+                    tries += 1;
+                    if r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || tries == 10 {
+                        break r;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+                };
                 assert_eq!(r.status(), reqwest::StatusCode::CREATED, "postback {i}");
                 let body: serde_json::Value = r.json().await.expect("JSON");
                 body["conversion_id"].as_str().expect("an id").to_string()
@@ -219,7 +321,7 @@ async fn main() {
         .await;
     let accepted = started.elapsed();
 
-    let commissioned = wait_until("every conversion's commission", || {
+    let commissioned = wait_until("every conversion's commission", poll, || {
         let (client, s) = (client.clone(), s.clone());
         async move { conversions_counted(&client, &s).await >= conversions_before + n as u64 }
     })
@@ -232,9 +334,9 @@ async fn main() {
     .await;
     let per_conversion = lines["items"].as_array().expect("lines").len();
     let expected_emails = emails_before + n * per_conversion;
-    let emailed = wait_until("every email", || {
-        let outbox = outbox.clone();
-        async move { emails_in(&outbox) >= expected_emails }
+    let emailed = wait_until("every email", poll, || {
+        let sent = sent.clone();
+        async move { sent.count().await >= expected_emails }
     })
     .await;
 

@@ -13,7 +13,7 @@ use upline_domain::conversion::{Conversion, ConversionAmounts, ConversionStatus}
 use upline_domain::ids::{Principal, hash_api_key};
 use upline_domain::money::{Currency, Money};
 use upline_domain::partner::{Partner, PartnerKind, PartnerStatus};
-use upline_domain::ports::Condition;
+use upline_domain::ports::{Condition, Item};
 use upline_domain::services::Services;
 use upline_domain::store::{Store, keys};
 use upline_domain::tracking::Link;
@@ -211,6 +211,14 @@ pub async fn seed(services: &Services) {
         );
         table.transact(vec![Store::line_put(&line)]).await.unwrap();
     }
+    // Those lines came from a deployment whose hourly sweep has been running: it last
+    // finished the day before the older one. (A sweep that never ran would take its start
+    // from the first commission, `Store::record_sweep_start`.)
+    let swept = Item::new(keys::approval_sweep()).with(
+        "approved_through_day",
+        i64::from(NOW.plus_days(-41).day().0),
+    );
+    table.put(swept, Condition::None).await.unwrap();
 }
 
 /// The sample conversion whose sale pays the whole chain.

@@ -122,6 +122,9 @@ pub struct Store {
     previous_secrets: Option<Arc<SecretsKey>>,
     /// Settled days' counters, summed (`summaries.rs`); shared by clones of this store.
     summaries: Arc<summaries::Summaries>,
+    /// Whether this process has seen the approval sweep's start recorded
+    /// ([`Store::record_sweep_start`]); shared by clones of this store.
+    sweep_start_recorded: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the program's postback secret is sealed as.
@@ -134,7 +137,31 @@ impl Store {
             secrets: None,
             previous_secrets: None,
             summaries: Arc::default(),
+            sweep_start_recorded: Arc::default(),
         }
+    }
+
+    /// Records, once, that no commission line is older than `day`: the approval sweep then
+    /// starts there rather than a year back, which on a fresh deployment is 33 index
+    /// queries a day for a year of empty days. Called after lines are written; the first
+    /// call per process reads the sweep's marker, and writes it only if the sweep has
+    /// never run (a marker already there is the sweep's own, and stays). Later calls cost
+    /// nothing.
+    pub async fn record_sweep_start(&self, day: Day) -> Result<(), AppError> {
+        use std::sync::atomic::Ordering;
+        if self.sweep_start_recorded.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.table.get(&keys::approval_sweep()).await?.is_none() {
+            let start = Item::new(keys::approval_sweep())
+                .with("approved_through_day", i64::from(day.0) - 1);
+            match self.table.put(start, Condition::NotExists).await {
+                Ok(()) | Err(TableError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.sweep_start_recorded.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// This store, also opening values sealed with `key` (the one before a rotation);

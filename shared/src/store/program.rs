@@ -20,23 +20,10 @@ impl Store {
     pub async fn put_program(&self, program: &Program) -> Result<(), AppError> {
         let mut stored = program.clone();
         stored.postback_secret = self.seal(POSTBACK_SECRET_PURPOSE, &program.postback_secret);
-        self.table
+        Ok(self
+            .table
             .put(encode(keys::program(), &stored), Condition::None)
-            .await?;
-        // A program has no commission lines from before it was first stored, so the first
-        // approval sweep starts there instead of a year back: a year of days is 33 index
-        // queries each (`keys::DAY_SHARDS` and the unsharded partition).
-        if program.updated_at.millis() > 0 {
-            let start = Item::new(keys::approval_sweep()).with(
-                "approved_through_day",
-                i64::from(program.updated_at.day().0) - 1,
-            );
-            match self.table.put(start, Condition::NotExists).await {
-                Ok(()) | Err(TableError::ConditionFailed) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+            .await?)
     }
 
     pub async fn campaign(&self, id: &CampaignId) -> Result<Option<Campaign>, AppError> {

@@ -14,8 +14,8 @@ use crate::services::Services;
 use crate::store::{Store, decode, keys, status_is};
 use crate::usecases::partner_postbacks;
 
-/// How far back a sweep looks at most: the first when the program was stored before the
-/// sweep's start was recorded with it (`Store::put_program`).
+/// How far back a sweep looks at most: the first when no commission has recorded the
+/// sweep's start yet (`Store::record_sweep_start`).
 const FIRST_SWEEP_DAYS: i32 = 366;
 
 /// Approves every pending line whose hold has ended. Lines are found through the per-day

@@ -54,6 +54,12 @@ pub(super) async fn write(
         }
         Err(e) => return Err(e.into()),
     }
+    if let Some(first) = commission.lines.first()
+        && let Err(e) = store.record_sweep_start(first.created_at.day()).await
+    {
+        // The sweep then looks a year back, as it always could: slower, not wrong.
+        tracing::warn!(error = %e, "the approval sweep's start was not recorded");
+    }
     announce(
         services,
         program,
