@@ -41,10 +41,25 @@ pub fn client_address(headers: &HeaderMap, extensions: &Extensions) -> Option<St
     if let Some(ip) = source_ip {
         return Some(ip.to_string());
     }
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
+    forwarded_for(headers, Forwarded::Last)
+}
+
+/// Which `X-Forwarded-For` entry to take.
+pub enum Forwarded {
+    /// The one the client sent first: what a caller states, never proof.
+    First,
+    /// The one the last proxy appended.
+    Last,
+}
+
+/// An entry of `X-Forwarded-For`, if the header has a non-empty one there.
+pub fn forwarded_for(headers: &HeaderMap, which: Forwarded) -> Option<String> {
+    let list = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let entry = match which {
+        Forwarded::First => list.split(',').next(),
+        Forwarded::Last => list.rsplit(',').next(),
+    };
+    entry
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
@@ -95,5 +110,39 @@ impl FromRequestParts<Services> for CallingPartner {
             Ok(id) => Ok(CallingPartner(id)),
             Err(e) => Err(refused(s, parts, e).await),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_stated_and_the_appended_entries_are_told_apart() {
+        let h = with_forwarded("203.0.113.9, 10.0.0.1 , 198.51.100.7");
+        assert_eq!(
+            forwarded_for(&h, Forwarded::First).as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            forwarded_for(&h, Forwarded::Last).as_deref(),
+            Some("198.51.100.7")
+        );
+        // With no peer and no request context, the address is what the last proxy added.
+        assert_eq!(
+            client_address(&h, &Extensions::new()).as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(
+            forwarded_for(&with_forwarded(" , "), Forwarded::First),
+            None
+        );
+        assert_eq!(forwarded_for(&HeaderMap::new(), Forwarded::Last), None);
     }
 }

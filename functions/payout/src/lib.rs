@@ -15,6 +15,7 @@ use upline_domain::messages::{Message, decode_for};
 use upline_domain::ports::queue::handle_keyed;
 use upline_domain::ports::{Delivery, DeliveryOutcome, MessageHandler, QueueName};
 use upline_domain::services::Services;
+use upline_domain::store::BatchReads;
 use upline_domain::usecases::commissions::commission_conversion;
 use upline_lambda::queue_or_schedule;
 
@@ -33,41 +34,43 @@ impl MessageHandler for CommissionCalculator {
     /// The batch's conversions are handled together (their writes share the embedded
     /// store's commits; on AWS their calls overlap), but one conversion's messages one
     /// after another, so a conversion queued twice is commissioned once and announced
-    /// from what is stored.
+    /// from what is stored. The batch reads each setting (program, campaign, terms) once
+    /// (`BatchReads`).
     async fn handle(&self, batch: &[Delivery]) -> Vec<DeliveryOutcome> {
+        let store = &self.services.store;
+        let services = Services {
+            store: store.over(Arc::new(BatchReads::new(store.table().clone()))),
+            ..self.services.clone()
+        };
         let conversion = |d: &Delivery| match Message::decode(&d.body) {
             Ok((_, Message::ConversionRecorded { conversion_id })) => {
                 Some(conversion_id.to_string())
             }
             _ => None,
         };
-        handle_keyed(batch, conversion, |d| self.handle_one(d)).await
+        handle_keyed(batch, conversion, |d| handle_one(&services, d)).await
     }
 }
 
-impl CommissionCalculator {
-    async fn handle_one(&self, d: &Delivery) -> DeliveryOutcome {
-        let decoded = decode_for(&d.message_id, &d.body, |m| match m {
-            Message::ConversionRecorded { conversion_id } => Some(conversion_id),
-            _ => None,
-        });
-        match decoded {
-            Ok((env, conversion_id)) => {
-                match commission_conversion(&self.services, &conversion_id, &env.correlation_id)
-                    .await
-                {
-                    Ok(lines) => {
-                        tracing::info!(%conversion_id, lines = lines.len(), correlation_id = %env.correlation_id, "conversion commissioned");
-                        DeliveryOutcome::Done
-                    }
-                    Err(e) => {
-                        tracing::warn!(%conversion_id, error = %e, receive_count = d.receive_count, "conversion not commissioned");
-                        e.delivery_outcome()
-                    }
+async fn handle_one(services: &Services, d: &Delivery) -> DeliveryOutcome {
+    let decoded = decode_for(&d.message_id, &d.body, |m| match m {
+        Message::ConversionRecorded { conversion_id } => Some(conversion_id),
+        _ => None,
+    });
+    match decoded {
+        Ok((env, conversion_id)) => {
+            match commission_conversion(services, &conversion_id, &env.correlation_id).await {
+                Ok(lines) => {
+                    tracing::info!(%conversion_id, lines = lines.len(), correlation_id = %env.correlation_id, "conversion commissioned");
+                    DeliveryOutcome::Done
+                }
+                Err(e) => {
+                    tracing::warn!(%conversion_id, error = %e, receive_count = d.receive_count, "conversion not commissioned");
+                    e.delivery_outcome()
                 }
             }
-            Err(outcome) => outcome,
         }
+        Err(outcome) => outcome,
     }
 }
 

@@ -16,7 +16,7 @@ use upline_domain::error::AppError;
 use upline_domain::tracking::{Traffic, parse_subs};
 use upline_domain::usecases::input::parse_json;
 use upline_domain::usecases::tracking::{ResolvedLink, track_click};
-use upline_http::auth::ClientAddress;
+use upline_http::auth::{ClientAddress, Forwarded, forwarded_for};
 use upline_http::{ApiError, json};
 
 use crate::{CLICK_COOKIE, RedirectState};
@@ -111,16 +111,7 @@ pub(crate) async fn register_click(
     ];
     // A shop's server calls this on its visitor's behalf and states the visitor's address
     // as the first `X-Forwarded-For` entry, as the docs ask; the redirect never trusts it.
-    let stated = ClientAddress(
-        headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .or(address.0),
-    );
+    let stated = ClientAddress(forwarded_for(&headers, Forwarded::First).or(address.0));
     let mut ctx = state.context(&headers, &stated, &method);
     ctx.subs = parse_subs(
         subs.iter()

@@ -30,6 +30,7 @@ use crate::tracking::{Click, Link};
 /// How long raw click records are kept (the TTL); counters keep the totals for good.
 pub const CLICK_RETENTION_DAYS: i64 = 90;
 
+mod batch_reads;
 mod conversions;
 pub mod counters;
 pub mod keys;
@@ -40,6 +41,7 @@ mod program;
 mod stats;
 mod summaries;
 
+pub use batch_reads::BatchReads;
 pub use listing::decode_bucket_cursor;
 pub use summaries::{DaySummary, KEEP_SECS, SETTLED_AFTER_DAYS};
 
@@ -169,6 +171,15 @@ impl Store {
     pub fn with_previous_secrets_key(mut self, key: SecretsKey) -> Self {
         self.previous_secrets = Some(Arc::new(key));
         self
+    }
+
+    /// This store over `table` instead, with the same secrets and caches: how a stage
+    /// reads through a [`BatchReads`] for one batch.
+    pub fn over(&self, table: Arc<dyn Table>) -> Self {
+        Store {
+            table,
+            ..self.clone()
+        }
     }
 
     /// This store, sealing secrets with `key` on write and opening them on read.
