@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod browser;
 pub mod conformance;
+pub mod faulty;
 pub mod host;
 pub mod pages;
 pub mod policy;

@@ -687,6 +687,48 @@ async fn a_visitor_repeating_a_click_is_unique_once_per_window() {
     assert_eq!((gross, unique), (301, 2));
 }
 
+/// Visits without an address are each unique, however many share a batch; and a batch
+/// whose transaction failed after its claims, delivered again, gives the click its
+/// visitor's marker now holds the uniqueness that click had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uniqueness_survives_missing_addresses_and_a_failed_batch() {
+    let (w, resolved) = world_with_link(30).await;
+    let at = |minute: i64, ip: Option<&str>| {
+        w.clock.set(Timestamp(START.0 + minute * 60_000));
+        track_click(
+            &w.services,
+            &resolved,
+            ClickContext {
+                ip,
+                user_agent: Some(BROWSER),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .click
+    };
+    let anonymous: Vec<_> = (0..3).map(|m| at(m, None)).collect();
+    let early = at(10, Some("203.0.113.5"));
+    let late = at(10 + 25 * 60, Some("203.0.113.5"));
+
+    // The first delivery claims both of the visitor's clicks, then its transaction fails.
+    let failing = std::sync::Arc::new(upline_tests::faulty::FailingTransactions::over(
+        w.services.store.table().clone(),
+    ));
+    let failing_store = w.services.store.over(failing.clone());
+    let batch = [anonymous.clone(), vec![early.clone(), late.clone()]].concat();
+    assert!(record_clicks(&failing_store, &batch).await.is_err());
+    failing.recover();
+    record_clicks(&failing_store, &batch).await.unwrap();
+
+    let days = [START.day(), Timestamp(START.0 + 26 * 3600 * 1000).day()];
+    let stats = w.services.store.stats_on_days(&days).await.unwrap();
+    let gross: i64 = stats.iter().map(|s| s.clicks).sum();
+    let unique: i64 = stats.iter().map(|s| s.unique_clicks).sum();
+    // Three anonymous visits, and the late click, which the marker holds.
+    assert_eq!((gross, unique), (5, 4));
+}
+
 /// The snippet itself, run by Node against the local host as a landing page would run it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_click_snippet_registers_direct_clicks_and_keeps_redirect_click_ids() {

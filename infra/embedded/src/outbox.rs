@@ -41,15 +41,30 @@ struct Written {
 impl OutboxMailer {
     pub fn new(dir: PathBuf, from: String) -> std::io::Result<Self> {
         crate::private::private_dir(&dir)?;
+        // Temporary files left by a crash were never answered as sent: their emails are
+        // sent again, so the files only take space (and names).
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let (syncer, waiting) = mpsc::channel();
         let syncer_dir = dir.clone();
         std::thread::Builder::new()
             .name("upline-outbox-sync".into())
             .spawn(move || sync_groups(&syncer_dir, &waiting))?;
+        // Temporary names differ from any a previous run of this folder used.
+        let first = upline_domain::clock::SystemClock
+            .now()
+            .millis()
+            .unsigned_abs()
+            << 16;
         Ok(OutboxMailer {
             dir,
             from,
-            written: AtomicU64::new(0),
+            written: AtomicU64::new(first),
             syncer,
         })
     }
@@ -73,14 +88,21 @@ impl Mailer for OutboxMailer {
         let n = self.written.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dir.join(format!(".{stem}.{n}.tmp"));
         let write_to = tmp.clone();
-        tokio::task::spawn_blocking(move || write_unsynced(&write_to, eml.as_bytes()))
-            .await
-            .map_err(|e| MailError::Transient(e.to_string()))?
-            .map_err(|e| MailError::Transient(format!("outbox write failed: {e}")))?;
+        let written = tokio::task::spawn_blocking(move || {
+            let written = write_unsynced(&write_to, eml.as_bytes());
+            if written.is_err() {
+                let _ = std::fs::remove_file(&write_to);
+            }
+            written
+        })
+        .await
+        .map_err(|e| MailError::Transient(e.to_string()))?;
+        written.map_err(|e| MailError::Transient(format!("outbox write failed: {e}")))?;
         let (placed, answer) = oneshot::channel();
-        self.syncer
-            .send(Written { tmp, stem, placed })
-            .map_err(|_| MailError::Transient("the outbox syncer has stopped".into()))?;
+        if let Err(stopped) = self.syncer.send(Written { tmp, stem, placed }) {
+            let _ = std::fs::remove_file(&stopped.0.tmp);
+            return Err(MailError::Transient("the outbox syncer has stopped".into()));
+        }
         answer
             .await
             .map_err(|_| MailError::Transient("the outbox syncer has stopped".into()))?
@@ -128,11 +150,16 @@ fn sync_groups(dir: &Path, waiting: &mpsc::Receiver<Written>) {
             .into_iter()
             .map(|w| {
                 let path = place(dir, &w.tmp, &w.stem);
+                if path.is_err() {
+                    let _ = std::fs::remove_file(&w.tmp);
+                }
                 (w, path)
             })
             .collect();
-        // Then the names: once this returns, every renamed message survives a crash.
-        let names = flush(dir, &[]);
+        // Then the names: once this returns, every renamed message survives a crash. The
+        // files already show under their names, so a failure here would have every one
+        // sent again as a numbered duplicate: worth a second try.
+        let names = flush(dir, &[]).or_else(|_| flush(dir, &[]));
         for (w, path) in placed {
             let result = match (&names, path) {
                 (Ok(()), path) => path,

@@ -90,8 +90,12 @@ impl Table for BatchReads {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        self.forget(&item.key);
-        self.inner.put(item, condition).await
+        let key = item.key.clone();
+        self.forget(&key);
+        let written = self.inner.put(item, condition).await;
+        // Again once written: a read that started meanwhile may hold the old value.
+        self.forget(&key);
+        written
     }
 
     async fn update(
@@ -101,19 +105,28 @@ impl Table for BatchReads {
         condition: Condition,
     ) -> Result<Item, TableError> {
         self.forget(key);
-        self.inner.update(key, update, condition).await
+        let written = self.inner.update(key, update, condition).await;
+        self.forget(key);
+        written
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
         self.forget(key);
-        self.inner.delete(key, condition).await
+        let written = self.inner.delete(key, condition).await;
+        self.forget(key);
+        written
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        for op in &ops {
-            self.forget(op.key());
+        let keys: Vec<Key> = ops.iter().map(|op| op.key().clone()).collect();
+        for key in &keys {
+            self.forget(key);
         }
-        self.inner.transact(ops).await
+        let written = self.inner.transact(ops).await;
+        for key in &keys {
+            self.forget(key);
+        }
+        written
     }
 
     fn transaction_limit(&self) -> usize {

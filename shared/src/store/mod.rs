@@ -143,20 +143,21 @@ impl Store {
         }
     }
 
-    /// Records, once, that no commission line is older than `day`: the approval sweep then
-    /// starts there rather than a year back, which on a fresh deployment is 33 index
-    /// queries a day for a year of empty days. Called after lines are written; the first
-    /// call per process reads the sweep's marker, and writes it only if the sweep has
-    /// never run (a marker already there is the sweep's own, and stays). Later calls cost
-    /// nothing.
-    pub async fn record_sweep_start(&self, day: Day) -> Result<(), AppError> {
+    /// Records, once, where the approval sweep starts when it has never run: the day
+    /// before `today`, so that lines written from now on (decided a moment earlier,
+    /// perhaps before midnight) are never older. Without it the first sweep looks a year
+    /// back, which on a fresh deployment is 33 index queries a day for a year of empty
+    /// days. Called before lines are written; the first call per process reads the
+    /// sweep's marker and writes it only if absent (a marker already there is the sweep's
+    /// own, and is never moved). Later calls cost nothing.
+    pub async fn record_sweep_start(&self, today: Day) -> Result<(), AppError> {
         use std::sync::atomic::Ordering;
         if self.sweep_start_recorded.load(Ordering::Relaxed) {
             return Ok(());
         }
         if self.table.get(&keys::approval_sweep()).await?.is_none() {
             let start = Item::new(keys::approval_sweep())
-                .with("approved_through_day", i64::from(day.0) - 1);
+                .with("approved_through_day", i64::from(today.0) - 2);
             match self.table.put(start, Condition::NotExists).await {
                 Ok(()) | Err(TableError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),

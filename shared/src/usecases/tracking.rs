@@ -250,22 +250,31 @@ async fn claim_visitor<'c>(
     clicks: Vec<&'c Click>,
 ) -> Result<Vec<(&'c str, bool)>, AppError> {
     let mut out = Vec::with_capacity(clicks.len());
-    // The time of the unique click the marker holds, as far as this batch knows.
-    let mut marker_at: Option<i64> = None;
+    // The unique click the marker holds (time, click id), as far as this batch knows.
+    let mut marker: Option<(i64, String)> = None;
     for c in clicks {
-        let inside = marker_at.is_some_and(|m| c.at.millis() < m.saturating_add(UNIQUE_WINDOW_MS));
+        let Some(key) = visitor_marker(c) else {
+            // No address: no marker, and every such visit counts as unique.
+            out.push((c.click_id.as_str(), true));
+            continue;
+        };
+        // A click the marker already holds is a redelivery, and unique as it was.
+        let inside = marker.as_ref().is_some_and(|(at, held)| {
+            c.at.millis() < at.saturating_add(UNIQUE_WINDOW_MS) && *held != c.click_id
+        });
         if inside {
             out.push((c.click_id.as_str(), false));
             continue;
         }
         let unique = claim_unique(store, c).await?;
-        marker_at = if unique {
-            Some(c.at.millis())
+        marker = if unique {
+            Some((c.at.millis(), c.click_id.clone()))
         } else {
-            match visitor_marker(c) {
-                Some(key) => store.table().get(&key).await?.and_then(|m| m.n("at")),
-                None => None,
-            }
+            store
+                .table()
+                .get(&key)
+                .await?
+                .and_then(|m| Some((m.n("at")?, m.s("click").unwrap_or_default().to_string())))
         };
         out.push((c.click_id.as_str(), unique));
     }

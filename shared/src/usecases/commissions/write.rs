@@ -31,6 +31,10 @@ pub(super) async fn write(
     correlation_id: &str,
 ) -> Result<Vec<CommissionLine>, AppError> {
     let store = &services.store;
+    // Before any line is written, so no line can be older than where the sweep starts.
+    if !commission.lines.is_empty() {
+        store.record_sweep_start(services.now().day()).await?;
+    }
     match store
         .table()
         .transact(ops(conversion, caps, &commission))
@@ -53,12 +57,6 @@ pub(super) async fn write(
             return Ok(stored);
         }
         Err(e) => return Err(e.into()),
-    }
-    if let Some(first) = commission.lines.first()
-        && let Err(e) = store.record_sweep_start(first.created_at.day()).await
-    {
-        // The sweep then looks a year back, as it always could: slower, not wrong.
-        tracing::warn!(error = %e, "the approval sweep's start was not recorded");
     }
     announce(
         services,
