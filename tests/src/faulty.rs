@@ -1,37 +1,52 @@
-//! A table whose transactions can be made to fail, over a real one: what a write that
-//! half happened looks like to the code that runs again after it (single writes still
-//! land; the transaction does not).
+//! A table over a real one for tests that watch or break it: it counts the reads of each
+//! key, and its transactions can be made to fail, which is what a write that half
+//! happened looks like to the code that runs again after it (single writes still land;
+//! the transaction does not).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use upline_domain::ports::{
     Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 
-pub struct FailingTransactions {
+pub struct WatchedTable {
     inner: Arc<dyn Table>,
     failing: AtomicBool,
+    reads: Mutex<HashMap<Key, usize>>,
 }
 
-impl FailingTransactions {
-    /// Over `inner`, with transactions failing until [`FailingTransactions::recover`].
+impl WatchedTable {
+    /// Over `inner`, counting reads, with transactions going through.
     pub fn over(inner: Arc<dyn Table>) -> Self {
-        FailingTransactions {
+        WatchedTable {
             inner,
-            failing: AtomicBool::new(true),
+            failing: AtomicBool::new(false),
+            reads: Mutex::default(),
         }
+    }
+
+    /// Transactions fail from now until [`WatchedTable::recover`].
+    pub fn fail_transactions(&self) {
+        self.failing.store(true, Ordering::SeqCst);
     }
 
     pub fn recover(&self) {
         self.failing.store(false, Ordering::SeqCst);
     }
+
+    /// How often `key` was read.
+    pub fn reads_of(&self, key: &Key) -> usize {
+        self.reads.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
 }
 
 #[async_trait]
-impl Table for FailingTransactions {
+impl Table for WatchedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        *self.reads.lock().unwrap().entry(key.clone()).or_default() += 1;
         self.inner.get(key).await
     }
 

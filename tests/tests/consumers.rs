@@ -198,70 +198,6 @@ async fn a_conversion_commissioned_twice_pays_once_with_the_same_lines() {
     ));
 }
 
-/// A table that counts the reads of each key, over another.
-struct CountingReads {
-    inner: Arc<dyn upline_domain::ports::Table>,
-    reads: std::sync::Mutex<std::collections::HashMap<upline_domain::ports::Key, usize>>,
-}
-
-impl CountingReads {
-    fn of(&self, key: &upline_domain::ports::Key) -> usize {
-        self.reads.lock().unwrap().get(key).copied().unwrap_or(0)
-    }
-}
-
-#[async_trait::async_trait]
-impl upline_domain::ports::Table for CountingReads {
-    async fn get(
-        &self,
-        key: &upline_domain::ports::Key,
-    ) -> Result<Option<upline_domain::ports::Item>, upline_domain::ports::TableError> {
-        *self.reads.lock().unwrap().entry(key.clone()).or_default() += 1;
-        self.inner.get(key).await
-    }
-    async fn query(
-        &self,
-        index: upline_domain::ports::Index,
-        partition: &str,
-        condition: &upline_domain::ports::SortKeyCondition,
-        forward: bool,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<upline_domain::ports::Page, upline_domain::ports::TableError> {
-        self.inner
-            .query(index, partition, condition, forward, limit, cursor)
-            .await
-    }
-    async fn put(
-        &self,
-        item: upline_domain::ports::Item,
-        condition: upline_domain::ports::Condition,
-    ) -> Result<(), upline_domain::ports::TableError> {
-        self.inner.put(item, condition).await
-    }
-    async fn update(
-        &self,
-        key: &upline_domain::ports::Key,
-        update: upline_domain::ports::Update,
-        condition: upline_domain::ports::Condition,
-    ) -> Result<upline_domain::ports::Item, upline_domain::ports::TableError> {
-        self.inner.update(key, update, condition).await
-    }
-    async fn delete(
-        &self,
-        key: &upline_domain::ports::Key,
-        condition: upline_domain::ports::Condition,
-    ) -> Result<(), upline_domain::ports::TableError> {
-        self.inner.delete(key, condition).await
-    }
-    async fn transact(
-        &self,
-        ops: Vec<upline_domain::ports::TxOp>,
-    ) -> Result<(), upline_domain::ports::TableError> {
-        self.inner.transact(ops).await
-    }
-}
-
 /// The commission stage reads the program and the campaign once per batch, however many
 /// conversions the batch holds, and again for the next batch (an operator's change is at
 /// most one batch late).
@@ -284,10 +220,9 @@ async fn a_batch_reads_the_program_and_its_campaign_once() {
         let message = conversion_message(out.conversion.id.as_str());
         messages.push((out.conversion.id, message));
     }
-    let counting = Arc::new(CountingReads {
-        inner: s.store.table().clone(),
-        reads: Default::default(),
-    });
+    let counting = Arc::new(upline_tests::faulty::WatchedTable::over(
+        s.store.table().clone(),
+    ));
     let counted = Services {
         store: s.store.over(counting.clone()),
         ..s.clone()
@@ -308,7 +243,10 @@ async fn a_batch_reads_the_program_and_its_campaign_once() {
     let program_key = upline_domain::store::keys::program();
     let campaign_key = upline_domain::store::keys::campaign(&CampaignId::from("c"));
     assert_eq!(
-        (counting.of(&program_key), counting.of(&campaign_key)),
+        (
+            counting.reads_of(&program_key),
+            counting.reads_of(&campaign_key)
+        ),
         (1, 1),
         "one read each for a batch of eight"
     );
@@ -318,7 +256,10 @@ async fn a_batch_reads_the_program_and_its_campaign_once() {
         "{outcomes:?}"
     );
     assert_eq!(
-        (counting.of(&program_key), counting.of(&campaign_key)),
+        (
+            counting.reads_of(&program_key),
+            counting.reads_of(&campaign_key)
+        ),
         (2, 2)
     );
     for (id, _) in &messages {

@@ -712,9 +712,10 @@ async fn uniqueness_survives_missing_addresses_and_a_failed_batch() {
     let late = at(10 + 25 * 60, Some("203.0.113.5"));
 
     // The first delivery claims both of the visitor's clicks, then its transaction fails.
-    let failing = std::sync::Arc::new(upline_tests::faulty::FailingTransactions::over(
+    let failing = std::sync::Arc::new(upline_tests::faulty::WatchedTable::over(
         w.services.store.table().clone(),
     ));
+    failing.fail_transactions();
     let failing_store = w.services.store.over(failing.clone());
     let batch = [anonymous.clone(), vec![early.clone(), late.clone()]].concat();
     assert!(record_clicks(&failing_store, &batch).await.is_err());
