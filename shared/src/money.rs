@@ -141,53 +141,52 @@ impl Money {
 
     /// Multiplies by a percentage and rounds with the platform rule.
     pub fn percent(&self, rate: Percent) -> Money {
-        let exact = Decimal::from(self.minor) * rate.as_decimal() / Decimal::ONE_HUNDRED;
-        Money::from_minor(round_minor(exact), self.currency)
+        Money::from_minor(round_minor(rate.of_minor(self.minor)), self.currency)
     }
 }
 
 impl fmt::Display for Money {
     /// Renders with exactly the currency's decimal places: `100.00 USD`, `500 JPY`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            format_minor(self.minor, self.currency),
-            self.currency
-        )
+        text::write_minor(f, self.minor, self.currency)?;
+        write!(f, " {}", self.currency)
     }
 }
 
 /// `12345, USD` → `"123.45"`; `-5, USD` → `"-0.05"`; `500, JPY` → `"500"`.
 pub fn format_minor(minor: i64, currency: Currency) -> String {
-    let exp = currency.exponent() as usize;
-    let sign = if minor < 0 { "-" } else { "" };
-    let digits = minor.unsigned_abs().to_string();
-    if exp == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = exp + 1);
-    let (whole, frac) = padded.split_at(padded.len() - exp);
-    format!("{sign}{whole}.{frac}")
+    let mut out = String::with_capacity(24);
+    // Writing into a String cannot fail.
+    let _ = text::write_minor(&mut out, minor, currency);
+    out
 }
 
 /// The platform's one rounding rule: half to even, to a whole number of minor units.
 /// Values beyond `i64` saturate, which no real commission reaches.
 pub fn round_minor(exact_minor_units: Decimal) -> i64 {
-    exact_minor_units
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
-        .to_i64()
-        .unwrap_or(if exact_minor_units.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        })
+    // On the decimal's own integer and scale: a 96-bit mantissa and a power of ten up to
+    // 10^28 both fit an i128, and this is several times quicker than `round_dp`.
+    let mantissa = exact_minor_units.mantissa();
+    let unit = 10i128.pow(exact_minor_units.scale());
+    let (whole, rest) = (mantissa / unit, (mantissa % unit).abs());
+    let away = match (2 * rest).cmp(&unit) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => whole % 2 != 0,
+        std::cmp::Ordering::Less => false,
+    };
+    let rounded = if away {
+        whole + mantissa.signum()
+    } else {
+        whole
+    };
+    i64::try_from(rounded).unwrap_or(if mantissa < 0 { i64::MIN } else { i64::MAX })
 }
 
 mod currency;
 mod percent;
 mod rate;
 pub mod stored;
+pub mod text;
 
 pub use currency::Currency;
 pub use percent::{Percent, PercentError};

@@ -115,9 +115,26 @@ pub enum SkipRule {
 impl UplinePlan {
     /// What each level earns, level 1 first, whatever the rate model.
     pub fn level_percents(&self) -> Vec<Percent> {
-        (1..=self.depth)
-            .map(|level| self.rates.rate_for_level(level))
-            .collect()
+        self.level_rates().collect()
+    }
+
+    /// What each level earns, level 1 first, up to the depth: the same rates as
+    /// [`UplinePlan::rate_for_level`], with a factor model's powers built up one
+    /// multiplication per level rather than from scratch at each (the engine asks for
+    /// every level of every conversion).
+    pub fn level_rates(&self) -> impl Iterator<Item = Percent> + '_ {
+        let mut running_factor: Option<Decimal> = None;
+        (1..=self.depth).map(move |level| match &self.rates {
+            LevelRates::Factor { first, factor } => {
+                let r = match running_factor {
+                    None => first.as_decimal(),
+                    Some(previous) => previous * *factor,
+                };
+                running_factor = Some(r);
+                factor_rate(r)
+            }
+            other => other.rate_for_level(level),
+        })
     }
 
     pub fn off() -> Self {
@@ -167,12 +184,17 @@ impl LevelRates {
                 for _ in 0..k {
                     r *= *factor;
                 }
-                // Keep 6 places so repeated factors cannot exceed Percent's precision.
-                let r = r.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero);
-                Percent::new(r).unwrap_or(Percent::ZERO)
+                factor_rate(r)
             }
         }
     }
+}
+
+/// A factor model's exact product for a level as its rate: 6 places kept, so repeated
+/// factors cannot exceed a percentage's precision.
+fn factor_rate(product: Decimal) -> Percent {
+    let r = product.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero);
+    Percent::new(r).unwrap_or(Percent::ZERO)
 }
 
 /// What an upline rate is a percentage of.
@@ -238,5 +260,26 @@ mod tests {
         assert_eq!(plan.rate_for_level(2), p("2"));
         assert_eq!(plan.rate_for_level(3), p("0"));
         assert_eq!(plan.rate_for_level(0), p("0"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_level_rate_is_the_rate_for_that_level(
+            depth in 0u8..=20,
+            first_micro in 0i64..=100_000_000,
+            step_micro in 0i64..=100_000_000,
+            factor_milli in 0i64..=1_000,
+            model in 0u8..3,
+        ) {
+            let first = Percent::new(Decimal::new(first_micro, 6)).unwrap();
+            let rates = match model {
+                0 => LevelRates::Factor { first, factor: Decimal::new(factor_milli, 3) },
+                1 => LevelRates::FixedStep { first, step: Percent::new(Decimal::new(step_micro, 6)).unwrap() },
+                _ => LevelRates::Explicit { levels: vec![first; usize::from(depth / 2)] },
+            };
+            let plan = UplinePlan { depth, rates, base: UplineBase::Sale, skip: SkipRule::Forfeit };
+            let each: Vec<Percent> = (1..=depth).map(|l| plan.rate_for_level(l)).collect();
+            proptest::prop_assert_eq!(plan.level_rates().collect::<Vec<_>>(), each);
+        }
     }
 }

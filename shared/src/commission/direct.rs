@@ -5,9 +5,22 @@ use super::*;
 
 /// Exact minor units as major-unit text: 400.5 cents → "4.005".
 pub(super) fn exact_text(minor: Decimal, currency: crate::money::Currency) -> String {
-    (minor / Decimal::from(10i64.pow(u32::from(currency.exponent()))))
-        .normalize()
-        .to_string()
+    // Room for a 28-digit quotient, so the text is written without growing.
+    let mut text = String::with_capacity(32);
+    write_exact(&mut text, minor, currency);
+    text
+}
+
+/// Writes exact minor units as major-unit text (see [`exact_text`]).
+fn write_exact(out: &mut String, minor: Decimal, currency: crate::money::Currency) {
+    let exponent = u32::from(currency.exponent());
+    // From minor to major units is a shift of the decimal point where the scale allows it.
+    let major = match minor.scale() + exponent {
+        scale @ 0..=28 => Decimal::from_i128_with_scale(minor.mantissa(), scale),
+        _ => minor / Decimal::from(10i64.pow(exponent)),
+    };
+    // Writing into a String cannot fail.
+    let _ = text::write_decimal(out, major, true);
 }
 
 /// The converting partner's own line (level 0) for `sale` under `terms`.
@@ -16,7 +29,8 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
     // CPA, shares, bonuses, rule, summary); each kind of part is computed elsewhere.
     let currency = sale.amount.currency();
     let base_minor = commission_base(sale, &terms.base);
-    let mut parts: Vec<(String, Decimal)> = Vec::new();
+    // A CPA, one part per item and two bonuses at most.
+    let mut parts: Vec<(String, Decimal)> = Vec::with_capacity(sale.items.len() + 3);
     let zero = |rule: Rule, why: Option<String>, summary: String| LineDraft {
         partner_id: partner_id.clone(),
         level: 0,
@@ -47,9 +61,9 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
     let itemized =
         !sale.items.is_empty() && (!terms.items.is_empty() || terms.revenue_share.is_some());
     if itemized {
-        parts.extend(item_parts(sale, terms));
+        item_parts(sale, terms, &mut parts);
     } else if let Some(r) = terms.revenue_share {
-        let amount = Decimal::from(base_minor) * r.as_decimal() / Decimal::ONE_HUNDRED;
+        let amount = r.of_minor(base_minor);
         let what = if terms.base.is_gross() {
             "sale"
         } else {
@@ -64,7 +78,7 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
         ));
     }
     let shares = itemized || terms.revenue_share.is_some();
-    parts.extend(bonus_parts(sale, terms));
+    bonus_parts(sale, terms, &mut parts);
     if parts.is_empty() {
         return zero(
             Rule::NoTerms,
@@ -81,16 +95,36 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
     };
     let exact: Decimal = parts.iter().map(|(_, a)| *a).sum();
     let amount = Money::from_minor(round_minor(exact), currency);
-    let summary = match parts.as_slice() {
-        [(label, _)] => format!("{label} = {amount}"),
-        many => format!(
-            "{} = {amount}",
-            many.iter()
-                .map(|(l, a)| format!("{l} ({})", exact_text(*a, currency)))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        ),
-    };
+    let parts: Vec<Part> = parts
+        .into_iter()
+        .map(|(label, a)| Part {
+            label,
+            amount: exact_text(a, currency),
+        })
+        .collect();
+    let mut summary = String::with_capacity(
+        parts
+            .iter()
+            .map(|p| p.label.len() + p.amount.len() + 6)
+            .sum::<usize>()
+            + 32,
+    );
+    match parts.as_slice() {
+        [only] => summary.push_str(&only.label),
+        many => {
+            for (i, part) in many.iter().enumerate() {
+                if i > 0 {
+                    summary.push_str(" + ");
+                }
+                summary.push_str(&part.label);
+                summary.push_str(" (");
+                summary.push_str(&part.amount);
+                summary.push(')');
+            }
+        }
+    }
+    summary.push_str(" = ");
+    text::push_money(&mut summary, amount);
     LineDraft {
         partner_id: partner_id.clone(),
         level: 0,
@@ -98,13 +132,7 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
         explanation: Explanation {
             rate: terms.revenue_share,
             cpa_minor: cpa,
-            parts: parts
-                .into_iter()
-                .map(|(label, a)| Part {
-                    label,
-                    amount: exact_text(a, currency),
-                })
-                .collect(),
+            parts,
             ..Explanation::new(rule, 0, base_minor, summary)
         },
     }
@@ -112,9 +140,8 @@ pub(super) fn direct_line(sale: &Sale, terms: &Terms, partner_id: &PartnerId) ->
 
 /// One part per item: its SKU or category rate (or the campaign's), on its value less its
 /// share of the order discount; excluded items show as zero parts.
-fn item_parts(sale: &Sale, terms: &Terms) -> Vec<(String, Decimal)> {
+fn item_parts(sale: &Sale, terms: &Terms, parts: &mut Vec<(String, Decimal)>) {
     let currency = sale.amount.currency();
-    let mut parts = Vec::new();
     let items_gross: i64 = sale
         .items
         .iter()
@@ -127,9 +154,13 @@ fn item_parts(sale: &Sale, terms: &Terms) -> Vec<(String, Decimal)> {
                 .category
                 .as_ref()
                 .is_some_and(|c| terms.items.excluded_categories.contains(c));
-        let label = format!("{} × {}", item.sku, item.quantity);
+        let mut label = String::with_capacity(64);
+        label.push_str(&item.sku);
+        label.push_str(" × ");
+        text::push_integer(&mut label, item.quantity);
         if excluded {
-            parts.push((format!("{label}: excluded"), Decimal::ZERO));
+            label.push_str(": excluded");
+            parts.push((label, Decimal::ZERO));
             continue;
         }
         let (rate, source) = match (
@@ -151,22 +182,20 @@ fn item_parts(sale: &Sale, terms: &Terms) -> Vec<(String, Decimal)> {
             total
         }
         .max(Decimal::ZERO);
-        let amount = item_base * rate.as_decimal() / Decimal::ONE_HUNDRED;
-        parts.push((
-            format!(
-                "{label}: {rate} ({source}) of {}",
-                exact_text(item_base, currency)
-            ),
-            amount,
-        ));
+        let amount = rate.of(item_base);
+        label.push_str(": ");
+        text::push_percent(&mut label, rate);
+        label.push_str(" (");
+        label.push_str(source);
+        label.push_str(") of ");
+        write_exact(&mut label, item_base, currency);
+        parts.push((label, amount));
     }
-    parts
 }
 
 /// The bonuses a sale earns on top: new customer, order value.
-fn bonus_parts(sale: &Sale, terms: &Terms) -> Vec<(String, Decimal)> {
+fn bonus_parts(sale: &Sale, terms: &Terms, parts: &mut Vec<(String, Decimal)>) {
     let currency = sale.amount.currency();
-    let mut parts = Vec::new();
     if sale.first_time_customer == Some(true)
         && let Some(b) = terms.bonuses.new_customer_minor
     {
@@ -183,5 +212,4 @@ fn bonus_parts(sale: &Sale, terms: &Terms) -> Vec<(String, Decimal)> {
             Decimal::from(ov.bonus_minor),
         ));
     }
-    parts
 }

@@ -120,10 +120,12 @@ pub fn compute_lines_in(
     }
     let direct_amount = direct.amount;
     let mut lines = vec![direct];
-    for (i, seat) in upline.iter().take(usize::from(plan.depth)).enumerate() {
+    lines.reserve_exact(upline.len().min(usize::from(plan.depth)));
+    for ((i, seat), rate) in upline.iter().enumerate().zip(plan.level_rates()) {
         let level = (i + 1) as u8;
         if let UplineSeat::Earner(recruiter) = seat
-            && let Some(line) = upline_line(plan, level, recruiter, direct_amount, base, currency)
+            && let Some(line) =
+                upline_line(plan, level, rate, recruiter, direct_amount, base, currency)
         {
             lines.push(line);
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use rust_decimal::Decimal;
 
 use crate::clock::Timestamp;
-use crate::money::{Currency, Money, Percent, format_minor, round_minor};
+use crate::money::{Currency, Money, Percent, format_minor, round_minor, text};
 use crate::program::{UplineBase, UplinePlan};
 use crate::terms::{
     Cap, CapMetric, CapPeriod, CapUsage, CommissionBase, Terms, TierMetric, TierUsage,

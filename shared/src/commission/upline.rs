@@ -3,16 +3,17 @@
 
 use super::*;
 
-/// The line of `recruiter` at `level`, or `None` when the plan pays that level nothing.
+/// The line of `recruiter` at `level`, which the plan pays `rate`, or `None` when that is
+/// nothing.
 pub(super) fn upline_line(
     plan: &UplinePlan,
     level: u8,
+    rate: Percent,
     recruiter: &PartnerId,
     direct_amount: Money,
     base: i64,
     currency: Currency,
 ) -> Option<LineDraft> {
-    let rate = plan.rate_for_level(level);
     if rate.is_zero() {
         return None;
     }
@@ -28,9 +29,22 @@ pub(super) fn upline_line(
             "the sale",
         ),
     };
-    let amount = base.percent(rate);
     // The one exact component, as on direct lines: the amount before its rounding.
-    let exact = Decimal::from(base.minor()) * rate.as_decimal() / Decimal::ONE_HUNDRED;
+    let exact = rate.of_minor(base.minor());
+    let amount = Money::from_minor(round_minor(exact), currency);
+    let mut label = String::with_capacity(48);
+    text::push_percent(&mut label, rate);
+    label.push_str(" of ");
+    label.push_str(what);
+    label.push(' ');
+    text::push_money(&mut label, base);
+    let mut summary = String::with_capacity(label.len() + 40);
+    summary.push_str("Level ");
+    text::push_integer(&mut summary, level);
+    summary.push_str(" upline: ");
+    summary.push_str(&label);
+    summary.push_str(" = ");
+    text::push_money(&mut summary, amount);
     Some(LineDraft {
         partner_id: recruiter.clone(),
         level,
@@ -38,15 +52,10 @@ pub(super) fn upline_line(
         explanation: Explanation {
             rate: Some(rate),
             parts: vec![Part {
-                label: format!("{rate} of {what} {base}"),
+                label,
                 amount: exact_text(exact, currency),
             }],
-            ..Explanation::new(
-                rule,
-                level,
-                base.minor(),
-                format!("Level {level} upline: {rate} of {what} {base} = {amount}"),
-            )
+            ..Explanation::new(rule, level, base.minor(), summary)
         },
     })
 }

@@ -5,6 +5,63 @@ use proptest::prelude::*;
 
 proptest! {
     #[test]
+    fn decimal_text_is_what_decimal_display_writes(
+        mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+        scale in 0u32..=28,
+        small in any::<bool>(),
+    ) {
+        // Half the cases small, where zeros and leading "0." live.
+        let m = if small { mantissa % 100_000 } else { mantissa };
+        let d = Decimal::from_i128_with_scale(m, scale);
+        let mut full = String::new();
+        text::write_decimal(&mut full, d, false).unwrap();
+        prop_assert_eq!(full, d.to_string());
+        let mut trimmed = String::new();
+        text::write_decimal(&mut trimmed, d, true).unwrap();
+        prop_assert_eq!(trimmed, d.normalize().to_string());
+    }
+
+    #[test]
+    fn rounding_on_integers_is_decimal_half_even_rounding(
+        mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+        scale in 0u32..=28,
+        small in any::<bool>(),
+    ) {
+        let m = if small { mantissa % 100_000 } else { mantissa };
+        let d = Decimal::from_i128_with_scale(m, scale);
+        let by_decimal = d
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
+            .to_i64()
+            .unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX });
+        prop_assert_eq!(round_minor(d), by_decimal);
+    }
+
+    #[test]
+    fn a_percentage_of_minor_units_is_minor_times_rate_over_a_hundred(
+        minor in any::<i64>(),
+        rate_micro in 0i64..=100_000_000,
+    ) {
+        let rate = Percent::new(Decimal::new(rate_micro, 6)).unwrap();
+        prop_assert_eq!(
+            rate.of_minor(minor),
+            Decimal::from(minor) * rate.as_decimal() / Decimal::ONE_HUNDRED
+        );
+    }
+
+    #[test]
+    fn a_percentage_of_a_value_is_value_times_rate_over_a_hundred(
+        mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+        scale in 0u32..=28,
+        rate_micro in 0i64..=100_000_000,
+    ) {
+        let value = Decimal::from_i128_with_scale(mantissa, scale);
+        let rate = Percent::new(Decimal::new(rate_micro, 6)).unwrap();
+        if let Some(product) = value.checked_mul(rate.as_decimal()) {
+            prop_assert_eq!(rate.of(value), product / Decimal::ONE_HUNDRED);
+        }
+    }
+
+    #[test]
     fn any_amount_survives_formatting_and_parsing(minor in -MAX_AMOUNT_MINOR..=MAX_AMOUNT_MINOR, which in 0usize..200) {
         let currencies: Vec<Currency> = Currency::all().collect();
         let c = currencies[which % currencies.len()];
@@ -215,4 +272,26 @@ fn exchange_rates_are_bounded_and_conversions_never_exceed_the_maximum() {
     // Into a currency with more decimals, at the largest rate, from the largest amount.
     let to_clf = ExchangeRate::parse(c("JPY"), c("CLF"), "1000000000").unwrap();
     assert_eq!(to_clf.convert(MAX_AMOUNT_MINOR), None);
+}
+
+#[test]
+fn zeros_and_signs_are_written_as_decimal_writes_them() {
+    for d in [
+        Decimal::ZERO,
+        Decimal::new(0, 3),
+        -Decimal::new(0, 3),
+        Decimal::new(-5, 4),
+        Decimal::new(1200, 2),
+        Decimal::new(-1200, 0),
+    ] {
+        let mut full = String::new();
+        text::write_decimal(&mut full, d, false).unwrap();
+        assert_eq!(full, d.to_string(), "{d:?}");
+        let mut trimmed = String::new();
+        text::write_decimal(&mut trimmed, d, true).unwrap();
+        assert_eq!(trimmed, d.normalize().to_string(), "{d:?}");
+    }
+    assert_eq!(format_minor(-5, usd()), "-0.05");
+    assert_eq!(format_minor(0, usd()), "0.00");
+    assert_eq!(format_minor(i64::MIN, usd()), "-92233720368547758.08");
 }
