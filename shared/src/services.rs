@@ -113,12 +113,19 @@ impl Services {
         if messages.is_empty() {
             return Ok(());
         }
+        Ok(self
+            .queue
+            .send(queue, self.envelopes(messages, correlation_id))
+            .await?)
+    }
+
+    /// Messages as queue bodies, each in its own envelope carrying `correlation_id`.
+    pub fn envelopes(&self, messages: &[Message], correlation_id: &str) -> Vec<String> {
         let now = self.now();
-        let bodies = messages
+        messages
             .iter()
             .map(|m| m.encode(&self.ids.new_id(now), now, correlation_id))
-            .collect();
-        Ok(self.queue.send(queue, bodies).await?)
+            .collect()
     }
 
     /// The messages waiting in each dead-letter queue this deployment can see: (queue,

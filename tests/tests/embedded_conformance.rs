@@ -133,6 +133,83 @@ mod group_commit {
     }
 }
 
+/// `Table::transact_announcing` on the embedded store: the announcement is written in the
+/// transaction's own commit, so a change and its messages are stored together or not at
+/// all, also when many arrive in one group commit.
+mod announcing {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use upline_domain::clock::SystemClock;
+    use upline_domain::ports::{
+        Condition, Item, Key, QueueConsumer, QueueName, Table, TableError, TxOp,
+    };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_and_its_announcement_are_stored_together_or_not_at_all() {
+        let (store, _dir) = super::open(Arc::new(SystemClock));
+        let table: Arc<dyn Table> = Arc::new(store.clone());
+        // Twenty writers race for ten keys, each announcing itself; the loser of each key
+        // must leave no message behind.
+        let mut writes = tokio::task::JoinSet::new();
+        for writer in 0..20 {
+            let t = table.clone();
+            writes.spawn(async move {
+                let key = Key::new("P", format!("k-{}", writer % 10));
+                let op = TxOp::Put(
+                    Item::new(key).with("by", i64::from(writer)),
+                    Condition::NotExists,
+                );
+                let bodies = vec![format!("{writer}-a"), format!("{writer}-b")];
+                (
+                    writer,
+                    t.transact_announcing(vec![op], QueueName::Emails, bodies)
+                        .await,
+                )
+            });
+        }
+        let mut winners = BTreeSet::new();
+        while let Some(done) = writes.join_next().await {
+            match done.unwrap() {
+                (writer, Ok(unsent)) => {
+                    assert!(unsent.is_empty(), "sent in the commit: {unsent:?}");
+                    winners.insert(writer);
+                }
+                (_, Err(e)) => assert!(
+                    matches!(e, TableError::TransactionCancelled { .. }),
+                    "{e:?}"
+                ),
+            }
+        }
+        assert_eq!(winners.len(), 10, "one writer per key");
+        let mut received = BTreeSet::new();
+        loop {
+            let batch = store
+                .receive(QueueName::Emails, 10, Duration::from_secs(60))
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            received.extend(batch.into_iter().map(|d| d.body));
+        }
+        let expected: BTreeSet<String> = winners
+            .iter()
+            .flat_map(|w| [format!("{w}-a"), format!("{w}-b")])
+            .collect();
+        assert_eq!(
+            received, expected,
+            "exactly the stored changes' announcements"
+        );
+        for k in 0..10 {
+            let item = table.get(&Key::new("P", format!("k-{k}"))).await.unwrap();
+            let by = item.and_then(|i| i.n("by")).expect("stored");
+            assert!(winners.contains(&(by as i32)), "key {k} stored by a winner");
+        }
+    }
+}
+
 /// A store file written before queues kept their visibility order still delivers the
 /// messages it holds.
 #[tokio::test]

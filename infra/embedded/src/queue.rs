@@ -228,31 +228,40 @@ impl Queue for EmbeddedStore {
             return Err(QueueError::TooLarge(big.len()));
         }
         let now = self.inner.clock.now().millis();
-        self.write(move |txn| {
-            let mut seq = {
-                let seq_table = txn.open_table(SEQUENCE).map_err(unavailable)?;
-                let last = seq_table.get("messages").map_err(unavailable)?;
-                last.map_or(0, |v| v.value())
-            };
-            for body in bodies {
-                seq += 1;
-                let stored = Stored {
-                    body,
-                    receive_count: 0,
-                    visible_at_ms: now,
-                };
-                put_message(txn, queue, seq, &stored)?;
-            }
-            txn.open_table(SEQUENCE)
-                .map_err(unavailable)?
-                .insert("messages", seq)
-                .map_err(unavailable)?;
-            Ok::<_, QueueError>(())
-        })
-        .await?;
+        self.write(move |txn| enqueue(txn, queue, bodies, now))
+            .await?;
         self.arrivals(queue).notify_waiters();
         Ok(())
     }
+}
+
+/// Adds `bodies` to `queue` in `txn`, visible from `now_ms`, numbered after the last
+/// message of any queue.
+pub(crate) fn enqueue(
+    txn: &WriteTransaction,
+    queue: QueueName,
+    bodies: Vec<String>,
+    now_ms: i64,
+) -> Result<(), QueueError> {
+    let mut seq = {
+        let seq_table = txn.open_table(SEQUENCE).map_err(unavailable)?;
+        let last = seq_table.get("messages").map_err(unavailable)?;
+        last.map_or(0, |v| v.value())
+    };
+    for body in bodies {
+        seq += 1;
+        let stored = Stored {
+            body,
+            receive_count: 0,
+            visible_at_ms: now_ms,
+        };
+        put_message(txn, queue, seq, &stored)?;
+    }
+    txn.open_table(SEQUENCE)
+        .map_err(unavailable)?
+        .insert("messages", seq)
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 #[async_trait]

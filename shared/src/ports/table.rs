@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::QueueName;
+
 /// An attribute value: a string or an integer (DynamoDB `S` and `N`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Attr {
@@ -280,6 +282,22 @@ pub trait Table: Send + Sync {
 
     /// All operations or none.
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
+
+    /// [`Table::transact`], with `bodies` for `queue` announcing the change. A table that
+    /// keeps the queue in its own database (the embedded store) writes them in the same
+    /// commit, as the transaction's outbox rows: all or nothing, and one commit to wait for
+    /// instead of two. Any other table transacts and hands the bodies back, for the caller
+    /// to send once the change is stored. Returns the bodies still to send.
+    async fn transact_announcing(
+        &self,
+        ops: Vec<TxOp>,
+        queue: QueueName,
+        bodies: Vec<String>,
+    ) -> Result<Vec<String>, TableError> {
+        let _ = queue;
+        self.transact(ops).await?;
+        Ok(bodies)
+    }
 
     /// The most operations one [`Table::transact`] takes here: DynamoDB's 100 unless the
     /// adapter can take more. Writers that batch (the click recorder) fill transactions up

@@ -17,7 +17,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use crate::ports::{
-    Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+    Condition, Index, Item, Key, Page, QueueName, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 
 /// Whether `key` is a setting this cache keeps.
@@ -48,6 +48,18 @@ impl BatchReads {
         if is_setting(key) {
             self.seen.lock().expect("not poisoned").remove(key);
         }
+    }
+
+    /// Forgets every key a transaction writes, before it runs; returns them to be
+    /// forgotten again once it has (a read may have started in between).
+    fn forget_all(&self, ops: &[TxOp]) -> Vec<Key> {
+        let keys: Vec<Key> = ops.iter().map(|op| op.key().clone()).collect();
+        self.forget_keys(&keys);
+        keys
+    }
+
+    fn forget_keys(&self, keys: &[Key]) {
+        keys.iter().for_each(|key| self.forget(key));
     }
 }
 
@@ -118,14 +130,21 @@ impl Table for BatchReads {
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        let keys: Vec<Key> = ops.iter().map(|op| op.key().clone()).collect();
-        for key in &keys {
-            self.forget(key);
-        }
+        let keys = self.forget_all(&ops);
         let written = self.inner.transact(ops).await;
-        for key in &keys {
-            self.forget(key);
-        }
+        self.forget_keys(&keys);
+        written
+    }
+
+    async fn transact_announcing(
+        &self,
+        ops: Vec<TxOp>,
+        queue: QueueName,
+        bodies: Vec<String>,
+    ) -> Result<Vec<String>, TableError> {
+        let keys = self.forget_all(&ops);
+        let written = self.inner.transact_announcing(ops, queue, bodies).await;
+        self.forget_keys(&keys);
         written
     }
 

@@ -9,7 +9,7 @@ mod write;
 
 use async_trait::async_trait;
 use upline_domain::ports::{
-    Condition, Index, Item, Key, Page, SortKeyCondition, Table, TableError, TxOp, Update,
+    Condition, Index, Item, Key, Page, QueueName, SortKeyCondition, Table, TableError, TxOp, Update,
 };
 
 use crate::EmbeddedStore;
@@ -95,6 +95,33 @@ impl Table for EmbeddedStore {
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         self.write(move |txn| transact(txn, ops)).await
+    }
+
+    /// The queue lives in this database, so the announcement is written in the
+    /// transaction's own commit: the outbox rows are the queue's messages.
+    async fn transact_announcing(
+        &self,
+        ops: Vec<TxOp>,
+        queue: QueueName,
+        bodies: Vec<String>,
+    ) -> Result<Vec<String>, TableError> {
+        if bodies
+            .iter()
+            .any(|b| b.len() > crate::queue::MAX_BODY_BYTES)
+        {
+            // Stored alone, and the send refuses the body as it would have anyway.
+            self.transact(ops).await?;
+            return Ok(bodies);
+        }
+        let now_ms = self.inner.clock.now().millis();
+        self.write(move |txn| {
+            transact(txn, ops)?;
+            crate::queue::enqueue(txn, queue, bodies, now_ms)
+                .map_err(|e| TableError::Unavailable(e.to_string()))
+        })
+        .await?;
+        self.arrivals(queue).notify_waiters();
+        Ok(vec![])
     }
 
     fn transaction_limit(&self) -> usize {

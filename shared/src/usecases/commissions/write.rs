@@ -1,7 +1,8 @@
 //! Write: a decided commission's transaction — the conversion's move to commissioned, its
 //! lines, the counters and, for a paid conversion, its caps, each under the condition that
-//! keeps it single — then the announcement: an email per line and the partner's own
-//! postback, both with stable ids so a redelivery sends each once.
+//! keeps it single — and the announcement: an email per line, in the transaction's own
+//! commit where the store allows (see `Table::transact_announcing`), and the partner's
+//! own postback, both with stable ids so a redelivery sends each once.
 
 use std::collections::BTreeMap;
 
@@ -35,12 +36,23 @@ pub(super) async fn write(
     if !commission.lines.is_empty() {
         store.record_sweep_start(services.now().day()).await?;
     }
+    // The emails go in the lines' own commit where the store can take them (the embedded
+    // one), else right after it.
+    let emails = announcement_emails(services, program, conversion, &commission.lines).await?;
     match store
         .table()
-        .transact(ops(conversion, caps, &commission))
+        .transact_announcing(
+            ops(conversion, caps, &commission),
+            QueueName::Emails,
+            services.envelopes(&emails, correlation_id),
+        )
         .await
     {
-        Ok(()) => {}
+        Ok(unsent) => {
+            if !unsent.is_empty() {
+                services.queue.send(QueueName::Emails, unsent).await?;
+            }
+        }
         Err(TableError::TransactionCancelled { .. }) => {
             // Another delivery of this message got there first; its lines stand.
             let stored = store.lines_of_conversion(&conversion.id).await?;
@@ -58,14 +70,7 @@ pub(super) async fn write(
         }
         Err(e) => return Err(e.into()),
     }
-    announce(
-        services,
-        program,
-        conversion,
-        &commission.lines,
-        correlation_id,
-    )
-    .await?;
+    partner_postback(services, conversion, correlation_id).await?;
     Ok(commission.lines)
 }
 
@@ -124,12 +129,43 @@ pub(super) async fn announce(
     lines: &[CommissionLine],
     correlation_id: &str,
 ) -> Result<(), AppError> {
+    let emails = announcement_emails(services, program, conversion, lines).await?;
+    services
+        .publish(QueueName::Emails, &emails, correlation_id)
+        .await?;
+    partner_postback(services, conversion, correlation_id).await
+}
+
+/// The partner's own tracker hears of the commission too (once: the delivery id is
+/// stable).
+async fn partner_postback(
+    services: &Services,
+    conversion: &Conversion,
+    correlation_id: &str,
+) -> Result<(), AppError> {
+    crate::usecases::partner_postbacks::notify(
+        services,
+        conversion,
+        PostbackStatus::Pending,
+        None,
+        correlation_id,
+    )
+    .await
+}
+
+/// An email per line, each with a stable id.
+async fn announcement_emails(
+    services: &Services,
+    program: &Program,
+    conversion: &Conversion,
+    lines: &[CommissionLine],
+) -> Result<Vec<Message>, AppError> {
     let campaign_name = services
         .store
         .campaign(&conversion.campaign_id)
         .await?
         .map_or_else(|| conversion.campaign_id.to_string(), |c| c.name);
-    let emails: Vec<Message> = lines
+    Ok(lines
         .iter()
         .map(|line| {
             Message::EmailRequested(EmailRequest {
@@ -146,17 +182,5 @@ pub(super) async fn announce(
                 }),
             })
         })
-        .collect();
-    services
-        .publish(QueueName::Emails, &emails, correlation_id)
-        .await?;
-    // The partner's own tracker hears of it too (once: the delivery id is stable).
-    crate::usecases::partner_postbacks::notify(
-        services,
-        conversion,
-        PostbackStatus::Pending,
-        None,
-        correlation_id,
-    )
-    .await
+        .collect())
 }
