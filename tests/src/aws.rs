@@ -30,6 +30,7 @@ pub fn moto_endpoint() -> String {
 /// 2-core CI machine, where a `CreateQueue` can take longer than production's 5 s budget.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(upline_aws::https_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(

@@ -16,6 +16,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 
 pub use dynamodb::DynamoTable;
 pub use lambda_sqs::{handle_sqs_event, handle_sqs_event_with_backoff};
@@ -40,9 +42,21 @@ pub fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
-/// The SDK configuration from the standard environment, with Upline's retries and timeouts.
+/// The HTTPS client every AWS configuration uses: the SDK's own hyper client on rustls with
+/// ring as its crypto provider (the SDK's default client would link aws-lc as well).
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// The SDK configuration from the standard environment, with Upline's HTTPS client, retries
+/// and timeouts.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(retry_config())
         .timeout_config(timeout_config())
         .load()

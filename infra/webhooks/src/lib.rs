@@ -70,9 +70,9 @@ pub struct HttpPostbackCaller {
 
 impl HttpPostbackCaller {
     pub fn new(policy: AddressPolicy) -> Self {
-        // reqwest takes the process's TLS provider; install the one the AWS SDK already
-        // links (a no-op if something installed one first).
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // reqwest takes the process's TLS provider; install ring, which the AWS clients
+        // use too (a no-op if something installed one first).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(2))
