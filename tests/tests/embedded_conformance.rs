@@ -210,6 +210,41 @@ mod announcing {
     }
 }
 
+/// A consumer's wait is woken by a message sent after its empty receive but before the
+/// wait began (the gap in the local consumer loop), not only by one sent while it waits:
+/// otherwise the message sits until the wait times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_just_before_the_wait_still_wakes_it() {
+    use std::time::{Duration, Instant};
+    use upline_domain::ports::{
+        Condition, Item, Key, Queue, QueueConsumer, QueueName, Table, TxOp,
+    };
+
+    let (store, _dir) = open(Arc::new(SystemClock));
+    let patience = Duration::from_secs(60);
+    store
+        .send(QueueName::Emails, vec!["sent".into()])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    store.wait_for_messages(QueueName::Emails, patience).await;
+    assert!(
+        started.elapsed() < patience / 2,
+        "a plain send wakes the next wait"
+    );
+    let op = TxOp::Put(Item::new(Key::new("P", "k")), Condition::NotExists);
+    store
+        .transact_announcing(vec![op], QueueName::Emails, vec!["announced".into()])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    store.wait_for_messages(QueueName::Emails, patience).await;
+    assert!(
+        started.elapsed() < patience / 2,
+        "an announcement in a transaction wakes the next wait"
+    );
+}
+
 /// A store file written before queues kept their visibility order still delivers the
 /// messages it holds.
 #[tokio::test]

@@ -108,6 +108,15 @@ impl EmbeddedStore {
         self.inner.db.begin_read().map_err(table::storage)
     }
 
+    /// Wakes `queue`'s idle consumers: every one waiting now, and, through a stored permit,
+    /// the next one to wait. Without the permit a message sent between a consumer's empty
+    /// receive and the start of its wait went unnoticed until the wait timed out.
+    fn announce_arrival(&self, queue: QueueName) {
+        let arrivals = self.arrivals(queue);
+        arrivals.notify_waiters();
+        arrivals.notify_one();
+    }
+
     fn arrivals(&self, queue: QueueName) -> &Notify {
         let i = QueueName::ALL
             .iter()

@@ -230,7 +230,7 @@ impl Queue for EmbeddedStore {
         let now = self.inner.clock.now().millis();
         self.write(move |txn| enqueue(txn, queue, bodies, now))
             .await?;
-        self.arrivals(queue).notify_waiters();
+        self.announce_arrival(queue);
         Ok(())
     }
 }
@@ -355,7 +355,7 @@ impl QueueConsumer for EmbeddedStore {
         })
         .await?;
         if delay.is_zero() {
-            self.arrivals(queue).notify_waiters();
+            self.announce_arrival(queue);
         }
         Ok(())
     }

@@ -288,6 +288,10 @@ pub trait Table: Send + Sync {
     /// commit, as the transaction's outbox rows: all or nothing, and one commit to wait for
     /// instead of two. Any other table transacts and hands the bodies back, for the caller
     /// to send once the change is stored. Returns the bodies still to send.
+    ///
+    /// So a deployment whose table sends in its own commit must read its queues from that
+    /// same store (the local host and the embedded test worlds do): an embedded table
+    /// beside another queue would leave these messages where no consumer looks.
     async fn transact_announcing(
         &self,
         ops: Vec<TxOp>,

@@ -120,7 +120,7 @@ impl Table for EmbeddedStore {
                 .map_err(|e| TableError::Unavailable(e.to_string()))
         })
         .await?;
-        self.arrivals(queue).notify_waiters();
+        self.announce_arrival(queue);
         Ok(vec![])
     }
 
