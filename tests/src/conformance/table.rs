@@ -495,6 +495,38 @@ pub async fn secondary_indexes_follow_their_items(f: &TableFixture) {
     );
 }
 
+/// An index range takes every item at both of its ends, however many share an end's
+/// index sort key and however small the pages, in either direction; the embedded store
+/// starts its walk at the range rather than at the partition's first key.
+pub async fn index_ranges_take_every_item_at_their_ends(f: &TableFixture) {
+    let indexed = |sk: &str, gs: &str| item("BASE", sk).with("gsi1pk", "G").with("gsi1sk", gs);
+    for (sk, gs) in [
+        ("a", "1"),
+        ("b", "2"),
+        ("c", "2"),
+        ("d", "2#x"),
+        ("e", "3"),
+        ("f", "2"),
+    ] {
+        f.put(indexed(sk, gs)).await;
+    }
+    let between = SortKeyCondition::Between("2".into(), "2".into());
+    let prefix = SortKeyCondition::BeginsWith("2".into());
+    for limit in [1, 2, 10] {
+        let fwd = f.sort_keys(Index::Gsi1, "G", &between, true, limit).await;
+        assert_eq!(fwd, vec!["b", "c", "f"], "limit {limit}");
+        let rev = f.sort_keys(Index::Gsi1, "G", &between, false, limit).await;
+        assert_eq!(rev, vec!["f", "c", "b"], "limit {limit}");
+        let fwd = f.sort_keys(Index::Gsi1, "G", &prefix, true, limit).await;
+        assert_eq!(fwd, vec!["b", "c", "f", "d"], "limit {limit}");
+        let rev = f.sort_keys(Index::Gsi1, "G", &prefix, false, limit).await;
+        assert_eq!(rev, vec!["d", "f", "c", "b"], "limit {limit}");
+        let wide = SortKeyCondition::Between("1".into(), "2#x".into());
+        let rev = f.sort_keys(Index::Gsi1, "G", &wide, false, limit).await;
+        assert_eq!(rev, vec!["d", "f", "c", "b", "a"], "limit {limit}");
+    }
+}
+
 pub async fn transactions_apply_all_or_nothing(f: &TableFixture) {
     f.put(item("P", "exists")).await;
     // Each transaction creates `new1` and counts, then does what `rest` says.
@@ -573,6 +605,7 @@ macro_rules! table_conformance {
                 sort_key_conditions_select_prefixes_and_inclusive_ranges,
                 paging_returns_every_item_once_in_order,
                 secondary_indexes_follow_their_items,
+                index_ranges_take_every_item_at_their_ends,
                 transactions_apply_all_or_nothing,
                 a_transaction_may_not_name_an_item_twice,
                 sharded_day_listings_merge_in_time_order,

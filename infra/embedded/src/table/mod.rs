@@ -22,23 +22,19 @@ pub use query::decode_cursor;
 #[async_trait]
 impl Table for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        let key = key.clone();
-        self.blocking(move |s| {
-            let txn = s.begin_read()?;
-            let table = match txn.open_table(ITEMS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(storage(e)),
-            };
-            match table
-                .get((key.pk.as_str(), key.sk.as_str()))
-                .map_err(storage)?
-            {
-                Some(v) => Ok(Some(decode_item(&key.pk, &key.sk, v.value())?)),
-                None => Ok(None),
-            }
-        })
-        .await
+        let txn = self.begin_read()?;
+        let table = match txn.open_table(ITEMS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        match table
+            .get((key.pk.as_str(), key.sk.as_str()))
+            .map_err(storage)?
+        {
+            Some(v) => Ok(Some(decode_item(&key.pk, &key.sk, v.value())?)),
+            None => Ok(None),
+        }
     }
 
     async fn query(
@@ -50,22 +46,9 @@ impl Table for EmbeddedStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
-        let (partition, condition, cursor) = (
-            partition.to_string(),
-            condition.clone(),
-            cursor.map(str::to_string),
-        );
-        self.blocking(move |s| {
-            s.query_sync(
-                index,
-                &partition,
-                &condition,
-                forward,
-                limit,
-                cursor.as_deref(),
-            )
-        })
-        .await
+        // A page is bounded by the query's limit, so it reads on the caller's thread like
+        // a point read (see `EmbeddedStore::begin_read`).
+        self.query_sync(index, partition, condition, forward, limit, cursor)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {

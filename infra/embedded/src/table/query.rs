@@ -83,9 +83,17 @@ impl EmbeddedStore {
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
         check_query_limit(limit)?;
+        if let SortKeyCondition::Between(a, b) = condition
+            && a > b
+        {
+            return Ok(empty_page());
+        }
         let txn = self.begin_read()?;
-        // The partition's items lie between (partition, "") and (partition + "\0", "").
+        // The partition's items lie between (partition, "") and (partition + "\0", "");
+        // the walk starts where the condition's keys start (and, for a range, ends where
+        // they end), so a page reads the keys it may return, not the partition before them.
         let next_partition = format!("{partition}\0");
+        let (first, past) = sort_key_span(condition);
         match index {
             Index::Primary => {
                 let table = match txn.open_table(ITEMS) {
@@ -96,10 +104,11 @@ impl EmbeddedStore {
                 let after = cursor.map(|c| decode_cursor(c, 1)).transpose()?;
                 let lower = match (&after, forward) {
                     (Some(a), true) => Bound::Excluded((partition, a[0].as_str())),
-                    _ => Bound::Included((partition, "")),
+                    _ => Bound::Included((partition, first)),
                 };
-                let upper = match (&after, forward) {
-                    (Some(a), false) => Bound::Excluded((partition, a[0].as_str())),
+                let upper = match (&after, forward, &past) {
+                    (Some(a), false, _) => Bound::Excluded((partition, a[0].as_str())),
+                    (_, _, Some(past)) => Bound::Excluded((partition, past.as_str())),
                     _ => Bound::Excluded((next_partition.as_str(), "")),
                 };
                 let range = table
@@ -127,8 +136,11 @@ impl EmbeddedStore {
                 };
                 let items_table = txn.open_table(ITEMS).map_err(storage)?;
                 let after = cursor.map(|c| decode_cursor(c, 3)).transpose()?;
-                let start = (partition, "", "", "");
-                let end = (next_partition.as_str(), "", "", "");
+                let start = (partition, first, "", "");
+                let end = match &past {
+                    Some(past) => (partition, past.as_str(), "", ""),
+                    None => (next_partition.as_str(), "", "", ""),
+                };
                 let lower = match (&after, forward) {
                     (Some(a), true) => {
                         Bound::Excluded((partition, a[0].as_str(), a[1].as_str(), a[2].as_str()))
@@ -169,6 +181,17 @@ impl EmbeddedStore {
                 Ok(Page { items, next })
             }
         }
+    }
+}
+
+/// The sort keys a condition admits, as a seek: the least of them, and the least key past
+/// them when a range has one (`b` followed by NUL is the first string after `b`). A prefix
+/// has no end that is cheap to write in UTF-8; its walk stops at the first key past it.
+fn sort_key_span(condition: &SortKeyCondition) -> (&str, Option<String>) {
+    match condition {
+        SortKeyCondition::All => ("", None),
+        SortKeyCondition::BeginsWith(p) => (p.as_str(), None),
+        SortKeyCondition::Between(a, b) => (a.as_str(), Some(format!("{b}\0"))),
     }
 }
 
