@@ -104,10 +104,11 @@ impl EmbeddedStore {
         self.inner.writer.write(change).await
     }
 
-    /// Starts a read. Table reads run on the caller's (async) thread: a redb read never
-    /// waits for the writer, and a point read or a page takes microseconds, less than
-    /// handing it to the blocking pool and back did. That hand-off (a thread woken per
-    /// read, hundreds of pool threads under load) halved the local pipeline's throughput.
+    /// Starts a read. Table reads run on the caller's (async) thread: a redb read does not
+    /// wait for the writer's transaction or its sync (at most, briefly, for a page being
+    /// written out), and a point read or a page takes microseconds, less than handing it
+    /// to the blocking pool and back did. That hand-off (a thread woken per read, hundreds
+    /// of pool threads under load) halved the local pipeline's throughput.
     fn begin_read(&self) -> Result<redb::ReadTransaction, TableError> {
         use redb::ReadableDatabase;
         self.inner.db.begin_read().map_err(table::storage)

@@ -98,8 +98,8 @@ impl Mailer for OutboxMailer {
     }
 }
 
-/// Writes an owner-only file without waiting for the disk: the outbox thread syncs the
-/// whole group at once. (A umask can only narrow the mode, so 0600 at creation is enough.)
+/// Writes a new owner-only file without waiting for the disk: the outbox thread syncs the
+/// whole group at once. A file this call did not create is left alone.
 fn write_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -109,11 +109,25 @@ fn write_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let written = options.open(path).and_then(|mut f| f.write_all(bytes));
+    let mut file = options.open(path)?;
+    let written = file.write_all(bytes).and_then(|()| restrict(&file));
     if written.is_err() {
         let _ = std::fs::remove_file(path);
     }
     written
+}
+
+/// 0600 exactly, whatever the umask took from the mode given at creation (through the
+/// open file: no second lookup of the path).
+fn restrict(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 /// The outbox thread: until every mailer is dropped, takes the messages waiting, writes

@@ -525,6 +525,26 @@ pub async fn index_ranges_take_every_item_at_their_ends(f: &TableFixture) {
         let rev = f.sort_keys(Index::Gsi1, "G", &wide, false, limit).await;
         assert_eq!(rev, vec!["d", "f", "c", "b", "a"], "limit {limit}");
     }
+    // The same ends in the items' own sort keys, with most of the partition after the
+    // prefix (which a reverse walk meets first).
+    put_sort_keys(f, "P", &["1", "2", "2#x", "20", "3", "4", "5", "6"]).await;
+    let between = SortKeyCondition::Between("1".into(), "2".into());
+    for limit in [1, 2, 10] {
+        let fwd = f
+            .sort_keys(Index::Primary, "P", &between, true, limit)
+            .await;
+        assert_eq!(fwd, vec!["1", "2"], "limit {limit}");
+        let rev = f
+            .sort_keys(Index::Primary, "P", &between, false, limit)
+            .await;
+        assert_eq!(rev, vec!["2", "1"], "limit {limit}");
+        let fwd = f.sort_keys(Index::Primary, "P", &prefix, true, limit).await;
+        assert_eq!(fwd, vec!["2", "2#x", "20"], "limit {limit}");
+        let rev = f
+            .sort_keys(Index::Primary, "P", &prefix, false, limit)
+            .await;
+        assert_eq!(rev, vec!["20", "2#x", "2"], "limit {limit}");
+    }
 }
 
 pub async fn transactions_apply_all_or_nothing(f: &TableFixture) {

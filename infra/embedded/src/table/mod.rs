@@ -46,8 +46,8 @@ impl Table for EmbeddedStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
-        // A page is bounded by the query's limit, so it reads on the caller's thread like
-        // a point read (see `EmbeddedStore::begin_read`).
+        // A page walks only the condition's keys and stops one past the limit, so it reads
+        // on the caller's thread like a point read (see `EmbeddedStore::begin_read`).
         self.query_sync(index, partition, condition, forward, limit, cursor)
     }
 

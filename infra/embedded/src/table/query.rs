@@ -83,15 +83,11 @@ impl EmbeddedStore {
         cursor: Option<&str>,
     ) -> Result<Page, TableError> {
         check_query_limit(limit)?;
-        if let SortKeyCondition::Between(a, b) = condition
-            && a > b
-        {
-            return Ok(empty_page());
-        }
         let txn = self.begin_read()?;
         // The partition's items lie between (partition, "") and (partition + "\0", "");
-        // the walk starts where the condition's keys start (and, for a range, ends where
-        // they end), so a page reads the keys it may return, not the partition before them.
+        // the walk starts where the condition's keys start and ends where they end, so a
+        // page reads the keys it may return (and one more), not the partition around them.
+        // (A range whose start is past its end selects nothing: redb returns no entries.)
         let next_partition = format!("{partition}\0");
         let (first, past) = sort_key_span(condition);
         match index {
@@ -185,19 +181,65 @@ impl EmbeddedStore {
 }
 
 /// The sort keys a condition admits, as a seek: the least of them, and the least key past
-/// them when a range has one (`b` followed by NUL is the first string after `b`). A prefix
-/// has no end that is cheap to write in UTF-8; its walk stops at the first key past it.
+/// them (`None`: the partition's end). Keys compare byte by byte, which for UTF-8 is the
+/// order of their characters.
 fn sort_key_span(condition: &SortKeyCondition) -> (&str, Option<String>) {
     match condition {
         SortKeyCondition::All => ("", None),
-        SortKeyCondition::BeginsWith(p) => (p.as_str(), None),
+        SortKeyCondition::BeginsWith(p) => (p.as_str(), past_prefix(p)),
+        // `b` followed by NUL is the first string after `b`.
         SortKeyCondition::Between(a, b) => (a.as_str(), Some(format!("{b}\0"))),
     }
+}
+
+/// The least string after every string that starts with `prefix`: the prefix with its
+/// last character that has a successor raised by one, and what followed it dropped.
+/// `None` when there is none (an empty prefix, or one of only the last character).
+fn past_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next character skips the surrogates, which no string holds.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 fn empty_page() -> Page {
     Page {
         items: vec![],
         next: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::past_prefix;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_key_past_a_prefix_raises_its_last_character_that_can_be_raised() {
+        assert_eq!(past_prefix("LINE#"), Some("LINE$".into()));
+        assert_eq!(past_prefix("a\u{10FFFF}"), Some("b".into()));
+        assert_eq!(past_prefix("x\u{D7FF}"), Some("x\u{E000}".into()));
+        assert_eq!(past_prefix("\u{10FFFF}\u{10FFFF}"), None);
+        assert_eq!(past_prefix(""), None);
+    }
+
+    proptest! {
+        /// Exactly the strings that start with the prefix lie between it and the key past
+        /// it, in the byte order redb compares keys by.
+        #[test]
+        fn only_the_prefixs_strings_lie_before_the_key_past_it(
+            prefix in "[a-c\u{10FFFF}\u{D7FF}\u{E000}]{0,3}",
+            key in "[a-c\u{10FFFF}\u{D7FF}\u{E000}]{0,5}",
+        ) {
+            let inside = key.as_bytes() >= prefix.as_bytes()
+                && past_prefix(&prefix).is_none_or(|past| key.as_bytes() < past.as_bytes());
+            prop_assert_eq!(inside, key.starts_with(&prefix));
+        }
     }
 }
