@@ -110,24 +110,13 @@ fn write_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    let written = file.write_all(bytes).and_then(|()| restrict(&file));
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| crate::private::private_open_file(&file));
     if written.is_err() {
         let _ = std::fs::remove_file(path);
     }
     written
-}
-
-/// 0600 exactly, whatever the umask took from the mode given at creation (through the
-/// open file: no second lookup of the path).
-fn restrict(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
 }
 
 /// The outbox thread: until every mailer is dropped, takes the messages waiting, writes

@@ -30,7 +30,20 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    private_file(path)
+    private_open_file(&file)
+}
+
+/// Makes a file this process has open owner-only (through the handle: no second lookup of
+/// its path), whatever the umask took from the mode it was created with.
+pub fn private_open_file(file: &std::fs::File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -194,7 +194,7 @@ fn sort_key_span(condition: &SortKeyCondition) -> (&str, Option<String>) {
 
 /// The least string after every string that starts with `prefix`: the prefix with its
 /// last character that has a successor raised by one, and what followed it dropped.
-/// `None` when there is none (an empty prefix, or one of only the last character).
+/// `None` when there is none (an empty prefix, or one made only of `char::MAX`).
 fn past_prefix(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
