@@ -47,8 +47,8 @@ impl DeadLetters for DeadLettered {
 }
 
 /// Lets reqwest clients be built in tests: the workspace's reqwest takes its TLS provider
-/// from the process (the outgoing-postback adapter installs ring's, as the AWS clients use), so tests that
-/// build clients install it too. Safe to call any number of times.
+/// from the process (the outgoing-postback adapter installs ring's, as the AWS clients
+/// use), so tests that build clients install it too. Safe to call any number of times.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
